@@ -1,0 +1,1 @@
+/* policy/cost.c: filled in by its owner */

@@ -1,0 +1,1 @@
+/* policy/env.c: filled in by its owner */

@@ -1,0 +1,1 @@
+/* policy/fileio.c: filled in by its owner */

@@ -1,0 +1,1 @@
+/* policy/layout.c: filled in by its owner */

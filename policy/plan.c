@@ -1,0 +1,1 @@
+/* policy/plan.c: filled in by its owner */

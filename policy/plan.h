@@ -1,0 +1,106 @@
+/* The plan: a recipe and a site policy, validated against Megatron's start-up
+ * rules for a given allocation, translated to the three surfaces (generated
+ * native args, fixed-policy env, runtime patch surface). Pure: never prints,
+ * never calls Slurm. Placement lives in topology/placement.h. */
+#ifndef NAM56R_PLAN_H
+#define NAM56R_PLAN_H
+
+#include "policy/recipe.h"
+
+struct n56_parallel {
+	long tp, pp, vpp, ep, etp, cp, dp, world;
+	bool sequence_parallel;
+	bool pp_before_dp; /* rank order tp-cp-ep-pp-dp instead of tp-cp-ep-dp-pp */
+};
+
+struct n56_stage {
+	int pp, vpp;      /* pipeline stage, virtual stage */
+	int first;        /* 0-based index of the first layer */
+	int count;        /* number of layers */
+	char *letters;    /* the recipe letters of those layers */
+	double cost;      /* estimated cost (FLOPs per token, fwd+bwd) */
+	double mem_share; /* fraction of the model's parameters held */
+};
+
+struct n56_layout {
+	char *pattern;  /* the recipe's family pattern, as written */
+	char *tiled;    /* depth letters */
+	int depth;
+	int counts[N56_NFAMILIES];
+	int *r_layer_indices; /* 1-based positions of R blocks */
+	int nr;
+	int *dsa_a_layer_ranks; /* 0-based A ordinals using DSA */
+	int ndsa;
+	char *native_pattern; /* --hybrid-layer-pattern value */
+	struct n56_stage *stages; /* pp*vpp, in segment order */
+	int nstages;
+	double imbalance_balanced; /* max stage cost / mean, chosen split */
+	double imbalance_naive;    /* same for the equal-count split */
+	bool hand_split;           /* recipe pinned layout.segments */
+};
+
+enum n56_origin {
+	N56_ORIGIN_SITE_PINNED = 0,
+	N56_ORIGIN_RECIPE,
+	N56_ORIGIN_SITE_DEFAULT,
+	N56_ORIGIN_DERIVED, /* required by the generated args (e.g. TP>1) */
+};
+const char *n56_origin_name(enum n56_origin o); /* "site-pinned", ... */
+
+struct n56_env_entry {
+	char *name;
+	char *value;
+	enum n56_origin origin;
+	char *why; /* for derived values: the rule; else NULL */
+};
+
+struct n56_env {
+	struct n56_env_entry *v;
+	size_t n;
+};
+
+struct n56_plan_request {
+	long nodes;         /* > 0 */
+	long gpus_per_node; /* > 0; tasks per node = GPUs per node */
+};
+
+struct n56_plan {
+	const struct n56_recipe *recipe; /* borrowed */
+	const struct n56_policy *policy; /* borrowed */
+	long nodes, gpus_per_node;
+	struct n56_parallel par;
+	struct n56_layout layout;
+	char **argv; /* generated native args, NULL-terminated */
+	size_t argc;
+	char **command; /* runtime argv prefix (recipe runtime.command) */
+	size_t ncommand;
+	struct n56_env fixed_policy;  /* env of every rank (not NAM56R_*) */
+	struct n56_env patch_surface; /* NAM56R_* values of the seams */
+	char plan_sha256_hex[65];     /* hash of recipe sha + args + env */
+};
+
+/* Tiles pattern to depth and fills counts, R indices, DSA ranks and the
+ * native pattern (without pipeline bars). Used by n56_plan_build. */
+int n56_layout_tile(const struct n56_recipe *r, struct n56_layout *out,
+		    struct n56_diags *d);
+
+/* Validates and translates. Returns 0 and *out, or -1 with *every* violation
+ * in d (each naming the recipe line and what would fix it). */
+int n56_plan_build(const struct n56_recipe *r, const struct n56_policy *p,
+		   const struct n56_plan_request *req, struct n56_plan **out,
+		   struct n56_diags *d);
+void n56_plan_free(struct n56_plan *plan);
+void n56_layout_clear(struct n56_layout *l);
+
+/* Cost-balanced split of the tiled layers into pp*vpp contiguous segments
+ * (policy/layout.c). Fills l->stages, the imbalances, and rewrites
+ * l->native_pattern with `|` bars and the `/` MTP suffix. */
+int n56_layout_split(const struct n56_recipe *r, const struct n56_parallel *par,
+		     struct n56_layout *l, struct n56_diags *d);
+
+/* Env name checks shared by the plan and the plugin. */
+bool n56_env_name_denied(const struct n56_policy *p, const char *name);
+const struct n56_env_entry *n56_env_find(const struct n56_env *e,
+					 const char *name);
+
+#endif

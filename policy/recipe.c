@@ -1,0 +1,1 @@
+/* policy/recipe.c: filled in by its owner */

@@ -1,0 +1,1 @@
+/* policy/site.c: filled in by its owner */

@@ -1,0 +1,1 @@
+/* policy/tile.c: filled in by its owner */

@@ -1,0 +1,1 @@
+/* policy/translate.c: filled in by its owner */

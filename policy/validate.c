@@ -1,0 +1,1 @@
+/* policy/validate.c: filled in by its owner */

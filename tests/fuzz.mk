@@ -1,0 +1,1 @@
+# tests/fuzz.mk: owned by the fuzz work; included by tests/Makefile.inc

@@ -1,0 +1,1 @@
+# tests/parse.mk: owned by the parse work; included by tests/Makefile.inc

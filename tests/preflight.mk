@@ -1,0 +1,1 @@
+# tests/preflight.mk: owned by the preflight work; included by tests/Makefile.inc

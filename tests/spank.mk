@@ -1,0 +1,1 @@
+# tests/spank.mk: owned by the spank work; included by tests/Makefile.inc

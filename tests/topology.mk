@@ -1,0 +1,1 @@
+# tests/topology.mk: owned by the topology work; included by tests/Makefile.inc

@@ -1,0 +1,1 @@
+/* topology/bind.c: filled in by its owner */

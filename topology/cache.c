@@ -1,0 +1,1 @@
+/* topology/cache.c: filled in by its owner */

@@ -1,0 +1,1 @@
+/* topology/placement.c: filled in by its owner */

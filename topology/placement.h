@@ -1,0 +1,65 @@
+/* Placement: which node and GPU each global rank gets. A pure function of
+ * the parallel sizes and rank order, the node count, and the per-node island
+ * structure; never calls Slurm or hwloc. Megatron's rank order is fixed
+ * (tp-cp-ep-dp-pp, PP outermost); placement only chooses GPUs. */
+#ifndef NAM56R_PLACEMENT_H
+#define NAM56R_PLACEMENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "policy/plan.h"
+
+#define N56_MAX_GPUS_PER_NODE 64
+
+/* What one node looks like (all nodes alike unless the admin map says
+ * otherwise). GPUs are CUDA indices 0..gpus-1. */
+struct n56_node_shape {
+	int gpus;
+	int island_of[N56_MAX_GPUS_PER_NODE]; /* island id of each GPU */
+	int nislands;
+	/* Multi-node NVLink (NVL72-like): consecutive groups of this many nodes
+	 * share one NVLink domain, and all their GPUs form one island. 1 for
+	 * islands that stop at the node. */
+	int nodes_per_domain;
+	bool degraded; /* islands unknown: one per GPU, assumed */
+	bool assumed;  /* no topology given at all: one island per node */
+};
+
+struct n56_rank_place {
+	long rank;
+	long node;       /* 0-based index in the job's node list */
+	int local_rank;  /* index among the node's ranks */
+	int gpu;         /* CUDA index on the node */
+	int island;      /* global island id (domain-wide for multi-node) */
+	long tp, cp, ep, etp, dp, edp, pp;
+};
+
+/* A rule that placement could not keep. */
+struct n56_place_report {
+	bool tp_in_island;     /* every TP group inside one island */
+	bool ep_in_island;     /* every expert group inside one island */
+	bool pp_in_node_order; /* adjacent stages on adjacent nodes */
+	char why[512];         /* human text for the first broken rule */
+};
+
+/* Checks and precomputes (O(gpus)); must succeed before the calls below.
+ * Returns -1 with a message in err when nodes*gpus != world. */
+struct n56_placer;
+int n56_placer_new(const struct n56_parallel *par,
+		   const struct n56_node_shape *shape, long nodes,
+		   struct n56_placer **out, struct n56_place_report *rep,
+		   char *err, size_t errlen);
+void n56_placer_free(struct n56_placer *pl);
+/* One rank's placement: O(1) in the world size, no allocation. */
+void n56_place_rank(const struct n56_placer *pl, long rank,
+		    struct n56_rank_place *out);
+/* The rank that runs on (node, local_rank): the inverse, also O(1). */
+long n56_rank_at(const struct n56_placer *pl, long node, int local_rank);
+/* CUDA_VISIBLE_DEVICES for a node: the GPU of local rank 0 first, then 1,
+ * ..., so that torch.cuda.set_device(LOCAL_RANK) selects the placed GPU. */
+int n56_visible_devices(const struct n56_placer *pl, char *buf, size_t len);
+/* The shape used when no topology is known: one island of all GPUs. */
+void n56_node_shape_assumed(struct n56_node_shape *s, int gpus);
+
+#endif

@@ -1,0 +1,1 @@
+/* topology/topology.h: filled in by its owner */
