@@ -1,0 +1,67 @@
+#!/bin/bash
+# The project's whole test suite, as README.md gives it and CI runs it:
+#   unit tests (cmocka), the same under ASan+UBSan and under valgrind,
+#   the fuzzers for a bounded time, `make distcheck`, and the integration
+#   tests on a real local Slurm cluster (munge, slurmctld, 2 slurmd).
+# Usage: scripts/test.sh [--quick] [--no-deps]
+#   --quick    unit tests and integration tests only
+#   --no-deps  do not run scripts/deps.sh (packages already installed)
+# Env: FUZZ_SECONDS (default 60 per fuzzer), JOBS (default 2).
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+quick=0 deps=1
+for a in "$@"; do
+	case $a in
+	--quick) quick=1 ;;
+	--no-deps) deps=0 ;;
+	-h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	*) echo "test.sh: unknown option $a" >&2; exit 2 ;;
+	esac
+done
+JOBS=${JOBS:-2}
+FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+passed=0 failed=0 failures=()
+
+stage() { # stage NAME CMD...: run one stage, count it, keep going
+	local name=$1; shift
+	echo "=== $name"
+	local t0=$SECONDS
+	if "$@"; then
+		passed=$((passed + 1)); echo "=== $name: ok ($((SECONDS - t0)) s)"
+	else
+		failed=$((failed + 1)); failures+=("$name")
+		echo "=== $name: FAILED ($((SECONDS - t0)) s)"
+	fi
+}
+
+if [ $deps = 1 ]; then
+	bash scripts/deps.sh || { echo "test.sh: installing packages failed" >&2; exit 1; }
+fi
+autoreconf -fi >/dev/null || { echo "test.sh: autoreconf failed" >&2; exit 1; }
+
+build() { # build DIR CONFIGURE-ARGS...
+	local dir=$1; shift
+	rm -rf "$dir" && mkdir -p "$dir" && cd "$dir" &&
+		"$top/configure" -q "$@" && make -j"$JOBS" && cd "$top"
+}
+unit() { make -C "$1" -j"$JOBS" check || { cat "$1"/tests/*.log 2>/dev/null | tail -100; return 1; }; }
+
+stage "build" build "$top/build"
+stage "unit tests" unit "$top/build"
+if [ $quick = 0 ]; then
+	stage "unit tests under valgrind" make -C "$top/build" check-valgrind
+	stage "build with ASan+UBSan and fuzzers (clang)" \
+		build "$top/build-san" CC=clang --enable-sanitizers --enable-fuzzers
+	stage "unit tests under ASan+UBSan" unit "$top/build-san"
+	stage "fuzzers (${FUZZ_SECONDS} s each)" \
+		bash tests/fuzz/run.sh "$FUZZ_SECONDS" "$top/build-san"
+	stage "make distcheck" make -C "$top/build" distcheck
+fi
+stage "integration tests on a local Slurm cluster" \
+	bash tests/integration/run.sh "$top/build"
+
+echo
+[ ${#failures[@]} -gt 0 ] && printf 'failed stage: %s\n' "${failures[@]}"
+echo "stages: $passed passed, $failed failed"
+[ "$failed" = 0 ]
