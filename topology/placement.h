@@ -56,6 +56,14 @@ void n56_place_rank(const struct n56_placer *pl, long rank,
 		    struct n56_rank_place *out);
 /* The rank that runs on (node, local_rank): the inverse, also O(1). */
 long n56_rank_at(const struct n56_placer *pl, long node, int local_rank);
+/* The rank that runs on GPU `gpu` (CUDA index) of `node`; -1 when out of
+ * range. O(1). */
+long n56_rank_on_gpu(const struct n56_placer *pl, long node, int gpu);
+/* What the placer was built for (for pictures and records). */
+long n56_placer_nodes(const struct n56_placer *pl);
+int n56_placer_gpus(const struct n56_placer *pl);
+int n56_placer_nodes_per_domain(const struct n56_placer *pl);
+const struct n56_parallel *n56_placer_parallel(const struct n56_placer *pl);
 /* CUDA_VISIBLE_DEVICES for a node: the GPU of local rank 0 first, then 1,
  * ..., so that torch.cuda.set_device(LOCAL_RANK) selects the placed GPU. */
 int n56_visible_devices(const struct n56_placer *pl, char *buf, size_t len);
