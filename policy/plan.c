@@ -1,1 +1,132 @@
-/* policy/plan.c: filled in by its owner */
+/* The plan: tile, size, validate, split, translate, merge env. Every step
+ * runs even after an earlier one found violations, so that the user sees
+ * all of them at once; only the output is withheld. */
+#include "config.h"
+
+#include <nettle/sha2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy/plan.h"
+
+static void hash_line(struct sha256_ctx *c, const char *a, const char *b)
+{
+	sha256_update(c, strlen(a), (const uint8_t *)a);
+	if (b) {
+		sha256_update(c, 1, (const uint8_t *)"=");
+		sha256_update(c, strlen(b), (const uint8_t *)b);
+	}
+	sha256_update(c, 1, (const uint8_t *)"\n");
+}
+
+/* What every rank runs: the recipe's exact bytes (by their hash), the
+ * argv and both env surfaces. */
+static void plan_hash(struct n56_plan *plan)
+{
+	struct sha256_ctx c;
+	uint8_t dig[SHA256_DIGEST_SIZE];
+
+	sha256_init(&c);
+	hash_line(&c, plan->recipe->sha256_hex, NULL);
+	for (size_t i = 0; i < plan->ncommand; i++)
+		hash_line(&c, plan->command[i], NULL);
+	hash_line(&c, "--", NULL);
+	for (size_t i = 0; i < plan->argc; i++)
+		hash_line(&c, plan->argv[i], NULL);
+	for (size_t i = 0; i < plan->fixed_policy.n; i++)
+		hash_line(&c, plan->fixed_policy.v[i].name,
+			  plan->fixed_policy.v[i].value);
+	for (size_t i = 0; i < plan->patch_surface.n; i++)
+		hash_line(&c, plan->patch_surface.v[i].name,
+			  plan->patch_surface.v[i].value);
+	sha256_digest(&c, sizeof(dig), dig);
+	for (size_t i = 0; i < sizeof(dig); i++)
+		snprintf(plan->plan_sha256_hex + 2 * i, 3, "%02x", dig[i]);
+}
+
+static int copy_command(struct n56_plan *plan, const struct n56_recipe *r)
+{
+	const struct n56_strlist *c = &r->runtime.command;
+
+	plan->command = calloc(c->n + 1, sizeof(char *));
+	if (!plan->command)
+		return -1;
+	for (size_t i = 0; i < c->n; i++) {
+		plan->command[i] = strdup(c->v[i]);
+		if (!plan->command[i])
+			return -1;
+		plan->ncommand++;
+	}
+	return 0;
+}
+
+/* The split needs sane sizes and a tiled pattern; the validation has
+ * already reported why they are not. */
+static bool split_possible(const struct n56_parallel *par,
+			   const struct n56_layout *l)
+{
+	return l->tiled && par->pp >= 1 && par->vpp >= 1 &&
+	       par->pp <= l->depth && par->vpp <= l->depth &&
+	       par->pp * par->vpp <= l->depth;
+}
+
+int n56_plan_build(const struct n56_recipe *r, const struct n56_policy *p,
+		   const struct n56_plan_request *req, struct n56_plan **out,
+		   struct n56_diags *d)
+{
+	struct n56_plan *plan;
+	size_t before = d->n;
+	bool tiled;
+
+	*out = NULL;
+	plan = calloc(1, sizeof(*plan));
+	if (!plan) {
+		n56_diag_add(d, r->path, r->schema.pos, "out of memory");
+		return -1;
+	}
+	plan->recipe = r;
+	plan->policy = p;
+	plan->nodes = req->nodes;
+	plan->gpus_per_node = req->gpus_per_node;
+	n56_parallel_from_recipe(r, req, &plan->par);
+
+	tiled = n56_layout_tile(r, &plan->layout, d) == 0;
+	n56_plan_validate(r, p, req, &plan->par, &plan->layout, d);
+	n56_env_merge(r, p, &plan->fixed_policy, d);
+	n56_validate_env_couplings(r, p, &plan->par, &plan->fixed_policy, d);
+	if (tiled && split_possible(&plan->par, &plan->layout))
+		n56_layout_split(r, &plan->par, &plan->layout, d);
+	if (d->n > before)
+		goto fail;
+
+	if (n56_plan_translate(r, &plan->par, &plan->layout, &plan->argv,
+			       &plan->argc) ||
+	    n56_patch_surface(r, &plan->layout, &plan->patch_surface, d) ||
+	    copy_command(plan, r)) {
+		if (d->n == before)
+			n56_diag_add(d, r->path, r->schema.pos,
+				     "out of memory");
+		goto fail;
+	}
+	plan_hash(plan);
+	*out = plan;
+	return 0;
+fail:
+	n56_plan_free(plan);
+	return -1;
+}
+
+void n56_plan_free(struct n56_plan *plan)
+{
+	if (!plan)
+		return;
+	n56_layout_clear(&plan->layout);
+	n56_argv_free(plan->argv);
+	for (size_t i = 0; plan->command && plan->command[i]; i++)
+		free(plan->command[i]);
+	free(plan->command);
+	n56_env_clear(&plan->fixed_policy);
+	n56_env_clear(&plan->patch_surface);
+	free(plan);
+}

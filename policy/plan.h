@@ -103,4 +103,40 @@ bool n56_env_name_denied(const struct n56_policy *p, const char *name);
 const struct n56_env_entry *n56_env_find(const struct n56_env *e,
 					 const char *name);
 
+/* The steps of n56_plan_build, for the tests and the plugin. Each appends
+ * every violation it finds to d and returns -1 when it found one. */
+bool n56_recipe_has_seam(const struct n56_recipe *r, const char *seam);
+/* Parallel sizes of the recipe for the request; dp is 0 when the world is
+ * not a multiple of tp*pp*cp. */
+void n56_parallel_from_recipe(const struct n56_recipe *r,
+			      const struct n56_plan_request *req,
+			      struct n56_parallel *par);
+/* Megatron's start-up rules (policy/validate.c). */
+int n56_plan_validate(const struct n56_recipe *r, const struct n56_policy *p,
+		      const struct n56_plan_request *req,
+		      const struct n56_parallel *par,
+		      const struct n56_layout *l, struct n56_diags *d);
+/* Env the generated args depend on: checks the merged env and adds the
+ * missing values as N56_ORIGIN_DERIVED (policy/validate.c). */
+int n56_validate_env_couplings(const struct n56_recipe *r,
+			       const struct n56_policy *p,
+			       const struct n56_parallel *par,
+			       struct n56_env *env, struct n56_diags *d);
+/* Generated native args, NULL-terminated (policy/translate.c). */
+int n56_plan_translate(const struct n56_recipe *r,
+		       const struct n56_parallel *par,
+		       const struct n56_layout *l, char ***argv, size_t *argc);
+void n56_argv_free(char **argv);
+/* Fixed policy: site pinned, recipe, site defaults (policy/env.c). */
+int n56_env_merge(const struct n56_recipe *r, const struct n56_policy *p,
+		  struct n56_env *out, struct n56_diags *d);
+/* NAM56R_* values of the declared seams (policy/env.c). */
+int n56_patch_surface(const struct n56_recipe *r, const struct n56_layout *l,
+		      struct n56_env *out, struct n56_diags *d);
+int n56_env_add(struct n56_env *e, const char *name, const char *value,
+		enum n56_origin origin, const char *why);
+void n56_env_clear(struct n56_env *e);
+/* The deny rule (glob) that refuses name, or NULL. */
+const char *n56_env_deny_rule(const struct n56_policy *p, const char *name);
+
 #endif

@@ -1,1 +1,215 @@
-/* policy/translate.c: filled in by its owner */
+/* The generated native args: the recipe as Megatron-LM flags, and nothing
+ * else. Env never goes into argv (it is the fixed policy's surface), and
+ * there is no VPP flag: the `|` segments of the hybrid pattern carry it. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy/plan.h"
+
+struct argv_builder {
+	char **v;
+	size_t n, cap;
+	bool oom;
+};
+
+static void push(struct argv_builder *b, const char *s)
+{
+	char *dup;
+
+	if (b->oom)
+		return;
+	if (b->n + 2 > b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 64;
+		char **v = realloc(b->v, cap * sizeof(*v));
+
+		if (!v) {
+			b->oom = true;
+			return;
+		}
+		b->v = v;
+		b->cap = cap;
+	}
+	dup = strdup(s);
+	if (!dup) {
+		b->oom = true;
+		return;
+	}
+	b->v[b->n++] = dup;
+	b->v[b->n] = NULL;
+}
+
+static void push_long(struct argv_builder *b, const char *flag, long v)
+{
+	char num[32];
+
+	snprintf(num, sizeof(num), "%ld", v);
+	push(b, flag);
+	push(b, num);
+}
+
+/* Optional integer: only when the recipe gives a positive value. */
+static void push_opt(struct argv_builder *b, const char *flag,
+		     const struct n56_int *v)
+{
+	if (v->v > 0)
+		push_long(b, flag, v->v);
+}
+
+static void push_str(struct argv_builder *b, const char *flag,
+		     const struct n56_str *v)
+{
+	if (!v->v)
+		return;
+	push(b, flag);
+	push(b, v->v);
+}
+
+static void push_num(struct argv_builder *b, const char *flag,
+		     const struct n56_num *v)
+{
+	if (!v->text)
+		return;
+	push(b, flag);
+	push(b, v->text);
+}
+
+static void translate_parallel(struct argv_builder *b,
+			       const struct n56_parallel *par)
+{
+	push_long(b, "--tensor-model-parallel-size", par->tp);
+	push_long(b, "--pipeline-model-parallel-size", par->pp);
+	push_long(b, "--context-parallel-size", par->cp);
+	push_long(b, "--expert-model-parallel-size", par->ep);
+	push_long(b, "--expert-tensor-parallel-size", par->etp);
+	if (par->sequence_parallel)
+		push(b, "--sequence-parallel");
+	if (par->pp_before_dp)
+		push(b, "--use-tp-pp-dp-mapping");
+}
+
+static void translate_model(struct argv_builder *b,
+			    const struct n56_recipe *r,
+			    const struct n56_layout *l)
+{
+	const typeof(r->model.attention) *at = &r->model.attention;
+	/* `D` or `+` in the pattern turn multi-latent attention on. */
+	bool mla_on = strchr(l->native_pattern, 'D') ||
+		      strchr(l->native_pattern, '+');
+
+	push_long(b, "--micro-batch-size", r->batch.micro_batch_size.v);
+	push_long(b, "--global-batch-size", r->batch.global_batch_size.v);
+	push_long(b, "--seq-length", r->batch.seq_length.v);
+	push_long(b, "--max-position-embeddings", r->batch.seq_length.v);
+
+	push_opt(b, "--hidden-size", &r->model.hidden_size);
+	push_opt(b, "--ffn-hidden-size", &r->model.ffn_hidden_size);
+	push_opt(b, "--num-attention-heads", &at->heads);
+	if (!mla_on && at->query_groups.v > 0 &&
+	    at->query_groups.v < at->heads.v) {
+		push(b, "--group-query-attention");
+		push_long(b, "--num-query-groups", at->query_groups.v);
+	}
+	if (mla_on) {
+		push(b, "--multi-latent-attention");
+		push_opt(b, "--q-lora-rank", &at->mla.q_lora_rank);
+		push_opt(b, "--kv-lora-rank", &at->mla.kv_lora_rank);
+		push_opt(b, "--qk-head-dim", &at->mla.qk_head_dim);
+		push_opt(b, "--qk-pos-emb-head-dim",
+			 &at->mla.qk_pos_emb_head_dim);
+		push_opt(b, "--v-head-dim", &at->mla.v_head_dim);
+	}
+	if (l->ndsa) {
+		push_opt(b, "--dsa-indexer-n-heads", &at->dsa.indexer_heads);
+		push_opt(b, "--dsa-indexer-head-dim",
+			 &at->dsa.indexer_head_dim);
+		push_opt(b, "--dsa-indexer-topk", &at->dsa.topk);
+		push_str(b, "--dsa-kernel-backend", &at->dsa.backend);
+	}
+	if (strchr(l->native_pattern, 'M')) {
+		push_opt(b, "--mamba-num-heads", &r->model.mamba.heads);
+		push_opt(b, "--mamba-num-groups", &r->model.mamba.groups);
+		push_opt(b, "--mamba-state-dim", &r->model.mamba.state_dim);
+		push_opt(b, "--mamba-head-dim", &r->model.mamba.head_dim);
+	}
+}
+
+static void translate_moe(struct argv_builder *b, const struct n56_recipe *r,
+			  const struct n56_layout *l)
+{
+	const typeof(r->model.moe) *moe = &r->model.moe;
+
+	if (!l->counts[N56_E])
+		return;
+	push_opt(b, "--num-experts", &moe->experts);
+	push_opt(b, "--moe-router-topk", &moe->topk);
+	push_opt(b, "--moe-ffn-hidden-size", &moe->ffn_hidden_size);
+	push_opt(b, "--moe-shared-expert-intermediate-size",
+		 &moe->shared_expert_size);
+	push_str(b, "--moe-token-dispatcher-type", &moe->dispatcher);
+	if (moe->grouped_gemm.v)
+		push(b, "--moe-grouped-gemm");
+	push_str(b, "--moe-router-load-balancing-type", &moe->load_balancing);
+	push_num(b, "--moe-aux-loss-coeff", &moe->aux_loss_coeff);
+}
+
+static void translate_runtime(struct argv_builder *b,
+			      const struct n56_recipe *r)
+{
+	const typeof(r->runtime.cuda_graphs) *cg = &r->runtime.cuda_graphs;
+
+	/* The depth is carried by the pattern's `/` suffix. */
+	if (r->model.mtp.depths.v > 0)
+		push_num(b, "--mtp-loss-scaling-factor",
+			 &r->model.mtp.loss_scaling_factor);
+	if (cg->impl.v && strcmp(cg->impl.v, "none")) {
+		push(b, "--cuda-graph-impl");
+		push(b, cg->impl.v);
+		if (cg->modules.n) {
+			push(b, "--cuda-graph-modules");
+			for (size_t i = 0; i < cg->modules.n; i++)
+				push(b, cg->modules.v[i]);
+		}
+		push_opt(b, "--cuda-graph-warmup-steps", &cg->warmup_steps);
+	}
+}
+
+int n56_plan_translate(const struct n56_recipe *r,
+		       const struct n56_parallel *par,
+		       const struct n56_layout *l, char ***argv, size_t *argc)
+{
+	struct argv_builder b = {0};
+
+	*argv = NULL;
+	*argc = 0;
+	if (!l->native_pattern)
+		return -1;
+	translate_parallel(&b, par);
+	translate_model(&b, r, l);
+	translate_moe(&b, r, l);
+	translate_runtime(&b, r);
+	push(&b, "--hybrid-layer-pattern");
+	push(&b, l->native_pattern);
+	for (size_t i = 0; i < r->runtime.extra_args.n; i++)
+		push(&b, r->runtime.extra_args.v[i]);
+	if (!b.v) /* never: the parallel sizes are always there */
+		b.oom = true;
+	if (b.oom) {
+		n56_argv_free(b.v);
+		return -1;
+	}
+	*argv = b.v;
+	*argc = b.n;
+	return 0;
+}
+
+void n56_argv_free(char **argv)
+{
+	if (!argv)
+		return;
+	for (char **a = argv; *a; a++)
+		free(*a);
+	free(argv);
+}

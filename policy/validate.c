@@ -1,1 +1,711 @@
-/* policy/validate.c: filled in by its owner */
+/* Megatron's start-up rules, checked at submit time for the allocation the
+ * job asks for, so that a job that can never start is refused before it is
+ * queued. Every violation names the recipe line it comes from and the
+ * values that would work, computed from the recipe; all are reported. */
+#include "config.h"
+
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy/plan.h"
+
+/* Bounds that keep every product below LONG_MAX. */
+#define MAX_SIZE 1000000L
+#define MAX_NODES 1000000L
+#define MAX_GPUS_PER_NODE 1024L
+/* Candidate values are searched up to here (larger ones are never sane). */
+#define MAX_CANDIDATE 65536L
+#define MAX_ALTERNATIVES 16
+
+struct alts {
+	long v[MAX_ALTERNATIVES];
+	size_t n;
+	bool more;
+};
+
+static void alts_add(struct alts *a, long v)
+{
+	if (a->n < MAX_ALTERNATIVES)
+		a->v[a->n++] = v;
+	else
+		a->more = true;
+}
+
+/* "1, 2, 4 or 8" */
+static const char *alts_text(const struct alts *a, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < a->n && used < len; i++) {
+		const char *sep = !i ? "" :
+			(i + 1 == a->n && !a->more) ? " or " : ", ";
+		int w = snprintf(buf + used, len - used, "%s%ld", sep,
+				 a->v[i]);
+		if (w < 0)
+			break;
+		used += (size_t)w;
+	}
+	if (a->more && used < len)
+		snprintf(buf + used, len - used, ", ...");
+	return buf;
+}
+
+static void divisors(long n, struct alts *a)
+{
+	for (long i = 1; i <= n && i <= MAX_CANDIDATE; i++)
+		if (n % i == 0)
+			alts_add(a, i);
+}
+
+static long gcd(long a, long b)
+{
+	while (b) {
+		long t = a % b;
+		a = b;
+		b = t;
+	}
+	return a;
+}
+
+void n56_parallel_from_recipe(const struct n56_recipe *r,
+			      const struct n56_plan_request *req,
+			      struct n56_parallel *par)
+{
+	const char *order = r->parallel.rank_order.v;
+	long grid;
+
+	memset(par, 0, sizeof(*par));
+	par->tp = r->parallel.tp.v;
+	par->pp = r->parallel.pp.v;
+	par->vpp = r->parallel.vpp.v;
+	par->ep = r->parallel.ep.v;
+	par->etp = r->parallel.etp.v;
+	par->cp = r->parallel.cp.v;
+	par->sequence_parallel = r->parallel.sequence_parallel.v;
+	par->pp_before_dp = order && !strcmp(order, "tp-cp-ep-pp-dp");
+	if (req->nodes > 0 && req->nodes <= MAX_NODES &&
+	    req->gpus_per_node > 0 && req->gpus_per_node <= MAX_GPUS_PER_NODE)
+		par->world = req->nodes * req->gpus_per_node;
+	if (par->tp < 1 || par->pp < 1 || par->cp < 1 || par->tp > MAX_SIZE ||
+	    par->pp > MAX_SIZE || par->cp > MAX_SIZE || !par->world)
+		return;
+	grid = par->tp * par->pp * par->cp;
+	if (par->world % grid == 0)
+		par->dp = par->world / grid;
+}
+
+/* The pattern's native Mamba slots: M blocks and R blocks lowered to M. */
+static int mamba_layers(const struct n56_layout *l)
+{
+	if (!l->native_pattern)
+		return l->counts[N56_M];
+	return l->counts[N56_M] + l->counts[N56_R];
+}
+
+static int check_request(const struct n56_recipe *r,
+			 const struct n56_plan_request *req,
+			 struct n56_diags *d)
+{
+	struct n56_pos none = {0, 0};
+	int bad = 0;
+
+	if (req->nodes < 1 || req->nodes > MAX_NODES) {
+		n56_diag_add(d, r->path, none,
+			     "%ld nodes requested: use 1 to %ld nodes",
+			     req->nodes, MAX_NODES);
+		bad++;
+	}
+	if (req->gpus_per_node < 1 || req->gpus_per_node > MAX_GPUS_PER_NODE) {
+		n56_diag_add(d, r->path, none,
+			     "%ld GPUs per node requested: use 1 to %ld",
+			     req->gpus_per_node, MAX_GPUS_PER_NODE);
+		bad++;
+	}
+	return bad;
+}
+
+static int check_positive(const struct n56_recipe *r, const char *key,
+			  const struct n56_int *v, long max,
+			  struct n56_diags *d)
+{
+	if (v->v >= 1 && v->v <= max)
+		return 0;
+	n56_diag_add(d, r->path, v->pos, "%s %ld: use a value from 1 to %ld",
+		     key, v->v, max);
+	return 1;
+}
+
+/* Sizes that every later rule divides by. */
+static int check_sizes(const struct n56_recipe *r, struct n56_diags *d)
+{
+	int bad = 0;
+
+	bad += check_positive(r, "parallelism.tp", &r->parallel.tp, MAX_SIZE, d);
+	bad += check_positive(r, "parallelism.pp", &r->parallel.pp, MAX_SIZE, d);
+	bad += check_positive(r, "parallelism.vpp", &r->parallel.vpp,
+			      MAX_SIZE, d);
+	bad += check_positive(r, "parallelism.ep", &r->parallel.ep, MAX_SIZE, d);
+	bad += check_positive(r, "parallelism.etp", &r->parallel.etp,
+			      MAX_SIZE, d);
+	bad += check_positive(r, "parallelism.cp", &r->parallel.cp, MAX_SIZE, d);
+	bad += check_positive(r, "batch.micro_batch_size",
+			      &r->batch.micro_batch_size, MAX_SIZE, d);
+	bad += check_positive(r, "batch.global_batch_size",
+			      &r->batch.global_batch_size, 1L << 40, d);
+	bad += check_positive(r, "batch.seq_length", &r->batch.seq_length,
+			      1L << 40, d);
+	bad += check_positive(r, "model.attention.heads",
+			      &r->model.attention.heads, MAX_CANDIDATE, d);
+	return bad;
+}
+
+/* The smallest node count step that makes the world a multiple of grid. */
+static long node_step(long grid, long gpus_per_node)
+{
+	return grid / gcd(grid, gpus_per_node);
+}
+
+static void rule_world(const struct n56_recipe *r,
+		       const struct n56_plan_request *req,
+		       const struct n56_parallel *par, struct n56_diags *d)
+{
+	long grid = par->tp * par->pp * par->cp;
+
+	if (par->world % grid == 0)
+		return;
+	n56_diag_add(d, r->path, r->parallel.tp.pos,
+		     "world size %ld (%ld node%s x %ld GPUs) is not a multiple "
+		     "of tp %ld x pp %ld x cp %ld = %ld: run on a multiple of "
+		     "%ld nodes, or choose tp, pp and cp whose product divides "
+		     "%ld",
+		     par->world, req->nodes, req->nodes == 1 ? "" : "s",
+		     req->gpus_per_node, par->tp, par->pp, par->cp, grid,
+		     node_step(grid, req->gpus_per_node), par->world);
+}
+
+static void rule_expert_grid(const struct n56_recipe *r,
+			     const struct n56_plan_request *req,
+			     const struct n56_parallel *par,
+			     struct n56_diags *d)
+{
+	long grid = par->etp * par->ep * par->pp;
+
+	if (par->world % grid == 0)
+		return;
+	n56_diag_add(d, r->path, r->parallel.ep.pos,
+		     "world size %ld is not a multiple of the expert grid etp "
+		     "%ld x ep %ld x pp %ld = %ld: run on a multiple of %ld "
+		     "nodes, or choose etp, ep and pp whose product divides %ld",
+		     par->world, par->etp, par->ep, par->pp, grid,
+		     node_step(grid, req->gpus_per_node), par->world);
+}
+
+static void rule_batch(const struct n56_recipe *r,
+		       const struct n56_parallel *par, struct n56_diags *d)
+{
+	long gb = r->batch.global_batch_size.v;
+	long mb = r->batch.micro_batch_size.v;
+	long unit, lo, hi;
+
+	if (!par->dp || mb > (1L << 40) / par->dp)
+		return;
+	unit = mb * par->dp;
+	if (gb % unit == 0)
+		return;
+	lo = gb / unit * unit;
+	hi = lo + unit;
+	if (lo)
+		n56_diag_add(d, r->path, r->batch.global_batch_size.pos,
+			     "global batch %ld is not a multiple of micro batch "
+			     "%ld x data parallel %ld = %ld: use %ld or %ld",
+			     gb, mb, par->dp, unit, lo, hi);
+	else
+		n56_diag_add(d, r->path, r->batch.global_batch_size.pos,
+			     "global batch %ld is not a multiple of micro batch "
+			     "%ld x data parallel %ld = %ld: use %ld",
+			     gb, mb, par->dp, unit, hi);
+}
+
+/* Whether tensor parallelism t splits every head family evenly. */
+static bool tp_fits(const struct n56_recipe *r, const struct n56_layout *l,
+		    long t)
+{
+	long heads = r->model.attention.heads.v;
+	long groups = r->model.attention.query_groups.v;
+	long mheads = r->model.mamba.heads.v;
+	long mgroups = r->model.mamba.groups.v;
+
+	if (heads % t)
+		return false;
+	if (groups > 0 && groups % t && t % groups)
+		return false;
+	if (mamba_layers(l) > 0) {
+		if (mheads > 0 && mheads % t)
+			return false;
+		if (mgroups > 0 && mgroups % t)
+			return false;
+	}
+	return true;
+}
+
+static void tp_candidates(const struct n56_recipe *r,
+			  const struct n56_layout *l, struct alts *a)
+{
+	long heads = r->model.attention.heads.v;
+
+	for (long t = 1; t <= heads && t <= MAX_CANDIDATE; t++)
+		if (tp_fits(r, l, t))
+			alts_add(a, t);
+}
+
+/* "56 attention heads, 8 query groups and 8 Mamba groups" */
+static void tp_constraints_text(const struct n56_recipe *r,
+				const struct n56_layout *l, char *buf,
+				size_t len)
+{
+	char item[4][64];
+	int n = 0;
+	size_t used = 0;
+
+	snprintf(item[n++], sizeof(item[0]), "%ld attention heads",
+		 r->model.attention.heads.v);
+	if (r->model.attention.query_groups.v > 0)
+		snprintf(item[n++], sizeof(item[0]), "%ld query groups",
+			 r->model.attention.query_groups.v);
+	if (mamba_layers(l) > 0) {
+		long mh = r->model.mamba.heads.v;
+
+		/* Equal head counts are said once. */
+		if (mh > 0 && mh != r->model.attention.heads.v)
+			snprintf(item[n++], sizeof(item[0]),
+				 "%ld Mamba heads", mh);
+		if (r->model.mamba.groups.v > 0)
+			snprintf(item[n++], sizeof(item[0]),
+				 "%ld Mamba groups", r->model.mamba.groups.v);
+	}
+	buf[0] = '\0';
+	for (int i = 0; i < n && used < len; i++) {
+		const char *sep = !i ? "" : (i + 1 == n) ? " and " : ", ";
+		int w = snprintf(buf + used, len - used, "%s%s", sep, item[i]);
+		if (w < 0)
+			break;
+		used += (size_t)w;
+	}
+}
+
+static void rule_tp_heads(const struct n56_recipe *r,
+			  const struct n56_layout *l,
+			  const struct n56_parallel *par, struct n56_diags *d)
+{
+	struct alts a = {0};
+	char what[256], list[256];
+
+	if (tp_fits(r, l, par->tp))
+		return;
+	tp_candidates(r, l, &a);
+	tp_constraints_text(r, l, what, sizeof(what));
+	n56_diag_add(d, r->path, r->parallel.tp.pos,
+		     "tp %ld: %s allow tp %s", par->tp, what,
+		     alts_text(&a, list, sizeof(list)));
+}
+
+static void rule_mamba_groups(const struct n56_recipe *r,
+			      const struct n56_layout *l,
+			      struct n56_diags *d)
+{
+	long mh = r->model.mamba.heads.v, mg = r->model.mamba.groups.v;
+	struct alts a = {0};
+	char list[256];
+
+	if (mamba_layers(l) == 0 || mh <= 0 || mg <= 0 || mh % mg == 0)
+		return;
+	divisors(mh, &a);
+	n56_diag_add(d, r->path, r->model.mamba.groups.pos,
+		     "Mamba groups %ld do not divide Mamba heads %ld: use %s "
+		     "groups",
+		     mg, mh, alts_text(&a, list, sizeof(list)));
+}
+
+static void rule_sequence_parallel(const struct n56_recipe *r,
+				   const struct n56_layout *l,
+				   const struct n56_parallel *par,
+				   struct n56_diags *d)
+{
+	struct alts a = {0}, above = {0};
+	char list[256];
+
+	if (!par->sequence_parallel || par->tp > 1)
+		return;
+	tp_candidates(r, l, &a);
+	for (size_t i = 0; i < a.n; i++)
+		if (a.v[i] > 1)
+			alts_add(&above, a.v[i]);
+	above.more = a.more;
+	if (above.n)
+		n56_diag_add(d, r->path, r->parallel.sequence_parallel.pos,
+			     "sequence_parallel needs tp > 1 (Megatron turns "
+			     "it off at tp 1): set sequence_parallel false, "
+			     "or tp %s",
+			     alts_text(&above, list, sizeof(list)));
+	else
+		n56_diag_add(d, r->path, r->parallel.sequence_parallel.pos,
+			     "sequence_parallel needs tp > 1 (Megatron turns "
+			     "it off at tp 1), and the heads allow no tp > 1: "
+			     "set sequence_parallel false");
+}
+
+static void rule_context_parallel(const struct n56_recipe *r,
+				  const struct n56_parallel *par,
+				  struct n56_diags *d)
+{
+	long seq = r->batch.seq_length.v, unit = 2 * par->cp, lo;
+
+	if (par->cp <= 1 || seq % unit == 0)
+		return;
+	lo = seq / unit * unit;
+	if (lo)
+		n56_diag_add(d, r->path, r->batch.seq_length.pos,
+			     "seq_length %ld is not a multiple of 2 x cp %ld = "
+			     "%ld (context parallelism cuts each sequence into "
+			     "2 x cp chunks): use %ld or %ld",
+			     seq, par->cp, unit, lo, lo + unit);
+	else
+		n56_diag_add(d, r->path, r->batch.seq_length.pos,
+			     "seq_length %ld is not a multiple of 2 x cp %ld = "
+			     "%ld (context parallelism cuts each sequence into "
+			     "2 x cp chunks): use %ld",
+			     seq, par->cp, unit, unit);
+}
+
+static void rule_expert_parallel(const struct n56_recipe *r,
+				 const struct n56_parallel *par,
+				 struct n56_diags *d)
+{
+	long experts = r->model.moe.experts.v;
+	struct alts a = {0};
+	char list[256];
+
+	if (par->ep <= 1)
+		return;
+	if (experts <= 0) {
+		n56_diag_add(d, r->path, r->parallel.ep.pos,
+			     "ep %ld needs experts: set model.moe.experts to a "
+			     "multiple of %ld, or use ep 1",
+			     par->ep, par->ep);
+		return;
+	}
+	if (experts % par->ep == 0)
+		return;
+	divisors(experts, &a);
+	n56_diag_add(d, r->path, r->parallel.ep.pos,
+		     "ep %ld: %ld experts allow ep %s", par->ep, experts,
+		     alts_text(&a, list, sizeof(list)));
+}
+
+/* Flags the translation owns, or that Megatron forbids with a hybrid
+ * pattern: extra_args may not carry them. */
+static const struct {
+	const char *flag;
+	const char *why;
+} forbidden_extra[] = {
+	{"--group-query-attention", NULL},
+	{"--num-query-groups", NULL},
+	{"--virtual-pipeline-model-parallel-size",
+	 "the hybrid pattern's '|' segments carry VPP: set parallelism.vpp"},
+	{"--num-layers-per-virtual-pipeline-stage",
+	 "the hybrid pattern's '|' segments carry VPP: set parallelism.vpp"},
+	{"--pipeline-model-parallel-layout",
+	 "Megatron forbids it with a hybrid pattern: set layout.segments"},
+	{"--account-for-embedding-in-pipeline-split",
+	 "Megatron forbids it with a hybrid pattern: set layout.segments"},
+	{"--account-for-loss-in-pipeline-split",
+	 "Megatron forbids it with a hybrid pattern: set layout.segments"},
+	{"--hybrid-override-pattern",
+	 "the plan generates --hybrid-layer-pattern from model.pattern"},
+};
+
+static void rule_extra_args(const struct n56_recipe *r, bool mla_on,
+			    struct n56_diags *d)
+{
+	const struct n56_strlist *x = &r->runtime.extra_args;
+
+	for (size_t i = 0; i < x->n; i++) {
+		struct n56_pos pos = x->item_pos ? x->item_pos[i] : x->pos;
+		const char *a = x->v[i];
+
+		if (!a)
+			continue;
+		for (size_t k = 0; k < sizeof(forbidden_extra) /
+					       sizeof(forbidden_extra[0]);
+		     k++) {
+			const char *f = forbidden_extra[k].flag;
+			size_t fl = strlen(f);
+
+			if (strncmp(a, f, fl) || (a[fl] && a[fl] != '='))
+				continue;
+			if (forbidden_extra[k].why)
+				n56_diag_add(d, r->path, pos,
+					     "runtime.extra_args: %s is not "
+					     "allowed: %s",
+					     f, forbidden_extra[k].why);
+			else if (mla_on)
+				n56_diag_add(d, r->path, pos,
+					     "runtime.extra_args: %s with "
+					     "multi-latent attention: MLA "
+					     "excludes grouped-query attention;"
+					     " remove it, or disable "
+					     "model.attention.mla and DSA",
+					     f);
+			else
+				n56_diag_add(d, r->path, pos,
+					     "runtime.extra_args: %s is "
+					     "generated from "
+					     "model.attention.query_groups: "
+					     "set it there",
+					     f);
+		}
+	}
+}
+
+static void rule_virtual_pipeline(const struct n56_recipe *r,
+				  const struct n56_layout *l,
+				  const struct n56_parallel *par,
+				  struct n56_diags *d)
+{
+	if (par->vpp > 1 && par->pp <= 1) {
+		n56_diag_add(d, r->path, r->parallel.vpp.pos,
+			     "vpp %ld needs pp > 1 (virtual stages interleave "
+			     "a pipeline): set vpp 1, or pp 2 or more",
+			     par->vpp);
+		return;
+	}
+	if (!l->tiled)
+		return;
+	if (par->pp > l->depth) {
+		n56_diag_add(d, r->path, r->parallel.pp.pos,
+			     "pp %ld is more pipeline stages than the %d layers "
+			     "of the model: use pp %d or less",
+			     par->pp, l->depth, l->depth);
+		return;
+	}
+	if (par->pp * par->vpp > l->depth)
+		n56_diag_add(d, r->path, r->parallel.vpp.pos,
+			     "pp %ld x vpp %ld = %ld pipeline segments exceed "
+			     "the %d layers of the model: use vpp %ld or less",
+			     par->pp, par->vpp, par->pp * par->vpp, l->depth,
+			     l->depth / par->pp);
+}
+
+/* MTP depths run on the last pipeline stage as native blocks after the
+ * `/` separator, so they may only use letters with a native lowering. */
+static void rule_mtp(const struct n56_recipe *r, struct n56_diags *d)
+{
+	long depths = r->model.mtp.depths.v;
+	const char *pat = r->model.mtp.pattern.v;
+
+	if (depths < 0 || depths > 64) {
+		n56_diag_add(d, r->path, r->model.mtp.depths.pos,
+			     "model.mtp.depths %ld: use 0 (no MTP) to 64",
+			     depths);
+		return;
+	}
+	if (!depths)
+		return;
+	if (!pat || !*pat) {
+		n56_diag_add(d, r->path, r->model.mtp.depths.pos,
+			     "model.mtp.depths %ld needs model.mtp.pattern: the "
+			     "letters of one MTP depth (e.g. AE)",
+			     depths);
+		return;
+	}
+	for (const char *c = pat; *c; c++)
+		if (*c != 'A' && *c != 'E' && *c != 'M')
+			n56_diag_add(d, r->path, r->model.mtp.pattern.pos,
+				     "model.mtp.pattern: '%c' cannot be an MTP "
+				     "block (MTP depths are native blocks on "
+				     "the last pipeline stage): use A, E or M",
+				     *c);
+}
+
+/* Engram has no native flag: its ordinals go to the patch surface, and a
+ * wrong one would silently select no layer. */
+static void rule_engram(const struct n56_recipe *r, const struct n56_layout *l,
+			struct n56_diags *d)
+{
+	const struct n56_intlist *e = &r->model.attention.engram.a_layer_ranks;
+	int na = l->counts[N56_A];
+
+	if (!l->tiled)
+		return;
+	for (size_t i = 0; i < e->n; i++)
+		if (e->v[i] < 0 || e->v[i] >= na)
+			n56_diag_add(d, r->path,
+				     e->item_pos ? e->item_pos[i] : e->pos,
+				     "model.attention.engram.a_layer_ranks: "
+				     "%ld is not an A ordinal: the pattern tiled "
+				     "to depth %d has %d A layers (ordinals 0 to "
+				     "%d)",
+				     e->v[i], l->depth, na, na - 1);
+}
+
+static bool command_allowed(const struct n56_policy *p, const char *argv0)
+{
+	const char *base = strrchr(argv0, '/');
+
+	base = base ? base + 1 : argv0;
+	for (size_t i = 0; i < p->runtime.allowed_commands.n; i++) {
+		const char *g = p->runtime.allowed_commands.v[i];
+
+		if (g && (!fnmatch(g, argv0, 0) || !fnmatch(g, base, 0)))
+			return true;
+	}
+	return false;
+}
+
+static void rule_command(const struct n56_recipe *r,
+			 const struct n56_policy *p, struct n56_diags *d)
+{
+	const struct n56_strlist *cmd = &r->runtime.command;
+	char list[512];
+	size_t used = 0;
+
+	if (!p || !p->runtime.allowed_commands.n)
+		return;
+	if (!cmd->n || !cmd->v[0]) {
+		n56_diag_add(d, r->path, cmd->pos,
+			     "runtime.command is empty: the site policy %s "
+			     "requires a command it allows",
+			     p->path);
+		return;
+	}
+	if (command_allowed(p, cmd->v[0]))
+		return;
+	list[0] = '\0';
+	for (size_t i = 0; i < p->runtime.allowed_commands.n && used <
+	     sizeof(list); i++) {
+		int w = snprintf(list + used, sizeof(list) - used, "%s%s",
+				 i ? ", " : "",
+				 p->runtime.allowed_commands.v[i]);
+		if (w < 0)
+			break;
+		used += (size_t)w;
+	}
+	n56_diag_add(d, r->path,
+		     cmd->item_pos ? cmd->item_pos[0] : cmd->pos,
+		     "runtime.command '%s' is not allowed by the site policy "
+		     "(allowed: %s)",
+		     cmd->v[0], list);
+}
+
+int n56_plan_validate(const struct n56_recipe *r, const struct n56_policy *p,
+		      const struct n56_plan_request *req,
+		      const struct n56_parallel *par,
+		      const struct n56_layout *l, struct n56_diags *d)
+{
+	size_t before = d->n;
+	bool mla_on = r->model.attention.mla.enabled.v || l->ndsa > 0;
+
+	rule_command(r, p, d);
+	rule_extra_args(r, mla_on, d);
+	rule_mtp(r, d);
+	rule_engram(r, l, d);
+	/* The arithmetic rules divide by these sizes. */
+	if (check_request(r, req, d) + check_sizes(r, d))
+		return -1;
+	rule_world(r, req, par, d);
+	rule_expert_grid(r, req, par, d);
+	rule_batch(r, par, d);
+	rule_tp_heads(r, l, par, d);
+	rule_mamba_groups(r, l, d);
+	rule_sequence_parallel(r, l, par, d);
+	rule_context_parallel(r, par, d);
+	rule_expert_parallel(r, par, d);
+	rule_virtual_pipeline(r, l, par, d);
+	return d->n > before ? -1 : 0;
+}
+
+/* Where an env value came from, for the message that refuses it. */
+static void env_source(const struct n56_recipe *r, const struct n56_policy *p,
+		       const struct n56_env_entry *e, const char **file,
+		       struct n56_pos *pos)
+{
+	const struct n56_kvlist *kv = NULL;
+
+	*file = r->path;
+	pos->line = pos->col = 0;
+	if (e->origin == N56_ORIGIN_RECIPE) {
+		kv = &r->env;
+	} else if (p && e->origin == N56_ORIGIN_SITE_PINNED) {
+		kv = &p->env.pinned;
+		*file = p->path;
+	} else if (p && e->origin == N56_ORIGIN_SITE_DEFAULT) {
+		kv = &p->env.defaults;
+		*file = p->path;
+	}
+	for (size_t i = 0; kv && i < kv->n; i++)
+		if (!strcmp(kv->v[i].name, e->name))
+			*pos = kv->v[i].pos;
+}
+
+/* Requires name=want in env: a value set elsewhere is a violation that says
+ * where it was set; a missing one is derived. */
+static int require_env(const struct n56_recipe *r, const struct n56_policy *p,
+		       struct n56_env *env, const char *name,
+		       const char *want, const char *why,
+		       struct n56_diags *d)
+{
+	const struct n56_env_entry *e = n56_env_find(env, name);
+	const char *file, *fix;
+	struct n56_pos pos;
+
+	if (!e)
+		return n56_env_add(env, name, want, N56_ORIGIN_DERIVED, why);
+	if (!strcmp(e->value, want))
+		return 0;
+	env_source(r, p, e, &file, &pos);
+	switch (e->origin) {
+	case N56_ORIGIN_SITE_PINNED:
+		fix = "ask the site admin to change the pin, or change the "
+		      "recipe";
+		break;
+	case N56_ORIGIN_SITE_DEFAULT:
+		fix = "override the site default in the recipe's env";
+		break;
+	default:
+		fix = "set it to that value, or remove it from env";
+		break;
+	}
+	n56_diag_add(d, file, pos,
+		     "env %s=%s (%s) must be \"%s\" because %s: %s", name,
+		     e->value, n56_origin_name(e->origin), want, why, fix);
+	return -1;
+}
+
+int n56_validate_env_couplings(const struct n56_recipe *r,
+			       const struct n56_policy *p,
+			       const struct n56_parallel *par,
+			       struct n56_env *env, struct n56_diags *d)
+{
+	const char *impl = r->runtime.cuda_graphs.impl.v;
+	const struct n56_env_entry *alloc;
+	int rc = 0;
+
+	if (par->tp > 1 || par->cp > 1)
+		rc |= require_env(r, p, env, "CUDA_DEVICE_MAX_CONNECTIONS",
+				  "1",
+				  par->tp > 1 ?
+				  "tp>1 (Megatron asserts it before Blackwell)" :
+				  "cp>1 (Megatron asserts it before Blackwell)",
+				  d);
+	alloc = n56_env_find(env, "PYTORCH_CUDA_ALLOC_CONF");
+	if (impl && !strcmp(impl, "transformer_engine") && alloc &&
+	    strstr(alloc->value, "expandable_segments:True"))
+		rc |= require_env(r, p, env, "NCCL_GRAPH_REGISTER", "0",
+				  "Transformer Engine CUDA graphs with "
+				  "expandable_segments:True need it",
+				  d);
+	return rc ? -1 : 0;
+}
