@@ -1,0 +1,66 @@
+/* Cost model and pipeline split of a NAM56R-family model (policy/cost.c,
+ * policy/layout.c). Costs are FLOPs per token, forward + backward, estimated
+ * from the recipe's dimensions; memory is parameters. The formulas are in
+ * policy/cost.c and in man/layout.txt. Pure: never prints. */
+#ifndef NAM56R_COST_H
+#define NAM56R_COST_H
+
+#include "policy/plan.h"
+
+/* One block: work per token and the parameters it holds. */
+struct n56_block_cost {
+	double flops;  /* per token, forward + backward (3x forward) */
+	double params; /* parameter count */
+};
+
+/* What the split needs: a cost per depth layer, the fixed extras of the
+ * first segment (embedding) and of the last (output layer, loss, MTP). */
+struct n56_layer_costs {
+	int depth;
+	double *flops;  /* depth entries */
+	double *params; /* depth entries */
+	struct n56_block_cost first; /* embedding, on pipeline stage 0 */
+	struct n56_block_cost last;  /* head + loss + MTP, on the last stage */
+	double total_params;         /* layers + first + last */
+};
+
+/* Per-family blocks from the recipe's dimensions (no overrides applied).
+ * `dsa` selects the DeepSeek sparse attention variant of an A block. */
+struct n56_block_cost n56_cost_attention(const struct n56_recipe *r, bool dsa);
+struct n56_block_cost n56_cost_mamba(const struct n56_recipe *r);
+struct n56_block_cost n56_cost_moe(const struct n56_recipe *r);
+struct n56_block_cost n56_cost_recurrent(const struct n56_recipe *r);
+struct n56_block_cost n56_cost_embedding(const struct n56_recipe *r);
+struct n56_block_cost n56_cost_output(const struct n56_recipe *r);
+/* One MTP depth: projection + its pattern's layers + the output layer. */
+struct n56_block_cost n56_cost_mtp_depth(const struct n56_recipe *r);
+
+/* Fills *c for the tiled layers of l (l->tiled, l->dsa_a_layer_ranks),
+ * applying the recipe's layout.cost overrides. Returns -1 with a diag when
+ * an override is not a positive finite number or a letter is unknown. */
+int n56_layer_costs_build(const struct n56_recipe *r,
+			  const struct n56_layout *l, struct n56_layer_costs *c,
+			  struct n56_diags *d);
+void n56_layer_costs_free(struct n56_layer_costs *c);
+
+/* The pipeline split problem: n layers of cost w[], `first` added to
+ * segment 0, `last` to segment pp*vpp-1; segment s runs on stage s % pp.
+ * Stage cost = sum of its segments. */
+struct n56_split_problem {
+	const double *w;
+	int n;
+	double first, last;
+	int pp, vpp;
+};
+
+/* Equal layer counts: sizes differ by at most one, the larger first. */
+void n56_split_equal(int n, int nseg, int *sizes);
+/* Exact minimum of the most expensive stage over all splits into pp*vpp
+ * contiguous non-empty segments; ties go to the lexicographically smallest
+ * sizes. Returns 0, or -1 when n < pp*vpp or memory runs out. */
+int n56_split_balanced(const struct n56_split_problem *pb, int *sizes);
+/* Stage costs (pp entries) of a split; returns the most expensive. */
+double n56_split_stage_costs(const struct n56_split_problem *pb,
+			     const int *sizes, double *stage_cost);
+
+#endif
