@@ -27,8 +27,9 @@ struct n56_num { /* a real number, kept with its text for the native args */
 	struct n56_pos pos;
 };
 struct n56_str {
-	char *v; /* NULL when unset */
+	char *v; /* NULL when unset and without a default */
 	struct n56_pos pos;
+	bool set; /* false when the key was absent (v may hold the default) */
 };
 struct n56_intlist {
 	long *v;
@@ -214,6 +215,11 @@ int n56_policy_load(const char *path, struct n56_policy **out,
 		    struct n56_diags *d);
 int n56_policy_parse(const char *name, const char *buf, size_t len,
 		     struct n56_policy **out, struct n56_diags *d);
+/* As n56_policy_load, but refuses a file that is not owned by root or that
+ * others may write (group-writable only with group root), checked on the
+ * open file itself so that the file cannot be swapped in between. */
+int n56_policy_load_trusted(const char *path, struct n56_policy **out,
+			    struct n56_diags *d);
 /* An empty policy (no file): nothing pinned, nothing denied. */
 struct n56_policy *n56_policy_empty(void);
 void n56_policy_free(struct n56_policy *p);
