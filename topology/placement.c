@@ -102,6 +102,16 @@ static int check_parallel(const struct n56_parallel *par, long world,
 			world);
 		return -1;
 	}
+	/* Megatron asserts this when PP is not the outermost coordinate:
+	 * otherwise the dense and expert pipeline groups differ. */
+	if (par->pp_before_dp && par->etp * par->ep != par->tp * par->cp) {
+		set_err(err, errlen,
+			"rank order tp-cp-ep-pp-dp needs the same data-parallel "
+			"size for dense and expert layers, but etp*ep is %ld and "
+			"tp*cp is %ld; use tp-cp-ep-dp-pp or make them equal",
+			par->etp * par->ep, par->tp * par->cp);
+		return -1;
+	}
 	return 0;
 }
 
@@ -236,10 +246,11 @@ static bool groups_in_island(const struct n56_placer *pl, const int *size,
 		long domain = (long)pl->nodes_per_domain * g;
 
 		/* A group is aligned at a multiple of its size; it stays in
-		 * its domain iff domains are multiples of it. The last,
-		 * partial domain then also holds whole groups, since the
-		 * world is a multiple of the group. */
-		if (domain % group == 0)
+		 * its domain iff domains are multiples of it (or the job
+		 * fits in one domain). The last, partial domain then also
+		 * holds whole groups, since the world is a multiple of the
+		 * group. */
+		if (domain % group == 0 || pl->nodes * g <= domain)
 			return true;
 		snprintf(why, whylen,
 			 "%s %ld does not divide the %ld GPUs of an NVLink "
@@ -252,7 +263,8 @@ static bool groups_in_island(const struct n56_placer *pl, const int *size,
 	if (group > g) {
 		snprintf(why, whylen,
 			 "%s %ld spans %ld nodes of %ld GPUs, and NVLink "
-			 "islands stop at the node (%s)", what, group,
+			 "islands stop at the node (islands: GPUs %s)", what,
+			 group,
 			 (group + g - 1) / g, g, islands);
 		return false;
 	}
