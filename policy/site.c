@@ -1,1 +1,396 @@
-/* policy/site.c: filled in by its owner */
+/* The site policy (policy.yaml, schema 1): YAML -> struct n56_policy, and
+ * the ownership rule that makes a policy file trustworthy. */
+#include "policy/recipe.h"
+#include "policy/yamlutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define NKEYS(t) (sizeof(t) / sizeof((t)[0]))
+
+static const char *const island_sources[] = { "auto", "per-node",
+					      "admin-map", NULL };
+static const char *const record_fields[] = { "admin_comment", "comment",
+					     "none", NULL };
+
+static void walk_env(struct n56_yctx *y, yaml_node_t *n, const char *path,
+		     void *dst)
+{
+	struct n56_policy *p = dst;
+	const struct n56_ykey keys[] = {
+		{ .name = "pinned", .type = N56_Y_KVMAP,
+		  .dst = &p->env.pinned },
+		{ .name = "defaults", .type = N56_Y_KVMAP,
+		  .dst = &p->env.defaults },
+		{ .name = "deny", .type = N56_Y_STRLIST, .dst = &p->env.deny },
+		{ .name = "allow", .type = N56_Y_STRLIST,
+		  .dst = &p->env.allow },
+	};
+	n56_ywalk_map(y, n, path, keys, NKEYS(keys));
+}
+
+static void walk_runtime(struct n56_yctx *y, yaml_node_t *n, const char *path,
+			 void *dst)
+{
+	struct n56_policy *p = dst;
+	const struct n56_ykey keys[] = {
+		{ .name = "allowed_commands", .type = N56_Y_STRLIST,
+		  .dst = &p->runtime.allowed_commands },
+	};
+	n56_ywalk_map(y, n, path, keys, NKEYS(keys));
+}
+
+/* One entry of the admin island map: {nodes, gpus, domain}. */
+static void read_island(struct n56_yctx *y, yaml_node_t *n, const char *path,
+			struct n56_island_map_entry *e)
+{
+	struct n56_str nodes = { 0 }, gpus = { 0 }, domain = { 0 };
+	const struct n56_ykey keys[] = {
+		{ .name = "nodes", .type = N56_Y_STR, .dst = &nodes,
+		  .required = true },
+		{ .name = "gpus", .type = N56_Y_STR, .dst = &gpus },
+		{ .name = "domain", .type = N56_Y_STR, .dst = &domain,
+		  .required = true },
+	};
+	size_t before = y->nerr;
+
+	n56_ywalk_map(y, n, path, keys, NKEYS(keys));
+	if (nodes.v && strpbrk(nodes.v, " \t"))
+		n56_yerr_at(y, nodes.pos, "%s.nodes: '%s' is not a Slurm "
+			    "hostlist (no spaces: write n[1-18] or "
+			    "n1,n2)", path, nodes.v);
+	if (gpus.v && strspn(gpus.v, "0123456789,-") != strlen(gpus.v))
+		n56_yerr_at(y, gpus.pos, "%s.gpus: '%s' is not a list of GPU "
+			    "indices (write e.g. 0-3 or 0,2,4)", path, gpus.v);
+	if (y->nerr != before) {
+		n56_str_clear(&nodes);
+		n56_str_clear(&gpus);
+		n56_str_clear(&domain);
+		return;
+	}
+	e->nodes = nodes.v;
+	e->gpus = gpus.v;
+	e->domain = domain.v;
+	e->pos = n56_ypos(n);
+}
+
+static void free_islands(struct n56_island_map_entry *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++) {
+		free(v[i].nodes);
+		free(v[i].gpus);
+		free(v[i].domain);
+	}
+	free(v);
+}
+
+static void read_islands(struct n56_yctx *y, yaml_node_t *n, const char *path,
+			 void *dst)
+{
+	struct n56_policy *p = dst;
+	struct n56_island_map_entry *v;
+	size_t cnt;
+
+	if (!n || n->type != YAML_SEQUENCE_NODE) {
+		n56_yerr(y, n, "%s: expected a list of {nodes, gpus, domain}, "
+			 "got %s", path, n56_ynode_kind(n));
+		return;
+	}
+	cnt = (size_t)(n->data.sequence.items.top -
+		       n->data.sequence.items.start);
+	v = calloc(cnt + 1, sizeof(*v));
+	if (!v) {
+		n56_yerr(y, n, "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < cnt; i++) {
+		char ipath[128];
+
+		snprintf(ipath, sizeof(ipath), "%.100s[%zu]", path, i);
+		read_island(y, yaml_document_get_node(
+				       &y->doc, n->data.sequence.items.start[i]),
+			    ipath, &v[i]);
+	}
+	free_islands(p->topology.islands, p->topology.nislands);
+	p->topology.islands = v;
+	p->topology.nislands = cnt;
+	p->topology.islands_pos = n56_ypos(n);
+}
+
+static void walk_topology(struct n56_yctx *y, yaml_node_t *n,
+			  const char *path, void *dst)
+{
+	struct n56_policy *p = dst;
+	const struct n56_ykey keys[] = {
+		{ .name = "island_source", .type = N56_Y_STR,
+		  .dst = &p->topology.island_source,
+		  .choices = island_sources },
+		{ .name = "require_tp_in_island", .type = N56_Y_BOOL,
+		  .dst = &p->topology.require_tp_in_island },
+		{ .name = "islands", .type = N56_Y_CUSTOM,
+		  .walk = read_islands, .dst = p },
+		{ .name = "nic_env", .type = N56_Y_STR,
+		  .dst = &p->topology.nic_env },
+		{ .name = "cache_dir", .type = N56_Y_STR,
+		  .dst = &p->topology.cache_dir },
+	};
+	n56_ywalk_map(y, n, path, keys, NKEYS(keys));
+}
+
+static void walk_record(struct n56_yctx *y, yaml_node_t *n, const char *path,
+			void *dst)
+{
+	struct n56_policy *p = dst;
+	const struct n56_ykey keys[] = {
+		{ .name = "field", .type = N56_Y_STR, .dst = &p->record.field,
+		  .choices = record_fields },
+		{ .name = "master_port", .type = N56_Y_INT,
+		  .dst = &p->record.master_port, .min = 1, .max = 65535 },
+	};
+	n56_ywalk_map(y, n, path, keys, NKEYS(keys));
+}
+
+static void walk_preflight(struct n56_yctx *y, yaml_node_t *n,
+			   const char *path, void *dst)
+{
+	struct n56_policy *p = dst;
+	const struct n56_ykey keys[] = {
+		{ .name = "min_tp_busbw_gbps", .type = N56_Y_NUM,
+		  .dst = &p->preflight.min_tp_busbw_gbps },
+		{ .name = "min_dp_busbw_gbps", .type = N56_Y_NUM,
+		  .dst = &p->preflight.min_dp_busbw_gbps },
+	};
+	n56_ywalk_map(y, n, path, keys, NKEYS(keys));
+}
+
+/* Deny and allow entries are names or shell globs over names. */
+static void check_globs(struct n56_yctx *y, const struct n56_strlist *l,
+			const char *path)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strspn(l->v[i], "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklm"
+				    "nopqrstuvwxyz0123456789_*?[]!-") !=
+		    strlen(l->v[i]))
+			n56_yerr_at(y, l->item_pos[i], "%s[%zu]: '%s' is not a "
+				    "variable name or glob (letters, digits, _ "
+				    "and * ? [ ])", path, i, l->v[i]);
+}
+
+/* A name the policy both sets and forbids is a contradiction the admin
+ * must resolve: we cannot tell which one was meant. */
+static void check_kv_denied(struct n56_yctx *y, const struct n56_kvlist *kv,
+			    const struct n56_strlist *deny, const char *path)
+{
+	for (size_t i = 0; i < kv->n; i++) {
+		for (size_t j = 0; j < deny->n; j++) {
+			if (fnmatch(deny->v[j], kv->v[i].name, 0))
+				continue;
+			n56_yerr_at(y, kv->v[i].pos, "%s.%s: denied by "
+				    "env.deny[%zu] '%s' of the same policy "
+				    "(remove one of them)", path,
+				    kv->v[i].name, j, deny->v[j]);
+			break;
+		}
+	}
+}
+
+static void check_policy(struct n56_yctx *y, struct n56_policy *p)
+{
+	check_globs(y, &p->env.deny, "env.deny");
+	check_globs(y, &p->env.allow, "env.allow");
+	check_kv_denied(y, &p->env.pinned, &p->env.deny, "env.pinned");
+	check_kv_denied(y, &p->env.defaults, &p->env.deny, "env.defaults");
+	for (size_t i = 0; i < p->env.defaults.n; i++)
+		for (size_t j = 0; j < p->env.pinned.n; j++)
+			if (!strcmp(p->env.defaults.v[i].name,
+				    p->env.pinned.v[j].name))
+				n56_yerr_at(y, p->env.defaults.v[i].pos,
+					    "env.defaults.%s: also pinned "
+					    "(line %d); a pinned value always "
+					    "wins, so remove this default",
+					    p->env.defaults.v[i].name,
+					    p->env.pinned.v[j].pos.line);
+	if (p->topology.island_source.v &&
+	    !strcmp(p->topology.island_source.v, "admin-map") &&
+	    p->topology.nislands == 0)
+		n56_yerr_at(y, p->topology.island_source.pos,
+			    "topology.island_source: admin-map needs "
+			    "topology.islands (a list of {nodes, gpus, "
+			    "domain})");
+	if (p->topology.nic_env.set &&
+	    !n56_env_name_valid(p->topology.nic_env.v))
+		n56_yerr_at(y, p->topology.nic_env.pos, "topology.nic_env: "
+			    "'%s' is not a valid environment variable name "
+			    "([A-Za-z_][A-Za-z0-9_]*)", p->topology.nic_env.v);
+	if (p->topology.cache_dir.set && p->topology.cache_dir.v[0] != '/')
+		n56_yerr_at(y, p->topology.cache_dir.pos,
+			    "topology.cache_dir: '%s' is not an absolute "
+			    "path", p->topology.cache_dir.v);
+}
+
+static int set_defaults(struct n56_policy *p)
+{
+	p->record.master_port.v = 29500;
+	p->topology.require_tp_in_island.v = false;
+	if (n56_str_default(&p->topology.island_source, "auto") ||
+	    n56_str_default(&p->record.field, "comment") ||
+	    n56_str_default(&p->topology.cache_dir, "/var/cache/nam56r") ||
+	    n56_str_default(&p->topology.nic_env, "NAM56R_NIC"))
+		return -1;
+	return 0;
+}
+
+struct n56_policy *n56_policy_empty(void)
+{
+	struct n56_policy *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->schema.v = 1;
+	if (!(p->path = strdup("none")) || set_defaults(p) < 0) {
+		n56_policy_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+int n56_policy_parse(const char *name, const char *buf, size_t len,
+		     struct n56_policy **out, struct n56_diags *d)
+{
+	struct n56_policy *p = NULL;
+	struct n56_yctx y = { .file = name, .top = "the policy", .d = d };
+	yaml_node_t *root;
+	int rc = -1;
+
+	*out = NULL;
+	p = calloc(1, sizeof(*p));
+	if (!p || !(p->path = strdup(name)) || set_defaults(p) < 0) {
+		n56_diag_add(d, name, (struct n56_pos){ 0, 0 },
+			     "out of memory");
+		goto out;
+	}
+	root = n56_yload(&y, "policy", buf, len);
+	if (!root || !n56_yschema_supported(&y, root))
+		goto out;
+	{
+		const struct n56_ykey keys[] = {
+			{ .name = "schema", .type = N56_Y_INT,
+			  .dst = &p->schema, .min = LONG_MIN, .max = LONG_MAX,
+			  .required = true },
+			{ .name = "env", .type = N56_Y_MAP, .walk = walk_env,
+			  .dst = p },
+			{ .name = "runtime", .type = N56_Y_MAP,
+			  .walk = walk_runtime, .dst = p },
+			{ .name = "topology", .type = N56_Y_MAP,
+			  .walk = walk_topology, .dst = p },
+			{ .name = "record", .type = N56_Y_MAP,
+			  .walk = walk_record, .dst = p },
+			{ .name = "preflight", .type = N56_Y_MAP,
+			  .walk = walk_preflight, .dst = p },
+		};
+		n56_ywalk_map(&y, root, "", keys, NKEYS(keys));
+	}
+	check_policy(&y, p);
+	if (y.nerr == 0) {
+		*out = p;
+		p = NULL;
+		rc = 0;
+	}
+out:
+	n56_yctx_free(&y);
+	n56_policy_free(p);
+	return rc;
+}
+
+int n56_policy_load(const char *path, struct n56_policy **out,
+		    struct n56_diags *d)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	*out = NULL;
+	if (n56_read_file(path, N56_POLICY_MAX_BYTES, &buf, &len, d) < 0)
+		return -1;
+	rc = n56_policy_parse(path, buf, len, out, d);
+	free(buf);
+	return rc;
+}
+
+/* As sshd's StrictModes: whoever can write the policy controls every job's
+ * environment, so only root may. The checks use fstat on the descriptor
+ * we then read, so the file cannot be swapped between check and use. */
+int n56_policy_load_trusted(const char *path, struct n56_policy **out,
+			    struct n56_diags *d)
+{
+	static const struct n56_pos nopos = { 0, 0 };
+	struct stat st;
+	char *buf = NULL;
+	size_t len = 0;
+	int fd, rc = -1;
+
+	*out = NULL;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		n56_diag_add(d, path, nopos, "cannot open: %s",
+			     strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0) {
+		n56_diag_add(d, path, nopos, "cannot stat: %s",
+			     strerror(errno));
+		goto out;
+	}
+	if (st.st_uid != 0) {
+		n56_diag_add(d, path, nopos, "refusing the site policy: owned "
+			     "by uid %lu, not root (chown root:root %s; chmod "
+			     "go-w %s)", (unsigned long)st.st_uid, path, path);
+		goto out;
+	}
+	if (st.st_mode & S_IWOTH) {
+		n56_diag_add(d, path, nopos, "refusing the site policy: "
+			     "writable by others (chown root:root %s; chmod "
+			     "go-w %s)", path, path);
+		goto out;
+	}
+	if ((st.st_mode & S_IWGRP) && st.st_gid != 0) {
+		n56_diag_add(d, path, nopos, "refusing the site policy: "
+			     "writable by group %lu, not root (chown "
+			     "root:root %s; chmod go-w %s)",
+			     (unsigned long)st.st_gid, path, path);
+		goto out;
+	}
+	if (n56_read_fd(fd, path, N56_POLICY_MAX_BYTES, &buf, &len, d) < 0)
+		goto out;
+	rc = n56_policy_parse(path, buf, len, out, d);
+out:
+	free(buf);
+	close(fd);
+	return rc;
+}
+
+void n56_policy_free(struct n56_policy *p)
+{
+	if (!p)
+		return;
+	free(p->path);
+	n56_kvlist_clear(&p->env.pinned);
+	n56_kvlist_clear(&p->env.defaults);
+	n56_strlist_clear(&p->env.deny);
+	n56_strlist_clear(&p->env.allow);
+	n56_strlist_clear(&p->runtime.allowed_commands);
+	n56_str_clear(&p->topology.island_source);
+	free_islands(p->topology.islands, p->topology.nislands);
+	n56_str_clear(&p->topology.nic_env);
+	n56_str_clear(&p->topology.cache_dir);
+	n56_str_clear(&p->record.field);
+	n56_num_clear(&p->preflight.min_tp_busbw_gbps);
+	n56_num_clear(&p->preflight.min_dp_busbw_gbps);
+	free(p);
+}

@@ -922,3 +922,33 @@ int n56_str_default(struct n56_str *s, const char *v)
 	s->set = false;
 	return 0;
 }
+
+/* A schema other than 1 would mostly produce unknown-key noise: say the
+ * one thing that matters and stop. Returns false when it is not 1. */
+bool n56_yschema_supported(struct n56_yctx *y, yaml_node_t *root)
+{
+	for (yaml_node_pair_t *p = root->data.mapping.pairs.start;
+	     p < root->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = yaml_document_get_node(&y->doc, p->key);
+		yaml_node_t *v = yaml_document_get_node(&y->doc, p->value);
+		const char *s;
+		char *end;
+		long val;
+
+		if (!k || k->type != YAML_SCALAR_NODE ||
+		    strcmp((const char *)k->data.scalar.value, "schema"))
+			continue;
+		if (!v || v->type != YAML_SCALAR_NODE ||
+		    v->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+			return true; /* the walk reports the type error */
+		s = (const char *)v->data.scalar.value;
+		val = strtol(s, &end, 10);
+		if (*s && !*end && val != 1) {
+			n56_yerr(y, v, "schema %.20s is not supported by this "
+				 "nam56r-launch (supported: 1)", s);
+			return false;
+		}
+		return true;
+	}
+	return true;
+}

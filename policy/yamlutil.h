@@ -72,6 +72,10 @@ struct n56_pos n56_ypos(const yaml_node_t *node);
 void n56_ywalk_map(struct n56_yctx *y, yaml_node_t *node, const char *path,
 		   const struct n56_ykey *keys, size_t nkeys);
 
+/* A schema other than 1 in the root mapping: reports it and returns false
+ * (the caller then stops, as the rest would be unknown-key noise). */
+bool n56_yschema_supported(struct n56_yctx *y, yaml_node_t *root);
+
 /* What a node is, for "expected X, got Y" messages. */
 const char *n56_ynode_kind(const yaml_node_t *node);
 
