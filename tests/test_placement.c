@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "topology/placement.h"
+#include "wrapper/picture.h"
 
 struct fixture {
 	struct n56_placer *pl;
@@ -535,6 +536,85 @@ static void test_bounds_and_buffers(void **state)
 		assert_int_equal(s.island_of[g], 0);
 }
 
+static char *picture(const struct n56_placer *pl,
+		     const struct n56_node_shape *s, bool color, long max)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	assert_non_null(f);
+	assert_int_equal(n56_placement_picture(f, NULL, pl, s, color, max),
+			 0);
+	assert_int_equal(fclose(f), 0);
+	return text;
+}
+
+static void test_picture(void **state)
+{
+	struct fixture *f = *state;
+	struct n56_node_shape s = {
+		.gpus = 4, .nislands = 2, .nodes_per_domain = 1,
+		.island_of = {0, 1, 0, 1},
+	};
+	struct n56_parallel par = par_of(2, 1, 1, 1, 2, 8, false);
+	char *text;
+
+	assert_int_equal(n56_placer_new(&par, &s, 2, &f->pl, &f->rep, f->err,
+					sizeof(f->err)), 0);
+	/* GPUs in CUDA order; ranks 0,1 (TP group 0) on GPUs 0 and 2, the
+	 * two GPUs of island 0. */
+	text = picture(f->pl, &s, false, -1);
+	assert_string_equal(text,
+		"placement: 2 nodes x 4 GPUs, tp 2 cp 1 ep 1 etp 1 dp 2 pp 2, "
+		"order tp-cp-ep-dp-pp\n"
+		"        GPU 0 i0 | GPU 1 i1 | GPU 2 i0 | GPU 3 i1\n"
+		"node 0  r0 t0 p0 | r2 t1 p0 | r1 t0 p0 | r3 t1 p0\n"
+		"node 1  r4 t2 p1 | r6 t3 p1 | r5 t2 p1 | r7 t3 p1\n"
+		"legend: rN global rank, tN TP group (ranks N*2..), pN "
+		"pipeline stage; iN NVLink island of the GPU, | island "
+		"border\n");
+	free(text);
+
+	/* One row only, in colour: stage 0 in red, and no stage 1 row. */
+	text = picture(f->pl, &s, true, 1);
+	assert_non_null(strstr(text, "\033[31mr0 t0 p0\033[0m | "));
+	assert_null(strstr(text, "\033[32m"));
+	assert_non_null(strstr(text, "\n... 1 more node\n"));
+	assert_non_null(strstr(text, "; colour = pipeline stage\n"));
+	free(text);
+
+	/* A shape that is not the placer's is refused. */
+	s.gpus = 8;
+	assert_int_equal(n56_placement_picture(stdout, NULL, f->pl, &s, false,
+					       -1), -1);
+}
+
+static void test_picture_domains(void **state)
+{
+	struct fixture *f = *state;
+	struct n56_node_shape s;
+	struct n56_parallel par = par_of(8, 1, 1, 1, 1, 80, false);
+	char *text;
+
+	n56_node_shape_assumed(&s, 4);
+	s.assumed = false;
+	s.nodes_per_domain = 18;
+	assert_int_equal(n56_placer_new(&par, &s, 20, &f->pl, &f->rep, f->err,
+					sizeof(f->err)), 0);
+	text = picture(f->pl, &s, false, 19);
+	assert_non_null(strstr(text,
+		"         -- NVLink domain 0 (nodes 0-17)\n"
+		"node  0  r0 t0 p0    r1 t0 p0    r2 t0 p0    r3 t0 p0\n"));
+	assert_non_null(strstr(text,
+		"         -- NVLink domain 1 (nodes 18-19)\n"
+		"node 18  r72 t9 p0"));
+	assert_non_null(strstr(text, "\n... 1 more node\nlegend: "));
+	assert_non_null(strstr(text,
+		"islands: every 18 nodes form one NVLink domain\n"));
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -547,6 +627,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_refusals, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_bounds_and_buffers, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_picture, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_picture_domains, setup,
 						teardown),
 	};
 
