@@ -1,1 +1,679 @@
-/* topology/islands.c: filled in by its owner */
+/* NVLink/xGMI islands from the sources that need no live GPU: the site's
+ * admin map (Slurm hostlists of nodes and GPU lists to named domains),
+ * hwloc's link-bandwidth distances, and NVSwitch functions on the PCI bus. */
+#include "config.h"
+
+#include "topology/topology.h"
+
+#include <errno.h>
+#include <hwloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A hostlist that names more than this many nodes is refused rather than
+ * expanded: no cluster has that many, and a typo must not eat memory. */
+#define MAX_HOSTLIST_NAMES (1L << 20)
+
+struct names {
+	char **v;
+	long n;
+};
+
+static void names_free(struct names *s)
+{
+	for (long i = 0; i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+	s->v = NULL;
+	s->n = 0;
+}
+
+static int names_add(struct names *s, char *name)
+{
+	char **v;
+
+	if (!name)
+		return -1;
+	if (!(s->n & (s->n - 1)) || !s->v) {
+		v = realloc(s->v, sizeof(*v) * (s->n ? s->n * 2 : 1));
+		if (!v) {
+			free(name);
+			return -1;
+		}
+		s->v = v;
+	}
+	s->v[s->n++] = name;
+	return 0;
+}
+
+/* One bracket's ranges "001-004,010": bounds and zero-padded width. */
+struct range {
+	long lo, hi;
+	int width; /* digits of lo when written with leading zeros, else 0 */
+};
+
+static int parse_ranges(const char *expr, const char *p, const char *end,
+			struct range **out, int *nout, char *err,
+			size_t errlen)
+{
+	struct range *v = NULL;
+	int n = 0;
+
+	while (p < end) {
+		const char *q = p;
+		struct range r = {0};
+		struct range *nv;
+		char *e;
+
+		if (*q < '0' || *q > '9')
+			goto bad;
+		r.lo = strtol(q, &e, 10);
+		if (e - q > 1 && *q == '0')
+			r.width = (int)(e - q);
+		r.hi = r.lo;
+		q = e;
+		if (q < end && *q == '-') {
+			q++;
+			if (q >= end || *q < '0' || *q > '9')
+				goto bad;
+			r.hi = strtol(q, &e, 10);
+			q = e;
+		}
+		if (r.hi < r.lo) {
+			snprintf(err, errlen,
+				 "bad hostlist '%s': range %ld-%ld goes down",
+				 expr, r.lo, r.hi);
+			free(v);
+			return -1;
+		}
+		if (q < end && *q != ',')
+			goto bad;
+		nv = realloc(v, sizeof(*v) * (n + 1));
+		if (!nv) {
+			free(v);
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		v = nv;
+		v[n++] = r;
+		p = q < end ? q + 1 : q;
+		if (q < end && p == end)
+			goto bad; /* a trailing comma */
+	}
+	if (!n)
+		goto bad;
+	*out = v;
+	*nout = n;
+	return 0;
+bad:
+	snprintf(err, errlen,
+		 "bad hostlist '%s': expected numbers or ranges like "
+		 "[1-18] or [001-004,010] inside brackets",
+		 expr);
+	free(v);
+	return -1;
+}
+
+/* Expands one item (no top-level comma) after `prefix` into s. */
+static int expand_item(const char *expr, const char *prefix, const char *p,
+		       const char *end, struct names *s, char *err,
+		       size_t errlen)
+{
+	const char *open = memchr(p, '[', end - p), *close;
+	struct range *r = NULL;
+	int nr = 0, ret = -1;
+
+	if (!open) {
+		char *name;
+
+		if (memchr(p, ']', end - p)) {
+			snprintf(err, errlen, "bad hostlist '%s': ']' without "
+					      "'['",
+				 expr);
+			return -1;
+		}
+		if (s->n >= MAX_HOSTLIST_NAMES) {
+			snprintf(err, errlen, "hostlist '%s' names more than "
+					      "%ld nodes",
+				 expr, MAX_HOSTLIST_NAMES);
+			return -1;
+		}
+		if (asprintf(&name, "%s%.*s", prefix, (int)(end - p), p) < 0 ||
+		    names_add(s, name) < 0) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		return 0;
+	}
+	close = memchr(open, ']', end - open);
+	if (!close) {
+		snprintf(err, errlen, "bad hostlist '%s': missing ']'", expr);
+		return -1;
+	}
+	if (memchr(p, ']', open - p) || memchr(open + 1, '[', close - open - 1)) {
+		snprintf(err, errlen, "bad hostlist '%s': nested or unbalanced "
+				      "brackets",
+			 expr);
+		return -1;
+	}
+	if (parse_ranges(expr, open + 1, close, &r, &nr, err, errlen) < 0)
+		return -1;
+	for (int i = 0; i < nr; i++)
+		for (long v = r[i].lo; v <= r[i].hi; v++) {
+			char *np;
+			int e;
+
+			if (asprintf(&np, "%s%.*s%0*ld", prefix,
+				     (int)(open - p), p, r[i].width, v) < 0) {
+				snprintf(err, errlen, "out of memory");
+				goto out;
+			}
+			e = expand_item(expr, np, close + 1, end, s, err,
+					errlen);
+			free(np);
+			if (e < 0)
+				goto out;
+		}
+	ret = 0;
+out:
+	free(r);
+	return ret;
+}
+
+static int hostlist_expand(const char *expr, struct names *s, char *err,
+			   size_t errlen)
+{
+	const char *p = expr;
+
+	s->v = NULL;
+	s->n = 0;
+	if (!expr || !*expr) {
+		snprintf(err, errlen, "bad hostlist '': no node named");
+		return -1;
+	}
+	while (*p) {
+		const char *q = p;
+		int depth = 0;
+
+		while (*q && (depth || *q != ',')) {
+			depth += *q == '[' ? 1 : *q == ']' ? -1 : 0;
+			q++;
+		}
+		if (q == p || (*q == ',' && !q[1])) {
+			snprintf(err, errlen, "bad hostlist '%s': empty name",
+				 expr);
+			goto fail;
+		}
+		if (expand_item(expr, "", p, q, s, err, errlen) < 0)
+			goto fail;
+		p = *q ? q + 1 : q;
+	}
+	return 0;
+fail:
+	names_free(s);
+	return -1;
+}
+
+int n56_hostlist_match(const char *expr, const char *host, char *err,
+		       size_t errlen)
+{
+	struct names s;
+	int found = 0;
+
+	if (hostlist_expand(expr, &s, err, errlen) < 0)
+		return -1;
+	for (long i = 0; i < s.n && !found; i++)
+		found = host && !strcmp(s.v[i], host);
+	names_free(&s);
+	return found;
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static long distinct(struct names *s)
+{
+	long n = 0;
+
+	if (s->n > 1)
+		qsort(s->v, s->n, sizeof(*s->v), str_cmp);
+	for (long i = 0; i < s->n; i++)
+		n += !i || strcmp(s->v[i], s->v[i - 1]);
+	return n;
+}
+
+long n56_hostlist_count(const char *expr, char *err, size_t errlen)
+{
+	struct names s;
+	long n;
+
+	if (hostlist_expand(expr, &s, err, errlen) < 0)
+		return -1;
+	n = distinct(&s);
+	names_free(&s);
+	return n;
+}
+
+int n56_gpu_list_parse(const char *list, int n, bool *in, char *err,
+		       size_t errlen)
+{
+	const char *p = list;
+
+	for (int i = 0; i < n; i++)
+		in[i] = false;
+	if (!list || !*list)
+		goto bad;
+	while (*p) {
+		char *e;
+		long lo, hi;
+
+		if (*p < '0' || *p > '9')
+			goto bad;
+		lo = hi = strtol(p, &e, 10);
+		p = e;
+		if (*p == '-') {
+			p++;
+			if (*p < '0' || *p > '9')
+				goto bad;
+			hi = strtol(p, &e, 10);
+			p = e;
+		}
+		if (*p && *p != ',')
+			goto bad;
+		if (*p == ',' && !*++p)
+			goto bad;
+		if (hi < lo)
+			goto bad;
+		if (hi >= n) {
+			snprintf(err, errlen,
+				 "GPU %ld is not on this node (it has %d "
+				 "GPU%s, 0-%d)",
+				 hi, n, n == 1 ? "" : "s", n - 1);
+			return -1;
+		}
+		for (long g = lo; g <= hi; g++)
+			in[g] = true;
+	}
+	return 0;
+bad:
+	snprintf(err, errlen,
+		 "bad GPU list '%s': expected CUDA indices like 0-3 or 0,2",
+		 list ? list : "");
+	return -1;
+}
+
+/* The nodes of each domain of the map; the placement needs one count for
+ * every domain, so a map whose domains differ in size gives 1 (and says). */
+static int domain_node_count(struct n56_topology *t,
+			     const struct n56_policy *p, char *err,
+			     size_t errlen)
+{
+	long common = -1;
+	bool differ = false;
+
+	for (size_t i = 0; i < p->topology.nislands; i++) {
+		const char *d = p->topology.islands[i].domain;
+		struct names all = {0};
+		bool first = true;
+		long n;
+
+		for (size_t j = 0; j < i && first; j++)
+			first = strcmp(p->topology.islands[j].domain, d) != 0;
+		if (!first)
+			continue;
+		for (size_t j = i; j < p->topology.nislands; j++) {
+			struct names s;
+
+			if (strcmp(p->topology.islands[j].domain, d))
+				continue;
+			if (hostlist_expand(p->topology.islands[j].nodes, &s,
+					    err, errlen) < 0) {
+				names_free(&all);
+				return -1;
+			}
+			for (long k = 0; k < s.n; k++) {
+				if (names_add(&all, s.v[k]) < 0) {
+					s.v[k] = NULL;
+					names_free(&s);
+					names_free(&all);
+					snprintf(err, errlen, "out of memory");
+					return -1;
+				}
+				s.v[k] = NULL;
+			}
+			names_free(&s);
+		}
+		n = distinct(&all);
+		names_free(&all);
+		if (common >= 0 && n != common)
+			differ = true;
+		if (common < 0 || n < common)
+			common = n;
+	}
+	if (differ) {
+		n56_topo_fact(t, "admin map: domains span different node "
+				 "counts; nodes per domain taken as 1");
+		common = 1;
+	}
+	t->nodes_per_domain = common > 0 ? (int)common : 1;
+	return 0;
+}
+
+static int map_error(const struct n56_policy *p,
+		     const struct n56_island_map_entry *e, size_t i,
+		     const char *what, const char *msg, char *err,
+		     size_t errlen)
+{
+	snprintf(err, errlen, "%s:%d:%d: topology.islands[%zu].%s: %s",
+		 p->path ? p->path : "policy", e->pos.line, e->pos.col, i,
+		 what, msg);
+	return -1;
+}
+
+int n56_islands_admin_map(struct n56_topology *t,
+			  const struct n56_policy *policy, const char *host,
+			  int *label, char *err, size_t errlen)
+{
+	const char *src;
+	char shorthost[256], msg[512];
+	bool *in = NULL, matched = false;
+	int n = t->ngpus, ret = -1;
+
+	if (!policy)
+		return 0;
+	src = policy->topology.island_source.v;
+	if (src && !strcmp(src, "per-node")) {
+		for (int i = 0; i < n; i++)
+			label[i] = 0;
+		n56_topo_fact(t, "islands: admin-map: the site policy says "
+				 "island_source per-node (all GPUs of a node "
+				 "form one island)");
+		return 1;
+	}
+	if (!policy->topology.nislands) {
+		if (src && !strcmp(src, "admin-map"))
+			n56_topo_fact(t, "admin map: island_source admin-map "
+					 "but the policy has no islands");
+		return 0;
+	}
+	snprintf(shorthost, sizeof(shorthost), "%s", host ? host : "");
+	shorthost[strcspn(shorthost, ".")] = '\0';
+	in = calloc(n ? n : 1, sizeof(*in));
+	if (!in) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (int i = 0; i < n; i++)
+		label[i] = -1;
+	for (size_t i = 0; i < policy->topology.nislands; i++) {
+		const struct n56_island_map_entry *e =
+			&policy->topology.islands[i];
+		size_t dom = i;
+		int m;
+
+		m = n56_hostlist_match(e->nodes, host, msg, sizeof(msg));
+		if (m == 0 && strcmp(host ? host : "", shorthost))
+			m = n56_hostlist_match(e->nodes, shorthost, msg,
+					       sizeof(msg));
+		if (m < 0) {
+			map_error(policy, e, i, "nodes", msg, err, errlen);
+			goto out;
+		}
+		if (!m)
+			continue;
+		matched = true;
+		if (!e->gpus) {
+			for (int g = 0; g < n; g++)
+				in[g] = true;
+		} else if (n56_gpu_list_parse(e->gpus, n, in, msg,
+					      sizeof(msg)) < 0) {
+			map_error(policy, e, i, "gpus", msg, err, errlen);
+			goto out;
+		}
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(policy->topology.islands[j].domain,
+				    e->domain)) {
+				dom = j;
+				break;
+			}
+		for (int g = 0; g < n; g++) {
+			if (!in[g])
+				continue;
+			if (label[g] >= 0 && label[g] != (int)dom) {
+				snprintf(msg, sizeof(msg),
+					 "GPU %d of %s is already in domain "
+					 "'%s'; a GPU belongs to one domain",
+					 g, host,
+					 policy->topology.islands[label[g]]
+						 .domain);
+				map_error(policy, e, i, "gpus", msg, err,
+					  errlen);
+				goto out;
+			}
+			label[g] = (int)dom;
+		}
+	}
+	if (!matched) {
+		for (int i = 0; i < n; i++)
+			label[i] = i;
+		n56_topo_fact(t, "admin map: no entry names host '%s'",
+			      host ? host : "");
+		ret = 0;
+		goto out;
+	}
+	for (int g = 0; g < n; g++)
+		if (label[g] < 0) {
+			label[g] = (int)policy->topology.nislands + g;
+			n56_topo_fact(t, "admin map: GPU %d of '%s' is in no "
+					 "domain: an island of its own",
+				      g, host);
+		}
+	if (domain_node_count(t, policy, msg, sizeof(msg)) < 0) {
+		snprintf(err, errlen, "%s: topology.islands: %s",
+			 policy->path ? policy->path : "policy", msg);
+		goto out;
+	}
+	for (int g = 0; g < n && !t->domain; g++)
+		if (label[g] < (int)policy->topology.nislands &&
+		    !(t->domain = strdup(
+			      policy->topology.islands[label[g]].domain))) {
+			snprintf(err, errlen, "out of memory");
+			goto out;
+		}
+	n56_topo_fact(t, "islands: admin-map of %s for host '%s' (domain %s, "
+			 "%d node%s per domain)",
+		      policy->path ? policy->path : "the site policy", host,
+		      t->domain ? t->domain : "-", t->nodes_per_domain,
+		      t->nodes_per_domain == 1 ? "" : "s");
+	ret = 1;
+out:
+	free(in);
+	return ret;
+}
+
+static bool is_nvswitch(hwloc_obj_t o)
+{
+	if (o->type != HWLOC_OBJ_PCI_DEVICE)
+		return o->subtype && !strcmp(o->subtype, "NVSwitch");
+	return (o->attr->pcidev.vendor_id == 0x10de &&
+		o->attr->pcidev.class_id == 0x0680) ||
+	       (o->subtype && !strcmp(o->subtype, "NVSwitch"));
+}
+
+static int uf_find(int *up, int x)
+{
+	while (up[x] != x) {
+		up[x] = up[up[x]];
+		x = up[x];
+	}
+	return x;
+}
+
+static void uf_union(int *up, int a, int b)
+{
+	a = uf_find(up, a);
+	b = uf_find(up, b);
+	if (a != b)
+		up[a > b ? a : b] = a < b ? a : b;
+}
+
+static int gpu_of(hwloc_obj_t o, hwloc_obj_t *gpu_obj, int ngpus)
+{
+	while (o && o->type != HWLOC_OBJ_PCI_DEVICE)
+		o = o->parent;
+	for (int i = 0; o && i < ngpus; i++)
+		if (gpu_obj[i] == o)
+			return i;
+	return -1;
+}
+
+/* Joins, in up[0..ngpus-1], the GPUs that one matrix links: GPU objects
+ * (partitions of one GPU count as that GPU) and NVSwitches are nodes, any
+ * bandwidth > 0 between two of them an edge. Packages (POWER8's GPU-CPU
+ * NVLink) are not nodes: a CPU in between does not make an island. */
+static int join_matrix(struct hwloc_distances_s *d, hwloc_obj_t *gpu_obj,
+		       int ngpus, int *up)
+{
+	unsigned n = d->nbobjs;
+	int *node = malloc(sizeof(int) * (ngpus + n));
+	int *g = malloc(sizeof(int) * (n ? n : 1));
+	int mapped = 0;
+
+	if (!node || !g) {
+		free(node);
+		free(g);
+		return -1;
+	}
+	for (unsigned i = 0; i < ngpus + n; i++)
+		node[i] = i;
+	for (unsigned i = 0; i < n; i++) {
+		g[i] = d->objs[i] ? gpu_of(d->objs[i], gpu_obj, ngpus) : -1;
+		if (g[i] >= 0) {
+			uf_union(node, ngpus + i, g[i]);
+			mapped++;
+		} else if (!d->objs[i] || !is_nvswitch(d->objs[i])) {
+			g[i] = -2; /* not a node of the link graph */
+		}
+	}
+	for (unsigned i = 0; i < n; i++)
+		for (unsigned j = i + 1; j < n; j++)
+			if (g[i] != -2 && g[j] != -2 &&
+			    (d->values[i * n + j] || d->values[j * n + i]))
+				uf_union(node, ngpus + i, ngpus + j);
+	for (int a = 0; a < ngpus; a++)
+		for (int b = a + 1; b < ngpus; b++)
+			if (uf_find(node, a) == uf_find(node, b))
+				uf_union(up, a, b);
+	free(node);
+	free(g);
+	return mapped;
+}
+
+int n56_islands_distances(struct n56_topology *t, hwloc_obj_t *gpu_obj,
+			  int *label)
+{
+	static const char *const names[] = {"NVLinkBandwidth",
+					    "XGMIBandwidth"};
+	int *up = malloc(sizeof(int) * (t->ngpus ? t->ngpus : 1));
+	int used = 0;
+
+	if (!up)
+		return -1;
+	for (int i = 0; i < t->ngpus; i++)
+		up[i] = i;
+	for (size_t k = 0; k < 2 && !used && t->ngpus; k++) {
+		struct hwloc_distances_s **d;
+		unsigned nr = 0;
+
+		if (hwloc_distances_get_by_name(t->hwloc, names[k], &nr, NULL,
+						0) < 0 ||
+		    !nr)
+			continue;
+		d = calloc(nr, sizeof(*d));
+		if (!d) {
+			free(up);
+			return -1;
+		}
+		if (hwloc_distances_get_by_name(t->hwloc, names[k], &nr, d,
+						0) < 0)
+			nr = 0;
+		for (unsigned i = 0; i < nr; i++) {
+			bool sw = false;
+			const char *how = "";
+			int m;
+
+			for (unsigned j = 0; j < d[i]->nbobjs; j++)
+				sw = sw || (d[i]->objs[j] &&
+					    is_nvswitch(d[i]->objs[j]));
+			/* Only with a switch in the matrix: on POWER8 the
+			 * closure would wipe the direct GPU links. */
+			if (sw) {
+				how = " (switch transforms applied)";
+				if (hwloc_distances_transform(
+					    t->hwloc, d[i],
+					    HWLOC_DISTANCES_TRANSFORM_MERGE_SWITCH_PORTS,
+					    NULL, 0) < 0 ||
+				    hwloc_distances_transform(
+					    t->hwloc, d[i],
+					    HWLOC_DISTANCES_TRANSFORM_TRANSITIVE_CLOSURE,
+					    NULL, 0) < 0)
+					how = " (switch transforms failed; "
+					      "links followed through the "
+					      "switches)";
+			}
+			m = join_matrix(d[i], gpu_obj, t->ngpus, up);
+			if (m < 0) {
+				for (unsigned j = 0; j < nr; j++)
+					hwloc_distances_release(t->hwloc,
+								d[j]);
+				free(d);
+				free(up);
+				return -1;
+			}
+			if (m > 0) {
+				used = 1;
+				n56_topo_fact(t, "islands: hwloc-distances "
+						 "%s%s",
+					      names[k], how);
+			}
+		}
+		for (unsigned i = 0; i < nr; i++)
+			hwloc_distances_release(t->hwloc, d[i]);
+		free(d);
+	}
+	for (int i = 0; i < t->ngpus; i++)
+		label[i] = uf_find(up, i);
+	free(up);
+	return used;
+}
+
+/* HGX boards wire every GPU to every NVSwitch, and a PCI-only view cannot
+ * tell links apart: the NVIDIA GPUs of a node with NVSwitch functions on its
+ * bus share them. AMD GPUs are not on NVSwitch and stay alone. */
+int n56_islands_pci_switch(struct n56_topology *t, hwloc_obj_t *gpu_obj,
+			   int *label)
+{
+	hwloc_obj_t o = NULL;
+	int nsw = 0, nnv = 0;
+
+	while ((o = hwloc_get_next_pcidev(t->hwloc, o)))
+		nsw += is_nvswitch(o);
+	if (!nsw)
+		return 0;
+	for (int i = 0; i < t->ngpus; i++) {
+		bool nv = gpu_obj[i]->attr->pcidev.vendor_id == 0x10de;
+
+		label[i] = nv ? -1 : i;
+		nnv += nv;
+	}
+	if (!nnv)
+		return 0;
+	n56_topo_fact(t, "islands: pci-switch: %d NVSwitch function%s (PCI "
+			 "10de class 0680) on the bus; the %d NVIDIA GPUs "
+			 "share them",
+		      nsw, nsw == 1 ? "" : "s", nnv);
+	return 1;
+}

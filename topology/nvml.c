@@ -1,1 +1,359 @@
-/* topology/nvml.c: filled in by its owner */
+/* NVLink islands from NVML on the live node. Debian's hwloc has no NVML
+ * backend, and hwloc 2.9's drops NVLink versions above 4 (A100 and later),
+ * so the library is asked directly. It is dlopen()ed: a node without the
+ * NVIDIA driver still runs the launcher. The few NVML types used are
+ * declared here, with the layout of the driver's nvml.h. */
+#include "config.h"
+
+#include "topology/topology.h"
+
+#include <dlfcn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef int nvml_return;         /* nvmlReturn_t: 0 = NVML_SUCCESS */
+typedef struct nvml_dev *nvml_device; /* nvmlDevice_t */
+
+struct nvml_pci_info { /* nvmlPciInfo_t (v3 call) */
+	char bus_id_legacy[16];
+	unsigned int domain;
+	unsigned int bus;
+	unsigned int device;
+	unsigned int pci_device_id;
+	unsigned int pci_subsystem_id;
+	char bus_id[32];
+};
+
+struct nvml_fabric_info { /* nvmlGpuFabricInfo_t */
+	unsigned char cluster_uuid[16];
+	nvml_return status;
+	unsigned int clique_id;
+	unsigned char state;
+};
+
+struct nvml_fabric_info_v2 { /* nvmlGpuFabricInfo_v2_t */
+	unsigned int version;
+	unsigned char cluster_uuid[16];
+	nvml_return status;
+	unsigned int clique_id;
+	unsigned char state;
+	unsigned int health_mask;
+};
+
+#define NVML_FEATURE_ENABLED 1
+#define NVML_NVLINK_DEVICE_TYPE_GPU 0
+#define NVML_NVLINK_DEVICE_TYPE_SWITCH 2
+#define NVML_GPU_FABRIC_STATE_COMPLETED 3
+#define NVML_FABRIC_INFO_V2                                                    \
+	((unsigned int)(sizeof(struct nvml_fabric_info_v2) | (2u << 24)))
+/* NVML_NVLINK_MAX_LINKS is 18 up to Blackwell; ask a few more and stop at
+ * the first link the driver refuses. */
+#define MAX_LINKS 32
+
+struct nvml {
+	void *lib;
+	nvml_return (*init)(void);
+	nvml_return (*shutdown)(void);
+	const char *(*error_string)(nvml_return);
+	nvml_return (*count)(unsigned int *);
+	nvml_return (*by_index)(unsigned int, nvml_device *);
+	nvml_return (*pci_info)(nvml_device, struct nvml_pci_info *);
+	nvml_return (*link_state)(nvml_device, unsigned int, int *);
+	nvml_return (*remote_pci)(nvml_device, unsigned int,
+				  struct nvml_pci_info *);
+	nvml_return (*remote_type)(nvml_device, unsigned int, int *);
+	nvml_return (*fabric)(nvml_device, struct nvml_fabric_info *);
+	nvml_return (*fabric_v)(nvml_device, struct nvml_fabric_info_v2 *);
+};
+
+static const char *nvml_err(const struct nvml *n, nvml_return r)
+{
+	static char buf[32];
+
+	if (n->error_string)
+		return n->error_string(r);
+	snprintf(buf, sizeof(buf), "NVML error %d", r);
+	return buf;
+}
+
+static int nvml_open(struct nvml *n, const char *library, char *why,
+		     size_t whylen)
+{
+	memset(n, 0, sizeof(*n));
+	if (!library)
+		library = getenv("NAM56R_NVML_LIBRARY");
+	if (!library || !*library)
+		library = "libnvidia-ml.so.1";
+	n->lib = dlopen(library, RTLD_NOW | RTLD_LOCAL);
+	if (!n->lib) {
+		const char *e = dlerror();
+
+		snprintf(why, whylen, "cannot load %s: %s", library,
+			 e ? e : "unknown error");
+		return -1;
+	}
+	/* dlsym returns void *; the casts through a union keep -Wpedantic
+	 * quiet about object-to-function pointer conversion. */
+#define SYM(field, name)                                                       \
+	do {                                                                   \
+		union {                                                        \
+			void *p;                                               \
+			__typeof__(n->field) f;                                \
+		} u = {.p = dlsym(n->lib, name)};                              \
+		n->field = u.f;                                                \
+	} while (0)
+	SYM(init, "nvmlInit_v2");
+	SYM(shutdown, "nvmlShutdown");
+	SYM(error_string, "nvmlErrorString");
+	SYM(count, "nvmlDeviceGetCount_v2");
+	SYM(by_index, "nvmlDeviceGetHandleByIndex_v2");
+	SYM(pci_info, "nvmlDeviceGetPciInfo_v3");
+	SYM(link_state, "nvmlDeviceGetNvLinkState");
+	SYM(remote_pci, "nvmlDeviceGetNvLinkRemotePciInfo_v2");
+	SYM(remote_type, "nvmlDeviceGetNvLinkRemoteDeviceType");
+	SYM(fabric, "nvmlDeviceGetGpuFabricInfo");
+	SYM(fabric_v, "nvmlDeviceGetGpuFabricInfoV");
+#undef SYM
+	if (!n->init || !n->shutdown || !n->count || !n->by_index ||
+	    !n->pci_info || !n->link_state || !n->remote_pci) {
+		snprintf(why, whylen,
+			 "%s lacks nvmlInit_v2, nvmlDeviceGetPciInfo_v3 or "
+			 "the NVLink calls (driver too old)",
+			 library);
+		dlclose(n->lib);
+		n->lib = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* "00000000:5F:00.0" (NVML) and "0000:5f:00.0" (hwloc) name the same
+ * function: compare numbers, not text. */
+static bool parse_bus_id(const char *s, unsigned long *key)
+{
+	unsigned int d, b, dev, f;
+
+	if (sscanf(s, "%x:%x:%x.%x", &d, &b, &dev, &f) != 4)
+		return false;
+	*key = ((unsigned long)d << 24) | (b << 16) | (dev << 8) | f;
+	return true;
+}
+
+static int find_gpu(const unsigned long *keys, int ngpus, const char *bus)
+{
+	unsigned long k;
+
+	if (!parse_bus_id(bus, &k))
+		return -1;
+	for (int i = 0; i < ngpus; i++)
+		if (keys[i] == k)
+			return i;
+	return -1;
+}
+
+static int uf_find(int *up, int x)
+{
+	while (up[x] != x)
+		x = up[x] = up[up[x]];
+	return x;
+}
+
+static void uf_union(int *up, int a, int b)
+{
+	a = uf_find(up, a);
+	b = uf_find(up, b);
+	if (a != b)
+		up[a > b ? a : b] = a < b ? a : b;
+}
+
+static void add_fact(char *facts, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void add_fact(char *facts, size_t len, const char *fmt, ...)
+{
+	size_t used = strlen(facts);
+	va_list ap;
+
+	if (used + 2 >= len)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(facts + used, len - used - 1, fmt, ap);
+	va_end(ap);
+	used = strlen(facts);
+	facts[used] = '\n';
+	facts[used + 1] = '\0';
+}
+
+/* A GPU's multi-node NVLink clique, when the fabric manager registered it:
+ * "uuid/clique". An all-zero cluster UUID means no multi-node fabric. */
+static bool fabric_clique(const struct nvml *n, nvml_device dev, char *out,
+			  size_t len, bool *zero_uuid)
+{
+	unsigned char uuid[16];
+	unsigned int clique;
+	bool any = false;
+	int p;
+
+	*zero_uuid = false;
+	if (n->fabric_v) {
+		struct nvml_fabric_info_v2 v = {.version = NVML_FABRIC_INFO_V2};
+
+		if (n->fabric_v(dev, &v) != 0 || v.status != 0 ||
+		    v.state != NVML_GPU_FABRIC_STATE_COMPLETED)
+			return false;
+		memcpy(uuid, v.cluster_uuid, sizeof(uuid));
+		clique = v.clique_id;
+	} else if (n->fabric) {
+		struct nvml_fabric_info v = {0};
+
+		if (n->fabric(dev, &v) != 0 || v.status != 0 ||
+		    v.state != NVML_GPU_FABRIC_STATE_COMPLETED)
+			return false;
+		memcpy(uuid, v.cluster_uuid, sizeof(uuid));
+		clique = v.clique_id;
+	} else {
+		return false;
+	}
+	for (int i = 0; i < 16; i++)
+		any = any || uuid[i];
+	if (!any) {
+		*zero_uuid = true;
+		return false;
+	}
+	p = 0;
+	for (int i = 0; i < 16 && p + 3 < (int)len; i++)
+		p += snprintf(out + p, len - p, "%02x", uuid[i]);
+	snprintf(out + p, len - p, "/%u", clique);
+	return true;
+}
+
+int n56_nvml_islands(const char *library, char (*pci)[32], int ngpus,
+		     int *label, char *domain, size_t domainlen, char *facts,
+		     size_t factslen, char *why, size_t whylen)
+{
+	struct nvml n;
+	unsigned long *keys = calloc(ngpus ? ngpus : 1, sizeof(*keys));
+	int *up = calloc(ngpus ? ngpus : 1, sizeof(*up));
+	char (*clique)[80] = calloc(ngpus ? ngpus : 1, sizeof(*clique));
+	bool *on_switch = calloc(ngpus ? ngpus : 1, sizeof(*on_switch));
+	unsigned int count = 0;
+	int nlinks = 0, nswitch = 0, nseen = 0, nzero = 0, ret = -1;
+	nvml_return r;
+
+	domain[0] = '\0';
+	facts[0] = '\0';
+	if (!keys || !up || !clique || !on_switch) {
+		snprintf(why, whylen, "out of memory");
+		goto out_free;
+	}
+	for (int i = 0; i < ngpus; i++) {
+		up[i] = i;
+		if (!parse_bus_id(pci[i], &keys[i])) {
+			snprintf(why, whylen, "bad PCI bus id '%s'", pci[i]);
+			goto out_free;
+		}
+	}
+	if (nvml_open(&n, library, why, whylen) < 0)
+		goto out_free;
+	if ((r = n.init()) != 0) {
+		snprintf(why, whylen, "nvmlInit_v2: %s", nvml_err(&n, r));
+		goto out_close;
+	}
+	if ((r = n.count(&count)) != 0) {
+		snprintf(why, whylen, "nvmlDeviceGetCount_v2: %s",
+			 nvml_err(&n, r));
+		goto out_shutdown;
+	}
+	for (unsigned int d = 0; d < count; d++) {
+		struct nvml_pci_info pi;
+		nvml_device dev;
+		int g;
+
+		if (n.by_index(d, &dev) != 0 || n.pci_info(dev, &pi) != 0)
+			continue;
+		pi.bus_id[sizeof(pi.bus_id) - 1] = '\0';
+		g = find_gpu(keys, ngpus, pi.bus_id);
+		if (g < 0) {
+			add_fact(facts, factslen, "nvml: device %u (%s) is "
+				 "not among hwloc's GPUs; ignored", d,
+				 pi.bus_id);
+			continue;
+		}
+		nseen++;
+		for (unsigned int l = 0; l < MAX_LINKS; l++) {
+			struct nvml_pci_info rp;
+			int active = 0, type = -1, peer;
+
+			if (n.link_state(dev, l, &active) != 0)
+				break;
+			if (active != NVML_FEATURE_ENABLED)
+				continue;
+			nlinks++;
+			if (n.remote_type && n.remote_type(dev, l, &type) != 0)
+				type = -1;
+			if (type == NVML_NVLINK_DEVICE_TYPE_SWITCH) {
+				on_switch[g] = true;
+				continue;
+			}
+			if (n.remote_pci(dev, l, &rp) != 0)
+				continue;
+			rp.bus_id[sizeof(rp.bus_id) - 1] = '\0';
+			peer = find_gpu(keys, ngpus, rp.bus_id);
+			if (peer >= 0)
+				uf_union(up, g, peer);
+		}
+		{
+			bool zero;
+
+			if (fabric_clique(&n, dev, clique[g], sizeof(clique[g]),
+					  &zero))
+				snprintf(domain, domainlen, "%s", clique[g]);
+			nzero += zero;
+		}
+	}
+	if (!nseen) {
+		snprintf(why, whylen, "NVML sees none of hwloc's %d GPUs",
+			 ngpus);
+		goto out_shutdown;
+	}
+	for (int i = 0; i < ngpus; i++) {
+		if (!on_switch[i])
+			continue;
+		nswitch++;
+		for (int j = i + 1; j < ngpus; j++)
+			if (on_switch[j])
+				uf_union(up, i, j);
+	}
+	for (int i = 0; i < ngpus; i++)
+		for (int j = i + 1; j < ngpus; j++)
+			if (clique[i][0] && !strcmp(clique[i], clique[j]))
+				uf_union(up, i, j);
+	for (int i = 0; i < ngpus; i++)
+		label[i] = uf_find(up, i);
+	add_fact(facts, factslen,
+		 "islands: nvml: %d active NVLink links on %d of %d GPUs; %d "
+		 "GPU%s linked to NVSwitch (one island)",
+		 nlinks, nseen, ngpus, nswitch, nswitch == 1 ? "" : "s");
+	if (nzero)
+		add_fact(facts, factslen,
+			 "nvml: fabric info with an all-zero cluster UUID on "
+			 "%d GPU%s: no multi-node NVLink", nzero,
+			 nzero == 1 ? "" : "s");
+	if (domain[0])
+		add_fact(facts, factslen,
+			 "nvml: multi-node NVLink clique %s (nodes per domain "
+			 "unknown from one node: the admin map sets it)",
+			 domain);
+	ret = 0;
+out_shutdown:
+	n.shutdown();
+out_close:
+	dlclose(n.lib);
+out_free:
+	free(keys);
+	free(up);
+	free(clique);
+	free(on_switch);
+	return ret;
+}

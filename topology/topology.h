@@ -11,6 +11,8 @@
 #include "policy/recipe.h"
 #include "topology/placement.h"
 
+struct hwloc_topology;
+
 enum n56_island_source {
 	N56_ISLANDS_NONE = 0,        /* one island per GPU, degraded */
 	N56_ISLANDS_ADMIN_MAP,       /* the site policy's map */
@@ -29,6 +31,7 @@ struct n56_topo_gpu {
 	char *nic;      /* nearest NIC name (e.g. "mlx5_0"), NULL if none */
 	char *cpuset;   /* cores near the GPU, as a list "0-15,32-47" */
 	char *name;     /* model, when known */
+	char *numa_nodes; /* all NUMA nodes near the GPU, as a list "0-3" */
 };
 
 struct n56_topology {
@@ -41,7 +44,25 @@ struct n56_topology {
 	enum n56_island_source island_source;
 	bool degraded;
 	char *facts; /* human text: where each fact came from */
+	/* Multi-node NVLink: how many consecutive nodes share one domain
+	 * (admin map), 1 when islands stop at the node. */
+	int nodes_per_domain;
+	char *domain; /* admin-map domain or NVML fabric clique, or NULL */
+	struct hwloc_topology *hwloc; /* owned: cache export and binding */
 };
+
+/* How to load; n56_topology_load() is the usual case of it. */
+struct n56_topology_opts {
+	const char *xml;          /* NULL = live discovery */
+	bool nvml;                /* ask NVML (n56_topology_load: when live) */
+	const char *nvml_library; /* NULL: $NAM56R_NVML_LIBRARY, then
+				   * libnvidia-ml.so.1 */
+	bool cache;               /* the XML must carry the cache record */
+};
+int n56_topology_load_opts(const struct n56_topology_opts *o,
+			   const struct n56_policy *policy,
+			   const char *hostname, struct n56_topology **out,
+			   char *err, size_t errlen);
 
 /* xml NULL = live discovery. policy may be NULL (no admin map); hostname
  * selects the admin map entries for this node (NULL = this host). */
@@ -57,5 +78,45 @@ int n56_topology_cache_write(const struct n56_topology *t, const char *path,
 			     char *err, size_t errlen);
 int n56_topology_cache_read(const char *path, struct n56_topology **out,
 			    char *err, size_t errlen);
+
+/* Internals, declared here for the tests and the bench. */
+
+/* Between the topology/ files: facts, islands from labels, and the
+ * island sources (each returns 1 when it decided, 0 when it could not,
+ * -1 with a message on bad input). gpu_obj[i] is GPU i's PCI object. */
+struct hwloc_obj;
+void n56_topo_fact(struct n56_topology *t, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+int n56_topo_set_islands(struct n56_topology *t, const int *label);
+int n56_islands_admin_map(struct n56_topology *t,
+			  const struct n56_policy *policy, const char *host,
+			  int *label, char *err, size_t errlen);
+int n56_islands_distances(struct n56_topology *t, struct hwloc_obj **gpu_obj,
+			  int *label);
+int n56_islands_pci_switch(struct n56_topology *t, struct hwloc_obj **gpu_obj,
+			   int *label);
+/* The cache record on the XML root: 1 and the labels when present. */
+int n56_cache_record_read(struct n56_topology *t, int *label, char *err,
+			  size_t errlen);
+
+/* Slurm hostlist expressions ("n[1-18]", "gpu[001-004,010]", "a,b"):
+ * 1 when host is in expr, 0 when not, -1 with a message when expr is bad. */
+int n56_hostlist_match(const char *expr, const char *host, char *err,
+		       size_t errlen);
+/* Number of distinct names in expr, or -1 with a message. */
+long n56_hostlist_count(const char *expr, char *err, size_t errlen);
+/* GPU list "0-3,6": marks in[0..n-1]; -1 with a message when an index is
+ * out of range or the list is malformed. */
+int n56_gpu_list_parse(const char *list, int n, bool *in, char *err,
+		       size_t errlen);
+
+/* NVML islands of the GPUs whose PCI bus ids are given (CUDA order).
+ * label[i] receives an island label (GPUs with equal labels share one).
+ * domain gets the fabric clique ("<cluster uuid>/<clique id>") or "".
+ * Returns 0, or -1 when NVML is unusable (why says so); facts gets one
+ * line per finding. */
+int n56_nvml_islands(const char *library, char (*pci)[32], int ngpus,
+		     int *label, char *domain, size_t domainlen, char *facts,
+		     size_t factslen, char *why, size_t whylen);
 
 #endif
