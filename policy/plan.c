@@ -67,6 +67,7 @@ static bool split_possible(const struct n56_parallel *par,
 			   const struct n56_layout *l)
 {
 	return l->tiled && par->pp >= 1 && par->vpp >= 1 &&
+	       (par->vpp == 1 || par->pp > 1) &&
 	       par->pp <= l->depth && par->vpp <= l->depth &&
 	       par->pp * par->vpp <= l->depth;
 }

@@ -133,6 +133,12 @@ static int check_positive(const struct n56_recipe *r, const char *key,
 {
 	if (v->v >= 1 && v->v <= max)
 		return 0;
+	if (!v->set && !v->v) {
+		n56_diag_add(d, r->path, v->pos,
+			     "%s is not set: Megatron needs it (1 to %ld)",
+			     key, max);
+		return 1;
+	}
 	n56_diag_add(d, r->path, v->pos, "%s %ld: use a value from 1 to %ld",
 		     key, v->v, max);
 	return 1;
@@ -272,7 +278,7 @@ static void tp_constraints_text(const struct n56_recipe *r,
 
 	snprintf(item[n++], sizeof(item[0]), "%ld attention heads",
 		 r->model.attention.heads.v);
-	if (r->model.attention.query_groups.v > 0)
+	if (r->model.attention.query_groups.set)
 		snprintf(item[n++], sizeof(item[0]), "%ld query groups",
 			 r->model.attention.query_groups.v);
 	if (mamba_layers(l) > 0) {
@@ -499,37 +505,6 @@ static void rule_virtual_pipeline(const struct n56_recipe *r,
 			     l->depth / par->pp);
 }
 
-/* MTP depths run on the last pipeline stage as native blocks after the
- * `/` separator, so they may only use letters with a native lowering. */
-static void rule_mtp(const struct n56_recipe *r, struct n56_diags *d)
-{
-	long depths = r->model.mtp.depths.v;
-	const char *pat = r->model.mtp.pattern.v;
-
-	if (depths < 0 || depths > 64) {
-		n56_diag_add(d, r->path, r->model.mtp.depths.pos,
-			     "model.mtp.depths %ld: use 0 (no MTP) to 64",
-			     depths);
-		return;
-	}
-	if (!depths)
-		return;
-	if (!pat || !*pat) {
-		n56_diag_add(d, r->path, r->model.mtp.depths.pos,
-			     "model.mtp.depths %ld needs model.mtp.pattern: the "
-			     "letters of one MTP depth (e.g. AE)",
-			     depths);
-		return;
-	}
-	for (const char *c = pat; *c; c++)
-		if (*c != 'A' && *c != 'E' && *c != 'M')
-			n56_diag_add(d, r->path, r->model.mtp.pattern.pos,
-				     "model.mtp.pattern: '%c' cannot be an MTP "
-				     "block (MTP depths are native blocks on "
-				     "the last pipeline stage): use A, E or M",
-				     *c);
-}
-
 /* Engram has no native flag: its ordinals go to the patch surface, and a
  * wrong one would silently select no layer. */
 static void rule_engram(const struct n56_recipe *r, const struct n56_layout *l,
@@ -610,7 +585,6 @@ int n56_plan_validate(const struct n56_recipe *r, const struct n56_policy *p,
 
 	rule_command(r, p, d);
 	rule_extra_args(r, mla_on, d);
-	rule_mtp(r, d);
 	rule_engram(r, l, d);
 	/* The arithmetic rules divide by these sizes. */
 	if (check_request(r, req, d) + check_sizes(r, d))
