@@ -174,7 +174,11 @@ int main(void)
 		       "one rank env %zu bytes\n", worlds[i],
 		       placer_b[i], place_b[i], env_b[i]);
 	}
-	if (placer_b[0] != placer_b[1] || place_b[0] || place_b[1]) {
+	if (placer_b[0] == 0) {
+		/* ASan and friends bring their own malloc. */
+		printf("SKIP: mallinfo2 sees no allocations (another malloc "
+		       "is in use); the allocation check needs glibc's\n");
+	} else if (placer_b[0] != placer_b[1] || place_b[0] || place_b[1]) {
 		printf("FAIL: an allocation grows with the world size\n");
 		rc = 1;
 	} else {
