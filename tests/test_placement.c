@@ -464,7 +464,10 @@ static void test_refusals(void **state)
 		"plan for the same nodes and GPUs per node");
 	expect_refusal(f, &par, &s, 0,
 		"the allocation has 0 nodes; placement needs 1 to "
-		"274877906944");
+		"16777216");
+	expect_refusal(f, &par, &s, N56_MAX_NODES + 1,
+		"the allocation has 16777217 nodes; placement needs 1 to "
+		"16777216");
 	par.dp = 3;
 	expect_refusal(f, &par, &s, 2,
 		"tp 2 x cp 1 x dp 3 x pp 1 is not the world size 8; make "

@@ -106,9 +106,10 @@ static int check_parallel(const struct n56_parallel *par, long world,
 	 * otherwise the dense and expert pipeline groups differ. */
 	if (par->pp_before_dp && par->etp * par->ep != par->tp * par->cp) {
 		set_err(err, errlen,
-			"rank order tp-cp-ep-pp-dp needs the same data-parallel "
-			"size for dense and expert layers, but etp*ep is %ld and "
-			"tp*cp is %ld; use tp-cp-ep-dp-pp or make them equal",
+			"rank order tp-cp-ep-pp-dp needs the same "
+			"data-parallel size for dense and expert layers, but "
+			"etp*ep is %ld and tp*cp is %ld; use tp-cp-ep-dp-pp "
+			"or make them equal",
 			par->etp * par->ep, par->tp * par->cp);
 		return -1;
 	}
@@ -328,10 +329,10 @@ int n56_placer_new(const struct n56_parallel *par,
 	}
 	if (check_shape(shape, err, errlen) < 0)
 		goto out;
-	if (nodes < 1 || nodes > (1L << 40) / shape->gpus) {
+	/* The bound keeps node * islands inside an int island id. */
+	if (nodes < 1 || nodes > N56_MAX_NODES) {
 		set_err(err, errlen, "the allocation has %ld nodes; "
-			"placement needs 1 to %ld", nodes,
-			(1L << 40) / shape->gpus);
+			"placement needs 1 to %ld", nodes, N56_MAX_NODES);
 		goto out;
 	}
 	if (check_parallel(par, nodes * shape->gpus, err, errlen) < 0)

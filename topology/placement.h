@@ -11,6 +11,7 @@
 #include "policy/plan.h"
 
 #define N56_MAX_GPUS_PER_NODE 64
+#define N56_MAX_NODES (1L << 24)
 
 /* What one node looks like (all nodes alike unless the admin map says
  * otherwise). GPUs are CUDA indices 0..gpus-1. */

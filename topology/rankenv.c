@@ -2,11 +2,25 @@
  * fixed policy and patch surface. The plugin's task_init and the wrapper
  * both call this, so a rank sees the same env whichever of them ran. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "topology/rankenv.h"
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
 
 static int env_add(struct n56_env *e, size_t *cap, const char *name,
 		   const char *value, enum n56_origin origin, const char *why)
@@ -77,28 +91,28 @@ int n56_rank_env(const struct n56_plan *plan, const struct n56_placer *pl,
 	if (out)
 		memset(out, 0, sizeof(*out));
 	if (!plan || !pl || !out) {
-		snprintf(err, errlen, "the rank environment needs a plan, a "
-			 "placement and a result");
+		set_err(err, errlen, "the rank environment needs a plan, a "
+			"placement and a result");
 		return -1;
 	}
 	world = n56_placer_parallel(pl)->world;
 	if (rank < 0 || rank >= world) {
-		snprintf(err, errlen, "rank %ld is outside 0..%ld of the plan",
-			 rank, world - 1);
+		set_err(err, errlen, "rank %ld is outside 0..%ld of the plan",
+			rank, world - 1);
 		return -1;
 	}
 	if (!master_addr || !*master_addr) {
-		snprintf(err, errlen, "no master address: pass the first host "
-			 "of the job's node list");
+		set_err(err, errlen, "no master address: pass the first host "
+			"of the job's node list");
 		return -1;
 	}
 	if (master_port < 1 || master_port > 65535) {
-		snprintf(err, errlen, "master port %d is outside 1..65535; set "
-			 "record.master_port in the site policy", master_port);
+		set_err(err, errlen, "master port %d is outside 1..65535; set "
+			"record.master_port in the site policy", master_port);
 		return -1;
 	}
 	if (n56_visible_devices(pl, devices, sizeof(devices)) < 0) {
-		snprintf(err, errlen, "CUDA_VISIBLE_DEVICES does not fit");
+		set_err(err, errlen, "CUDA_VISIBLE_DEVICES does not fit");
 		return -1;
 	}
 	n56_place_rank(pl, rank, &p);
@@ -127,7 +141,8 @@ int n56_rank_env(const struct n56_plan *plan, const struct n56_placer *pl,
 	    env_add_long(&e, &cap, "NAM56R_PP_RANK", p.pp, placed) < 0 ||
 	    env_add_long(&e, &cap, "NAM56R_ISLAND", p.island, placed) < 0 ||
 	    env_add(&e, &cap, "NAM56R_PLAN_SHA256", plan->plan_sha256_hex,
-		    N56_ORIGIN_DERIVED, "hash of the plan every rank runs") < 0 ||
+		    N56_ORIGIN_DERIVED,
+		    "hash of the plan every rank runs") < 0 ||
 	    env_copy(&e, &cap, &plan->fixed_policy) < 0 ||
 	    env_copy(&e, &cap, &plan->patch_surface) < 0)
 		goto nomem;
@@ -142,7 +157,7 @@ int n56_rank_env(const struct n56_plan *plan, const struct n56_placer *pl,
 	rc = 0;
 	goto out;
 nomem:
-	snprintf(err, errlen, "rank environment: %s", strerror(ENOMEM));
+	set_err(err, errlen, "rank environment: %s", strerror(ENOMEM));
 out:
 	n56_env_clear(&e);
 	return rc;

@@ -84,7 +84,8 @@ int n56_placement_picture(FILE *f, const struct n56_plan *plan,
 	print_header(f, shape, label_w, cell_w, domains);
 	for (long n = 0; n < shown; n++) {
 		if (domains && n % npd == 0)
-			fprintf(f, "%*s  -- NVLink domain %ld (nodes %ld-%ld)\n",
+			fprintf(f,
+				"%*s  -- NVLink domain %ld (nodes %ld-%ld)\n",
 				label_w, "", n / npd, n,
 				(n / npd + 1) * npd - 1 < nodes - 1 ?
 				(n / npd + 1) * npd - 1 : nodes - 1);
