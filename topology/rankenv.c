@@ -163,16 +163,5 @@ out:
 	return rc;
 }
 
-void n56_env_clear(struct n56_env *e)
-{
-	if (!e)
-		return;
-	for (size_t i = 0; i < e->n; i++) {
-		free(e->v[i].name);
-		free(e->v[i].value);
-		free(e->v[i].why);
-	}
-	free(e->v);
-	e->v = NULL;
-	e->n = 0;
-}
+/* n56_env_clear is policy/env.c's: the plan's own env lists need it, and
+ * policy/ cannot depend on topology/. */
