@@ -46,7 +46,7 @@ int n56_env_add(struct n56_env *e, const char *name, const char *value,
 	return 0;
 }
 
-void n56_env_clear(struct n56_env *e)
+void n56_env_reset(struct n56_env *e)
 {
 	if (!e)
 		return;
@@ -301,7 +301,7 @@ int n56_patch_surface(const struct n56_recipe *r, const struct n56_layout *l,
 	if (r->model.moe.mod.v)
 		rc |= n56_env_add(out, "NAM56R_MOD", "1", N56_ORIGIN_RECIPE,
 				  NULL);
-	if (r->model.sparse_mode.v)
+	if (r->model.sparse_mode.v && strcmp(r->model.sparse_mode.v, "none"))
 		rc |= n56_env_add(out, "NAM56R_SPARSE_MODE",
 				  r->model.sparse_mode.v, N56_ORIGIN_RECIPE,
 				  NULL);
