@@ -46,7 +46,7 @@ int n56_env_add(struct n56_env *e, const char *name, const char *value,
 	return 0;
 }
 
-void n56_env_reset(struct n56_env *e)
+void n56_env_clear(struct n56_env *e)
 {
 	if (!e)
 		return;

@@ -127,7 +127,7 @@ void n56_plan_free(struct n56_plan *plan)
 	for (size_t i = 0; plan->command && plan->command[i]; i++)
 		free(plan->command[i]);
 	free(plan->command);
-	n56_env_reset(&plan->fixed_policy);
-	n56_env_reset(&plan->patch_surface);
+	n56_env_clear(&plan->fixed_policy);
+	n56_env_clear(&plan->patch_surface);
 	free(plan);
 }

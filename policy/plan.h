@@ -135,9 +135,8 @@ int n56_patch_surface(const struct n56_recipe *r, const struct n56_layout *l,
 		      struct n56_env *out, struct n56_diags *d);
 int n56_env_add(struct n56_env *e, const char *name, const char *value,
 		enum n56_origin origin, const char *why);
-/* Frees the entries and empties e (the same as topology/rankenv.h's
- * n56_env_clear, without making policy/ depend on topology/). */
-void n56_env_reset(struct n56_env *e);
+/* Frees the entries and empties e (also declared in topology/rankenv.h). */
+void n56_env_clear(struct n56_env *e);
 /* The deny rule (glob) that refuses name, or NULL. */
 const char *n56_env_deny_rule(const struct n56_policy *p, const char *name);
 

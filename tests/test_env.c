@@ -52,7 +52,7 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	n56_env_reset(&f->env);
+	n56_env_clear(&f->env);
 	n56_layout_clear(&f->l);
 	n56_diags_free(&f->d);
 	free(f);
@@ -272,7 +272,7 @@ static void test_env_add_and_clear(void **state)
 				     "because"),
 			 0);
 	assert_string_equal(f->env.v[0].why, "because");
-	n56_env_reset(&f->env);
+	n56_env_clear(&f->env);
 	assert_int_equal(f->env.n, 0);
 	assert_null(f->env.v);
 }

@@ -204,7 +204,7 @@ static void test_free_null(void **state)
 	n56_plan_free(NULL);
 	n56_layout_clear(NULL);
 	n56_argv_free(NULL);
-	n56_env_reset(NULL);
+	n56_env_clear(NULL);
 }
 
 int main(void)
