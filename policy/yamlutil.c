@@ -695,6 +695,12 @@ static void read_kvmap(struct n56_yctx *y, yaml_node_t *n, const char *path,
 		return;
 	}
 	cnt = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+	/* Duplicates are found by comparing with every earlier name. */
+	if (cnt > N56_MAX_VARS) {
+		n56_yerr(y, n, "%s: too many variables (%zu, at most %d)",
+			 path, cnt, N56_MAX_VARS);
+		return;
+	}
 	v = calloc(cnt + 1, sizeof(*v));
 	if (!v) {
 		n56_yerr(y, n, "out of memory");
@@ -720,11 +726,18 @@ static void read_kvmap(struct n56_yctx *y, yaml_node_t *n, const char *path,
 			bad = true;
 			continue;
 		}
-		for (size_t i = 0; i < ok && !dup; i++) {
-			if (!strcmp(v[i].name, name)) {
+		/* Against every earlier key, read well or not, so that a
+		 * duplicate is named even when the first value was bad. */
+		for (yaml_node_pair_t *q = n->data.mapping.pairs.start;
+		     q < pair && !dup; q++) {
+			yaml_node_t *qn = yaml_document_get_node(&y->doc,
+								 q->key);
+			if (qn && qn->type == YAML_SCALAR_NODE &&
+			    !strcmp((const char *)qn->data.scalar.value,
+				    name)) {
 				n56_yerr(y, kn, "duplicate key '%s' in %s "
 					 "(first at line %d)", name, path,
-					 v[i].pos.line);
+					 (int)qn->start_mark.line + 1);
 				dup = true;
 			}
 		}

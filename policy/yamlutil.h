@@ -109,5 +109,7 @@ int n56_read_fd(int fd, const char *path, size_t max, char **buf,
 /* Upper bounds for input files. */
 #define N56_RECIPE_MAX_BYTES (1024 * 1024)
 #define N56_POLICY_MAX_BYTES (1024 * 1024)
+/* Most variables one env mapping may set. */
+#define N56_MAX_VARS 4096
 
 #endif
