@@ -1,0 +1,149 @@
+/* spank_nam56r.so: the SPANK entry points. Each one switches on
+ * spank_context() into the file of that context; nothing else lives here. */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "spank/plugin.h"
+
+SPANK_PLUGIN(nam56r, 1);
+
+struct n56_spank_state n56_st = {.opt_rc = 0, .field = -1};
+
+static int opt_recipe(int val, const char *optarg, int remote)
+{
+	(void)val;
+	if (remote)
+		return n56_remote_option(optarg);
+	return n56_local_option(optarg);
+}
+
+static struct spank_option recipe_option = {
+	"nam56r-recipe", "FILE",
+	"NAM56R recipe (nam56r.yaml): validated now, its content runs on "
+	"every rank (see spank_nam56r(8))",
+	1, 0, opt_recipe,
+};
+
+/* Registered in every context that parses options (sbatch needs the
+ * dynamic registration; a static table is ignored there). */
+static int register_option(spank_t sp)
+{
+	spank_err_t rc = spank_option_register(sp, &recipe_option);
+
+	if (rc != ESPANK_SUCCESS) {
+		slurm_error(N56_LOG_PREFIX "cannot register --nam56r-recipe: "
+			    "%s", spank_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+int slurm_spank_init(spank_t sp, int ac, char **av)
+{
+	switch (spank_context()) {
+	case S_CTX_LOCAL:
+	case S_CTX_ALLOCATOR:
+		if (register_option(sp))
+			return -1;
+		return n56_local_init(sp, ac, av);
+	case S_CTX_REMOTE:
+		/* Never an error here: it would drain the node. */
+		register_option(sp);
+		return n56_remote_init(sp, ac, av);
+	case S_CTX_SLURMD:
+		return n56_slurmd_init(sp, ac, av);
+	default:
+		return 0;
+	}
+}
+
+int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
+{
+	(void)ac;
+	(void)av;
+	switch (spank_context()) {
+	case S_CTX_LOCAL:
+	case S_CTX_ALLOCATOR:
+		return n56_local_post_opt(sp);
+	case S_CTX_REMOTE:
+		return n56_remote_post_opt(sp);
+	default:
+		return 0;
+	}
+}
+
+int slurm_spank_task_init(spank_t sp, int ac, char **av)
+{
+	(void)ac;
+	(void)av;
+	if (spank_context() != S_CTX_REMOTE)
+		return 0;
+	return n56_remote_task_init(sp);
+}
+
+int slurm_spank_task_post_fork(spank_t sp, int ac, char **av)
+{
+	(void)ac;
+	(void)av;
+	if (spank_context() != S_CTX_REMOTE)
+		return 0;
+	return n56_remote_task_post_fork(sp);
+}
+
+int slurm_spank_exit(spank_t sp, int ac, char **av)
+{
+	(void)sp;
+	(void)ac;
+	(void)av;
+	switch (spank_context()) {
+	case S_CTX_LOCAL:
+	case S_CTX_ALLOCATOR:
+		n56_local_exit();
+		break;
+	case S_CTX_REMOTE:
+		n56_remote_exit();
+		break;
+	default:
+		break;
+	}
+	n56_spank_args_clear(&n56_st.args);
+	return 0;
+}
+
+int n56_spank_load_policy(const struct n56_spank_args *a,
+			  struct n56_policy **out, struct n56_diags *d)
+{
+	if (a->no_policy) {
+		*out = n56_policy_empty();
+		if (!*out) {
+			n56_diag_add(d, "policy", (struct n56_pos){0, 0},
+				     "out of memory");
+			return -1;
+		}
+		return 0;
+	}
+	return n56_policy_load_trusted(a->policy, out, d);
+}
+
+const char *n56_spank_cache_dir(const struct n56_spank_args *a,
+				const struct n56_policy *p)
+{
+	if (a->cache_dir)
+		return a->cache_dir;
+	if (p && p->topology.cache_dir.v && p->topology.cache_dir.v[0])
+		return p->topology.cache_dir.v;
+	return N56_DEFAULT_CACHE_DIR;
+}
+
+void n56_diag_line(const struct n56_diag *g, char *buf, size_t len)
+{
+	const char *file = g->file ? g->file : "nam56r";
+
+	if (g->line > 0)
+		snprintf(buf, len, "%s:%d:%d: error: %s", file, g->line,
+			 g->col, g->msg);
+	else
+		snprintf(buf, len, "%s: error: %s", file, g->msg);
+}

@@ -1,0 +1,88 @@
+/* The SPANK plugin's state and its per-context entry points. plugin.c
+ * dispatches on spank_context() into local.c (srun, sbatch, salloc: as the
+ * user), remote.c (slurmstepd) and slurmd.c (slurmd). */
+#ifndef NAM56R_SPANK_PLUGIN_H
+#define NAM56R_SPANK_PLUGIN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <slurm/spank.h>
+
+#include "policy/plan.h"
+#include "spank/n56spank.h"
+#include "topology/placement.h"
+#include "topology/topology.h"
+
+#define N56_LOG_PREFIX "nam56r: "
+#define N56_DEFAULT_CACHE_DIR "/var/cache/nam56r"
+#define N56_DEFAULT_MASTER_PORT 29500
+
+/* One plugin instance per process: srun/sbatch, slurmstepd or slurmd. */
+struct n56_spank_state {
+	struct n56_spank_args args;
+	bool args_ok;
+	char args_err[512];
+
+	/* local/allocator: the option as processed, for idempotence */
+	char *opt_value;
+	int opt_rc;
+	struct n56_recipe *recipe; /* the content every rank will run */
+
+	/* remote */
+	bool opt_seen;     /* --nam56r-recipe was given for this job */
+	bool active;       /* this step is a NAM56R step */
+	bool batch_step;   /* the batch script: not a training rank */
+	char *error;       /* stored, raised from task_init only */
+	struct n56_policy *policy;
+	struct n56_plan *plan;
+	struct n56_placer *placer;
+	struct n56_topology *topo;
+	char *topo_path;     /* the XML the topology came from */
+	char *policy_path;   /* "none" for the empty policy */
+	char *master;        /* first node of the step */
+	char *node_name;     /* this node, from the step's node list */
+	int master_port;
+	uint32_t job_id, step_id, node_id, nnodes;
+	int field;           /* N56_RECORD_* where the record goes */
+	char **slurm_gpus;   /* CUDA_VISIBLE_DEVICES Slurm gave the step */
+	size_t nslurm_gpus;
+	struct n56_node_shape shape;
+};
+
+extern struct n56_spank_state n56_st;
+
+/* local.c */
+int n56_local_init(spank_t sp, int ac, char **av);
+int n56_local_option(const char *optarg);
+int n56_local_post_opt(spank_t sp);
+void n56_local_exit(void);
+
+/* remote.c */
+int n56_remote_init(spank_t sp, int ac, char **av);
+int n56_remote_option(const char *optarg);
+int n56_remote_post_opt(spank_t sp);
+int n56_remote_task_init(spank_t sp);
+int n56_remote_task_post_fork(spank_t sp);
+void n56_remote_exit(void);
+/* Appends one line to the stored error (raised from task_init). */
+void n56_remote_fail(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+
+/* publish.c: the placement record into the job's Comment/AdminComment,
+ * through the libslurm slurmstepd already loaded (never linked). */
+int n56_publish_record(uint32_t job_id, int field, const char *record,
+		       char *err, size_t errlen);
+
+/* slurmd.c */
+int n56_slurmd_init(spank_t sp, int ac, char **av);
+
+/* Shared: the policy the plugstack names (trusted loader, or empty). */
+int n56_spank_load_policy(const struct n56_spank_args *a,
+			  struct n56_policy **out, struct n56_diags *d);
+const char *n56_spank_cache_dir(const struct n56_spank_args *a,
+				const struct n56_policy *p);
+/* "file:line:col: error: msg" of one diagnostic. */
+void n56_diag_line(const struct n56_diag *g, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,506 @@
+/* slurmstepd side. The plan of the step is built once per node in
+ * init_post_opt (as root, before the tasks fork; it reads only the carried
+ * content, the admin's policy and the root-owned topology cache, never a
+ * path a user gave), and each task applies its own rank's environment in
+ * task_init. Nothing here returns an error before task_init: an error from
+ * init, init_post_opt or user_init drains the node, so every problem is
+ * stored and raised from task_init, which fails the job and only the job. */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "spank/plugin.h"
+#include "topology/rankenv.h"
+
+/* Step ids at or above this are Slurm's own (batch script, extern step,
+ * interactive step): not training ranks. */
+#define N56_FIRST_SPECIAL_STEP 0xfffffff0u
+
+void n56_remote_fail(const char *fmt, ...)
+{
+	char *line = NULL, *joined = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&line, fmt, ap) < 0)
+		line = NULL;
+	va_end(ap);
+	if (!line)
+		return;
+	if (asprintf(&joined, "%s%s%s", n56_st.error ? n56_st.error : "",
+		     n56_st.error ? "\n" : "", line) >= 0) {
+		free(n56_st.error);
+		n56_st.error = joined;
+	}
+	free(line);
+}
+
+static void fail_diags(const struct n56_diags *d)
+{
+	char line[1024];
+
+	for (size_t i = 0; i < d->n; i++) {
+		n56_diag_line(&d->v[i], line, sizeof(line));
+		n56_remote_fail("%s", line);
+	}
+}
+
+int n56_remote_init(spank_t sp, int ac, char **av)
+{
+	(void)sp;
+	n56_st.args_ok = n56_spank_args_parse(ac, av, &n56_st.args,
+					      n56_st.args_err,
+					      sizeof(n56_st.args_err)) == 0;
+	if (!n56_st.args_ok)
+		slurm_error(N56_LOG_PREFIX "plugstack.conf: %s",
+			    n56_st.args_err);
+	return 0;
+}
+
+/* Only the option's text reaches slurmstepd: remember that it was given,
+ * never open it (we are root here). */
+int n56_remote_option(const char *optarg)
+{
+	(void)optarg;
+	n56_st.opt_seen = true;
+	return 0;
+}
+
+static char *job_getenv(spank_t sp, const char *name)
+{
+	int len = 4096;
+
+	for (int tries = 0; tries < 8; tries++, len *= 4) {
+		char *buf = malloc((size_t)len);
+		spank_err_t e;
+
+		if (!buf)
+			return NULL;
+		e = spank_getenv(sp, name, buf, len);
+		if (e == ESPANK_SUCCESS)
+			return buf;
+		free(buf);
+		if (e != ESPANK_NOSPACE)
+			return NULL;
+	}
+	return NULL;
+}
+
+/* The recipe as submitted: content, sha256 and name from the job env. */
+static struct n56_recipe *carried_recipe(spank_t sp)
+{
+	char *b64 = job_getenv(sp, N56_CARRY_PREFIX N56_CARRY_CONTENT);
+	char *sha = job_getenv(sp, N56_CARRY_PREFIX N56_CARRY_SHA);
+	char *path = job_getenv(sp, N56_CARRY_PREFIX N56_CARRY_PATH);
+	struct n56_recipe *r = NULL;
+	struct n56_diags d = {0};
+	char *buf = NULL, hex[65];
+	size_t len;
+
+	if (!b64) {
+		n56_remote_fail("the recipe given with --nam56r-recipe did "
+				"not reach this node (" N56_CARRY_PREFIX
+				N56_CARRY_CONTENT " is missing from the job "
+				"environment; do not unset SLURM_SPANK_* "
+				"variables)");
+		goto out;
+	}
+	if (n56_base64_decode(b64, &buf, &len)) {
+		n56_remote_fail("the carried recipe is not valid base64");
+		goto out;
+	}
+	n56_sha256_hex(buf, len, hex);
+	if (!sha || strcmp(sha, hex)) {
+		n56_remote_fail("the carried recipe has sha256 %.12s but the "
+				"submission recorded %.12s; submit again", hex,
+				sha ? sha : "(none)");
+		goto out;
+	}
+	if (n56_recipe_parse(path ? path : "recipe", buf, len, &r, &d))
+		fail_diags(&d);
+out:
+	n56_diags_free(&d);
+	free(buf);
+	free(b64);
+	free(sha);
+	free(path);
+	return r;
+}
+
+static int get_u32(spank_t sp, spank_item_t item, uint32_t *v,
+		   const char *what)
+{
+	spank_err_t e = spank_get_item(sp, item, v);
+
+	if (e != ESPANK_SUCCESS) {
+		n56_remote_fail("cannot read %s from Slurm: %s", what,
+				spank_strerror(e));
+		return -1;
+	}
+	return 0;
+}
+
+/* Topology: the admin's XML (plugstack topology=), else the node cache the
+ * slurmd context wrote; when neither is usable, the assumed shape. */
+static void load_shape(long gpn)
+{
+	char err[512] = "", path[4096];
+	const char *dir = n56_spank_cache_dir(&n56_st.args, n56_st.policy);
+	int rc;
+
+	if (n56_st.args.topology) {
+		snprintf(path, sizeof(path), "%s", n56_st.args.topology);
+		rc = n56_topology_load(path, n56_st.policy, n56_st.node_name,
+				       &n56_st.topo, err, sizeof(err));
+	} else {
+		snprintf(path, sizeof(path), "%s/topology.xml", dir);
+		rc = n56_topology_cache_read(path, &n56_st.topo, err,
+					     sizeof(err));
+	}
+	if (!rc && !n56_topology_shape(n56_st.topo, &n56_st.shape, err,
+				       sizeof(err))) {
+		n56_st.topo_path = strdup(path);
+		if (n56_st.shape.gpus == gpn)
+			return;
+		slurm_info(N56_LOG_PREFIX "%s has %d GPUs but the step runs "
+			   "%ld ranks per node: islands of the whole node do "
+			   "not apply, one island assumed", path,
+			   n56_st.shape.gpus, gpn);
+	} else {
+		slurm_info(N56_LOG_PREFIX "no topology (%s): one island per "
+			   "node assumed", err);
+	}
+	n56_topology_free(n56_st.topo);
+	n56_st.topo = NULL;
+	free(n56_st.topo_path);
+	n56_st.topo_path = NULL;
+	n56_node_shape_assumed(&n56_st.shape, (int)gpn);
+}
+
+static void split_list(const char *s, char ***out, size_t *n)
+{
+	char *copy = strdup(s), *save = NULL;
+
+	*out = NULL;
+	*n = 0;
+	if (!copy)
+		return;
+	for (char *t = strtok_r(copy, ",", &save); t;
+	     t = strtok_r(NULL, ",", &save)) {
+		char **nv = realloc(*out, (*n + 1) * sizeof(*nv));
+
+		if (!nv)
+			break;
+		*out = nv;
+		(*out)[(*n)++] = strdup(t);
+	}
+	free(copy);
+}
+
+int n56_remote_post_opt(spank_t sp)
+{
+	struct n56_diags d = {0};
+	struct n56_recipe *r = NULL;
+	char *carried = job_getenv(sp, N56_CARRY_PREFIX N56_CARRY_CONTENT);
+	char *nodelist = NULL, *cvd = NULL;
+	char **hosts = NULL;
+	size_t nhosts = 0;
+	uint32_t ntasks, nlocal;
+	char err[512];
+
+	n56_st.active = n56_st.opt_seen || carried;
+	free(carried);
+	if (!n56_st.active)
+		return 0;
+	if (spank_get_item(sp, S_JOB_STEPID, &n56_st.step_id) ==
+	    ESPANK_SUCCESS && n56_st.step_id >= N56_FIRST_SPECIAL_STEP) {
+		n56_st.batch_step = true;
+		return 0;
+	}
+	if (!n56_st.args_ok) {
+		n56_remote_fail("plugstack.conf: %s", n56_st.args_err);
+		return 0;
+	}
+	if (get_u32(sp, S_JOB_ID, &n56_st.job_id, "the job id") ||
+	    get_u32(sp, S_JOB_NNODES, &n56_st.nnodes, "the node count") ||
+	    get_u32(sp, S_JOB_NODEID, &n56_st.node_id, "the node index") ||
+	    get_u32(sp, S_JOB_TOTAL_TASK_COUNT, &ntasks, "the task count") ||
+	    get_u32(sp, S_JOB_LOCAL_TASK_COUNT, &nlocal, "the local tasks"))
+		return 0;
+	if (n56_spank_load_policy(&n56_st.args, &n56_st.policy, &d)) {
+		fail_diags(&d);
+		goto out;
+	}
+	n56_st.policy_path = strdup(n56_st.args.policy);
+	if (!(r = carried_recipe(sp)))
+		goto out;
+	if (!n56_st.nnodes || ntasks % n56_st.nnodes ||
+	    nlocal != ntasks / n56_st.nnodes) {
+		n56_remote_fail("the step runs %u tasks on %u nodes (%u on "
+				"this one); a NAM56R step runs the same "
+				"number of ranks on every node, one per GPU "
+				"(srun --ntasks-per-node=G)", ntasks,
+				n56_st.nnodes, nlocal);
+		goto out;
+	}
+	long gpn = (long)(ntasks / n56_st.nnodes);
+	struct n56_plan_request req = {n56_st.nnodes, gpn};
+	if (n56_plan_build(r, n56_st.policy, &req, &n56_st.plan, &d)) {
+		fail_diags(&d);
+		goto out;
+	}
+	nodelist = job_getenv(sp, "SLURM_STEP_NODELIST");
+	if (!nodelist)
+		nodelist = job_getenv(sp, "SLURM_JOB_NODELIST");
+	if (!nodelist || n56_hostlist_expand(nodelist, &hosts, &nhosts, err,
+					     sizeof(err))) {
+		n56_remote_fail("the step's node list: %s",
+				nodelist ? err : "SLURM_STEP_NODELIST unset");
+		goto out;
+	}
+	if (nhosts != n56_st.nnodes || n56_st.node_id >= nhosts) {
+		n56_remote_fail("the step's node list %s has %zu nodes, Slurm "
+				"says %u", nodelist, nhosts, n56_st.nnodes);
+		goto out;
+	}
+	n56_st.master = strdup(hosts[0]);
+	n56_st.node_name = strdup(hosts[n56_st.node_id]);
+	/* One port per job on shared first nodes: the site's base port
+	 * plus the job id modulo 1000. */
+	long base = n56_st.policy->record.master_port.v > 0 ?
+		    n56_st.policy->record.master_port.v :
+		    N56_DEFAULT_MASTER_PORT;
+	n56_st.master_port = (int)(base + n56_st.job_id % 1000);
+	n56_st.field = n56_st.args.record >= 0 ? n56_st.args.record :
+		       n56_record_field_parse(n56_st.policy->record.field.v);
+	if (n56_st.field < 0)
+		n56_st.field = N56_RECORD_COMMENT;
+
+	load_shape(gpn);
+	struct n56_place_report rep;
+	if (n56_placer_new(&n56_st.plan->par, &n56_st.shape, n56_st.nnodes,
+			   &n56_st.placer, &rep, err, sizeof(err))) {
+		n56_remote_fail("placement: %s", err);
+		goto out;
+	}
+	if (!rep.tp_in_island && n56_st.policy->topology.require_tp_in_island.v)
+		n56_remote_fail("placement: %s (the site policy requires "
+				"every TP group inside one NVLink island)",
+				rep.why);
+	else if (!rep.tp_in_island)
+		slurm_info(N56_LOG_PREFIX "placement: %s", rep.why);
+
+	/* The GPUs Slurm gave the step, in its order: our CUDA indices of
+	 * the node are positions in this list. */
+	cvd = job_getenv(sp, "CUDA_VISIBLE_DEVICES");
+	if (cvd) {
+		split_list(cvd, &n56_st.slurm_gpus, &n56_st.nslurm_gpus);
+		if (n56_st.nslurm_gpus != (size_t)gpn) {
+			slurm_info(N56_LOG_PREFIX "Slurm gave %zu GPUs for %ld "
+				   "ranks on this node; using CUDA indices "
+				   "as placed", n56_st.nslurm_gpus, gpn);
+			n56_hostlist_free(n56_st.slurm_gpus,
+					  n56_st.nslurm_gpus);
+			n56_st.slurm_gpus = NULL;
+			n56_st.nslurm_gpus = 0;
+		}
+	}
+out:
+	/* The plan borrows the recipe: keep it for the step's lifetime. */
+	if (n56_st.plan)
+		n56_st.plan->recipe = r;
+	else
+		n56_recipe_free(r);
+	n56_hostlist_free(hosts, nhosts);
+	free(nodelist);
+	free(cvd);
+	n56_diags_free(&d);
+	return 0;
+}
+
+static int set_env(spank_t sp, const char *name, const char *value,
+		   int overwrite)
+{
+	spank_err_t e = spank_setenv(sp, name, value, overwrite);
+
+	if (e == ESPANK_SUCCESS || (e == ESPANK_ENV_EXISTS && !overwrite))
+		return 0;
+	slurm_error(N56_LOG_PREFIX "cannot set %s: %s", name,
+		    spank_strerror(e));
+	return -1;
+}
+
+/* CUDA_VISIBLE_DEVICES in Slurm's numbering of the step's GPUs. */
+static char *translate_devices(const char *ours)
+{
+	char *out = NULL, *copy = strdup(ours), *save = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (!copy)
+		return NULL;
+	f = open_memstream(&out, &len);
+	if (!f) {
+		free(copy);
+		return NULL;
+	}
+	int first = 1;
+	for (char *t = strtok_r(copy, ",", &save); t;
+	     t = strtok_r(NULL, ",", &save), first = 0) {
+		long i = strtol(t, NULL, 10);
+
+		fprintf(f, "%s%s", first ? "" : ",",
+			i >= 0 && (size_t)i < n56_st.nslurm_gpus ?
+			n56_st.slurm_gpus[i] : t);
+	}
+	fclose(f);
+	free(copy);
+	return out;
+}
+
+int n56_remote_task_init(spank_t sp)
+{
+	struct n56_env env = {0};
+	struct n56_rank_place place;
+	uint32_t rank;
+	char err[512], num[32];
+	int rc = -1;
+
+	if (!n56_st.active || n56_st.batch_step)
+		return 0;
+	if (n56_st.error)
+		goto fail;
+	if (spank_get_item(sp, S_TASK_GLOBAL_ID, &rank) != ESPANK_SUCCESS) {
+		n56_remote_fail("cannot read this task's global rank");
+		goto fail;
+	}
+	n56_place_rank(n56_st.placer, (long)rank, &place);
+	if (place.node != (long)n56_st.node_id) {
+		n56_remote_fail("rank %u is placed on node %ld but Slurm "
+				"started it on node %u; use the default "
+				"block distribution (srun -m block)", rank,
+				place.node, n56_st.node_id);
+		goto fail;
+	}
+	const char *nic = NULL;
+	if (n56_st.topo && place.gpu >= 0 && place.gpu < n56_st.topo->ngpus)
+		nic = n56_st.topo->gpus[place.gpu].nic;
+	if (n56_rank_env(n56_st.plan, n56_st.placer, (long)rank,
+			 n56_st.master, n56_st.master_port, nic, &env, err,
+			 sizeof(err))) {
+		n56_remote_fail("per-rank environment: %s", err);
+		goto fail;
+	}
+	for (size_t i = 0; i < env.n; i++) {
+		const struct n56_env_entry *e = &env.v[i];
+		/* Site defaults yield to what the user exported; everything
+		 * else (rank identity, pinned, the recipe) is the plan's. */
+		int overwrite = e->origin != N56_ORIGIN_SITE_DEFAULT;
+		char *dev = NULL;
+
+		if (n56_st.slurm_gpus && !strcmp(e->name,
+						 "CUDA_VISIBLE_DEVICES"))
+			dev = translate_devices(e->value);
+		if (set_env(sp, e->name, dev ? dev : e->value, overwrite)) {
+			free(dev);
+			goto out;
+		}
+		free(dev);
+	}
+	snprintf(num, sizeof(num), "%d", place.gpu);
+	if (set_env(sp, N56_ENV_GPU, num, 1) ||
+	    set_env(sp, N56_ENV_POLICY, n56_st.policy_path, 1) ||
+	    (n56_st.topo_path &&
+	     set_env(sp, N56_ENV_TOPOLOGY, n56_st.topo_path, 1)))
+		goto out;
+	rc = 0;
+	goto out;
+fail:
+	/* On the job's stderr (and slurmd's log), one line per problem. */
+	for (char *s = n56_st.error, *nl; s; s = nl ? nl + 1 : NULL) {
+		nl = strchr(s, '\n');
+		slurm_error(N56_LOG_PREFIX "%.*s",
+			    (int)(nl ? (size_t)(nl - s) : strlen(s)), s);
+	}
+	slurm_error(N56_LOG_PREFIX "job %u step %u not started: fix the "
+		    "recipe or the request (the node stays up)",
+		    n56_st.job_id, n56_st.step_id);
+out:
+	n56_env_clear(&env);
+	return rc;
+}
+
+/* The record, once per step: from node 0's first task, as root. */
+int n56_remote_task_post_fork(spank_t sp)
+{
+	struct n56_record rec;
+	uint32_t rank;
+	char line[1024], err[512] = "the record does not fit in 1024 bytes";
+
+	if (!n56_st.active || n56_st.batch_step || n56_st.error ||
+	    !n56_st.plan || n56_st.field == N56_RECORD_NONE)
+		return 0;
+	if (spank_get_item(sp, S_TASK_GLOBAL_ID, &rank) != ESPANK_SUCCESS ||
+	    rank != 0)
+		return 0;
+	const struct n56_parallel *p = &n56_st.plan->par;
+	memset(&rec, 0, sizeof(rec));
+	memcpy(rec.sha12, n56_st.plan->recipe->sha256_hex, 12);
+	rec.world = p->world;
+	rec.nodes = n56_st.plan->nodes;
+	rec.gpn = n56_st.plan->gpus_per_node;
+	rec.tp = p->tp;
+	rec.cp = p->cp;
+	rec.ep = p->ep;
+	rec.etp = p->etp;
+	rec.dp = p->dp;
+	rec.pp = p->pp;
+	rec.vpp = p->vpp;
+	snprintf(rec.order, sizeof(rec.order), "%s",
+		 p->pp_before_dp ? "tp-cp-ep-pp-dp" : "tp-cp-ep-dp-pp");
+	for (int g = 0; g < n56_st.shape.gpus; g++) {
+		int isl = n56_st.shape.island_of[g];
+
+		if (isl >= 0 && isl < N56_RECORD_MAX_ISLANDS) {
+			rec.island_size[isl]++;
+			if (isl + 1 > rec.nislands)
+				rec.nislands = isl + 1;
+		}
+	}
+	snprintf(rec.master, sizeof(rec.master), "%s:%d", n56_st.master,
+		 n56_st.master_port);
+	if (n56_record_format(&rec, line, sizeof(line)) ||
+	    n56_publish_record(n56_st.job_id, n56_st.field, line, err,
+			       sizeof(err)))
+		slurm_info(N56_LOG_PREFIX "placement record not published: "
+			   "%s", err);
+	return 0;
+}
+
+void n56_remote_exit(void)
+{
+	if (n56_st.plan) {
+		n56_recipe_free((struct n56_recipe *)n56_st.plan->recipe);
+		n56_plan_free(n56_st.plan);
+		n56_st.plan = NULL;
+	}
+	n56_placer_free(n56_st.placer);
+	n56_policy_free(n56_st.policy);
+	n56_topology_free(n56_st.topo);
+	n56_hostlist_free(n56_st.slurm_gpus, n56_st.nslurm_gpus);
+	free(n56_st.topo_path);
+	free(n56_st.policy_path);
+	free(n56_st.master);
+	free(n56_st.node_name);
+	free(n56_st.error);
+	n56_st.placer = NULL;
+	n56_st.policy = NULL;
+	n56_st.topo = NULL;
+	n56_st.slurm_gpus = NULL;
+	n56_st.topo_path = n56_st.policy_path = NULL;
+	n56_st.master = n56_st.node_name = NULL;
+	n56_st.error = NULL;
+}
