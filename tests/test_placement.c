@@ -160,8 +160,6 @@ static void check_layout(struct fixture *f, const struct n56_parallel *par,
 {
 	long world = nodes * s->gpus;
 	char vis[N56_MAX_GPUS_PER_NODE * 3 + 1];
-	bool homogeneous = true;
-	int first_size = 0;
 
 	n56_placer_free(f->pl);
 	f->pl = NULL;
@@ -253,18 +251,11 @@ static void check_layout(struct fixture *f, const struct n56_parallel *par,
 	assert_int_equal(f->rep.ep_in_island,
 			 runs_in_island(f->island_of_rank, world,
 					par->etp * par->ep));
-	for (int g = 0; g < s->gpus; g++) {
-		int size = 0;
-
-		for (int h = 0; h < s->gpus; h++)
-			size += s->island_of[h] == s->island_of[g];
-		if (g == 0)
-			first_size = size;
-		homogeneous = homogeneous && size == first_size;
-	}
-	if (homogeneous)
-		assert_int_equal(f->rep.ep_in_island,
-				 possible(s, nodes, par->etp * par->ep));
+	/* Groups fit in an island only if each island splits into whole
+	 * groups; then every island order keeps them aligned, so the placer
+	 * that keeps TP whole keeps expert groups whole too, when possible. */
+	assert_int_equal(f->rep.ep_in_island,
+			 possible(s, nodes, par->etp * par->ep));
 	assert_true(f->rep.pp_in_node_order);
 	if (f->rep.tp_in_island && f->rep.ep_in_island)
 		assert_string_equal(f->rep.why, "");
@@ -368,6 +359,52 @@ static void test_heterogeneous(void **state)
 		"tp 2 needs islands whose sizes are multiples of 2; this node "
 		"has islands of 3 and 1 (GPUs 0,1,3 | 2)");
 	check_layout(f, &par, &s, 1);
+}
+
+/* Every way of splitting a 4-GPU node into islands (ids 0..3, some maybe
+ * unused), and a deterministic sample for 8 GPUs: the report must match both
+ * the definition of "possible" and the placement actually made. */
+static void test_all_island_assignments(void **state)
+{
+	struct fixture *f = *state;
+	static const long groups[][2] = { /* tp, ep */
+		{1, 1}, {1, 2}, {2, 1}, {2, 2}, {1, 4}, {4, 1}, {2, 4},
+	};
+	unsigned long x = 88172645463325252UL;
+	long checked = 0;
+
+	for (int gpus = 4; gpus <= 8; gpus += 4) {
+		int cases = gpus == 4 ? 256 : 2000;
+
+		for (int c = 0; c < cases; c++) {
+			struct n56_node_shape s = {
+				.gpus = gpus, .nislands = 4,
+				.nodes_per_domain = 1,
+			};
+
+			for (int g = 0, code = c; g < gpus; g++) {
+				if (gpus == 4) {
+					s.island_of[g] = code % 4;
+					code /= 4;
+				} else {
+					x ^= x << 13;
+					x ^= x >> 7;
+					x ^= x << 17;
+					s.island_of[g] = (int)(x % 4);
+				}
+			}
+			for (size_t k = 0; k < sizeof(groups) /
+			     sizeof(groups[0]); k++) {
+				struct n56_parallel par = par_of(
+					groups[k][0], 1, groups[k][1], 1, 1,
+					2L * gpus, false);
+
+				check_layout(f, &par, &s, 2);
+				checked++;
+			}
+		}
+	}
+	assert_int_equal(checked, (256 + 2000) * 7);
 }
 
 static void test_reasons(void **state)
@@ -625,6 +662,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_heterogeneous, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_all_island_assignments,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reasons, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, setup,
