@@ -36,12 +36,14 @@ struct n56_rank_place {
 	long tp, cp, ep, etp, dp, edp, pp;
 };
 
-/* A rule that placement could not keep. */
+/* A rule that placement could not keep. Each flag is true exactly when
+ * some placement (ranks filling nodes in order) could keep the rule, and
+ * then this one does. */
 struct n56_place_report {
 	bool tp_in_island;     /* every TP group inside one island */
-	bool ep_in_island;     /* every expert group inside one island */
-	bool pp_in_node_order; /* adjacent stages on adjacent nodes */
-	char why[512];         /* human text for the first broken rule */
+	bool ep_in_island;     /* every group of etp*ep expert ranks too */
+	bool pp_in_node_order; /* stage p+1 never on an earlier node */
+	char why[512];         /* the first broken rule; "" when none */
 };
 
 /* Checks and precomputes (O(gpus)); must succeed before the calls below.
