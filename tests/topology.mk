@@ -1,1 +1,23 @@
 # tests/topology.mk: owned by the topology work; included by tests/Makefile.inc
+# topology/bind.h is not in libn56topology's source list: ship it here.
+EXTRA_DIST += topology/bind.h
+# Topologies the tests generate (BUILDDIR/tests/data/topology).
+CLEANFILES += tests/data/topology/*.xml tests/data/topology/*.tmp*
+if HAVE_CMOCKA
+# A stand-in libnvidia-ml.so.1 that test_topology dlopen()s.
+check_LTLIBRARIES += tests/fake_nvml/libfakenvml.la
+tests_fake_nvml_libfakenvml_la_SOURCES = tests/fake_nvml/fake_nvml.c
+tests_fake_nvml_libfakenvml_la_CFLAGS = $(AM_CFLAGS)
+tests_fake_nvml_libfakenvml_la_LDFLAGS = -module -avoid-version -shared \
+	-rpath /nowhere
+check_PROGRAMS += tests/test_topology
+TESTS += tests/test_topology
+tests_test_topology_SOURCES = tests/test_topology.c
+tests_test_topology_CFLAGS = $(TEST_CFLAGS)
+tests_test_topology_LDADD = $(TEST_LIBS)
+check_PROGRAMS += tests/test_bind
+TESTS += tests/test_bind
+tests_test_bind_SOURCES = tests/test_bind.c
+tests_test_bind_CFLAGS = $(TEST_CFLAGS)
+tests_test_bind_LDADD = $(TEST_LIBS)
+endif

@@ -364,9 +364,9 @@ static int open_hwloc(const char *xml, hwloc_topology_t *out, char *err,
 	if (xml) {
 		if (hwloc_topology_set_xml(h, xml) < 0) {
 			snprintf(err, errlen,
-				 "%s: hwloc cannot use this file as XML "
-				 "input: %s",
-				 xml, strerror(errno));
+				 "%s: not a valid hwloc XML export (check it "
+				 "with `lstopo --input %s`)",
+				 xml, xml);
 			goto fail;
 		}
 	} else {
