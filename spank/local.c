@@ -215,8 +215,10 @@ int n56_local_option(const char *optarg)
 	goto out;
 report:
 	print_diags(&d);
+	/* An srun inside a job starts a step; anything else submits. */
 	fprintf(stderr, N56_LOG_PREFIX "%s: refused (%zu error%s); nothing "
-		"was submitted\n", optarg, d.n, d.n == 1 ? "" : "s");
+		"was %s\n", optarg, d.n, d.n == 1 ? "" : "s",
+		getenv("SLURM_JOB_ID") ? "started" : "submitted");
 out:
 	n56_plan_free(plan);
 	n56_policy_free(policy);

@@ -216,19 +216,22 @@ static char **split_words(const char *s, size_t *n)
 	return v;
 }
 
-/* Globs with a '/' match the path as given; globs without one match a
- * command found through PATH (argv[0] without a '/'). */
+/* Globs with a '/' match the path as given; globs without one match the
+ * command's name (argv[0] after its last '/'). The list says which
+ * programs a rank may become; it is not a sandbox (the job script could
+ * run anything without the wrapper). */
 static bool command_allowed(const struct n56_policy *p, const char *argv0)
 {
 	const struct n56_strlist *l = &p->runtime.allowed_commands;
+	const char *base = strrchr(argv0, '/');
 
+	base = base ? base + 1 : argv0;
 	if (!l->set || !l->n)
 		return true;
 	for (size_t i = 0; i < l->n; i++) {
 		bool glob_path = strchr(l->v[i], '/') != NULL;
-		bool arg_path = strchr(argv0, '/') != NULL;
 
-		if (glob_path == arg_path && !fnmatch(l->v[i], argv0, 0))
+		if (!fnmatch(l->v[i], glob_path ? argv0 : base, 0))
 			return true;
 	}
 	return false;
