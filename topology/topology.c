@@ -336,11 +336,29 @@ static void set_filters(hwloc_topology_t h)
 static const char *const excluded_components[] = {"opencl", "gl", "cuda",
 						   "levelzero"};
 
+/* Debian's hwloc loads its plugins (OpenCL, GL, libxml2, PCI) with dlopen
+ * in every hwloc_topology_init(): about 1.2 ms even for a small XML, and
+ * OpenCL/GL pull in the GPU stacks. They are kept out through hwloc's own
+ * variable, set only around the init and only when the caller has not set
+ * it; an XML needs neither libxml2 (the built-in parser reads hwloc's
+ * exports) nor PCI discovery. */
+static bool plugins_blacklist_begin(bool xml)
+{
+	if (getenv("HWLOC_PLUGINS_BLACKLIST"))
+		return false;
+	return setenv("HWLOC_PLUGINS_BLACKLIST",
+		      xml ? "hwloc_opencl,hwloc_gl,hwloc_xml_libxml,hwloc_pci"
+			  : "hwloc_opencl,hwloc_gl",
+		      1) == 0;
+}
+
 static int open_hwloc(const char *xml, hwloc_topology_t *out, char *err,
 		      size_t errlen)
 {
 	hwloc_topology_t h;
 	struct stat st;
+	bool blacklisted;
+	int r;
 
 	*out = NULL;
 	if (xml && stat(xml, &st) < 0) {
@@ -355,7 +373,11 @@ static int open_hwloc(const char *xml, hwloc_topology_t *out, char *err,
 			 xml);
 		return -1;
 	}
-	if (hwloc_topology_init(&h) < 0) {
+	blacklisted = plugins_blacklist_begin(xml != NULL);
+	r = hwloc_topology_init(&h);
+	if (blacklisted)
+		unsetenv("HWLOC_PLUGINS_BLACKLIST");
+	if (r < 0) {
 		snprintf(err, errlen, "hwloc_topology_init: %s",
 			 strerror(errno));
 		return -1;
@@ -540,7 +562,7 @@ int n56_topology_load_opts(const struct n56_topology_opts *o,
 	else
 		n56_topo_fact(t, "source: live hwloc %s discovery with I/O "
 				 "(opencl, gl, cuda, levelzero components "
-				 "excluded)",
+				 "excluded; opencl, gl plugins not loaded)",
 			      HWLOC_VERSION);
 	if (find_gpus(t->hwloc, &gpu_obj, &t->ngpus, &npart) < 0)
 		goto oom;
