@@ -26,3 +26,6 @@ endif
 EXTRA_DIST += tests/data/plan/gqa-tp2.yaml tests/data/plan/dense-graphs.yaml \
 	tests/golden/builtin-1x8.args tests/golden/nam56r-4x8.args \
 	tests/golden/gqa-tp2-1x8.args tests/golden/dense-graphs-1x8.args
+# The plan and validate commands end to end (exit codes, messages, JSON).
+TESTS += tests/plan-cli.sh
+EXTRA_DIST += tests/plan-cli.sh tests/data/plan/require-tp-island.yaml

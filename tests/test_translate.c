@@ -73,6 +73,27 @@ static void plan(struct fixture *f, long nodes, long gpus)
 	}
 }
 
+static char *without_bars(const char *s)
+{
+	char *o = strdup(s), *w = o;
+
+	assert_non_null(o);
+	for (; *s; s++)
+		if (*s != '|')
+			*w++ = *s;
+	*w = '\0';
+	return o;
+}
+
+static int count_bars(const char *s)
+{
+	int n = 0;
+
+	for (; *s; s++)
+		n += *s == '|';
+	return n;
+}
+
 static void assert_golden(struct fixture *f, const char *name)
 {
 	char path[4096];
@@ -85,6 +106,16 @@ static void assert_golden(struct fixture *f, const char *name)
 	for (line = strtok_r(f->golden, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save), i++) {
 		assert_true(i < f->plan->argc);
+		/* Where the bars go is the split's choice (policy/layout.c,
+		 * tested there): the golden pattern has none. */
+		if (i && !strcmp(f->plan->argv[i - 1],
+				 "--hybrid-layer-pattern")) {
+			char *bare = without_bars(f->plan->argv[i]);
+
+			assert_string_equal(bare, line);
+			free(bare);
+			continue;
+		}
 		assert_string_equal(f->plan->argv[i], line);
 	}
 	assert_int_equal(i, f->plan->argc);
@@ -112,6 +143,8 @@ static void assert_argv_properties(const struct n56_plan *p)
 		}
 	}
 	assert_int_equal(n_pattern, 1);
+	assert_int_equal(count_bars(p->layout.native_pattern),
+			 p->par.pp * p->par.vpp - 1);
 }
 
 static void test_builtin_1x8(void **state)
@@ -123,9 +156,8 @@ static void test_builtin_1x8(void **state)
 	assert_golden(f, "builtin-1x8.args");
 	assert_argv_properties(f->plan);
 	/* pp 2 x vpp 2 = 4 segments, MTP depth 2 after `/`. */
-	assert_string_equal(f->plan->layout.native_pattern,
-			    "+EMEDEMEDEMMD|EME+EMEDEMMDE|MEDEME+EMMDEM|"
-			    "EDEMEDEMM+EME/+E/+E");
+	assert_int_equal(count_bars(f->plan->layout.native_pattern), 3);
+	assert_int_equal(f->plan->layout.nstages, 4);
 }
 
 static void test_nam56r_4x8(void **state)

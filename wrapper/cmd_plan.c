@@ -1,0 +1,698 @@
+/* nam56r-launch plan / validate: the recipe and the site policy, validated
+ * for an allocation before any job exists, and the full plan (layers,
+ * stages, generated args, env, patch surface, placement) for people (text)
+ * or tools (JSON). */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "policy/plan.h"
+#include "topology/placement.h"
+#include "topology/topology.h"
+#include "wrapper/commands.h"
+#include "wrapper/picture.h"
+
+enum format { FORMAT_TEXT, FORMAT_JSON };
+
+struct plan_opts {
+	const char *recipe;   /* NULL: the built-in recipe */
+	const char *policy;   /* NULL: no site policy */
+	const char *topology; /* NULL: assumed shape */
+	long nodes;
+	long gpus; /* 0: from the topology, else 8 */
+	enum format format;
+	long max_nodes_shown;
+};
+
+struct plan_inputs {
+	struct n56_recipe *recipe;
+	struct n56_policy *policy;
+	struct n56_topology *topo;
+	struct n56_plan *plan;
+	struct n56_placer *placer;
+	struct n56_node_shape shape;
+	struct n56_place_report report;
+	struct n56_diags diags;
+};
+
+static void plan_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: nam56r-launch plan [--recipe F] [--policy F] [--nodes N]"
+		" [--gpus-per-node G]\n"
+		"                          [--topology XML] [--format text|json]"
+		" [--max-nodes-shown N]\n\n"
+		"Validates the recipe for N nodes of G GPUs and prints the full "
+		"plan: parallel\nsizes, layer map, pipeline stages, generated "
+		"native args, fixed-policy env\nwith each value's origin, the "
+		"runtime patch surface and the rank placement.\n\n"
+		"  --recipe F          nam56r.yaml (default: the built-in NAM56R "
+		"recipe)\n"
+		"  --policy F          site policy.yaml (default: none)\n"
+		"  --nodes N           number of nodes (default 1)\n"
+		"  --gpus-per-node G   GPUs (= tasks) per node (default: the "
+		"topology's, else 8)\n"
+		"  --topology XML      hwloc XML export of one node; without it "
+		"one NVLink\n"
+		"                      island per node is assumed\n"
+		"  --format F          text (default) or json\n"
+		"  --max-nodes-shown N nodes drawn in the text placement "
+		"(default 4)\n"
+		"  -h, --help          this help\n\n"
+		"Exit status: 0 ok, 2 invalid recipe, policy or usage, 1 other "
+		"failure.\n");
+}
+
+static void validate_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: nam56r-launch validate [--recipe F] [--policy F] "
+		"[--nodes N] [--gpus-per-node G]\n\n"
+		"Checks the recipe against the site policy and Megatron's "
+		"start-up rules for\nN nodes of G GPUs, and prints the verdict: "
+		"'recipe OK: ...' or every error\nas file:line:col: error: "
+		"message.\n\n"
+		"  --recipe F          nam56r.yaml (default: the built-in NAM56R "
+		"recipe)\n"
+		"  --policy F          site policy.yaml (default: none)\n"
+		"  --nodes N           number of nodes (default 1)\n"
+		"  --gpus-per-node G   GPUs (= tasks) per node (default 8)\n"
+		"  -h, --help          this help\n\n"
+		"Exit status: 0 valid, 2 invalid recipe, policy or usage, 1 other "
+		"failure.\n");
+}
+
+static int parse_count(const char *cmd, const char *opt, const char *s,
+		       long max, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < 1 || v > max) {
+		fprintf(stderr,
+			"nam56r-launch %s: %s '%s': give a whole number from 1 "
+			"to %ld\n",
+			cmd, opt, s, max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+#define GO_ON (-1)
+
+/* Returns GO_ON, or the exit status: N56_EXIT_OK after --help,
+ * N56_EXIT_USAGE on a bad option. */
+static int parse_opts(const char *cmd, bool full, int argc, char **argv,
+		      struct plan_opts *o)
+{
+	static const struct option longopts[] = {
+		{"recipe", required_argument, NULL, 'r'},
+		{"policy", required_argument, NULL, 'p'},
+		{"nodes", required_argument, NULL, 'n'},
+		{"gpus-per-node", required_argument, NULL, 'g'},
+		{"topology", required_argument, NULL, 't'},
+		{"format", required_argument, NULL, 'f'},
+		{"max-nodes-shown", required_argument, NULL, 'm'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	void (*usage)(FILE *) = full ? plan_usage : validate_usage;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->nodes = 1;
+	o->max_nodes_shown = 4;
+	optind = 0; /* GNU: restart the scan for this argv */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		bool plan_only = c == 't' || c == 'f' || c == 'm';
+
+		if (plan_only && !full)
+			c = '?';
+		switch (c) {
+		case 'r': o->recipe = optarg; break;
+		case 'p': o->policy = optarg; break;
+		case 'n':
+			if (parse_count(cmd, "--nodes", optarg, N56_MAX_NODES,
+					&o->nodes))
+				return N56_EXIT_USAGE;
+			break;
+		case 'g':
+			if (parse_count(cmd, "--gpus-per-node", optarg,
+					N56_MAX_GPUS_PER_NODE, &o->gpus))
+				return N56_EXIT_USAGE;
+			break;
+		case 't': o->topology = optarg; break;
+		case 'f':
+			if (!strcmp(optarg, "text")) {
+				o->format = FORMAT_TEXT;
+			} else if (!strcmp(optarg, "json")) {
+				o->format = FORMAT_JSON;
+			} else {
+				fprintf(stderr, "nam56r-launch %s: --format "
+					"'%s': use text or json\n", cmd,
+					optarg);
+				return N56_EXIT_USAGE;
+			}
+			break;
+		case 'm':
+			if (parse_count(cmd, "--max-nodes-shown", optarg,
+					N56_MAX_NODES, &o->max_nodes_shown))
+				return N56_EXIT_USAGE;
+			break;
+		case 'h':
+			usage(stdout);
+			return N56_EXIT_OK;
+		case ':':
+			fprintf(stderr, "nam56r-launch %s: %s needs a value\n",
+				cmd, argv[optind - 1]);
+			usage(stderr);
+			return N56_EXIT_USAGE;
+		default:
+			fprintf(stderr, "nam56r-launch %s: unknown option "
+				"'%s'\n", cmd, argv[optind - 1]);
+			usage(stderr);
+			return N56_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "nam56r-launch %s: unexpected argument '%s'\n",
+			cmd, argv[optind]);
+		usage(stderr);
+		return N56_EXIT_USAGE;
+	}
+	return GO_ON;
+}
+
+static void print_diags(const struct n56_diags *d)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		const struct n56_diag *g = &d->v[i];
+
+		if (g->line > 0)
+			fprintf(stderr, "%s:%d:%d: error: %s\n", g->file,
+				g->line, g->col, g->msg);
+		else
+			fprintf(stderr, "%s: error: %s\n", g->file, g->msg);
+	}
+}
+
+static void inputs_free(struct plan_inputs *in)
+{
+	n56_placer_free(in->placer);
+	n56_plan_free(in->plan);
+	n56_topology_free(in->topo);
+	n56_policy_free(in->policy);
+	n56_recipe_free(in->recipe);
+	n56_diags_free(&in->diags);
+}
+
+/* Recipe and policy; every error of both is printed. */
+static int load_inputs(const struct plan_opts *o, struct plan_inputs *in)
+{
+	int rc;
+
+	if (o->recipe)
+		rc = n56_recipe_load(o->recipe, &in->recipe, &in->diags);
+	else
+		rc = n56_recipe_builtin(&in->recipe, &in->diags);
+	if (o->policy) {
+		if (n56_policy_load(o->policy, &in->policy, &in->diags))
+			rc = -1;
+	} else {
+		in->policy = n56_policy_empty();
+		if (!in->policy) {
+			fprintf(stderr, "nam56r-launch: out of memory\n");
+			return N56_EXIT_FAIL;
+		}
+	}
+	if (rc || !in->policy) {
+		print_diags(&in->diags);
+		return N56_EXIT_USAGE;
+	}
+	return N56_EXIT_OK;
+}
+
+/* The plan for the request. Returns an exit status; 0 with in->plan. */
+static int build_plan(const struct plan_opts *o, struct plan_inputs *in)
+{
+	struct n56_plan_request req = {o->nodes, o->gpus ? o->gpus : 8};
+
+	if (in->topo)
+		req.gpus_per_node = in->shape.gpus;
+	if (n56_plan_build(in->recipe, in->policy, &req, &in->plan,
+			   &in->diags)) {
+		print_diags(&in->diags);
+		return N56_EXIT_USAGE;
+	}
+	return N56_EXIT_OK;
+}
+
+static int load_topology(const struct plan_opts *o, struct plan_inputs *in)
+{
+	char err[512] = "";
+
+	if (!o->topology) {
+		n56_node_shape_assumed(&in->shape, o->gpus ? (int)o->gpus : 8);
+		return N56_EXIT_OK;
+	}
+	if (n56_topology_load(o->topology, in->policy, NULL, &in->topo, err,
+			      sizeof(err)) ||
+	    n56_topology_shape(in->topo, &in->shape, err, sizeof(err))) {
+		fprintf(stderr, "nam56r-launch plan: %s\n", err);
+		return N56_EXIT_USAGE;
+	}
+	if (o->gpus && o->gpus != in->shape.gpus) {
+		fprintf(stderr,
+			"nam56r-launch plan: --gpus-per-node %ld, but %s has %d "
+			"GPUs: drop --gpus-per-node or give the matching "
+			"topology\n",
+			o->gpus, o->topology, in->shape.gpus);
+		return N56_EXIT_USAGE;
+	}
+	return N56_EXIT_OK;
+}
+
+static const char *order_name(const struct n56_parallel *par)
+{
+	return par->pp_before_dp ? "tp-cp-ep-pp-dp" : "tp-cp-ep-dp-pp";
+}
+
+static const char *family_letters = "AEMR";
+
+static void print_int_list(const char *label, const int *v, int n)
+{
+	if (!n)
+		return;
+	printf("  %s:", label);
+	for (int i = 0; i < n; i++)
+		printf("%s %d", i ? "," : "", v[i]);
+	printf("\n");
+}
+
+static void print_layout(const struct n56_plan *p)
+{
+	const struct n56_layout *l = &p->layout;
+
+	printf("layers: %s tiled to depth %d:", l->pattern, l->depth);
+	for (int f = 0; f < N56_NFAMILIES; f++)
+		printf(" %c%d", family_letters[f], l->counts[f]);
+	printf("\n");
+	print_int_list("R layers (1-based)", l->r_layer_indices, l->nr);
+	print_int_list("DSA A ordinals (0-based)", l->dsa_a_layer_ranks,
+		       l->ndsa);
+	printf("  native pattern: %s\n\n", l->native_pattern);
+
+	printf("stages: pp %ld x vpp %ld = %d segment%s, %s split; "
+	       "imbalance %.3f (equal-count split: %.3f)\n",
+	       p->par.pp, p->par.vpp, l->nstages, l->nstages == 1 ? "" : "s",
+	       l->hand_split ? "hand" : "cost-balanced", l->imbalance_balanced,
+	       l->imbalance_naive);
+	printf("  %-3s %-3s %-9s %-6s %-10s %s\n", "pp", "vpp", "layers",
+	       "count", "cost", "letters");
+	for (int i = 0; i < l->nstages; i++) {
+		const struct n56_stage *s = &l->stages[i];
+		char range[32];
+
+		snprintf(range, sizeof(range), "%d-%d", s->first,
+			 s->first + s->count - 1);
+		printf("  %-3d %-3d %-9s %-6d %-10.3g %s\n", s->pp, s->vpp,
+		       range, s->count, s->cost, s->letters);
+	}
+	printf("\n");
+}
+
+/* One flag per line, with its values. */
+static void print_args(const struct n56_plan *p)
+{
+	printf("runtime command:");
+	for (size_t i = 0; i < p->ncommand; i++)
+		printf(" %s", p->command[i]);
+	printf("\ngenerated native args (%zu):\n", p->argc);
+	for (size_t i = 0; i < p->argc;) {
+		printf("  %s", p->argv[i++]);
+		while (i < p->argc && strncmp(p->argv[i], "--", 2))
+			printf(" %s", p->argv[i++]);
+		printf("\n");
+	}
+	printf("\n");
+}
+
+static void print_env(const char *title, const struct n56_env *e)
+{
+	size_t w = 0;
+
+	printf("%s:\n", title);
+	if (!e->n)
+		printf("  (none)\n");
+	for (size_t i = 0; i < e->n; i++) {
+		size_t l = strlen(e->v[i].name) + strlen(e->v[i].value) + 1;
+
+		if (l > w)
+			w = l;
+	}
+	for (size_t i = 0; i < e->n; i++) {
+		char kv[1024];
+
+		snprintf(kv, sizeof(kv), "%s=%s", e->v[i].name, e->v[i].value);
+		printf("  %-*s  %s%s%s\n", (int)w, kv,
+		       n56_origin_name(e->v[i].origin),
+		       e->v[i].why ? ": " : "", e->v[i].why ? e->v[i].why : "");
+	}
+	printf("\n");
+}
+
+static const char *placement_source(const struct plan_opts *o,
+				    const struct plan_inputs *in,
+				    char *buf, size_t len)
+{
+	if (!o->topology)
+		return "assumed: one island per node";
+	snprintf(buf, len, "%s, islands from %s%s", o->topology,
+		 n56_island_source_name(in->topo->island_source),
+		 in->shape.degraded ? " (degraded: islands unknown)" : "");
+	return buf;
+}
+
+static void print_placement(const struct plan_opts *o,
+			    const struct plan_inputs *in)
+{
+	const struct n56_plan *p = in->plan;
+	long world = p->par.world, rows;
+	char src[512];
+
+	rows = o->max_nodes_shown * p->gpus_per_node;
+	if (rows > world)
+		rows = world;
+	printf("placement (%s):\n", placement_source(o, in, src, sizeof(src)));
+	printf("  TP groups inside one island: %s; expert groups: %s; "
+	       "pipeline in node order: %s\n",
+	       in->report.tp_in_island ? "yes" : "NO",
+	       in->report.ep_in_island ? "yes" : "no",
+	       in->report.pp_in_node_order ? "yes" : "no");
+	if (in->report.why[0])
+		printf("  %s\n", in->report.why);
+	printf("  %-6s %-5s %-5s %-3s %-6s %-4s %-4s %-4s %-5s %s\n", "rank",
+	       "node", "local", "gpu", "island", "tp", "cp", "ep", "dp", "pp");
+	for (long r = 0; r < rows; r++) {
+		struct n56_rank_place rp;
+
+		n56_place_rank(in->placer, r, &rp);
+		printf("  %-6ld %-5ld %-5d %-3d %-6d %-4ld %-4ld %-4ld %-5ld "
+		       "%ld\n",
+		       rp.rank, rp.node, rp.local_rank, rp.gpu, rp.island, rp.tp,
+		       rp.cp, rp.ep, rp.dp, rp.pp);
+	}
+	if (rows < world)
+		printf("  ... %ld more ranks\n", world - rows);
+	printf("\n");
+}
+
+static int print_text(const struct plan_opts *o, const struct plan_inputs *in)
+{
+	const struct n56_plan *p = in->plan;
+	const struct n56_parallel *par = &p->par;
+	bool color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
+
+	printf("recipe: %s sha256=%s\n", p->recipe->path,
+	       p->recipe->sha256_hex);
+	printf("policy: %s\n", p->policy->path);
+	printf("plan sha256=%s\n\n", p->plan_sha256_hex);
+	printf("parallel: world %ld = %ld node%s x %ld GPUs\n", par->world,
+	       p->nodes, p->nodes == 1 ? "" : "s", p->gpus_per_node);
+	printf("  tp %ld  pp %ld  vpp %ld  cp %ld  ep %ld  etp %ld  dp %ld  "
+	       "(order %s, sequence parallel %s)\n\n",
+	       par->tp, par->pp, par->vpp, par->cp, par->ep, par->etp,
+	       par->dp, order_name(par), par->sequence_parallel ? "on" : "off");
+	print_layout(p);
+	print_args(p);
+	print_env("fixed policy env (every rank)", &p->fixed_policy);
+	print_env("runtime patch surface", &p->patch_surface);
+	print_placement(o, in);
+	fflush(stdout);
+	if (n56_placement_picture(stdout, p, in->placer, &in->shape, color,
+				  o->max_nodes_shown) < 0) {
+		fprintf(stderr, "nam56r-launch plan: cannot draw the "
+			"placement\n");
+		return N56_EXIT_FAIL;
+	}
+	return ferror(stdout) ? N56_EXIT_FAIL : N56_EXIT_OK;
+}
+
+static json_t *int_array(const int *v, int n)
+{
+	json_t *a = json_array();
+
+	for (int i = 0; i < n; i++)
+		json_array_append_new(a, json_integer(v[i]));
+	return a;
+}
+
+static json_t *layout_json(const struct n56_layout *l)
+{
+	json_t *o = json_object(), *counts = json_object();
+	json_t *stages = json_array(), *imb = json_object();
+
+	json_object_set_new(o, "pattern", json_string(l->pattern));
+	json_object_set_new(o, "depth", json_integer(l->depth));
+	for (int f = 0; f < N56_NFAMILIES; f++) {
+		char k[2] = {family_letters[f], '\0'};
+
+		json_object_set_new(counts, k, json_integer(l->counts[f]));
+	}
+	json_object_set_new(o, "counts", counts);
+	json_object_set_new(o, "r_layer_indices",
+			    int_array(l->r_layer_indices, l->nr));
+	json_object_set_new(o, "dsa_a_layer_ranks",
+			    int_array(l->dsa_a_layer_ranks, l->ndsa));
+	json_object_set_new(o, "native_pattern",
+			    json_string(l->native_pattern));
+	for (int i = 0; i < l->nstages; i++) {
+		const struct n56_stage *s = &l->stages[i];
+		json_t *j = json_object(), *layers = json_array();
+
+		for (int k = 0; k < s->count; k++)
+			json_array_append_new(layers,
+					      json_integer(s->first + k));
+		json_object_set_new(j, "pp", json_integer(s->pp));
+		json_object_set_new(j, "vpp", json_integer(s->vpp));
+		json_object_set_new(j, "layers", layers);
+		json_object_set_new(j, "letters", json_string(s->letters));
+		json_object_set_new(j, "cost", json_real(s->cost));
+		json_object_set_new(j, "mem_share", json_real(s->mem_share));
+		json_array_append_new(stages, j);
+	}
+	json_object_set_new(o, "stages", stages);
+	json_object_set_new(imb, "balanced", json_real(l->imbalance_balanced));
+	json_object_set_new(imb, "naive", json_real(l->imbalance_naive));
+	json_object_set_new(o, "imbalance", imb);
+	json_object_set_new(o, "hand_split", json_boolean(l->hand_split));
+	return o;
+}
+
+static json_t *parallel_json(const struct n56_plan *p)
+{
+	const struct n56_parallel *par = &p->par;
+	json_t *o = json_object();
+
+	json_object_set_new(o, "tp", json_integer(par->tp));
+	json_object_set_new(o, "pp", json_integer(par->pp));
+	json_object_set_new(o, "vpp", json_integer(par->vpp));
+	json_object_set_new(o, "ep", json_integer(par->ep));
+	json_object_set_new(o, "etp", json_integer(par->etp));
+	json_object_set_new(o, "cp", json_integer(par->cp));
+	json_object_set_new(o, "dp", json_integer(par->dp));
+	json_object_set_new(o, "world", json_integer(par->world));
+	json_object_set_new(o, "nodes", json_integer(p->nodes));
+	json_object_set_new(o, "gpus_per_node",
+			    json_integer(p->gpus_per_node));
+	json_object_set_new(o, "sequence_parallel",
+			    json_boolean(par->sequence_parallel));
+	json_object_set_new(o, "rank_order", json_string(order_name(par)));
+	return o;
+}
+
+static json_t *strings_json(char *const *v, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+static json_t *env_json(const struct n56_env *e, bool origins)
+{
+	json_t *o = json_object();
+
+	for (size_t i = 0; i < e->n; i++)
+		json_object_set_new(o, e->v[i].name,
+				    json_string(origins ?
+						n56_origin_name(e->v[i].origin) :
+						e->v[i].value));
+	return o;
+}
+
+static json_t *plan_json(const struct plan_opts *o,
+			 const struct plan_inputs *in)
+{
+	const struct n56_plan *p = in->plan;
+	json_t *j = json_object(), *recipe = json_object(), *rep;
+	json_t *why = json_object();
+	char src[512];
+
+	json_object_set_new(recipe, "path", json_string(p->recipe->path));
+	json_object_set_new(recipe, "sha256",
+			    json_string(p->recipe->sha256_hex));
+	json_object_set_new(j, "recipe", recipe);
+	json_object_set_new(j, "policy", json_string(p->policy->path));
+	json_object_set_new(j, "plan_sha256",
+			    json_string(p->plan_sha256_hex));
+	json_object_set_new(j, "layout", layout_json(&p->layout));
+	json_object_set_new(j, "parallel", parallel_json(p));
+	json_object_set_new(j, "command",
+			    strings_json(p->command, p->ncommand));
+	json_object_set_new(j, "generated_native_args",
+			    strings_json(p->argv, p->argc));
+	json_object_set_new(j, "fixed_policy", env_json(&p->fixed_policy,
+							false));
+	json_object_set_new(j, "fixed_policy_origin",
+			    env_json(&p->fixed_policy, true));
+	for (size_t i = 0; i < p->fixed_policy.n; i++)
+		if (p->fixed_policy.v[i].why)
+			json_object_set_new(why, p->fixed_policy.v[i].name,
+					    json_string(
+						    p->fixed_policy.v[i].why));
+	json_object_set_new(j, "fixed_policy_why", why);
+	json_object_set_new(j, "patch_surface",
+			    env_json(&p->patch_surface, false));
+	rep = json_object();
+	json_object_set_new(rep, "source",
+			    json_string(placement_source(o, in, src,
+							 sizeof(src))));
+	json_object_set_new(rep, "tp_in_island",
+			    json_boolean(in->report.tp_in_island));
+	json_object_set_new(rep, "ep_in_island",
+			    json_boolean(in->report.ep_in_island));
+	json_object_set_new(rep, "pp_in_node_order",
+			    json_boolean(in->report.pp_in_node_order));
+	json_object_set_new(rep, "why", json_string(in->report.why));
+	json_object_set_new(j, "placement_report", rep);
+	return j;
+}
+
+/* The small object is dumped whole; the placement (one row per rank, up to
+ * 131,072 and more) is streamed so that memory stays flat in the world. */
+static int print_json(const struct plan_opts *o, const struct plan_inputs *in)
+{
+	json_t *j = plan_json(o, in);
+	char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	long world = in->plan->par.world;
+	char *end;
+
+	json_decref(j);
+	if (!s) {
+		fprintf(stderr, "nam56r-launch plan: out of memory\n");
+		return N56_EXIT_FAIL;
+	}
+	end = strrchr(s, '}');
+	if (!end) {
+		free(s);
+		return N56_EXIT_FAIL;
+	}
+	while (end > s && (end[-1] == '\n' || end[-1] == ' '))
+		end--;
+	fwrite(s, 1, (size_t)(end - s), stdout);
+	free(s);
+	fputs(",\n  \"placement\": [", stdout);
+	for (long r = 0; r < world; r++) {
+		struct n56_rank_place rp;
+
+		n56_place_rank(in->placer, r, &rp);
+		printf("%s\n    {\"rank\": %ld, \"node\": %ld, \"local_rank\": "
+		       "%d, \"gpu\": %d, \"island\": %d, \"tp\": %ld, \"cp\": "
+		       "%ld, \"ep\": %ld, \"dp\": %ld, \"pp\": %ld}",
+		       r ? "," : "", rp.rank, rp.node, rp.local_rank, rp.gpu,
+		       rp.island, rp.tp, rp.cp, rp.ep, rp.dp, rp.pp);
+	}
+	fputs("\n  ]\n}\n", stdout);
+	return fflush(stdout) || ferror(stdout) ? N56_EXIT_FAIL : N56_EXIT_OK;
+}
+
+int n56_cmd_plan(int argc, char **argv)
+{
+	struct plan_opts o;
+	struct plan_inputs in = {0};
+	char err[512] = "";
+	int rc = parse_opts("plan", true, argc, argv, &o);
+
+	if (rc != GO_ON)
+		return rc;
+	rc = load_inputs(&o, &in);
+	if (!rc)
+		rc = load_topology(&o, &in);
+	if (!rc)
+		rc = build_plan(&o, &in);
+	if (rc)
+		goto out;
+	if (n56_placer_new(&in.plan->par, &in.shape, in.plan->nodes,
+			   &in.placer, &in.report, err, sizeof(err))) {
+		fprintf(stderr, "nam56r-launch plan: placement: %s\n", err);
+		rc = N56_EXIT_USAGE;
+		goto out;
+	}
+	if (!in.report.tp_in_island) {
+		bool required = in.policy->topology.require_tp_in_island.v;
+
+		fprintf(stderr, "nam56r-launch plan: %s: %s\n",
+			required ? "error" : "warning",
+			in.report.why[0] ? in.report.why :
+			"a TP group spans NVLink islands");
+		if (required) {
+			fprintf(stderr, "nam56r-launch plan: the site policy "
+				"requires TP inside one island "
+				"(topology.require_tp_in_island)\n");
+			rc = N56_EXIT_USAGE;
+			goto out;
+		}
+	}
+	rc = o.format == FORMAT_JSON ? print_json(&o, &in) :
+				       print_text(&o, &in);
+out:
+	inputs_free(&in);
+	return rc;
+}
+
+int n56_cmd_validate(int argc, char **argv)
+{
+	struct plan_opts o;
+	struct plan_inputs in = {0};
+	const struct n56_parallel *par;
+	int rc = parse_opts("validate", false, argc, argv, &o);
+
+	if (rc != GO_ON)
+		return rc;
+	rc = load_inputs(&o, &in);
+	if (!rc)
+		rc = build_plan(&o, &in);
+	if (!rc) {
+		par = &in.plan->par;
+		printf("recipe OK: %s sha256=%s world=%ld tp=%ld pp=%ld "
+		       "vpp=%ld ep=%ld etp=%ld cp=%ld dp=%ld\n",
+		       in.recipe->path, in.recipe->sha256_hex, par->world,
+		       par->tp, par->pp, par->vpp, par->ep, par->etp, par->cp,
+		       par->dp);
+	}
+	inputs_free(&in);
+	return rc;
+}
