@@ -24,8 +24,8 @@ struct n56_pos n56_ypos(const yaml_node_t *node)
 	return p;
 }
 
-static void vadd(struct n56_yctx *y, struct n56_pos pos, const char *fmt,
-		 va_list ap)
+static void __attribute__((format(printf, 3, 0)))
+vadd(struct n56_yctx *y, struct n56_pos pos, const char *fmt, va_list ap)
 {
 	char *msg = NULL;
 

@@ -1,0 +1,30 @@
+/* libFuzzer target: any bytes through the recipe parser. Besides crashes
+ * and leaks, it checks that a failed parse always says why and that a
+ * successful one says nothing. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "policy/recipe.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct n56_diags d = { 0 };
+	struct n56_recipe *r = NULL;
+	char line[256];
+	int rc;
+
+	rc = n56_recipe_parse("fuzz.yaml", (const char *)data, size, &r, &d);
+	if ((rc == 0) != (r != NULL) || (rc == 0) != (d.n == 0))
+		abort();
+	for (size_t i = 0; i < d.n; i++)
+		n56_diag_format(&d.v[i], line, sizeof(line));
+	if (r && (!r->model.pattern.v || !r->runtime.command.n ||
+		  r->content_len != size))
+		abort();
+	n56_recipe_free(r);
+	n56_diags_free(&d);
+	return 0;
+}
