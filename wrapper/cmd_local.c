@@ -1,0 +1,503 @@
+/* nam56r-launch local: one node, no Slurm. Builds the plan for 1 node x N
+ * GPUs, places the ranks, and starts N children, each with the per-rank
+ * environment the plugin would give and the argv the exec wrapper would
+ * exec (CMD, the generated native args, then ARGS). Its exit status is
+ * the worst child's. */
+#include "config.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "policy/plan.h"
+#include "spank/n56spank.h"
+#include "topology/placement.h"
+#include "topology/rankenv.h"
+#include "topology/topology.h"
+#include "wrapper/commands.h"
+
+#define PROG "nam56r-launch local: "
+/* After the first rank fails, the others get this long to finish (a
+ * collective they wait in will never complete) before SIGTERM. */
+#define GRACE_S 30
+
+struct local_opts {
+	long n;
+	const char *recipe, *policy, *topology, *gpu_order;
+	int master_port;
+	char **cmd; /* CMD [ARGS...] after `--` */
+	int ncmd;
+};
+
+static void local_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: nam56r-launch local -n N [--recipe F] [--policy F] "
+		"[--topology XML]\n"
+		"                           [--gpu-order LIST] [--master-port "
+		"P] -- CMD [ARGS...]\n\n"
+		"Starts N ranks on this node without Slurm, each with the "
+		"per-rank environment\nthe plugin would give (MASTER_ADDR "
+		"127.0.0.1, a free port), running\nCMD, the generated native "
+		"args, then ARGS. Exit status: the worst rank's.\n\n"
+		"  -n N              ranks, one per GPU of this node\n"
+		"  --recipe F        recipe (default: the built-in NAM56R "
+		"recipe)\n"
+		"  --policy F        site policy (default: none)\n"
+		"  --topology XML    read the node from an hwloc XML export "
+		"instead of live\n"
+		"  --gpu-order LIST  run local rank i on GPU LIST[i] (e.g. "
+		"0,4,1,5,...), against\n"
+		"                    the plan: for proving that the preflight "
+		"catches a bad placement\n"
+		"  --master-port P   rendezvous port (default: a free one)\n");
+}
+
+static int parse_local(int argc, char **argv, struct local_opts *o)
+{
+	int i;
+
+	memset(o, 0, sizeof(*o));
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = NULL;
+		const char *eq = strchr(a, '=');
+		size_t len = eq ? (size_t)(eq - a) : strlen(a);
+		static const char *const names[] = {
+			"-n", "--recipe", "--policy", "--topology",
+			"--gpu-order", "--master-port"};
+		int which = -1;
+
+		if (!strcmp(a, "--")) {
+			i++;
+			break;
+		}
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			local_usage(stdout);
+			return 1;
+		}
+		for (int j = 0; j < 6; j++)
+			if (strlen(names[j]) == len && !strncmp(a, names[j], len))
+				which = j;
+		if (which < 0) {
+			fprintf(stderr, PROG "unknown option '%s' (the command "
+				"goes after --)\n", a);
+			return -1;
+		}
+		if (eq)
+			v = eq + 1;
+		else if (i + 1 < argc)
+			v = argv[++i];
+		else {
+			fprintf(stderr, PROG "%s needs a value\n", a);
+			return -1;
+		}
+		if (which == 0 || which == 5) {
+			char *end;
+			long x;
+
+			errno = 0;
+			x = strtol(v, &end, 10);
+			if (errno || !*v || *end || x < 1 ||
+			    x > (which ? 65535 : N56_MAX_GPUS_PER_NODE)) {
+				fprintf(stderr, PROG "%s: '%s' is not an "
+					"integer in 1..%d\n", names[which], v,
+					which ? 65535 : N56_MAX_GPUS_PER_NODE);
+				return -1;
+			}
+			if (which == 0)
+				o->n = x;
+			else
+				o->master_port = (int)x;
+		} else {
+			const char **dst[] = {NULL, &o->recipe, &o->policy,
+					      &o->topology, &o->gpu_order};
+
+			*dst[which] = v;
+		}
+	}
+	if (o->n < 1) {
+		fprintf(stderr, PROG "-n N is required: the number of ranks\n");
+		return -1;
+	}
+	if (i >= argc) {
+		fprintf(stderr, PROG "no command: give it after --, e.g. "
+			"`-- nam56r-preflight`\n");
+		return -1;
+	}
+	o->cmd = argv + i;
+	o->ncmd = argc - i;
+	return 0;
+}
+
+static void print_diags(const struct n56_diags *d)
+{
+	char line[1024];
+
+	for (size_t i = 0; i < d->n; i++) {
+		n56_diag_format(&d->v[i], line, sizeof(line));
+		fprintf(stderr, PROG "%s\n", line);
+	}
+}
+
+/* "0,4,1,5": N distinct GPU indices below ngpus, as CUDA_VISIBLE_DEVICES. */
+static int parse_gpu_order(const char *s, long n, int ngpus, char *out,
+			   size_t outlen)
+{
+	bool seen[N56_MAX_GPUS_PER_NODE] = {0};
+	const char *p = s;
+	size_t used = 0;
+	long count = 0;
+
+	while (*p) {
+		char *end;
+		long g;
+
+		errno = 0;
+		g = strtol(p, &end, 10);
+		if (errno || end == p || (*end && *end != ',') || g < 0 ||
+		    g >= ngpus || seen[g]) {
+			fprintf(stderr, PROG "--gpu-order %s: each entry must "
+				"be a distinct GPU index in 0..%d\n", s,
+				ngpus - 1);
+			return -1;
+		}
+		seen[g] = true;
+		used += (size_t)snprintf(out + used, outlen - used, "%s%ld",
+					 count ? "," : "", g);
+		count++;
+		p = *end ? end + 1 : end;
+	}
+	if (count != n) {
+		fprintf(stderr, PROG "--gpu-order %s names %ld GPUs for %ld "
+			"ranks\n", s, count, n);
+		return -1;
+	}
+	return 0;
+}
+
+/* A port nobody listens on now; the kernel picks it. */
+static int free_port(void)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port = -1;
+
+	if (fd < 0)
+		return -1;
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+		port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+/* The node's shape: the XML or live topology, cut to the first N GPUs;
+ * with no usable live view, one island of N GPUs is assumed (and said). */
+static int node_shape(const struct local_opts *o, const struct n56_policy *p,
+		      struct n56_topology **topo, struct n56_node_shape *s)
+{
+	char err[512];
+	int label[N56_MAX_GPUS_PER_NODE], seen = 0;
+
+	if (n56_topology_load(o->topology, p, NULL, topo, err, sizeof(err)) ||
+	    n56_topology_shape(*topo, s, err, sizeof(err))) {
+		if (o->topology) {
+			fprintf(stderr, PROG "topology %s: %s\n", o->topology,
+				err);
+			return -1;
+		}
+		fprintf(stderr, PROG "live topology: %s; assuming one NVLink "
+			"island of %ld GPUs\n", err, o->n);
+		n56_topology_free(*topo);
+		*topo = NULL;
+		n56_node_shape_assumed(s, (int)o->n);
+		return 0;
+	}
+	if (s->gpus < o->n) {
+		if (o->topology) {
+			fprintf(stderr, PROG "topology %s has %d GPUs, fewer "
+				"than -n %ld\n", o->topology, s->gpus, o->n);
+			return -1;
+		}
+		fprintf(stderr, PROG "this node shows %d GPUs for %ld ranks; "
+			"assuming one NVLink island of %ld\n", s->gpus, o->n,
+			o->n);
+		n56_node_shape_assumed(s, (int)o->n);
+		return 0;
+	}
+	/* Fewer ranks than GPUs: the first N GPUs, islands renumbered. */
+	for (int i = 0; i < N56_MAX_GPUS_PER_NODE; i++)
+		label[i] = -1;
+	for (int i = 0; i < o->n; i++) {
+		int old = s->island_of[i];
+
+		if (old < 0 || old >= N56_MAX_GPUS_PER_NODE)
+			old = 0; /* not an island id: keep the GPUs together */
+		if (label[old] < 0)
+			label[old] = seen++;
+		s->island_of[i] = label[old];
+	}
+	s->gpus = (int)o->n;
+	s->nislands = seen;
+	return 0;
+}
+
+static volatile sig_atomic_t got_signal;
+
+static void on_signal(int sig)
+{
+	got_signal = sig;
+}
+
+static void kill_all(const pid_t *pids, long n, int sig)
+{
+	for (long i = 0; i < n; i++)
+		if (pids[i] > 0)
+			kill(pids[i], sig);
+}
+
+/* Exports one rank's environment in the child and execs. Never returns. */
+static void exec_rank(const struct n56_env *env, const char *devices,
+		      const struct n56_node_shape *s,
+		      const struct n56_policy *p, char **argv)
+{
+	for (size_t i = 0; i < env->n; i++) {
+		const struct n56_env_entry *e = &env->v[i];
+		const char *v = e->value;
+
+		if (devices && !strcmp(e->name, "CUDA_VISIBLE_DEVICES"))
+			v = devices;
+		/* Site defaults yield to what the user exported, as in the
+		 * exec wrapper. */
+		setenv(e->name, v, e->origin != N56_ORIGIN_SITE_DEFAULT);
+	}
+	if (s->degraded)
+		setenv("NAM56R_ISLANDS_DEGRADED", "1", 1);
+	/* The site's preflight thresholds, unless the operator set them. */
+	if (p->preflight.min_tp_busbw_gbps.text)
+		setenv("NAM56R_PREFLIGHT_MIN_TP_BUSBW",
+		       p->preflight.min_tp_busbw_gbps.text, 0);
+	if (p->preflight.min_dp_busbw_gbps.text)
+		setenv("NAM56R_PREFLIGHT_MIN_DP_BUSBW",
+		       p->preflight.min_dp_busbw_gbps.text, 0);
+	execvp(argv[0], argv);
+	fprintf(stderr, PROG "exec %s: %s\n", argv[0], strerror(errno));
+	_exit(N56_EXIT_EXEC);
+}
+
+static int status_code(int st)
+{
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	if (WIFSIGNALED(st))
+		return 128 + WTERMSIG(st);
+	return N56_EXIT_FAIL;
+}
+
+/* Waits for every child; the worst exit status wins. Once one fails, the
+ * rest get GRACE_S seconds, then SIGTERM (and SIGKILL 5 s later): those
+ * we stop do not count, the failure that caused it does. */
+static int wait_all(pid_t *pids, long n)
+{
+	long left = n;
+	int worst = 0;
+	time_t deadline = 0, kill_at = 0;
+	bool terminated = false;
+
+	while (left > 0) {
+		int st;
+		pid_t pid = waitpid(-1, &st, WNOHANG);
+
+		if (pid > 0) {
+			for (long i = 0; i < n; i++) {
+				int code;
+
+				if (pids[i] != pid)
+					continue;
+				pids[i] = 0;
+				left--;
+				code = status_code(st);
+				if (code && !terminated) {
+					fprintf(stderr, PROG "rank %ld exited "
+						"with status %d\n", i, code);
+					if (code > worst)
+						worst = code;
+				}
+				if (code && !deadline)
+					deadline = time(NULL) + GRACE_S;
+			}
+			continue;
+		}
+		if (pid < 0 && errno != EINTR)
+			break;
+		if (got_signal) {
+			kill_all(pids, n, got_signal);
+			if (!worst)
+				worst = 128 + got_signal;
+			got_signal = 0;
+		}
+		if (deadline && !terminated && time(NULL) >= deadline) {
+			fprintf(stderr, PROG "stopping the %ld ranks still "
+				"running\n", left);
+			kill_all(pids, n, SIGTERM);
+			terminated = true;
+			kill_at = time(NULL) + 5;
+		}
+		if (terminated && time(NULL) >= kill_at)
+			kill_all(pids, n, SIGKILL);
+		usleep(20 * 1000);
+	}
+	return worst;
+}
+
+int n56_cmd_local(int argc, char **argv)
+{
+	struct local_opts o;
+	struct n56_recipe *recipe = NULL;
+	struct n56_policy *policy = NULL;
+	struct n56_plan *plan = NULL;
+	struct n56_topology *topo = NULL;
+	struct n56_placer *pl = NULL;
+	struct n56_place_report rep;
+	struct n56_node_shape shape;
+	struct n56_diags d = {0};
+	struct n56_env *envs = NULL;
+	pid_t *pids = NULL;
+	char **merged = NULL, **argv_rank = NULL;
+	size_t nmerged = 0;
+	char err[1024], devices[N56_MAX_GPUS_PER_NODE * 4] = "";
+	struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
+	int rc = N56_EXIT_USAGE, port, p;
+	long started = 0;
+
+	p = parse_local(argc, argv, &o);
+	if (p)
+		return p > 0 ? N56_EXIT_OK : N56_EXIT_USAGE;
+	if (o.policy ? n56_policy_load(o.policy, &policy, &d) :
+	    !(policy = n56_policy_empty())) {
+		print_diags(&d);
+		goto out;
+	}
+	if (o.recipe ? n56_recipe_load(o.recipe, &recipe, &d) :
+	    n56_recipe_builtin(&recipe, &d)) {
+		print_diags(&d);
+		goto out;
+	}
+	struct n56_plan_request req = {1, o.n};
+	if (n56_plan_build(recipe, policy, &req, &plan, &d)) {
+		print_diags(&d);
+		goto out;
+	}
+	if (node_shape(&o, policy, &topo, &shape))
+		goto out;
+	if (n56_placer_new(&plan->par, &shape, 1, &pl, &rep, err,
+			   sizeof(err))) {
+		fprintf(stderr, PROG "placement: %s\n", err);
+		goto out;
+	}
+	if (!rep.tp_in_island) {
+		fprintf(stderr, PROG "placement: %s\n", rep.why);
+		if (policy->topology.require_tp_in_island.v)
+			goto out;
+	}
+	if (o.gpu_order) {
+		if (parse_gpu_order(o.gpu_order, o.n, topo ? topo->ngpus :
+				    (int)o.n, devices, sizeof(devices)))
+			goto out;
+		fprintf(stderr, PROG "GPU order forced to %s, against the "
+			"plan\n", devices);
+	}
+	port = o.master_port ? o.master_port : free_port();
+	if (port < 0) {
+		fprintf(stderr, PROG "no free port on 127.0.0.1: %s\n",
+			strerror(errno));
+		rc = N56_EXIT_FAIL;
+		goto out;
+	}
+	if (n56_args_merge(plan->argv, plan->argc, o.cmd + 1,
+			   (size_t)o.ncmd - 1, &merged, &nmerged, err,
+			   sizeof(err))) {
+		fprintf(stderr, PROG "%s\n", err);
+		goto out;
+	}
+	argv_rank = calloc(nmerged + 2, sizeof(*argv_rank));
+	envs = calloc((size_t)o.n, sizeof(*envs));
+	pids = calloc((size_t)o.n, sizeof(*pids));
+	if (!argv_rank || !envs || !pids) {
+		fprintf(stderr, PROG "%s\n", strerror(ENOMEM));
+		rc = N56_EXIT_FAIL;
+		goto out;
+	}
+	argv_rank[0] = o.cmd[0];
+	memcpy(argv_rank + 1, merged, nmerged * sizeof(*merged));
+	/* Every environment is computed before the first fork, so that a
+	 * bad plan starts no rank at all. */
+	for (long r = 0; r < o.n; r++) {
+		struct n56_rank_place place;
+		const char *nic = NULL;
+
+		n56_place_rank(pl, r, &place);
+		if (topo && place.gpu < topo->ngpus)
+			nic = topo->gpus[place.gpu].nic;
+		if (n56_rank_env(plan, pl, r, "127.0.0.1", port, nic, &envs[r],
+				 err, sizeof(err))) {
+			fprintf(stderr, PROG "rank %ld: %s\n", r, err);
+			rc = N56_EXIT_FAIL;
+			goto out;
+		}
+	}
+	fprintf(stderr, PROG "%ld ranks, tp %ld pp %ld cp %ld ep %ld dp %ld, "
+		"master 127.0.0.1:%d, plan %.12s\n", o.n, plan->par.tp,
+		plan->par.pp, plan->par.cp, plan->par.ep, plan->par.dp, port,
+		plan->plan_sha256_hex);
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	fflush(NULL);
+	for (long r = 0; r < o.n; r++) {
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			sigaction(SIGINT, &old_int, NULL);
+			sigaction(SIGTERM, &old_term, NULL);
+			exec_rank(&envs[r], o.gpu_order ? devices : NULL,
+				  &shape, policy, argv_rank);
+		}
+		if (pid < 0) {
+			fprintf(stderr, PROG "fork rank %ld: %s\n", r,
+				strerror(errno));
+			kill_all(pids, started, SIGTERM);
+			wait_all(pids, started);
+			rc = N56_EXIT_FAIL;
+			goto restore;
+		}
+		pids[r] = pid;
+		started++;
+	}
+	rc = wait_all(pids, o.n);
+restore:
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+out:
+	for (long r = 0; envs && r < o.n; r++)
+		n56_env_clear(&envs[r]);
+	free(envs);
+	free(pids);
+	free(argv_rank);
+	free(merged);
+	n56_placer_free(pl);
+	n56_topology_free(topo);
+	n56_plan_free(plan);
+	n56_recipe_free(recipe);
+	n56_policy_free(policy);
+	n56_diags_free(&d);
+	return rc;
+}
