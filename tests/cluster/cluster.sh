@@ -478,6 +478,10 @@ user)
 	[ $# -gt 0 ] || usage
 	# shellcheck disable=SC1091
 	. "$D/env"
-	cd "$D/work" && exec runuser -u "$user" -- env SLURM_CONF="$SLURM_CONF" "$@" ;;
+	# A clean login-like environment: nothing of root's leaks into jobs.
+	home=$(getent passwd "$user" | cut -d: -f6)
+	cd "$D/work" && exec runuser -u "$user" -- env -i HOME="$home" \
+		USER="$user" LOGNAME="$user" SHELL=/bin/bash LANG=C.UTF-8 \
+		PATH=/usr/local/bin:/usr/bin:/bin SLURM_CONF="$SLURM_CONF" "$@" ;;
 *) usage ;;
 esac
