@@ -16,3 +16,6 @@ tests_test_spank_args_SOURCES = tests/test_spank_args.c
 tests_test_spank_args_CFLAGS = $(TEST_CFLAGS)
 tests_test_spank_args_LDADD = libn56spank.la $(TEST_LIBS)
 endif
+# The exec wrapper in a fake job step (spank work): env, argv, exit codes.
+TESTS += tests/exec-cli.sh
+EXTRA_DIST += tests/exec-cli.sh
