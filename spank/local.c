@@ -172,6 +172,17 @@ int n56_local_option(const char *optarg)
 		return n56_st.opt_rc;
 	if (!n56_st.args_ok)
 		return -1;
+	/* `srun --nam56r-recipe=none` inside a NAM56R job: a helper step
+	 * (hostname, a data copy) that is not a training step. */
+	if (optarg && !strcmp(optarg, "none")) {
+		n56_recipe_free(n56_st.recipe);
+		n56_st.recipe = NULL;
+		unsetenv(N56_CARRY_PREFIX N56_CARRY_CONTENT);
+		unsetenv(N56_CARRY_PREFIX N56_CARRY_SHA);
+		unsetenv(N56_CARRY_PREFIX N56_CARRY_PATH);
+		rc = 0;
+		goto out;
+	}
 	if (!optarg || !*optarg) {
 		fprintf(stderr, N56_LOG_PREFIX "--nam56r-recipe needs a file "
 			"name\n");

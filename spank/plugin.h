@@ -31,6 +31,7 @@ struct n56_spank_state {
 
 	/* remote */
 	bool opt_seen;     /* --nam56r-recipe was given for this job */
+	bool opt_none;     /* ... as "none": a helper step, not training */
 	bool active;       /* this step is a NAM56R step */
 	bool batch_step;   /* the batch script: not a training rank */
 	char *error;       /* stored, raised from task_init only */

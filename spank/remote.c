@@ -64,8 +64,8 @@ int n56_remote_init(spank_t sp, int ac, char **av)
  * never open it (we are root here). */
 int n56_remote_option(const char *optarg)
 {
-	(void)optarg;
 	n56_st.opt_seen = true;
+	n56_st.opt_none = optarg && !strcmp(optarg, "none");
 	return 0;
 }
 
@@ -211,7 +211,7 @@ int n56_remote_post_opt(spank_t sp)
 	uint32_t ntasks, nlocal;
 	char err[512];
 
-	n56_st.active = n56_st.opt_seen || carried;
+	n56_st.active = (n56_st.opt_seen || carried) && !n56_st.opt_none;
 	free(carried);
 	if (!n56_st.active)
 		return 0;
@@ -426,8 +426,9 @@ fail:
 			    (int)(nl ? (size_t)(nl - s) : strlen(s)), s);
 	}
 	slurm_error(N56_LOG_PREFIX "job %u step %u not started: fix the "
-		    "recipe or the request (the node stays up)",
-		    n56_st.job_id, n56_st.step_id);
+		    "recipe or the request, or run a step that is not "
+		    "training with srun --nam56r-recipe=none (the node stays "
+		    "up)", n56_st.job_id, n56_st.step_id);
 out:
 	n56_env_clear(&env);
 	return rc;
