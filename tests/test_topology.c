@@ -127,7 +127,8 @@ static void write_skeleton(const struct spec *s, const char *path)
 			host_bridge(f, s->bus[g]);
 			if (g == 0 && s->nic_near_gpu0) {
 				fprintf(f,
-					"<object type=\"Bridge\" gp_index=\"%d\" "
+					"<object type=\"Bridge\" "
+					"gp_index=\"%d\" "
 					"bridge_type=\"1-1\" depth=\"1\" "
 					"bridge_pci=\"0000:[%02x-%02x]\" "
 					"pci_busid=\"%.10s.0\" "
@@ -142,7 +143,8 @@ static void write_skeleton(const struct spec *s, const char *path)
 			}
 			pci_dev(f, s->bus[g], "0302 [10de:2330] [10de:16c1] a1",
 				NULL,
-				"<info name=\"PCIDevice\" value=\"H100 SXM5\"/>");
+				"<info name=\"PCIDevice\" "
+				"value=\"H100 SXM5\"/>");
 			if (g == 0 && s->nic_near_gpu0)
 				fprintf(f, "</object>\n");
 			fprintf(f, "</object>\n");
@@ -159,7 +161,8 @@ static void write_skeleton(const struct spec *s, const char *path)
 				snprintf(bus, sizeof(bus), "0000:%02x:00.0",
 					 0x60 + w);
 				host_bridge(f, bus);
-				pci_dev(f, bus, "0680 [10de:22a3] [10de:1796] a1",
+				pci_dev(f, bus,
+					"0680 [10de:22a3] [10de:1796] a1",
 					s->switch_subtype ? "NVSwitch" : NULL,
 					NULL);
 				fprintf(f, "</object>\n");
@@ -217,11 +220,8 @@ static void make_topology(const struct spec *s, char *path, size_t len)
 					v[i * n + j] = 0;
 				else if (s->via_switch)
 					v[i * n + j] = gi != gj ? 25000 : 0;
-				else
-					v[i * n + j] = s->island[i] ==
-								       s->island[j]
-							       ? 150000
-							       : 0;
+				else if (s->island[i] == s->island[j])
+					v[i * n + j] = 150000;
 			}
 		dh = hwloc_distances_add_create(
 			h, "NVLinkBandwidth",
@@ -632,8 +632,9 @@ static void test_hostlist_errors(void **state)
 			      "bad hostlist 'n[a]': expected numbers or ranges "
 			      "like [1-18] or [001-004,010] inside brackets");
 	expect_hostlist_error("n[1,]",
-			      "bad hostlist 'n[1,]': expected numbers or ranges "
-			      "like [1-18] or [001-004,010] inside brackets");
+			      "bad hostlist 'n[1,]': expected numbers or "
+			      "ranges like [1-18] or [001-004,010] inside "
+			      "brackets");
 	expect_hostlist_error("", "bad hostlist '': no node named");
 	expect_hostlist_error("a,,b", "bad hostlist 'a,,b': empty name");
 	expect_hostlist_error("a,", "bad hostlist 'a,': empty name");
@@ -1118,8 +1119,8 @@ static void check_fixture(const struct fixture *fx)
 				first = island_of_bus(t, fx->groups[i]);
 				ngroups++;
 			} else {
-				assert_int_equal(island_of_bus(t, fx->groups[i]),
-						 first);
+				assert_int_equal(
+					island_of_bus(t, fx->groups[i]), first);
 			}
 			members++;
 		}

@@ -97,8 +97,9 @@ int n56_bind_rank(const struct n56_topology *t, int gpu, char *nic_out,
 		  size_t niclen, char *msg, size_t msglen)
 {
 	const struct n56_topo_gpu *g;
-	hwloc_cpuset_t near = hwloc_bitmap_alloc(), allowed = hwloc_bitmap_alloc(),
-		       target = hwloc_bitmap_alloc();
+	hwloc_cpuset_t near = hwloc_bitmap_alloc();
+	hwloc_cpuset_t allowed = hwloc_bitmap_alloc();
+	hwloc_cpuset_t target = hwloc_bitmap_alloc();
 	hwloc_nodeset_t nodes = hwloc_bitmap_alloc();
 	char *a = NULL, *b = NULL;
 	int used_allowed, ret = -1;
@@ -149,7 +150,8 @@ int n56_bind_rank(const struct n56_topology *t, int gpu, char *nic_out,
 	if (!used_allowed && off < msglen)
 		off += snprintf(msg + off, msglen - off, " within Slurm's %s)",
 				b ? b : "?");
-	if (g->numa_nodes && hwloc_bitmap_list_sscanf(nodes, g->numa_nodes) == 0 &&
+	if (g->numa_nodes &&
+	    hwloc_bitmap_list_sscanf(nodes, g->numa_nodes) == 0 &&
 	    !hwloc_bitmap_iszero(nodes)) {
 		int r = bind_memory(t, nodes);
 

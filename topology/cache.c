@@ -57,7 +57,8 @@ static int add_record(hwloc_topology_t h, const struct n56_topology *t)
 	    hwloc_obj_add_info(root, REC "degraded",
 			       t->degraded ? "1" : "0") < 0 ||
 	    hwloc_obj_add_info(root, REC "nodes_per_domain", num) < 0 ||
-	    (t->domain && hwloc_obj_add_info(root, REC "domain", t->domain) < 0))
+	    (t->domain &&
+	     hwloc_obj_add_info(root, REC "domain", t->domain) < 0))
 		goto out;
 	/* Keep where the islands came from: the reader cannot ask again. */
 	for (const char *p = t->facts; p && *p;) {

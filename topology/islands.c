@@ -151,7 +151,8 @@ static int expand_item(const char *expr, const char *prefix, const char *p,
 		snprintf(err, errlen, "bad hostlist '%s': missing ']'", expr);
 		return -1;
 	}
-	if (memchr(p, ']', open - p) || memchr(open + 1, '[', close - open - 1)) {
+	if (memchr(p, ']', open - p) ||
+	    memchr(open + 1, '[', close - open - 1)) {
 		snprintf(err, errlen, "bad hostlist '%s': nested or unbalanced "
 				      "brackets",
 			 expr);
@@ -572,6 +573,17 @@ static int join_matrix(struct hwloc_distances_s *d, hwloc_obj_t *gpu_obj,
 	return mapped;
 }
 
+/* GPU-to-NVSwitch links become GPU-to-GPU links. */
+static int switch_transforms(hwloc_topology_t h, struct hwloc_distances_s *d)
+{
+	if (hwloc_distances_transform(
+		    h, d, HWLOC_DISTANCES_TRANSFORM_MERGE_SWITCH_PORTS, NULL,
+		    0) < 0)
+		return -1;
+	return hwloc_distances_transform(
+		h, d, HWLOC_DISTANCES_TRANSFORM_TRANSITIVE_CLOSURE, NULL, 0);
+}
+
 int n56_islands_distances(struct n56_topology *t, hwloc_obj_t *gpu_obj,
 			  int *label)
 {
@@ -612,14 +624,7 @@ int n56_islands_distances(struct n56_topology *t, hwloc_obj_t *gpu_obj,
 			 * closure would wipe the direct GPU links. */
 			if (sw) {
 				how = " (switch transforms applied)";
-				if (hwloc_distances_transform(
-					    t->hwloc, d[i],
-					    HWLOC_DISTANCES_TRANSFORM_MERGE_SWITCH_PORTS,
-					    NULL, 0) < 0 ||
-				    hwloc_distances_transform(
-					    t->hwloc, d[i],
-					    HWLOC_DISTANCES_TRANSFORM_TRANSITIVE_CLOSURE,
-					    NULL, 0) < 0)
+				if (switch_transforms(t->hwloc, d[i]) < 0)
 					how = " (switch transforms failed; "
 					      "links followed through the "
 					      "switches)";

@@ -336,19 +336,19 @@ static void set_filters(hwloc_topology_t h)
 static const char *const excluded_components[] = {"opencl", "gl", "cuda",
 						   "levelzero"};
 
-/* Debian's hwloc loads its plugins (OpenCL, GL, libxml2, PCI) with dlopen
- * in every hwloc_topology_init(): about 1.2 ms even for a small XML, and
- * OpenCL/GL pull in the GPU stacks. They are kept out through hwloc's own
- * variable, set only around the init and only when the caller has not set
- * it; an XML needs neither libxml2 (the built-in parser reads hwloc's
- * exports) nor PCI discovery. */
-static bool plugins_blacklist_begin(bool xml)
+/* Debian's hwloc loads its plugins (OpenCL, GL, libxml2, libpciaccess)
+ * with dlopen in every hwloc_topology_init(): about 1.2 ms even for a small
+ * XML, OpenCL/GL pull in the GPU stacks, and libpciaccess leaks its PCI
+ * name table on every discovery. None is needed: hwloc's Linux backend
+ * reads PCI from sysfs and its built-in parser reads XML. They are kept
+ * out through hwloc's own variable, set only around the init and only when
+ * the caller has not set it. */
+static bool plugins_blacklist_begin(void)
 {
 	if (getenv("HWLOC_PLUGINS_BLACKLIST"))
 		return false;
 	return setenv("HWLOC_PLUGINS_BLACKLIST",
-		      xml ? "hwloc_opencl,hwloc_gl,hwloc_xml_libxml,hwloc_pci"
-			  : "hwloc_opencl,hwloc_gl",
+		      "hwloc_opencl,hwloc_gl,hwloc_pci,hwloc_xml_libxml",
 		      1) == 0;
 }
 
@@ -373,7 +373,7 @@ static int open_hwloc(const char *xml, hwloc_topology_t *out, char *err,
 			 xml);
 		return -1;
 	}
-	blacklisted = plugins_blacklist_begin(xml != NULL);
+	blacklisted = plugins_blacklist_begin();
 	r = hwloc_topology_init(&h);
 	if (blacklisted)
 		unsetenv("HWLOC_PLUGINS_BLACKLIST");
@@ -450,7 +450,8 @@ static void singleton_labels(int *label, int n)
 		label[i] = i;
 }
 
-static int find_islands(struct n56_topology *t, const struct n56_topology_opts *o,
+static int find_islands(struct n56_topology *t,
+			const struct n56_topology_opts *o,
 			const struct n56_policy *policy, const char *host,
 			hwloc_obj_t *gpu_obj, char *err, size_t errlen)
 {
@@ -560,9 +561,10 @@ int n56_topology_load_opts(const struct n56_topology_opts *o,
 		n56_topo_fact(t, "source: hwloc %s XML import of %s",
 			      HWLOC_VERSION, o->xml);
 	else
-		n56_topo_fact(t, "source: live hwloc %s discovery with I/O "
-				 "(opencl, gl, cuda, levelzero components "
-				 "excluded; opencl, gl plugins not loaded)",
+		n56_topo_fact(t, "source: live hwloc %s discovery with I/O, "
+				 "PCI from sysfs (opencl, gl, cuda, levelzero "
+				 "components and opencl, gl, pci plugins "
+				 "excluded)",
 			      HWLOC_VERSION);
 	if (find_gpus(t->hwloc, &gpu_obj, &t->ngpus, &npart) < 0)
 		goto oom;

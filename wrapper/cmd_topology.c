@@ -22,9 +22,10 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: nam56r-launch topology [--topology XML] [--policy F] "
 		"[--hostname H] [--format text|json]\n\n"
-		"Shows the GPUs (CUDA order = PCI bus id), NVLink/xGMI islands, "
-		"NUMA nodes,\nnearby cores and nearest NICs of this node, or of "
-		"an hwloc XML export,\nand where each fact came from.\n\n"
+		"Shows the GPUs (CUDA order = PCI bus id), NVLink/xGMI "
+		"islands, NUMA nodes,\nnearby cores and nearest NICs of this "
+		"node, or of an hwloc XML export,\nand where each fact came "
+		"from.\n\n"
 		"  --topology XML  read an hwloc XML export (lstopo --of xml) "
 		"instead of this node\n"
 		"  --policy F      site policy: its admin island map applies\n"
@@ -69,7 +70,8 @@ static int print_json(const struct n56_topology *t)
 		json_object_set_new(j, "island", json_integer(g->island));
 		json_object_set_new(j, "nic", str_or_null(g->nic));
 		json_object_set_new(j, "cpuset", str_or_null(g->cpuset));
-		json_object_set_new(j, "numa_nodes", str_or_null(g->numa_nodes));
+		json_object_set_new(j, "numa_nodes",
+				    str_or_null(g->numa_nodes));
 		json_object_set_new(j, "name", str_or_null(g->name));
 		json_array_append_new(gpus, j);
 	}
