@@ -7,3 +7,6 @@ tests_test_preflight_SOURCES = tests/test_preflight.c
 tests_test_preflight_CFLAGS = $(TEST_CFLAGS)
 tests_test_preflight_LDADD = libn56preflight.la $(TEST_LIBS)
 endif
+# nam56r-launch local and the preflight's usage, without GPUs.
+TESTS += tests/local-cli.sh
+EXTRA_DIST += tests/local-cli.sh
