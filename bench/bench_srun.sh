@@ -55,17 +55,18 @@ for r in $(seq 0 $((rounds - 1))); do
 	done
 done
 set_plugin loaded
+[ -n "${N56_BENCH_RAW:-}" ] && for v in "${variants[@]}"; do echo "$v:${times[$v]}"; done
 
-stats() { # "median mean" in ms of the microsecond list
+stats() { # "median mean max" in ms of the microsecond list
 	echo "$1" | tr ' ' '\n' | grep . | sort -n |
 		awk '{a[NR]=$1; s+=$1} END {m = (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2;
-			printf "%.1f %.1f\n", m / 1000, s / NR / 1000}'
+			printf "%.1f %.1f %.1f\n", m / 1000, s / NR / 1000, a[NR] / 1000}'
 }
-read -r base_med base_mean <<<"$(stats "${times[absent]}")"
+read -r base_med _ _ <<<"$(stats "${times[absent]}")"
 echo "srun -N2 --ntasks-per-node=8 --gpus-per-node=8 true, $rounds interleaved rounds ($N56_CLUSTER_MODE mode)"
-printf '%-8s %10s %10s %14s\n' variant "median ms" "mean ms" "median/absent"
+printf '%-8s %10s %10s %10s %14s\n' variant "median ms" "mean ms" "max ms" "median/absent"
 for v in "${variants[@]}"; do
-	read -r med mean <<<"$(stats "${times[$v]}")"
-	printf '%-8s %10s %10s %14s\n' "$v" "$med" "$mean" \
+	read -r med mean max <<<"$(stats "${times[$v]}")"
+	printf '%-8s %10s %10s %10s %14s\n' "$v" "$med" "$mean" "$max" \
 		"$(awk -v a="$med" -v b="$base_med" 'BEGIN {printf "%.3f", a / b}')"
 done
