@@ -244,7 +244,6 @@ void n56_request_from_cmdline(int argc, char **argv,
 	} envs[] = {
 		{"SLURM_JOB_NUM_NODES", RF_NODES},
 		{"SLURM_NNODES", RF_NODES},
-		{"SBATCH_NODES", RF_NODES},
 		{"SLURM_NTASKS_PER_NODE", RF_TPN},
 		{"SLURM_GPUS_PER_NODE", RF_GPN},
 		{"SBATCH_GPUS_PER_NODE", RF_GPN},
@@ -295,6 +294,9 @@ void n56_request_from_cmdline(int argc, char **argv,
 				req_set(out, req_opts[k].f, eq + 1);
 			else if (i + 1 < argc)
 				req_set(out, req_opts[k].f, argv[++i]);
+			out->tasks_per_node_argv |= req_opts[k].f == RF_TPN;
+			out->gpus_per_node_argv |= req_opts[k].f == RF_GPN ||
+						   req_opts[k].f == RF_GRES;
 			continue;
 		}
 		/* A cluster of short options: "-N2", "-N 2", "-lN2". */

@@ -108,6 +108,19 @@ static char **own_argv(int *argc, char **blob)
 	return v;
 }
 
+/* srun may run inside an allocation: its SLURM_* describe it. sbatch and
+ * salloc create a new job: an outer job's SLURM_* say nothing about it,
+ * only their own input variables do. */
+static const char *run_getenv(const char *name)
+{
+	return getenv(name);
+}
+
+static const char *submit_getenv(const char *name)
+{
+	return strncmp(name, "SLURM_", 6) ? getenv(name) : NULL;
+}
+
 /* The request to validate against: what is visible, else the smallest
  * world the recipe's sizes allow (pp nodes of lcm(tp*cp, etp*ep) GPUs). */
 static bool request_for(const struct n56_recipe *r,
@@ -119,14 +132,15 @@ static bool request_for(const struct n56_recipe *r,
 	char **argv = own_argv(&argc, &blob);
 	long gpn;
 
-	n56_request_from_cmdline(argc, argv, (const char *(*)(const char *))
-				 getenv, &seen);
+	n56_request_from_cmdline(argc, argv, spank_context() ==
+				 S_CTX_ALLOCATOR ? submit_getenv : run_getenv,
+				 &seen);
 	free(argv);
 	free(blob);
 	gpn = seen.gpus_per_node ? seen.gpus_per_node : seen.tasks_per_node;
 	if (!gpn && seen.nodes && seen.ntasks && seen.ntasks % seen.nodes == 0)
 		gpn = seen.ntasks / seen.nodes;
-	if (seen.gpus_per_node && seen.tasks_per_node &&
+	if (seen.gpus_per_node_argv && seen.tasks_per_node_argv &&
 	    seen.gpus_per_node != seen.tasks_per_node)
 		n56_diag_add(d, r->path, (struct n56_pos){0, 0},
 			     "the request has %ld tasks per node but %ld GPUs "

@@ -82,6 +82,10 @@ struct n56_request_seen {
 	long tasks_per_node;
 	long gpus_per_node;
 	long ntasks;
+	/* Given on the command line (not inherited from the environment):
+	 * only these are held against each other. */
+	bool tasks_per_node_argv;
+	bool gpus_per_node_argv;
 };
 /* getenv_fn lets tests supply an environment. */
 void n56_request_from_cmdline(int argc, char **argv,

@@ -172,6 +172,8 @@ static void request_long_and_short(void **state)
 	assert_int_equal(r.tasks_per_node, 8);
 	assert_int_equal(r.gpus_per_node, 8);
 	assert_int_equal(r.ntasks, 0);
+	assert_true(r.tasks_per_node_argv);
+	assert_true(r.gpus_per_node_argv);
 }
 
 static void request_gres_and_env(void **state)
@@ -188,6 +190,9 @@ static void request_gres_and_env(void **state)
 	assert_int_equal(r.tasks_per_node, 8);
 	assert_int_equal(r.gpus_per_node, 4);
 	assert_int_equal(r.ntasks, 32);
+	/* Inherited tasks per node are not held against --gres. */
+	assert_false(r.tasks_per_node_argv);
+	assert_true(r.gpus_per_node_argv);
 	fake_env = NULL;
 }
 
