@@ -248,6 +248,10 @@ static int add_owned(struct n56_env *out, const char *name, char *value)
 	return rc;
 }
 
+/* Only R fails closed (in n56_layout_tile): it has no native block at all.
+ * mHC, Engram, MoD and the sparse mode modify native blocks that Megatron
+ * runs anyway; the NAM56R runtime reads them from here, and the public
+ * profile declares no seam for them, so they ride the patch surface. */
 int n56_patch_surface(const struct n56_recipe *r, const struct n56_layout *l,
 		      struct n56_env *out, struct n56_diags *d)
 {

@@ -60,6 +60,14 @@ static void tile_dsa_ranks(const struct n56_recipe *r, struct n56_layout *l,
 
 	if (!dl->n)
 		return;
+	if (!na) {
+		n56_diag_add(d, r->path, dl->pos,
+			     "model.attention.dsa.a_layer_ranks: the pattern "
+			     "has no A layers: remove the list, or add A to "
+			     "model.pattern");
+		(*bad)++;
+		return;
+	}
 	l->dsa_a_layer_ranks = calloc(dl->n, sizeof(int));
 	if (!l->dsa_a_layer_ranks) {
 		n56_diag_add(d, r->path, dl->pos, "out of memory");
@@ -74,8 +82,9 @@ static void tile_dsa_ranks(const struct n56_recipe *r, struct n56_layout *l,
 			n56_diag_add(d, r->path, pos,
 				     "model.attention.dsa.a_layer_ranks: %ld "
 				     "is not an A ordinal: the pattern tiled to "
-				     "depth %d has %d A layers (ordinals 0 to %d)",
-				     v, l->depth, na, na - 1);
+				     "depth %d has %d A layer%s (ordinals 0 to "
+				     "%d)",
+				     v, l->depth, na, na == 1 ? "" : "s", na - 1);
 			(*bad)++;
 			continue;
 		}

@@ -513,17 +513,25 @@ static void rule_engram(const struct n56_recipe *r, const struct n56_layout *l,
 	const struct n56_intlist *e = &r->model.attention.engram.a_layer_ranks;
 	int na = l->counts[N56_A];
 
-	if (!l->tiled)
+	if (!l->tiled || !e->n)
 		return;
+	if (!na) {
+		n56_diag_add(d, r->path, e->pos,
+			     "model.attention.engram.a_layer_ranks: the pattern "
+			     "has no A layers: remove the list, or add A to "
+			     "model.pattern");
+		return;
+	}
 	for (size_t i = 0; i < e->n; i++)
 		if (e->v[i] < 0 || e->v[i] >= na)
 			n56_diag_add(d, r->path,
 				     e->item_pos ? e->item_pos[i] : e->pos,
 				     "model.attention.engram.a_layer_ranks: "
 				     "%ld is not an A ordinal: the pattern tiled "
-				     "to depth %d has %d A layers (ordinals 0 to "
-				     "%d)",
-				     e->v[i], l->depth, na, na - 1);
+				     "to depth %d has %d A layer%s (ordinals 0 "
+				     "to %d)",
+				     e->v[i], l->depth, na, na == 1 ? "" : "s",
+				     na - 1);
 }
 
 static bool command_allowed(const struct n56_policy *p, const char *argv0)

@@ -172,6 +172,22 @@ static void test_dsa_rank_out_of_range(void **state)
 	assert_int_equal(f->l.ndsa, 2);
 }
 
+static void test_dsa_without_attention(void **state)
+{
+	struct fixture *f = *state;
+	static const long dsa[] = {0, 1};
+
+	f->r.model.pattern.v = "ME";
+	f->r.model.depth.v = 4;
+	set_dsa(f, dsa, 2);
+	assert_int_equal(n56_layout_tile(&f->r, &f->l, &f->d), -1);
+	assert_int_equal(f->d.n, 1);
+	assert_string_equal(diag_text(f, 0),
+			    "t.yaml:20:21: model.attention.dsa.a_layer_ranks: "
+			    "the pattern has no A layers: remove the list, or "
+			    "add A to model.pattern");
+}
+
 static void test_plain_mixed_with_dsa(void **state)
 {
 	struct fixture *f = *state;
@@ -248,6 +264,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_r_without_seam, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_dsa_rank_out_of_range,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dsa_without_attention,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plain_mixed_with_dsa,
 						setup, teardown),
