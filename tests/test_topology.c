@@ -1044,6 +1044,8 @@ static void test_live(void **state)
 				 -1);
 		assert_string_equal(err, "live: no GPU found (no NVIDIA or AMD "
 					 "PCI display/accelerator device)");
+		assert_true(has_fact(t, "nvml: not asked (no GPU on the PCI "
+					"bus)"));
 	}
 	n56_topology_free(t);
 	n56_topology_free(NULL);

@@ -21,3 +21,6 @@ tests_test_bind_SOURCES = tests/test_bind.c
 tests_test_bind_CFLAGS = $(TEST_CFLAGS)
 tests_test_bind_LDADD = $(TEST_LIBS)
 endif
+# The topology command end to end (exit codes, messages, JSON, fixtures).
+TESTS += tests/topology-cli.sh
+EXTRA_DIST += tests/topology-cli.sh

@@ -482,7 +482,9 @@ static int find_islands(struct n56_topology *t,
 			 o->xml);
 		goto out;
 	}
-	if (o->nvml) {
+	if (o->nvml && !t->ngpus) {
+		n56_topo_fact(t, "nvml: not asked (no GPU on the PCI bus)");
+	} else if (o->nvml) {
 		r = islands_from_nvml(t, o->nvml_library, label);
 		if (r < 0)
 			goto oom;
