@@ -69,11 +69,13 @@ int n56_remote_option(const char *optarg)
 	return 0;
 }
 
+/* A value from the job's environment (the user's to set: bounded, so that
+ * a huge variable cannot make slurmstepd allocate without end). */
 static char *job_getenv(spank_t sp, const char *name)
 {
 	int len = 4096;
 
-	for (int tries = 0; tries < 8; tries++, len *= 4) {
+	for (int tries = 0; tries < 4; tries++, len *= 4) {
 		char *buf = malloc((size_t)len);
 		spank_err_t e;
 
