@@ -6,8 +6,8 @@ usage: check_ranks.py PLAN_JSON OUT_DIR --nodes n1,n2 --gpn 8
 
 OUT_DIR holds one file per rank written by n56-echo-runtime
 (<hostname>.<rank>.txt: "argc N", N argv lines, "envc M", M env lines).
-Each rank must have: argv = runtime + the plan's generated_native_args and
-nothing else; the per-rank env of DESIGN.md with the plan's placement values;
+Each rank must have: argv = runtime + the plan's generated_native_args (+ each
+--append) and nothing else; the per-rank env of DESIGN.md with the plan's placement values;
 the plan's fixed policy and patch surface; the carried recipe's sha256 (when
 --sha256 is given); every --env NAME=VALUE. With --hostnames, the file's
 hostname must be the placed node (network-namespace mode).
@@ -56,6 +56,8 @@ def main():
     ap.add_argument("--sha256")
     ap.add_argument("--env", action="append", default=[])
     ap.add_argument("--hostnames", action="store_true")
+    ap.add_argument("--append", action="append", default=[],
+                    help="an argument expected after the generated ones")
     a = ap.parse_args()
 
     with open(a.plan, encoding="utf-8") as f:
@@ -91,11 +93,14 @@ def main():
         if p is None:
             bad(f"rank {rank}: not in the plan's placement")
             continue
-        want_argv = [a.runtime] + gen
+        want_argv = [a.runtime] + gen + a.append
         if argv != want_argv:
-            extra = [x for x in argv[1:] if x not in gen]
-            bad(f"rank {rank}: argv differs from runtime + generated args "
-                f"(argc {len(argv)} vs {len(want_argv)}; first extra {extra[:3]})")
+            i = next((i for i, (x, y) in enumerate(zip(argv, want_argv))
+                      if x != y), min(len(argv), len(want_argv)))
+            got = argv[i] if i < len(argv) else "(end)"
+            exp = want_argv[i] if i < len(want_argv) else "(end)"
+            bad(f"rank {rank}: argv[{i}] is {got!r}, want {exp!r} "
+                f"(argc {len(argv)}, want {len(want_argv)})")
         node = p["node"]
         node_name = nodes[node] if isinstance(node, int) else node
         node_idx = nodes.index(node_name) if node_name in nodes else -1

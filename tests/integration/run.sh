@@ -105,7 +105,7 @@ refuse_case() { # NAME MAKE-RECIPE-CMD REGEX
 	echo "$out" | grep -Eq -- "$regex" ||
 		{ fail "sbatch said: $out"; fail "want a line matching: $regex"; return 1; }
 	queue_empty || return 1
-	echo "    sbatch exit $rc: $(echo "$out" | grep -m1 'error')"
+	echo "    sbatch exit $rc: $(echo "$out" | grep -m1 '^nam56r:')"
 }
 
 line_of() { grep -n -m1 -- "$2" "$1" | cut -d: -f1; }
@@ -164,7 +164,7 @@ unreadable_case() { # NAME OWNER MODE
 	echo "$out" | grep -Eq 'r\.yaml: error: .*Permission denied' ||
 		{ fail "sbatch said: $out"; return 1; }
 	queue_empty || return 1
-	echo "    sbatch exit $rc: $(echo "$out" | grep -m1 'error')"
+	echo "    sbatch exit $rc: $(echo "$out" | grep -m1 '^nam56r:')"
 }
 case_recipe_unreadable_by_user() { unreadable_case recipe_unreadable_by_user "$U" 000; }
 case_recipe_only_root_can_read() { unreadable_case recipe_only_root_can_read root 0600; }
@@ -267,12 +267,114 @@ EOF
 		{ fail "placement of a job without record: exit $rc: $out"; return 1; }
 }
 
+case_sbatch_directives() { # geometry from #SBATCH lines, as in examples/train.sh
+	local c; c=$(mkcase sbatch_directives) || return 1
+	good_recipe "$c/r.yaml"
+	plan_json "$c/r.yaml" "$c/plan.json" || return 1
+	sed -i "2i #SBATCH --nodes=$NNODES\n#SBATCH --ntasks-per-node=$GPN\n#SBATCH --gpus-per-node=$GPN" "$c/job.sh"
+	JOB=$(as_user "$c" sbatch --parsable --nam56r-recipe=r.yaml job.sh 2>"$c/sbatch.err") ||
+		{ fail "sbatch exited $?: $(cat "$c/sbatch.err")"; return 1; }
+	finish_job "$c" "$JOB" COMPLETED || return 1
+	check_ranks "$c" --sha256 "$(sha256_of "$c/r.yaml")" || return 1
+	# A recipe that cannot run on 2 x 8 GPUs: refused at submission even
+	# though the geometry is only in the script, or at the latest its tasks
+	# fail (never a node).
+	mk_tp3 "$c/tp3.yaml"
+	local out rc id
+	out=$(as_user "$c" sbatch --parsable --nam56r-recipe=tp3.yaml job.sh 2>&1)
+	rc=$?
+	if [ $rc != 0 ]; then
+		echo "$out" | grep -Eq 'tp3\.yaml:[0-9]+:[0-9]+: error: .*tp 3' ||
+			{ fail "sbatch said: $out"; return 1; }
+		queue_empty || return 1
+		echo "    tp 3 with #SBATCH geometry: refused at submission (exit $rc)"
+	else
+		id=$(echo "$out" | tail -1)
+		rm -rf "$c/out"/*
+		finish_job "$c" "$id" FAILED || return 1
+		grep -Eq 'tp3\.yaml:[0-9]+:[0-9]+: error: .*tp 3|nam56r: .*tp 3' "$c/slurm-$id.out" ||
+			{ fail "job $id failed without saying why: $(head -5 "$c/slurm-$id.out")"; return 1; }
+		[ -z "$(ls "$c/out")" ] || { fail "ranks of a tp 3 job ran"; return 1; }
+		echo "    tp 3 with #SBATCH geometry: accepted by sbatch, job $id FAILED: $(grep -m1 'tp 3' "$c/slurm-$id.out")"
+	fi
+}
+
+case_srun_direct() { # srun --nam56r-recipe from the login node, no batch script
+	local c; c=$(mkcase srun_direct) || return 1
+	good_recipe "$c/r.yaml"
+	plan_json "$c/r.yaml" "$c/plan.json" || return 1
+	as_user "$c" env N56_ECHO_DIR="$c/out" srun -N"$NNODES" --ntasks-per-node="$GPN" \
+		--gpus-per-node="$GPN" --nam56r-recipe=r.yaml \
+		nam56r-launch --runtime n56-echo-runtime >"$c/srun.out" 2>&1 ||
+		{ fail "srun exited $?: $(head -5 "$c/srun.out")"; return 1; }
+	check_ranks "$c" --sha256 "$(sha256_of "$c/r.yaml")" || return 1
+}
+
+case_user_args() { # ARGS after --: appended, unless they contradict a generated arg
+	local c; c=$(mkcase user_args) || return 1
+	good_recipe "$c/r.yaml"
+	plan_json "$c/r.yaml" "$c/plan.json" || return 1
+	sed -i 's/--runtime n56-echo-runtime$/& -- --log-interval 10/' "$c/job.sh"
+	run_job "$c" --nam56r-recipe=r.yaml || return 1
+	check_ranks "$c" --append=--log-interval --append=10 || return 1
+	local id
+	rm -rf "$c/out"/*
+	sed -i 's/--log-interval 10$/--micro-batch-size 8/' "$c/job.sh"
+	id=$(submit "$c" --nam56r-recipe=r.yaml) || return 1
+	finish_job "$c" "$id" FAILED || return 1
+	grep -q -- '--micro-batch-size' "$c/slurm-$id.out" &&
+		grep -q "contradicts" "$c/slurm-$id.out" ||
+		{ fail "no message naming both args: $(head -3 "$c/slurm-$id.out")"; return 1; }
+	scontrol show job "$id" | grep -q 'ExitCode=2:0' ||
+		{ fail "want exit 2: $(scontrol show job "$id" | grep -o 'ExitCode=[0-9:]*')"; return 1; }
+	[ -z "$(ls "$c/out")" ] || { fail "the runtime ran with contradicting args"; return 1; }
+	echo "    job $id FAILED: $(grep -m1 contradicts "$c/slurm-$id.out")"
+}
+
+case_runtime_not_allowed() { # a runtime outside runtime.allowed_commands
+	local c; c=$(mkcase runtime_not_allowed) || return 1
+	good_recipe "$c/r.yaml"
+	sed -i 's/--runtime n56-echo-runtime$/--runtime env/' "$c/job.sh"
+	local id
+	id=$(submit "$c" --nam56r-recipe=r.yaml) || return 1
+	finish_job "$c" "$id" FAILED || return 1
+	grep -q "runtime 'env' is not allowed" "$c/slurm-$id.out" ||
+		{ fail "no refusal message: $(head -3 "$c/slurm-$id.out")"; return 1; }
+	echo "    job $id FAILED: $(grep -m1 'not allowed' "$c/slurm-$id.out")"
+}
+
+case_runtime_exec_fails() { # an allowed runtime that is not installed: 127
+	local c; c=$(mkcase runtime_exec_fails) || return 1
+	good_recipe "$c/r.yaml"
+	sed -i 's/--runtime n56-echo-runtime$/--runtime nam56r-preflight-absent/' "$c/job.sh"
+	# Allowed by a glob only this case adds: the policy keeps its owner/mode.
+	sed -i 's/^    - n56-echo-runtime .*/&\n    - "nam56r-preflight-absent"/' "$POLICY"
+	local id rc=0
+	id=$(submit "$c" --nam56r-recipe=r.yaml) || rc=1
+	[ $rc = 0 ] && { finish_job "$c" "$id" FAILED || rc=1; }
+	sed -i '/nam56r-preflight-absent/d' "$POLICY"
+	[ $rc = 0 ] || return 1
+	grep -q 'nam56r-launch: exec nam56r-preflight-absent: No such file' "$c/slurm-$id.out" ||
+		{ fail "no exec message: $(head -3 "$c/slurm-$id.out")"; return 1; }
+	scontrol show job "$id" | grep -q 'ExitCode=127:0' ||
+		{ fail "want exit 127: $(scontrol show job "$id" | grep -o 'ExitCode=[0-9:]*')"; return 1; }
+	echo "    job $id FAILED (127): $(grep -m1 'exec' "$c/slurm-$id.out")"
+}
+
+mk_huge() { # a valid recipe over the size the plugin carries
+	good_recipe "$1" && awk 'BEGIN { for (i = 0; i < 1500; i++)
+		print "# padding padding padding padding padding padding" }' >>"$1"
+}
+case_refuse_too_large() { refuse_case refuse_too_large mk_huge "r\.yaml.*(bytes|too large)"; }
+
 ALL_CASES="srun_hostname batch_ranks pinned_env_wins recipe_changed_after_submit
 recipe_deleted_after_submit export_none refuse_tp3 refuse_global_batch
 refuse_ep5 refuse_misspelt_key refuse_tab refuse_empty refuse_binary
 refuse_missing_file refuse_denied_env recipe_unreadable_by_user
 recipe_only_root_can_read policy_bad_owner policy_writable_by_others
-policy_bad_owner_at_run record_keeps_comment placement_command"
+policy_bad_owner_at_run record_keeps_comment placement_command
+sbatch_directives srun_direct user_args runtime_not_allowed runtime_exec_fails
+refuse_too_large"
 
 # ---- main ---------------------------------------------------------------
 [ $# -ge 1 ] || { sed -n '6,13p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
