@@ -7,10 +7,13 @@
  * stored and raised from task_init, which fails the job and only the job. */
 #include "config.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "spank/plugin.h"
 #include "topology/rankenv.h"
@@ -145,6 +148,27 @@ static int get_u32(spank_t sp, spank_item_t item, uint32_t *v,
 	return 0;
 }
 
+/* No cache yet (slurmd started before the plugin was configured): the
+ * first step discovers the node live, as root, and writes the cache. */
+static int discover(const char *path, const char *dir, char *err,
+		    size_t errlen)
+{
+	char werr[512];
+
+	if (n56_topology_load(NULL, n56_st.policy, n56_st.node_name,
+			      &n56_st.topo, err, errlen))
+		return -1;
+	if (mkdir(dir, 0755) && errno != EEXIST)
+		snprintf(werr, sizeof(werr), "mkdir %s: %s", dir,
+			 strerror(errno));
+	else if (!n56_topology_cache_write(n56_st.topo, path, werr,
+					   sizeof(werr)))
+		return 0;
+	slurm_info(N56_LOG_PREFIX "topology cache %s not written: %s", path,
+		   werr);
+	return 0;
+}
+
 /* Topology: the admin's XML (plugstack topology=), else the node cache the
  * slurmd context wrote; when neither is usable, the assumed shape. */
 static void load_shape(long gpn)
@@ -159,8 +183,11 @@ static void load_shape(long gpn)
 				       &n56_st.topo, err, sizeof(err));
 	} else {
 		snprintf(path, sizeof(path), "%s/topology.xml", dir);
-		rc = n56_topology_cache_read(path, &n56_st.topo, err,
-					     sizeof(err));
+		if (access(path, F_OK) == 0)
+			rc = n56_topology_cache_read(path, &n56_st.topo, err,
+						     sizeof(err));
+		else
+			rc = discover(path, dir, err, sizeof(err));
 	}
 	if (!rc && !n56_topology_shape(n56_st.topo, &n56_st.shape, err,
 				       sizeof(err))) {
