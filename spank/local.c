@@ -215,6 +215,14 @@ int n56_local_option(const char *optarg)
 		goto report;
 	if (!carried && n56_recipe_load(optarg, &r, &d))
 		goto report;
+	/* It travels in the environment: check before any other work. */
+	if (r->content_len > N56_RECIPE_MAX) {
+		n56_diag_add(&d, optarg, (struct n56_pos){0, 0},
+			     "the recipe is %zu bytes; at most %d are carried "
+			     "to the compute nodes (shorten its comments)",
+			     r->content_len, N56_RECIPE_MAX);
+		goto report;
+	}
 	if (n56_spank_load_policy(&n56_st.args, &policy, &d))
 		goto report;
 	bool known = request_for(r, &req, &d);
@@ -222,12 +230,6 @@ int n56_local_option(const char *optarg)
 		goto report;
 	if (n56_plan_build(r, policy, &req, &plan, &d))
 		goto report;
-	if (r->content_len > N56_RECIPE_MAX) {
-		fprintf(stderr, N56_LOG_PREFIX "%s: the recipe is %zu bytes; "
-			"at most %d are carried to the compute nodes\n",
-			optarg, r->content_len, N56_RECIPE_MAX);
-		goto out;
-	}
 	if (!known && getenv("NAM56R_VERBOSE"))
 		fprintf(stderr, N56_LOG_PREFIX "%s: geometry not visible at "
 			"submission; checked for %ld node(s) x %ld GPU(s), the "
