@@ -67,6 +67,7 @@ struct wire {
 	char pci[32];
 	char coords_why[160];
 	char verify_why[N56PF_NKINDS][96];
+	char plan[65]; /* NAM56R_PLAN_SHA256: every rank must run one plan */
 };
 
 static const char *env_str(const char *name)
@@ -463,6 +464,14 @@ static void fill_report(struct n56pf_report *rep, const struct wire *all)
 		snprintf(ri->pci, sizeof(ri->pci), "%.31s", w->pci);
 		snprintf(ri->coords_why, sizeof(ri->coords_why), "%.159s",
 			 w->coords_why);
+		if (strncmp(w->plan, all[0].plan, sizeof(w->plan))) {
+			ri->coords_ok = false;
+			snprintf(ri->coords_why, sizeof(ri->coords_why),
+				 "runs plan %.12s, rank 0 runs %.12s (a rank "
+				 "started from another recipe or policy)",
+				 w->plan[0] ? w->plan : "none",
+				 all[0].plan[0] ? all[0].plan : "none");
+		}
 	}
 	for (size_t i = 0; i < rep->ngroups; i++) {
 		struct n56pf_group_result *e = &rep->groups[i];
@@ -531,6 +540,9 @@ int main(int argc, char **argv)
 	mine.local_rank = (int32_t)local_rank;
 	mine.island = env_long("NAM56R_ISLAND", &island) ? -1 : (int32_t)island;
 	gethostname(mine.host, sizeof(mine.host) - 1);
+	if (getenv("NAM56R_PLAN_SHA256"))
+		snprintf(mine.plan, sizeof(mine.plan), "%.64s",
+			 getenv("NAM56R_PLAN_SHA256"));
 	mine.coords_ok = n56pf_check_env_coords(&grid, my_rank, env_str,
 						mine.coords_why,
 						sizeof(mine.coords_why)) == 0;

@@ -145,6 +145,14 @@ run 0 -n 2 --recipe "$recipe" --policy "$tmp/policy.yaml" -- "$tmp/rt.sh"
 env_is 0 NAM56R_PREFLIGHT_MIN_TP_BUSBW 5
 RUN_ENV=
 
+# `nam56r-launch preflight` is local mode running nam56r-preflight.
+"$bin" preflight --help >"$tmp/out" 2>&1 || fail "preflight --help"
+grep -q '^usage: nam56r-launch preflight -n N' "$tmp/out" ||
+	fail "preflight --help: $(head -1 "$tmp/out")"
+"$bin" preflight --recipe "$recipe" >"$tmp/out" 2>"$tmp/err"
+[ $? = 2 ] || fail "preflight without -n: want exit 2"
+stderr_is "nam56r-launch local: -n N is required: the number of ranks"
+
 # The preflight program, where it was built: usage without a rank env.
 if [ -x "$bld/nam56r-preflight" ]; then
 	env -u RANK "$bld/nam56r-preflight" >"$tmp/out" 2>"$tmp/err"

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -499,5 +500,68 @@ out:
 	n56_recipe_free(recipe);
 	n56_policy_free(policy);
 	n56_diags_free(&d);
+	return rc;
+}
+
+/* The preflight program: beside this binary (build tree or bindir), else
+ * from PATH. */
+static void preflight_path(char *buf, size_t len)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash;
+
+	snprintf(buf, len, "nam56r-preflight");
+	if (n <= 0)
+		return;
+	self[n] = '\0';
+	slash = strrchr(self, '/');
+	if (!slash)
+		return;
+	*slash = '\0';
+	if ((size_t)snprintf(buf, len, "%s/nam56r-preflight", self) >= len ||
+	    access(buf, X_OK) != 0)
+		snprintf(buf, len, "nam56r-preflight");
+}
+
+/* nam56r-launch preflight -n N [local options] [-- PREFLIGHT ARGS]: local
+ * mode running nam56r-preflight on every rank. */
+int n56_cmd_preflight(int argc, char **argv)
+{
+	char path[PATH_MAX + 32];
+	char **v;
+	int n = 0, i, rc;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			printf("usage: nam56r-launch preflight -n N [--recipe F] "
+			       "[--policy F] [--topology XML]\n"
+			       "                               [--gpu-order "
+			       "LIST] [-- PREFLIGHT ARGS...]\n\n"
+			       "Runs nam56r-preflight on N local ranks "
+			       "(nam56r-launch local) with the\nplan's native "
+			       "args; see `nam56r-preflight --help` for its "
+			       "options.\n");
+			return N56_EXIT_OK;
+		}
+		if (!strcmp(argv[i], "--"))
+			break;
+	}
+	v = calloc((size_t)argc + 3, sizeof(*v));
+	if (!v) {
+		fprintf(stderr, "nam56r-launch preflight: %s\n",
+			strerror(ENOMEM));
+		return N56_EXIT_FAIL;
+	}
+	preflight_path(path, sizeof(path));
+	v[n++] = "local";
+	for (int j = 1; j < i; j++)
+		v[n++] = argv[j];
+	v[n++] = "--";
+	v[n++] = path;
+	for (int j = i + 1; j < argc; j++)
+		v[n++] = argv[j];
+	rc = n56_cmd_local(n, v);
+	free(v);
 	return rc;
 }
