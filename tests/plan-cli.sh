@@ -133,6 +133,14 @@ expect 2 "$bin" validate --recipe "$tmp/ldpre.yaml" --policy "$policy"
 stderr_has "ldpre.yaml:$(lineof "$tmp/ldpre.yaml" "^  LD_PRELOAD"):3: error: env LD_PRELOAD: denied by the site policy (rule 'LD_*')"
 stderr_has "ldpre.yaml:$(lineof "$tmp/ldpre.yaml" "^  NCCL_IB_DISABLE"):3: error: env NCCL_IB_DISABLE is pinned by the site policy to 1"
 
+# validate assumes one island per node: tp 16 on 8-GPU nodes spans two.
+variant tp16 's/^  tp: 1$/  tp: 16/; s/heads: 56$/heads: 64/; s/groups: 8$/groups: 16/'
+expect 0 "$bin" validate --recipe "$tmp/tp16.yaml" --nodes 4
+stderr_has "nam56r-launch validate: warning: tp 16"
+expect 2 "$bin" validate --recipe "$tmp/tp16.yaml" --nodes 4 --policy "$policy"
+stderr_has "require-tp-island.yaml: error: tp 16"
+stderr_has "the site policy requires TP inside one island (topology.require_tp_in_island)"
+
 # A topology with two NVLink islands of 2 GPUs: tp 4 spans both.
 fixtures=$top/../shared/fixtures/topology
 if [ -f "$fixtures/hwloc-v2.14_power8gpudistances.xml" ]; then

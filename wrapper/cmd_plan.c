@@ -673,6 +673,36 @@ out:
 	return rc;
 }
 
+/* validate sees no topology: with one island per node assumed, a TP group
+ * wider than a node can never sit in one island. An admin island map
+ * (multi-node NVLink) may say otherwise, so then the check is left to
+ * plan --topology and the plugin. */
+static int check_assumed_islands(struct plan_inputs *in)
+{
+	const struct n56_policy *p = in->policy;
+	char err[512] = "";
+
+	if (p->topology.nislands)
+		return N56_EXIT_OK;
+	n56_node_shape_assumed(&in->shape, (int)in->plan->gpus_per_node);
+	if (n56_placer_new(&in->plan->par, &in->shape, in->plan->nodes,
+			   &in->placer, &in->report, err, sizeof(err))) {
+		fprintf(stderr, "nam56r-launch validate: placement: %s\n", err);
+		return N56_EXIT_USAGE;
+	}
+	if (in->report.tp_in_island)
+		return N56_EXIT_OK;
+	if (!p->topology.require_tp_in_island.v) {
+		fprintf(stderr, "nam56r-launch validate: warning: %s\n",
+			in->report.why);
+		return N56_EXIT_OK;
+	}
+	fprintf(stderr, "%s: error: %s: the site policy requires TP inside "
+		"one island (topology.require_tp_in_island)\n", p->path,
+		in->report.why);
+	return N56_EXIT_USAGE;
+}
+
 int n56_cmd_validate(int argc, char **argv)
 {
 	struct plan_opts o;
@@ -685,6 +715,8 @@ int n56_cmd_validate(int argc, char **argv)
 	rc = load_inputs(&o, &in);
 	if (!rc)
 		rc = build_plan(&o, &in);
+	if (!rc)
+		rc = check_assumed_islands(&in);
 	if (!rc) {
 		par = &in.plan->par;
 		printf("recipe OK: %s sha256=%s world=%ld tp=%ld pp=%ld "
