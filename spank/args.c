@@ -195,6 +195,29 @@ static long gres_gpus(const char *s)
  * that their values are not mistaken for the script or the command. */
 static const char short_with_arg[] = "AaBbcCDdeGiJLMmnNopqrSTtWwx";
 
+/* Long options that take a value, which may come as the next word
+ * ("--job-name train"): that word is skipped, not taken for the script. */
+static const char *const long_with_arg[] = {
+	"--nam56r-recipe", "--job-name", "--partition", "--account", "--time",
+	"--output", "--error", "--input", "--chdir", "--qos", "--constraint",
+	"--mem", "--mem-per-cpu", "--mem-per-gpu", "--cpus-per-task",
+	"--cpus-per-gpu", "--gpus", "--gpus-per-task", "--export", "--comment",
+	"--dependency", "--reservation", "--nodelist", "--exclude", "--mpi",
+	"--distribution", "--cpu-bind", "--licenses", "--array", "--begin",
+	"--signal", "--wckey", "--network", "--mail-type", "--mail-user",
+	"--time-min", "--deadline", "--clusters", "--gpu-bind", "--nice",
+};
+
+static bool takes_value(const char *opt, size_t len)
+{
+	for (size_t k = 0; k < sizeof(long_with_arg) / sizeof(*long_with_arg);
+	     k++)
+		if (strlen(long_with_arg[k]) == len &&
+		    !strncmp(long_with_arg[k], opt, len))
+			return true;
+	return false;
+}
+
 enum req_field { RF_NODES, RF_TPN, RF_GPN, RF_NTASKS, RF_GRES };
 static const struct {
 	const char *name;
@@ -288,8 +311,11 @@ void n56_request_from_cmdline(int argc, char **argv,
 				if (strlen(req_opts[k].name) == len &&
 				    !strncmp(req_opts[k].name, a, len))
 					break;
-			if (k == sizeof(req_opts) / sizeof(req_opts[0]))
+			if (k == sizeof(req_opts) / sizeof(req_opts[0])) {
+				if (!eq && takes_value(a, len))
+					i++;
 				continue;
+			}
 			if (eq)
 				req_set(out, req_opts[k].f, eq + 1);
 			else if (i + 1 < argc)

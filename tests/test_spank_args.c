@@ -176,6 +176,19 @@ static void request_long_and_short(void **state)
 	assert_true(r.gpus_per_node_argv);
 }
 
+static void request_values_as_next_word(void **state)
+{
+	struct n56_request_seen r;
+	char *av[] = {"sbatch", "--nam56r-recipe", "r.yaml", "--job-name",
+		      "train", "-N", "4", "--gpus-per-node=8", "job.sh", NULL};
+
+	(void)state;
+	fake_env = NULL;
+	n56_request_from_cmdline(9, av, fake_getenv, &r);
+	assert_int_equal(r.nodes, 4);
+	assert_int_equal(r.gpus_per_node, 8);
+}
+
 static void request_gres_and_env(void **state)
 {
 	struct n56_request_seen r;
@@ -515,6 +528,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(request_long_and_short, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(request_values_as_next_word,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(request_gres_and_env, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(request_ranges_unknown, setup,
