@@ -59,6 +59,15 @@ void n56_split_equal(int n, int nseg, int *sizes);
  * contiguous non-empty segments; ties go to the lexicographically smallest
  * sizes. Returns 0, or -1 when n < pp*vpp or memory runs out. */
 int n56_split_balanced(const struct n56_split_problem *pb, int *sizes);
+/* The same; *exact is false when the search stopped after
+ * n56_split_budget steps (then sizes is the best split found so far, at
+ * worst the better of the equal and proportional splits). */
+int n56_split_balanced_ex(const struct n56_split_problem *pb, int *sizes,
+			  bool *exact);
+/* Work limit of one search, in steps (candidate ends and round starts
+ * tried): a submission must not hang on a pathological shape. A count,
+ * not a clock, so that the same recipe always gets the same plan. */
+extern unsigned long n56_split_budget;
 /* Stage costs (pp entries) of a split; returns the most expensive. */
 double n56_split_stage_costs(const struct n56_split_problem *pb,
 			     const int *sizes, double *stage_cost);

@@ -9,6 +9,8 @@
  * output layer, loss and MTP depths on the last segment's stage. */
 #include "policy/cost.h"
 
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,12 +47,378 @@ double n56_split_stage_costs(const struct n56_split_problem *pb,
 	return worst;
 }
 
+/* The exact split.
+ *
+ * A split is read stage by stage: stage t holds one segment in each round
+ * v (virtual chunk), [X[v], E[v]), where X are the ends chosen for stage
+ * t - 1 and round v runs from M[v] to M[v + 1] (M[0] = 0, M[vpp] = n).
+ * So for fixed round starts M the split is a chain over the pp stages whose
+ * state is the vector X: a depth-first branch and bound over that chain,
+ * with every round start vector M tried in turn, is exhaustive, and these
+ * cuts keep it exact:
+ * - a stage may not cost the incumbent's value or more (we look for a
+ *   strictly better split);
+ * - the stages still to come can hold at most (best - 1) each, so the
+ *   stages chosen so far must hold at least total - left * (best - 1);
+ * - a (stage, X) state that found nothing better under the current bound
+ *   finds nothing under any lower one (a failure memo, sound because the
+ *   bound only falls).
+ * Costs are rounded to integers (FLOPs), so "better" is exact.
+ * Tie-break: candidates are visited with M, then each stage's ends in
+ * stage order, in ascending lexicographic order, and only strict
+ * improvements replace the incumbent, so the split kept is the first
+ * optimal one in that order (reproducible). The search stops early when it
+ * meets the lower bound (mean stage cost, heaviest forced segment). */
+struct split_memo {
+	int32_t *slot; /* cap entries of (vpp + 2): gen, stage, X... */
+	size_t cap, used;
+	int width;
+	int32_t gen;
+};
+
+struct split_search {
+	int n, pp, vpp;
+	int64_t *P; /* prefix costs, n + 1 */
+	int64_t first, last, total;
+	int64_t best, lb;
+	int *m;        /* round starts, vpp + 1 */
+	int *ends;     /* current: ends[t * vpp + v] */
+	int *best_ends;
+	int *best_m;
+	bool found;
+	int *x;        /* state vectors, (pp + 1) * vpp */
+	struct split_memo memo;
+	unsigned long nodes, budget;
+	bool stop;
+};
+
+static uint64_t memo_hash(const int32_t *k, int len)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (int i = 0; i < len; i++) {
+		h ^= (uint32_t)k[i];
+		h *= 1099511628211ull;
+	}
+	return h;
+}
+
+/* Returns the slot for key (gen, t, X): found (*hit) or the empty one. */
+static int32_t *memo_slot(struct split_memo *mm, int t, const int *xv,
+			  bool *hit)
+{
+	int32_t key[mm->width];
+	uint64_t h;
+
+	key[0] = mm->gen;
+	key[1] = t;
+	for (int v = 0; v + 2 < mm->width; v++)
+		key[v + 2] = xv[v];
+	h = memo_hash(key, mm->width);
+	for (size_t i = h & (mm->cap - 1);; i = (i + 1) & (mm->cap - 1)) {
+		int32_t *s = mm->slot + i * (size_t)mm->width;
+
+		if (s[0] == 0) {
+			*hit = false;
+			return s;
+		}
+		if (!memcmp(s, key, sizeof(key))) {
+			*hit = true;
+			return s;
+		}
+	}
+}
+
+static bool memo_failed(struct split_memo *mm, int t, const int *xv)
+{
+	bool hit;
+
+	if (!mm->slot)
+		return false;
+	memo_slot(mm, t, xv, &hit);
+	return hit;
+}
+
+static void memo_mark_failed(struct split_memo *mm, int t, const int *xv)
+{
+	bool hit;
+	int32_t *s;
+
+	if (!mm->slot)
+		return;
+	if (mm->used * 2 >= mm->cap) {
+		/* full: forget everything (the memo only saves work) */
+		memset(mm->slot, 0, mm->cap * (size_t)mm->width * 4);
+		mm->used = 0;
+	}
+	s = memo_slot(mm, t, xv, &hit);
+	if (hit)
+		return;
+	s[0] = mm->gen;
+	s[1] = t;
+	for (int v = 0; v + 2 < mm->width; v++)
+		s[v + 2] = xv[v];
+	mm->used++;
+}
+
+static void search_stage(struct split_search *ss, int t, int64_t done_cost,
+			 int64_t worst);
+
+/* Chooses stage t's end in round v and the rounds after it. */
+static void search_round(struct split_search *ss, int t, int v,
+			 int64_t stage_cost, int64_t done_cost, int64_t worst)
+{
+	const int *xv = ss->x + (size_t)t * ss->vpp;
+	int *next = ss->x + (size_t)(t + 1) * ss->vpp;
+	int start = xv[v], hi = ss->m[v + 1] - (ss->pp - 1 - t);
+	int lo = start + 1;
+	int64_t extra = 0, need = 0;
+	bool last_round = v == ss->vpp - 1;
+
+	if (t == 0 && v == 0)
+		extra += ss->first;
+	if (t == ss->pp - 1 && last_round)
+		extra += ss->last;
+	if (t == ss->pp - 1)
+		lo = hi; /* the last stage ends every round */
+	if (last_round && lo < hi) {
+		/* skip, by bisection on the prefix costs, the ends that
+		 * leave too much for the stages after this one */
+		int64_t floor = ss->total - done_cost -
+				(int64_t)(ss->pp - 1 - t) * (ss->best - 1) -
+				stage_cost - extra + ss->P[start];
+		int a = lo, z = hi;
+
+		while (a < z) {
+			int mid = a + (z - a) / 2;
+
+			if (ss->P[mid] < floor)
+				a = mid + 1;
+			else
+				z = mid;
+		}
+		lo = a;
+	}
+	for (int e = lo; e <= hi && !ss->stop; e++) {
+		int64_t c = stage_cost + extra + ss->P[e] - ss->P[start];
+
+		if (++ss->nodes > ss->budget) {
+			ss->stop = true;
+			return;
+		}
+		/* what this stage must hold so the rest can fit (the bound
+		 * falls as improvements come, so it is read each time) */
+		if (last_round)
+			need = ss->total - done_cost -
+			       (int64_t)(ss->pp - 1 - t) * (ss->best - 1);
+
+		if (c > ss->best - 1)
+			break;
+		if (last_round && c < need)
+			continue;
+		next[v] = e;
+		ss->ends[t * ss->vpp + v] = e;
+		if (!last_round)
+			search_round(ss, t, v + 1, c, done_cost, worst);
+		else
+			search_stage(ss, t + 1, done_cost + c,
+				     c > worst ? c : worst);
+		/* an improvement may have made this prefix no better */
+		if (worst >= ss->best)
+			return;
+	}
+}
+
+static void search_stage(struct split_search *ss, int t, int64_t done_cost,
+			 int64_t worst)
+{
+	int64_t before = ss->best;
+
+	if (t == ss->pp) {
+		ss->best = worst;
+		memcpy(ss->best_ends, ss->ends,
+		       sizeof(int) * (size_t)(ss->pp * ss->vpp));
+		memcpy(ss->best_m, ss->m, sizeof(int) * (size_t)(ss->vpp + 1));
+		ss->found = true;
+		if (ss->best <= ss->lb)
+			ss->stop = true;
+		return;
+	}
+	if (++ss->nodes > ss->budget) {
+		ss->stop = true;
+		return;
+	}
+	if (memo_failed(&ss->memo, t, ss->x + (size_t)t * ss->vpp))
+		return;
+	search_round(ss, t, 0, 0, done_cost, worst);
+	if (ss->best == before && !ss->stop)
+		memo_mark_failed(&ss->memo, t, ss->x + (size_t)t * ss->vpp);
+}
+
+/* Tries every vector of round starts M[1..vpp-1], ascending. */
+static void search_rounds(struct split_search *ss, int v)
+{
+	if (v == ss->vpp) {
+		int64_t floor0 = ss->first, floor1 = ss->last;
+
+		/* stage 0 holds at least the first layer of every round,
+		 * the last stage at least the last one */
+		for (int r = 0; r < ss->vpp; r++) {
+			floor0 += ss->P[ss->m[r] + 1] - ss->P[ss->m[r]];
+			floor1 += ss->P[ss->m[r + 1]] - ss->P[ss->m[r + 1] - 1];
+		}
+		if (floor0 > ss->best - 1 || floor1 > ss->best - 1)
+			return;
+		ss->memo.gen++;
+		memcpy(ss->x, ss->m, sizeof(int) * (size_t)ss->vpp);
+		search_stage(ss, 0, 0, 0);
+		return;
+	}
+	for (int mv = ss->m[v - 1] + ss->pp;
+	     mv <= ss->n - ss->pp * (ss->vpp - v) && !ss->stop; mv++) {
+		/* every vector of round starts is work too */
+		if (++ss->nodes > ss->budget) {
+			ss->stop = true;
+			return;
+		}
+		ss->m[v] = mv;
+		search_rounds(ss, v + 1);
+	}
+}
+
+static int64_t split_value(const struct split_search *ss, const int *sizes)
+{
+	int64_t stage[ss->pp], worst = 0;
+	int at = 0, nseg = ss->pp * ss->vpp;
+
+	memset(stage, 0, sizeof(stage));
+	for (int s = 0; s < nseg; s++) {
+		int64_t c = ss->P[at + sizes[s]] - ss->P[at];
+
+		if (s == 0)
+			c += ss->first;
+		if (s == nseg - 1)
+			c += ss->last;
+		stage[s % ss->pp] += c;
+		at += sizes[s];
+	}
+	for (int p = 0; p < ss->pp; p++)
+		if (stage[p] > worst)
+			worst = stage[p];
+	return worst;
+}
+
+/* Segment sizes (in segment order) of stage-major ends. */
+static void ends_to_sizes(const struct split_search *ss, const int *ends,
+			  const int *m, int *sizes)
+{
+	for (int v = 0; v < ss->vpp; v++)
+		for (int t = 0; t < ss->pp; t++) {
+			int start = t ? ends[(t - 1) * ss->vpp + v] : m[v];
+
+			sizes[v * ss->pp + t] = ends[t * ss->vpp + v] - start;
+		}
+}
+
+/* A split that follows the cumulative cost: boundary s where the prefix
+ * cost first reaches s/nseg of the total; a starting incumbent. */
+static void split_proportional(const struct split_search *ss, int *sizes)
+{
+	int nseg = ss->pp * ss->vpp, prev = 0;
+
+	for (int s = 1; s <= nseg; s++) {
+		int b = prev + 1;
+		double target = (double)ss->total * s / nseg;
+
+		while (b < ss->n - (nseg - s) &&
+		       (double)(ss->P[b] + ss->first) < target)
+			b++;
+		if (s == nseg)
+			b = ss->n;
+		sizes[s - 1] = b - prev;
+		prev = b;
+	}
+}
+
+unsigned long n56_split_budget = 10000000ul;
+
+int n56_split_balanced_ex(const struct n56_split_problem *pb, int *sizes,
+			  bool *exact)
+{
+	struct split_search ss = {0};
+	int nseg = pb->pp * pb->vpp, rc = -1;
+	int *cand = NULL;
+	int64_t heaviest = 0;
+
+	if (exact)
+		*exact = false;
+	if (pb->pp < 1 || pb->vpp < 1 || pb->n < nseg)
+		return -1;
+	ss.n = pb->n;
+	ss.pp = pb->pp;
+	ss.vpp = pb->vpp;
+	ss.budget = n56_split_budget;
+	ss.P = calloc((size_t)pb->n + 1, sizeof(int64_t));
+	ss.m = calloc((size_t)pb->vpp + 1, sizeof(int));
+	ss.best_m = calloc((size_t)pb->vpp + 1, sizeof(int));
+	ss.ends = calloc((size_t)nseg, sizeof(int));
+	ss.best_ends = calloc((size_t)nseg, sizeof(int));
+	ss.x = calloc((size_t)(pb->pp + 1) * pb->vpp, sizeof(int));
+	cand = calloc((size_t)nseg, sizeof(int));
+	if (!ss.P || !ss.m || !ss.best_m || !ss.ends || !ss.best_ends || !ss.x ||
+	    !cand)
+		goto out;
+	for (int i = 0; i < pb->n; i++) {
+		int64_t w = pb->w[i] > 0 ? llround(pb->w[i]) : 0;
+
+		ss.P[i + 1] = ss.P[i] + w;
+		if (w > heaviest)
+			heaviest = w;
+	}
+	ss.first = pb->first > 0 ? llround(pb->first) : 0;
+	ss.last = pb->last > 0 ? llround(pb->last) : 0;
+	ss.total = ss.P[pb->n] + ss.first + ss.last;
+	/* no split beats the mean stage, the heaviest layer, or the first
+	 * and last segments' own layer plus their extras */
+	ss.lb = (ss.total + pb->pp - 1) / pb->pp;
+	if (heaviest > ss.lb)
+		ss.lb = heaviest;
+	if (pb->pp == 1)
+		ss.lb = ss.total;
+	/* the incumbent: the better of the equal and proportional splits,
+	 * kept only as a fallback; the search must re-find its value */
+	n56_split_equal(pb->n, nseg, sizes);
+	split_proportional(&ss, cand);
+	if (split_value(&ss, cand) < split_value(&ss, sizes))
+		memcpy(sizes, cand, sizeof(int) * (size_t)nseg);
+	ss.best = split_value(&ss, sizes) + 1;
+	ss.memo.width = pb->vpp + 2;
+	ss.memo.cap = 1u << 18;
+	ss.memo.slot = calloc(ss.memo.cap * (size_t)ss.memo.width, 4);
+	/* without a memo the search is slower but still exact */
+	ss.m[0] = 0;
+	ss.m[pb->vpp] = pb->n;
+	search_rounds(&ss, 1);
+	if (ss.found)
+		ends_to_sizes(&ss, ss.best_ends, ss.best_m, sizes);
+	if (exact)
+		*exact = ss.nodes <= ss.budget;
+	rc = 0;
+out:
+	free(cand);
+	free(ss.best_m);
+	free(ss.P);
+	free(ss.m);
+	free(ss.ends);
+	free(ss.best_ends);
+	free(ss.x);
+	free(ss.memo.slot);
+	return rc;
+}
+
 int n56_split_balanced(const struct n56_split_problem *pb, int *sizes)
 {
-	if (pb->pp < 1 || pb->vpp < 1 || pb->n < pb->pp * pb->vpp)
-		return -1;
-	n56_split_equal(pb->n, pb->pp * pb->vpp, sizes);
-	return 0;
+	return n56_split_balanced_ex(pb, sizes, NULL);
 }
 
 /* The native symbol of an MTP block letter; -1 for letters Megatron's MTP
@@ -223,6 +591,7 @@ int n56_layout_split(const struct n56_recipe *r, const struct n56_parallel *par,
 	long nseg;
 	char *native = NULL;
 	int rc = -1, at = 0;
+	bool exact = true; /* a hand split is taken as written */
 
 	if (par->pp < 1 || par->vpp < 1) {
 		n56_diag_add(d, r->path, split_pos(r, par),
@@ -267,7 +636,7 @@ int n56_layout_split(const struct n56_recipe *r, const struct n56_parallel *par,
 	if (r->layout.segments.set) {
 		for (long s = 0; s < nseg; s++)
 			sizes[s] = (int)r->layout.segments.v[s];
-	} else if (n56_split_balanced(&pb, sizes) < 0) {
+	} else if (n56_split_balanced_ex(&pb, sizes, &exact) < 0) {
 		goto oom;
 	}
 	native = native_with_bars(r, l->native_pattern, sizes, (int)nseg);
@@ -310,6 +679,7 @@ int n56_layout_split(const struct n56_recipe *r, const struct n56_parallel *par,
 	l->imbalance_balanced = imbalance(&pb, sizes, stage_cost);
 	l->imbalance_naive = imbalance(&pb, naive, stage_cost);
 	l->hand_split = r->layout.segments.set;
+	l->split_exact = exact;
 	free(l->native_pattern);
 	l->native_pattern = native;
 	native = NULL;

@@ -37,6 +37,8 @@ struct n56_layout {
 	double imbalance_balanced; /* max stage cost / mean, chosen split */
 	double imbalance_naive;    /* same for the equal-count split */
 	bool hand_split;           /* recipe pinned layout.segments */
+	bool split_exact; /* the balanced split is proven optimal (false:
+			   the search hit its work limit; best found) */
 };
 
 enum n56_origin {
