@@ -256,7 +256,8 @@ int n56_patch_surface(const struct n56_recipe *r, const struct n56_layout *l,
 		      struct n56_env *out, struct n56_diags *d)
 {
 	const struct n56_strlist *seams = &r->runtime.seams;
-	const struct n56_intlist *eng = &r->model.attention.engram.a_layer_ranks;
+	const struct n56_intlist *eng =
+		&r->model.attention.engram.a_layer_ranks;
 	int rc = 0;
 
 	if (seams->n) {
@@ -310,7 +311,6 @@ int n56_patch_surface(const struct n56_recipe *r, const struct n56_layout *l,
 				  r->model.sparse_mode.v, N56_ORIGIN_RECIPE,
 				  NULL);
 	if (rc)
-		n56_diag_add(d, r->path, r->runtime.seams.pos,
-			     "out of memory");
+		n56_diag_add(d, r->path, r->runtime.seams.pos, "out of memory");
 	return rc ? -1 : 0;
 }

@@ -67,9 +67,8 @@ static bool split_possible(const struct n56_parallel *par,
 			   const struct n56_layout *l)
 {
 	return l->tiled && par->pp >= 1 && par->vpp >= 1 &&
-	       (par->vpp == 1 || par->pp > 1) &&
-	       par->pp <= l->depth && par->vpp <= l->depth &&
-	       par->pp * par->vpp <= l->depth;
+	       (par->vpp == 1 || par->pp > 1) && par->pp <= l->depth &&
+	       par->vpp <= l->depth && par->pp * par->vpp <= l->depth;
 }
 
 int n56_plan_build(const struct n56_recipe *r, const struct n56_policy *p,

@@ -22,7 +22,8 @@ static int family_of(char c)
 bool n56_recipe_has_seam(const struct n56_recipe *r, const char *seam)
 {
 	for (size_t i = 0; i < r->runtime.seams.n; i++)
-		if (r->runtime.seams.v[i] && !strcmp(r->runtime.seams.v[i], seam))
+		if (r->runtime.seams.v[i] &&
+		    !strcmp(r->runtime.seams.v[i], seam))
 			return true;
 	return false;
 }
@@ -79,20 +80,22 @@ static void tile_dsa_ranks(const struct n56_recipe *r, struct n56_layout *l,
 		long v = dl->v[i];
 
 		if (v < 0 || v >= na) {
-			n56_diag_add(d, r->path, pos,
-				     "model.attention.dsa.a_layer_ranks: %ld "
-				     "is not an A ordinal: the pattern tiled to "
-				     "depth %d has %d A layer%s (ordinals 0 to "
-				     "%d)",
-				     v, l->depth, na, na == 1 ? "" : "s", na - 1);
+			n56_diag_add(
+				d, r->path, pos,
+				"model.attention.dsa.a_layer_ranks: %ld "
+				"is not an A ordinal: the pattern tiled to "
+				"depth %d has %d A layer%s (ordinals 0 to "
+				"%d)",
+				v, l->depth, na, na == 1 ? "" : "s", na - 1);
 			(*bad)++;
 			continue;
 		}
 		if (is_dsa_rank(l, (int)v)) {
-			n56_diag_add(d, r->path, pos,
-				     "model.attention.dsa.a_layer_ranks: %ld "
-				     "is listed twice: list each A ordinal once",
-				     v);
+			n56_diag_add(
+				d, r->path, pos,
+				"model.attention.dsa.a_layer_ranks: %ld "
+				"is listed twice: list each A ordinal once",
+				v);
 			(*bad)++;
 			continue;
 		}
@@ -123,11 +126,12 @@ static int tile_letters(const struct n56_recipe *r, struct n56_layout *l,
 			 * scalar on one line. */
 			if (p.line > 0)
 				p.col += (int)i;
-			n56_diag_add(d, r->path, p,
-				     "model.pattern: '%c' is not a block family:"
-				     " use A (attention), E (MoE), M (Mamba) or "
-				     "R (recurrent tail)",
-				     pat[i]);
+			n56_diag_add(
+				d, r->path, p,
+				"model.pattern: '%c' is not a block family:"
+				" use A (attention), E (MoE), M (Mamba) or "
+				"R (recurrent tail)",
+				pat[i]);
 			bad++;
 		}
 	if (r->model.depth.v < 1 || r->model.depth.v > 100000) {
@@ -172,8 +176,8 @@ int n56_layout_tile(const struct n56_recipe *r, struct n56_layout *out,
 		l->counts[family_of(l->tiled[i])]++;
 
 	if (l->counts[N56_R]) {
-		l->r_layer_indices = calloc((size_t)l->counts[N56_R],
-					    sizeof(int));
+		l->r_layer_indices =
+			calloc((size_t)l->counts[N56_R], sizeof(int));
 		if (!l->r_layer_indices)
 			goto oom;
 		for (int i = 0; i < l->depth; i++)
@@ -219,14 +223,14 @@ int n56_layout_tile(const struct n56_recipe *r, struct n56_layout *out,
 		bad++;
 	}
 	if (plain && latent) {
-		n56_diag_add(d, r->path,
-			     r->model.attention.dsa.a_layer_ranks.pos,
-			     "%d A layers would be plain attention ('*') and %d "
-			     "DSA ('D'): Megatron refuses '*' together with "
-			     "'D' or '+'; enable model.attention.mla or list "
-			     "every A ordinal (0 to %d) in "
-			     "model.attention.dsa.a_layer_ranks",
-			     plain, latent, l->counts[N56_A] - 1);
+		n56_diag_add(
+			d, r->path, r->model.attention.dsa.a_layer_ranks.pos,
+			"%d A layers would be plain attention ('*') and %d "
+			"DSA ('D'): Megatron refuses '*' together with "
+			"'D' or '+'; enable model.attention.mla or list "
+			"every A ordinal (0 to %d) in "
+			"model.attention.dsa.a_layer_ranks",
+			plain, latent, l->counts[N56_A] - 1);
 		bad++;
 	}
 	return bad ? -1 : 0;

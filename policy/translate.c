@@ -90,8 +90,7 @@ static void translate_parallel(struct argv_builder *b,
 		push(b, "--use-tp-pp-dp-mapping");
 }
 
-static void translate_model(struct argv_builder *b,
-			    const struct n56_recipe *r,
+static void translate_model(struct argv_builder *b, const struct n56_recipe *r,
 			    const struct n56_layout *l)
 {
 	const typeof(r->model.attention) *at = &r->model.attention;
@@ -180,7 +179,7 @@ int n56_plan_translate(const struct n56_recipe *r,
 		       const struct n56_parallel *par,
 		       const struct n56_layout *l, char ***argv, size_t *argc)
 {
-	struct argv_builder b = {0};
+	struct argv_builder b = { 0 };
 
 	*argv = NULL;
 	*argc = 0;

@@ -40,10 +40,10 @@ static const char *alts_text(const struct alts *a, char *buf, size_t len)
 
 	buf[0] = '\0';
 	for (size_t i = 0; i < a->n && used < len; i++) {
-		const char *sep = !i ? "" :
-			(i + 1 == a->n && !a->more) ? " or " : ", ";
-		int w = snprintf(buf + used, len - used, "%s%ld", sep,
-				 a->v[i]);
+		const char *sep = !i				? ""
+				  : (i + 1 == a->n && !a->more) ? " or "
+								: ", ";
+		int w = snprintf(buf + used, len - used, "%s%ld", sep, a->v[i]);
 		if (w < 0)
 			break;
 		used += (size_t)w;
@@ -109,7 +109,7 @@ static int check_request(const struct n56_recipe *r,
 			 const struct n56_plan_request *req,
 			 struct n56_diags *d)
 {
-	struct n56_pos none = {0, 0};
+	struct n56_pos none = { 0, 0 };
 	int bad = 0;
 
 	if (req->nodes < 1 || req->nodes > MAX_NODES) {
@@ -135,8 +135,8 @@ static int check_positive(const struct n56_recipe *r, const char *key,
 		return 0;
 	if (!v->set && !v->v) {
 		n56_diag_add(d, r->path, v->pos,
-			     "%s is not set: Megatron needs it (1 to %ld)",
-			     key, max);
+			     "%s is not set: Megatron needs it (1 to %ld)", key,
+			     max);
 		return 1;
 	}
 	n56_diag_add(d, r->path, v->pos, "%s %ld: use a value from 1 to %ld",
@@ -149,14 +149,18 @@ static int check_sizes(const struct n56_recipe *r, struct n56_diags *d)
 {
 	int bad = 0;
 
-	bad += check_positive(r, "parallelism.tp", &r->parallel.tp, MAX_SIZE, d);
-	bad += check_positive(r, "parallelism.pp", &r->parallel.pp, MAX_SIZE, d);
-	bad += check_positive(r, "parallelism.vpp", &r->parallel.vpp,
-			      MAX_SIZE, d);
-	bad += check_positive(r, "parallelism.ep", &r->parallel.ep, MAX_SIZE, d);
-	bad += check_positive(r, "parallelism.etp", &r->parallel.etp,
-			      MAX_SIZE, d);
-	bad += check_positive(r, "parallelism.cp", &r->parallel.cp, MAX_SIZE, d);
+	bad += check_positive(r, "parallelism.tp", &r->parallel.tp, MAX_SIZE,
+			      d);
+	bad += check_positive(r, "parallelism.pp", &r->parallel.pp, MAX_SIZE,
+			      d);
+	bad += check_positive(r, "parallelism.vpp", &r->parallel.vpp, MAX_SIZE,
+			      d);
+	bad += check_positive(r, "parallelism.ep", &r->parallel.ep, MAX_SIZE,
+			      d);
+	bad += check_positive(r, "parallelism.etp", &r->parallel.etp, MAX_SIZE,
+			      d);
+	bad += check_positive(r, "parallelism.cp", &r->parallel.cp, MAX_SIZE,
+			      d);
 	bad += check_positive(r, "batch.micro_batch_size",
 			      &r->batch.micro_batch_size, MAX_SIZE, d);
 	bad += check_positive(r, "batch.global_batch_size",
@@ -201,12 +205,13 @@ static void rule_expert_grid(const struct n56_recipe *r,
 
 	if (par->world % grid == 0)
 		return;
-	n56_diag_add(d, r->path, r->parallel.ep.pos,
-		     "world size %ld is not a multiple of the expert grid etp "
-		     "%ld x ep %ld x pp %ld = %ld: run on a multiple of %ld "
-		     "nodes, or choose etp, ep and pp whose product divides %ld",
-		     par->world, par->etp, par->ep, par->pp, grid,
-		     node_step(grid, req->gpus_per_node), par->world);
+	n56_diag_add(
+		d, r->path, r->parallel.ep.pos,
+		"world size %ld is not a multiple of the expert grid etp "
+		"%ld x ep %ld x pp %ld = %ld: run on a multiple of %ld "
+		"nodes, or choose etp, ep and pp whose product divides %ld",
+		par->world, par->etp, par->ep, par->pp, grid,
+		node_step(grid, req->gpus_per_node), par->world);
 }
 
 static void rule_batch(const struct n56_recipe *r,
@@ -224,15 +229,17 @@ static void rule_batch(const struct n56_recipe *r,
 	lo = gb / unit * unit;
 	hi = lo + unit;
 	if (lo)
-		n56_diag_add(d, r->path, r->batch.global_batch_size.pos,
-			     "global batch %ld is not a multiple of micro batch "
-			     "%ld x data parallel %ld = %ld: use %ld or %ld",
-			     gb, mb, par->dp, unit, lo, hi);
+		n56_diag_add(
+			d, r->path, r->batch.global_batch_size.pos,
+			"global batch %ld is not a multiple of micro batch "
+			"%ld x data parallel %ld = %ld: use %ld or %ld",
+			gb, mb, par->dp, unit, lo, hi);
 	else
-		n56_diag_add(d, r->path, r->batch.global_batch_size.pos,
-			     "global batch %ld is not a multiple of micro batch "
-			     "%ld x data parallel %ld = %ld: use %ld",
-			     gb, mb, par->dp, unit, hi);
+		n56_diag_add(
+			d, r->path, r->batch.global_batch_size.pos,
+			"global batch %ld is not a multiple of micro batch "
+			"%ld x data parallel %ld = %ld: use %ld",
+			gb, mb, par->dp, unit, hi);
 }
 
 /* Whether tensor parallelism t splits every head family evenly. */
@@ -286,11 +293,11 @@ static void tp_constraints_text(const struct n56_recipe *r,
 
 		/* Equal head counts are said once. */
 		if (mh > 0 && mh != r->model.attention.heads.v)
-			snprintf(item[n++], sizeof(item[0]),
-				 "%ld Mamba heads", mh);
+			snprintf(item[n++], sizeof(item[0]), "%ld Mamba heads",
+				 mh);
 		if (r->model.mamba.groups.v > 0)
-			snprintf(item[n++], sizeof(item[0]),
-				 "%ld Mamba groups", r->model.mamba.groups.v);
+			snprintf(item[n++], sizeof(item[0]), "%ld Mamba groups",
+				 r->model.mamba.groups.v);
 	}
 	buf[0] = '\0';
 	for (int i = 0; i < n && used < len; i++) {
@@ -306,24 +313,22 @@ static void rule_tp_heads(const struct n56_recipe *r,
 			  const struct n56_layout *l,
 			  const struct n56_parallel *par, struct n56_diags *d)
 {
-	struct alts a = {0};
+	struct alts a = { 0 };
 	char what[256], list[256];
 
 	if (tp_fits(r, l, par->tp))
 		return;
 	tp_candidates(r, l, &a);
 	tp_constraints_text(r, l, what, sizeof(what));
-	n56_diag_add(d, r->path, r->parallel.tp.pos,
-		     "tp %ld: %s allow tp %s", par->tp, what,
-		     alts_text(&a, list, sizeof(list)));
+	n56_diag_add(d, r->path, r->parallel.tp.pos, "tp %ld: %s allow tp %s",
+		     par->tp, what, alts_text(&a, list, sizeof(list)));
 }
 
 static void rule_mamba_groups(const struct n56_recipe *r,
-			      const struct n56_layout *l,
-			      struct n56_diags *d)
+			      const struct n56_layout *l, struct n56_diags *d)
 {
 	long mh = r->model.mamba.heads.v, mg = r->model.mamba.groups.v;
-	struct alts a = {0};
+	struct alts a = { 0 };
 	char list[256];
 
 	if (mamba_layers(l) == 0 || mh <= 0 || mg <= 0 || mh % mg == 0)
@@ -340,7 +345,7 @@ static void rule_sequence_parallel(const struct n56_recipe *r,
 				   const struct n56_parallel *par,
 				   struct n56_diags *d)
 {
-	struct alts a = {0}, above = {0};
+	struct alts a = { 0 }, above = { 0 };
 	char list[256];
 
 	if (!par->sequence_parallel || par->tp > 1)
@@ -391,7 +396,7 @@ static void rule_expert_parallel(const struct n56_recipe *r,
 				 struct n56_diags *d)
 {
 	long experts = r->model.moe.experts.v;
-	struct alts a = {0};
+	struct alts a = { 0 };
 	char list[256];
 
 	if (par->ep <= 1)
@@ -417,20 +422,20 @@ static const struct {
 	const char *flag;
 	const char *why;
 } forbidden_extra[] = {
-	{"--group-query-attention", NULL},
-	{"--num-query-groups", NULL},
-	{"--virtual-pipeline-model-parallel-size",
-	 "the hybrid pattern's '|' segments carry VPP: set parallelism.vpp"},
-	{"--num-layers-per-virtual-pipeline-stage",
-	 "the hybrid pattern's '|' segments carry VPP: set parallelism.vpp"},
-	{"--pipeline-model-parallel-layout",
-	 "Megatron forbids it with a hybrid pattern: set layout.segments"},
-	{"--account-for-embedding-in-pipeline-split",
-	 "Megatron forbids it with a hybrid pattern: set layout.segments"},
-	{"--account-for-loss-in-pipeline-split",
-	 "Megatron forbids it with a hybrid pattern: set layout.segments"},
-	{"--hybrid-override-pattern",
-	 "the plan generates --hybrid-layer-pattern from model.pattern"},
+	{ "--group-query-attention", NULL },
+	{ "--num-query-groups", NULL },
+	{ "--virtual-pipeline-model-parallel-size",
+	  "the hybrid pattern's '|' segments carry VPP: set parallelism.vpp" },
+	{ "--num-layers-per-virtual-pipeline-stage",
+	  "the hybrid pattern's '|' segments carry VPP: set parallelism.vpp" },
+	{ "--pipeline-model-parallel-layout",
+	  "Megatron forbids it with a hybrid pattern: set layout.segments" },
+	{ "--account-for-embedding-in-pipeline-split",
+	  "Megatron forbids it with a hybrid pattern: set layout.segments" },
+	{ "--account-for-loss-in-pipeline-split",
+	  "Megatron forbids it with a hybrid pattern: set layout.segments" },
+	{ "--hybrid-override-pattern",
+	  "the plan generates --hybrid-layer-pattern from model.pattern" },
 };
 
 static void rule_extra_args(const struct n56_recipe *r, bool mla_on,
@@ -444,8 +449,8 @@ static void rule_extra_args(const struct n56_recipe *r, bool mla_on,
 
 		if (!a)
 			continue;
-		for (size_t k = 0; k < sizeof(forbidden_extra) /
-					       sizeof(forbidden_extra[0]);
+		for (size_t k = 0;
+		     k < sizeof(forbidden_extra) / sizeof(forbidden_extra[0]);
 		     k++) {
 			const char *f = forbidden_extra[k].flag;
 			size_t fl = strlen(f);
@@ -491,10 +496,11 @@ static void rule_virtual_pipeline(const struct n56_recipe *r,
 	if (!l->tiled)
 		return;
 	if (par->pp > l->depth) {
-		n56_diag_add(d, r->path, r->parallel.pp.pos,
-			     "pp %ld is more pipeline stages than the %d layers "
-			     "of the model: use pp %d or less",
-			     par->pp, l->depth, l->depth);
+		n56_diag_add(
+			d, r->path, r->parallel.pp.pos,
+			"pp %ld is more pipeline stages than the %d layers "
+			"of the model: use pp %d or less",
+			par->pp, l->depth, l->depth);
 		return;
 	}
 	if (par->pp * par->vpp > l->depth)
@@ -516,22 +522,24 @@ static void rule_engram(const struct n56_recipe *r, const struct n56_layout *l,
 	if (!l->tiled || !e->n)
 		return;
 	if (!na) {
-		n56_diag_add(d, r->path, e->pos,
-			     "model.attention.engram.a_layer_ranks: the pattern "
-			     "has no A layers: remove the list, or add A to "
-			     "model.pattern");
+		n56_diag_add(
+			d, r->path, e->pos,
+			"model.attention.engram.a_layer_ranks: the pattern "
+			"has no A layers: remove the list, or add A to "
+			"model.pattern");
 		return;
 	}
 	for (size_t i = 0; i < e->n; i++)
 		if (e->v[i] < 0 || e->v[i] >= na)
-			n56_diag_add(d, r->path,
-				     e->item_pos ? e->item_pos[i] : e->pos,
-				     "model.attention.engram.a_layer_ranks: "
-				     "%ld is not an A ordinal: the pattern tiled "
-				     "to depth %d has %d A layer%s (ordinals 0 "
-				     "to %d)",
-				     e->v[i], l->depth, na, na == 1 ? "" : "s",
-				     na - 1);
+			n56_diag_add(
+				d, r->path,
+				e->item_pos ? e->item_pos[i] : e->pos,
+				"model.attention.engram.a_layer_ranks: "
+				"%ld is not an A ordinal: the pattern tiled "
+				"to depth %d has %d A layer%s (ordinals 0 "
+				"to %d)",
+				e->v[i], l->depth, na, na == 1 ? "" : "s",
+				na - 1);
 }
 
 static bool command_allowed(const struct n56_policy *p, const char *argv0)
@@ -548,8 +556,8 @@ static bool command_allowed(const struct n56_policy *p, const char *argv0)
 	return false;
 }
 
-static void rule_command(const struct n56_recipe *r,
-			 const struct n56_policy *p, struct n56_diags *d)
+static void rule_command(const struct n56_recipe *r, const struct n56_policy *p,
+			 struct n56_diags *d)
 {
 	const struct n56_strlist *cmd = &r->runtime.command;
 	char list[512];
@@ -567,8 +575,8 @@ static void rule_command(const struct n56_recipe *r,
 	if (command_allowed(p, cmd->v[0]))
 		return;
 	list[0] = '\0';
-	for (size_t i = 0; i < p->runtime.allowed_commands.n && used <
-	     sizeof(list); i++) {
+	for (size_t i = 0;
+	     i < p->runtime.allowed_commands.n && used < sizeof(list); i++) {
 		int w = snprintf(list + used, sizeof(list) - used, "%s%s",
 				 i ? ", " : "",
 				 p->runtime.allowed_commands.v[i]);
@@ -576,8 +584,7 @@ static void rule_command(const struct n56_recipe *r,
 			break;
 		used += (size_t)w;
 	}
-	n56_diag_add(d, r->path,
-		     cmd->item_pos ? cmd->item_pos[0] : cmd->pos,
+	n56_diag_add(d, r->path, cmd->item_pos ? cmd->item_pos[0] : cmd->pos,
 		     "runtime.command '%s' is not allowed by the site policy "
 		     "(allowed: %s)",
 		     cmd->v[0], list);
@@ -635,9 +642,8 @@ static void env_source(const struct n56_recipe *r, const struct n56_policy *p,
 /* Requires name=want in env: a value set elsewhere is a violation that says
  * where it was set; a missing one is derived. */
 static int require_env(const struct n56_recipe *r, const struct n56_policy *p,
-		       struct n56_env *env, const char *name,
-		       const char *want, const char *why,
-		       struct n56_diags *d)
+		       struct n56_env *env, const char *name, const char *want,
+		       const char *why, struct n56_diags *d)
 {
 	const struct n56_env_entry *e = n56_env_find(env, name);
 	const char *file, *fix;
@@ -656,9 +662,7 @@ static int require_env(const struct n56_recipe *r, const struct n56_policy *p,
 	case N56_ORIGIN_SITE_DEFAULT:
 		fix = "override the site default in the recipe's env";
 		break;
-	default:
-		fix = "set it to that value, or remove it from env";
-		break;
+	default: fix = "set it to that value, or remove it from env"; break;
 	}
 	n56_diag_add(d, file, pos,
 		     "env %s=%s (%s) must be \"%s\" because %s: %s", name,
@@ -676,12 +680,12 @@ int n56_validate_env_couplings(const struct n56_recipe *r,
 	int rc = 0;
 
 	if (par->tp > 1 || par->cp > 1)
-		rc |= require_env(r, p, env, "CUDA_DEVICE_MAX_CONNECTIONS",
-				  "1",
-				  par->tp > 1 ?
-				  "tp>1 (Megatron asserts it before Blackwell)" :
-				  "cp>1 (Megatron asserts it before Blackwell)",
-				  d);
+		rc |= require_env(
+			r, p, env, "CUDA_DEVICE_MAX_CONNECTIONS", "1",
+			par->tp > 1
+				? "tp>1 (Megatron asserts it before Blackwell)"
+				: "cp>1 (Megatron asserts it before Blackwell)",
+			d);
 	alloc = n56_env_find(env, "PYTORCH_CUDA_ALLOC_CONF");
 	if (impl && !strcmp(impl, "transformer_engine") && alloc &&
 	    strstr(alloc->value, "expandable_segments:True"))

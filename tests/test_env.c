@@ -63,8 +63,9 @@ static void recipe_env(struct fixture *f, const char *name, const char *value)
 {
 	size_t i = f->r.env.n++;
 
-	f->renv[i] = (struct n56_kv){(char *)name, (char *)value,
-				     {30 + (int)i, 3}};
+	f->renv[i] = (struct n56_kv){ (char *)name,
+				      (char *)value,
+				      { 30 + (int)i, 3 } };
 }
 
 static const char *diag_text(const struct fixture *f, size_t i)
@@ -102,10 +103,10 @@ static void test_precedence(void **state)
 {
 	struct fixture *f = *state;
 
-	f->pinned[0] = (struct n56_kv){"NCCL_IB_HCA", "mlx5", {3, 5}};
+	f->pinned[0] = (struct n56_kv){ "NCCL_IB_HCA", "mlx5", { 3, 5 } };
 	f->p.env.pinned.n = 1;
-	f->defaults[0] = (struct n56_kv){"NCCL_DEBUG", "WARN", {6, 5}};
-	f->defaults[1] = (struct n56_kv){"OMP_NUM_THREADS", "4", {7, 5}};
+	f->defaults[0] = (struct n56_kv){ "NCCL_DEBUG", "WARN", { 6, 5 } };
+	f->defaults[1] = (struct n56_kv){ "OMP_NUM_THREADS", "4", { 7, 5 } };
 	f->p.env.defaults.n = 2;
 	recipe_env(f, "NCCL_DEBUG", "INFO");
 	recipe_env(f, "NCCL_IB_HCA", "mlx5");
@@ -125,7 +126,7 @@ static void test_pinned_conflict(void **state)
 {
 	struct fixture *f = *state;
 
-	f->pinned[0] = (struct n56_kv){"NCCL_IB_HCA", "mlx5", {3, 5}};
+	f->pinned[0] = (struct n56_kv){ "NCCL_IB_HCA", "mlx5", { 3, 5 } };
 	f->p.env.pinned.n = 1;
 	recipe_env(f, "NCCL_IB_HCA", "mlx4");
 	assert_int_equal(n56_env_merge(&f->r, &f->p, &f->env, &f->d), -1);
@@ -251,7 +252,7 @@ static void test_patch_surface(void **state)
 static void test_patch_surface_minimal(void **state)
 {
 	struct fixture *f = *state;
-	static long dsa[] = {0};
+	static long dsa[] = { 0 };
 
 	f->r.model.pattern.v = "AM";
 	f->r.model.depth.v = 2;
@@ -268,9 +269,9 @@ static void test_env_add_and_clear(void **state)
 {
 	struct fixture *f = *state;
 
-	assert_int_equal(n56_env_add(&f->env, "X", "1", N56_ORIGIN_DERIVED,
-				     "because"),
-			 0);
+	assert_int_equal(
+		n56_env_add(&f->env, "X", "1", N56_ORIGIN_DERIVED, "because"),
+		0);
 	assert_string_equal(f->env.v[0].why, "because");
 	n56_env_clear(&f->env);
 	assert_int_equal(f->env.n, 0);

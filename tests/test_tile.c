@@ -32,7 +32,7 @@ static int setup(void **state)
 		return -1;
 	f->r.path = "t.yaml";
 	f->r.model.pattern.v = "AEMEAEMEAEMR";
-	f->r.model.pattern.pos = (struct n56_pos){6, 12};
+	f->r.model.pattern.pos = (struct n56_pos){ 6, 12 };
 	f->r.model.depth.v = 52;
 	f->r.model.attention.mla.enabled.v = true;
 	f->seams[0] = "recurrent_tail";
@@ -56,12 +56,12 @@ static void set_dsa(struct fixture *f, const long *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		f->dsa[i] = v[i];
-		f->dsa_pos[i] = (struct n56_pos){20, 22 + 3 * (int)i};
+		f->dsa_pos[i] = (struct n56_pos){ 20, 22 + 3 * (int)i };
 	}
 	f->r.model.attention.dsa.a_layer_ranks.v = f->dsa;
 	f->r.model.attention.dsa.a_layer_ranks.n = n;
 	f->r.model.attention.dsa.a_layer_ranks.set = true;
-	f->r.model.attention.dsa.a_layer_ranks.pos = (struct n56_pos){20, 21};
+	f->r.model.attention.dsa.a_layer_ranks.pos = (struct n56_pos){ 20, 21 };
 	f->r.model.attention.dsa.a_layer_ranks.item_pos = f->dsa_pos;
 }
 
@@ -77,8 +77,8 @@ static const char *diag_text(const struct fixture *f, size_t i)
 static void test_nam56r(void **state)
 {
 	struct fixture *f = *state;
-	static const long dsa[] = {1, 2, 3, 5, 6, 7, 9, 10, 11};
-	static const int r_idx[] = {12, 24, 36, 48};
+	static const long dsa[] = { 1, 2, 3, 5, 6, 7, 9, 10, 11 };
+	static const int r_idx[] = { 12, 24, 36, 48 };
 
 	set_dsa(f, dsa, 9);
 	assert_int_equal(n56_layout_tile(&f->r, &f->l, &f->d), 0);
@@ -95,9 +95,11 @@ static void test_nam56r(void **state)
 	assert_memory_equal(f->l.r_layer_indices, r_idx, sizeof(r_idx));
 	assert_int_equal(f->l.ndsa, 9);
 	/* A ordinals 0, 4, 8, 12 are MLA ('+'); the rest DSA ('D'); R -> M. */
-	assert_string_equal(f->l.native_pattern,
-			    "+EMEDEMEDEMM" "DEME+EMEDEMM" "DEMEDEME+EMM"
-			    "DEMEDEMEDEMM" "+EME");
+	assert_string_equal(f->l.native_pattern, "+EMEDEMEDEMM"
+						 "DEME+EMEDEMM"
+						 "DEMEDEME+EMM"
+						 "DEMEDEMEDEMM"
+						 "+EME");
 	assert_null(strchr(f->l.native_pattern, '|'));
 }
 
@@ -157,7 +159,7 @@ static void test_r_without_seam(void **state)
 static void test_dsa_rank_out_of_range(void **state)
 {
 	struct fixture *f = *state;
-	static const long dsa[] = {1, 13, 2, 2};
+	static const long dsa[] = { 1, 13, 2, 2 };
 
 	set_dsa(f, dsa, 4);
 	assert_int_equal(n56_layout_tile(&f->r, &f->l, &f->d), -1);
@@ -175,7 +177,7 @@ static void test_dsa_rank_out_of_range(void **state)
 static void test_dsa_without_attention(void **state)
 {
 	struct fixture *f = *state;
-	static const long dsa[] = {0, 1};
+	static const long dsa[] = { 0, 1 };
 
 	f->r.model.pattern.v = "ME";
 	f->r.model.depth.v = 4;
@@ -191,7 +193,7 @@ static void test_dsa_without_attention(void **state)
 static void test_plain_mixed_with_dsa(void **state)
 {
 	struct fixture *f = *state;
-	static const long dsa[] = {0};
+	static const long dsa[] = { 0 };
 
 	f->r.model.pattern.v = "AE";
 	f->r.model.depth.v = 6;
@@ -210,7 +212,7 @@ static void test_plain_mixed_with_dsa(void **state)
 static void test_all_dsa_without_mla(void **state)
 {
 	struct fixture *f = *state;
-	static const long dsa[] = {0, 1};
+	static const long dsa[] = { 0, 1 };
 
 	f->r.model.pattern.v = "AE";
 	f->r.model.depth.v = 4;
@@ -226,7 +228,7 @@ static void test_bad_letter_and_depth(void **state)
 
 	f->r.model.pattern.v = "AEX";
 	f->r.model.depth.v = 0;
-	f->r.model.depth.pos = (struct n56_pos){7, 10};
+	f->r.model.depth.pos = (struct n56_pos){ 7, 10 };
 	assert_int_equal(n56_layout_tile(&f->r, &f->l, &f->d), -1);
 	assert_int_equal(f->d.n, 2);
 	assert_string_equal(diag_text(f, 0),
@@ -257,8 +259,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_nam56r, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_depth_shorter_than_pattern,
 						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_odd_pattern_plain_attention,
-						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_odd_pattern_plain_attention, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_single_letter, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_r_without_seam, setup,

@@ -64,7 +64,7 @@ static void load(struct fixture *f, const char *recipe)
 
 static void plan(struct fixture *f, long nodes, long gpus)
 {
-	struct n56_plan_request req = {nodes, gpus};
+	struct n56_plan_request req = { nodes, gpus };
 
 	if (n56_plan_build(f->r, &f->pol, &req, &f->plan, &f->d)) {
 		for (size_t i = 0; i < f->d.n; i++)
@@ -101,15 +101,15 @@ static void assert_golden(struct fixture *f, const char *name)
 	char *line, *save = NULL;
 
 	snprintf(path, sizeof(path), "%s/tests/golden/%s", SRCDIR, name);
-	assert_int_equal(n56_read_file(path, 1 << 20, &f->golden, &len,
-				       &f->d), 0);
+	assert_int_equal(n56_read_file(path, 1 << 20, &f->golden, &len, &f->d),
+			 0);
 	for (line = strtok_r(f->golden, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save), i++) {
 		assert_true(i < f->plan->argc);
 		/* Where the bars go is the split's choice (policy/layout.c,
 		 * tested there): the golden pattern has none. */
-		if (i && !strcmp(f->plan->argv[i - 1],
-				 "--hybrid-layer-pattern")) {
+		if (i &&
+		    !strcmp(f->plan->argv[i - 1], "--hybrid-layer-pattern")) {
 			char *bare = without_bars(f->plan->argv[i]);
 
 			assert_string_equal(bare, line);
@@ -198,22 +198,20 @@ static void test_plan_hash(void **state)
 {
 	struct fixture *f = *state;
 	struct n56_plan *other = NULL;
-	struct n56_plan_request req = {4, 8};
+	struct n56_plan_request req = { 4, 8 };
 	char first[65];
 
 	load(f, NULL);
 	plan(f, 1, 8);
 	assert_int_equal(strlen(f->plan->plan_sha256_hex), 64);
 	strcpy(first, f->plan->plan_sha256_hex);
-	assert_int_equal(n56_plan_build(f->r, &f->pol, &req, &other, &f->d),
-			 0);
+	assert_int_equal(n56_plan_build(f->r, &f->pol, &req, &other, &f->d), 0);
 	assert_string_equal(other->plan_sha256_hex, first);
 	n56_plan_free(other);
 	other = NULL;
 	req.nodes = 1;
 	f->r->batch.global_batch_size.v = 128;
-	assert_int_equal(n56_plan_build(f->r, &f->pol, &req, &other, &f->d),
-			 0);
+	assert_int_equal(n56_plan_build(f->r, &f->pol, &req, &other, &f->d), 0);
 	assert_string_not_equal(other->plan_sha256_hex, first);
 	n56_plan_free(other);
 }
@@ -243,12 +241,9 @@ int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
-		T(test_builtin_1x8),
-		T(test_nam56r_4x8),
-		T(test_gqa_tp2),
-		T(test_dense_graphs),
-		T(test_plan_hash),
-		T(test_command_copied),
+		T(test_builtin_1x8), T(test_nam56r_4x8),
+		T(test_gqa_tp2),     T(test_dense_graphs),
+		T(test_plan_hash),   T(test_command_copied),
 		T(test_free_null),
 	};
 #undef T

@@ -99,7 +99,7 @@ static const char *loc(const struct fixture *f, const char *needle,
 
 static int build(struct fixture *f, long nodes, long gpus)
 {
-	struct n56_plan_request req = {nodes, gpus};
+	struct n56_plan_request req = { nodes, gpus };
 
 	if (n56_recipe_parse("t.yaml", f->yaml, strlen(f->yaml), &f->r,
 			     &f->d)) {
@@ -150,7 +150,7 @@ static void test_builtin_passes(void **state)
 static void test_builtin_names_builtin(void **state)
 {
 	struct fixture *f = *state;
-	struct n56_plan_request req = {1, 3};
+	struct n56_plan_request req = { 1, 3 };
 	char got[1024];
 
 	assert_int_equal(n56_recipe_builtin(&f->r, &f->d), 0);
@@ -251,8 +251,7 @@ static void test_tp_2_passes_and_derives_env(void **state)
 	edit(f, "sequence_parallel: false", "sequence_parallel: true");
 	assert_int_equal(build(f, 1, 8), 0);
 	assert_true(has_arg(f->plan, "--sequence-parallel"));
-	e = n56_env_find(&f->plan->fixed_policy,
-			 "CUDA_DEVICE_MAX_CONNECTIONS");
+	e = n56_env_find(&f->plan->fixed_policy, "CUDA_DEVICE_MAX_CONNECTIONS");
 	assert_non_null(e);
 	assert_string_equal(e->value, "1");
 	assert_int_equal(e->origin, N56_ORIGIN_DERIVED);
@@ -335,8 +334,7 @@ static void test_context_parallel_passes(void **state)
 	edit(f, "\n  cp: 1\n", "\n  cp: 2\n");
 	assert_int_equal(build(f, 1, 8), 0);
 	assert_int_equal(f->plan->par.dp, 2);
-	e = n56_env_find(&f->plan->fixed_policy,
-			 "CUDA_DEVICE_MAX_CONNECTIONS");
+	e = n56_env_find(&f->plan->fixed_policy, "CUDA_DEVICE_MAX_CONNECTIONS");
 	assert_non_null(e);
 	assert_string_equal(e->why,
 			    "cp>1 (Megatron asserts it before Blackwell)");
@@ -490,7 +488,7 @@ static void test_cuda_device_max_connections_recipe(void **state)
 static void test_cuda_device_max_connections_site(void **state)
 {
 	struct fixture *f = *state;
-	struct n56_kv kv = {"CUDA_DEVICE_MAX_CONNECTIONS", "32", {4, 5}};
+	struct n56_kv kv = { "CUDA_DEVICE_MAX_CONNECTIONS", "32", { 4, 5 } };
 
 	f->pol.env.defaults.v = &kv;
 	f->pol.env.defaults.n = 1;
@@ -551,7 +549,7 @@ static void test_graph_register_without_graphs(void **state)
 static void test_command_not_allowed(void **state)
 {
 	struct fixture *f = *state;
-	char *allowed[] = {"torchrun", "/opt/*/bin/python3"};
+	char *allowed[] = { "torchrun", "/opt/*/bin/python3" };
 
 	f->pol.runtime.allowed_commands.v = allowed;
 	f->pol.runtime.allowed_commands.n = 2;
@@ -566,7 +564,7 @@ static void test_command_not_allowed(void **state)
 static void test_command_allowed_by_basename(void **state)
 {
 	struct fixture *f = *state;
-	char *allowed[] = {"python3"};
+	char *allowed[] = { "python3" };
 
 	f->pol.runtime.allowed_commands.v = allowed;
 	f->pol.runtime.allowed_commands.n = 1;
@@ -585,7 +583,7 @@ static void test_all_violations_at_once(void **state)
 	edit(f, "sequence_parallel: false", "sequence_parallel: true");
 	edit(f, "seams: [recurrent_tail, ", "seams: [");
 	append(f, "  LD_PRELOAD: /tmp/x.so\n  NAM56R_SEAMS: x\n");
-	f->pol.env.deny.v = (char *[]){"LD_*"};
+	f->pol.env.deny.v = (char *[]){ "LD_*" };
 	f->pol.env.deny.n = 1;
 	assert_int_equal(build(f, 3, 8), -1);
 	/* R without its seam; world 24 fits tp 3 x pp 2, so the batch rule

@@ -44,49 +44,56 @@ struct plan_inputs {
 
 static void plan_usage(FILE *f)
 {
-	fprintf(f,
-		"usage: nam56r-launch plan [--recipe F] [--policy F] [--nodes N]"
-		" [--gpus-per-node G]\n"
-		"                          [--topology XML] [--format text|json]"
-		" [--max-nodes-shown N]\n\n"
-		"Validates the recipe for N nodes of G GPUs and prints the full "
-		"plan: parallel\nsizes, layer map, pipeline stages, generated "
-		"native args, fixed-policy env\nwith each value's origin, the "
-		"runtime patch surface and the rank placement.\n\n"
-		"  --recipe F          nam56r.yaml (default: the built-in NAM56R "
-		"recipe)\n"
-		"  --policy F          site policy.yaml (default: none)\n"
-		"  --nodes N           number of nodes (default 1)\n"
-		"  --gpus-per-node G   GPUs (= tasks) per node (default: the "
-		"topology's, else 8)\n"
-		"  --topology XML      hwloc XML export of one node; without it "
-		"one NVLink\n"
-		"                      island per node is assumed\n"
-		"  --format F          text (default) or json\n"
-		"  --max-nodes-shown N nodes drawn in the text placement "
-		"(default 4)\n"
-		"  -h, --help          this help\n\n"
-		"Exit status: 0 ok, 2 invalid recipe, policy or usage, 1 other "
-		"failure.\n");
+	fputs("usage: nam56r-launch plan [--recipe F] [--policy F] "
+	      "[--nodes N]\n"
+	      "         [--gpus-per-node G] [--topology XML] "
+	      "[--format text|json]\n"
+	      "         [--max-nodes-shown N]\n\n"
+	      "Validates the recipe for N nodes of G GPUs and prints the "
+	      "full plan:\n"
+	      "parallel sizes, layer map, pipeline stages, generated native "
+	      "args,\n"
+	      "fixed-policy env with each value's origin, the runtime patch "
+	      "surface\n"
+	      "and the rank placement.\n\n"
+	      "  --recipe F           nam56r.yaml (default: the built-in "
+	      "NAM56R recipe)\n"
+	      "  --policy F           site policy.yaml (default: none)\n"
+	      "  --nodes N            number of nodes (default 1)\n"
+	      "  --gpus-per-node G    GPUs (= tasks) per node (default: the "
+	      "topology's,\n"
+	      "                       else 8)\n"
+	      "  --topology XML       hwloc XML export of one node (default: "
+	      "one NVLink\n"
+	      "                       island per node assumed)\n"
+	      "  --format F           text (default) or json\n"
+	      "  --max-nodes-shown N  nodes drawn in the text placement "
+	      "(default 4)\n"
+	      "  -h, --help           this help\n\n"
+	      "Exit status: 0 ok, 2 invalid recipe, policy or usage, 1 other "
+	      "failure.\n",
+	      f);
 }
 
 static void validate_usage(FILE *f)
 {
-	fprintf(f,
-		"usage: nam56r-launch validate [--recipe F] [--policy F] "
-		"[--nodes N] [--gpus-per-node G]\n\n"
-		"Checks the recipe against the site policy and Megatron's "
-		"start-up rules for\nN nodes of G GPUs, and prints the verdict: "
-		"'recipe OK: ...' or every error\nas file:line:col: error: "
-		"message.\n\n"
-		"  --recipe F          nam56r.yaml (default: the built-in NAM56R "
-		"recipe)\n"
-		"  --policy F          site policy.yaml (default: none)\n"
-		"  --nodes N           number of nodes (default 1)\n"
-		"  --gpus-per-node G   GPUs (= tasks) per node (default 8)\n"
-		"  -h, --help          this help\n\n"
-		"Exit status: 0 valid, 2 invalid recipe, policy or usage, 1 other "
-		"failure.\n");
+	fputs("usage: nam56r-launch validate [--recipe F] [--policy F] "
+	      "[--nodes N]\n"
+	      "         [--gpus-per-node G]\n\n"
+	      "Checks the recipe against the site policy and Megatron's "
+	      "start-up rules\n"
+	      "for N nodes of G GPUs and prints the verdict: 'recipe OK: "
+	      "...', or every\n"
+	      "error as file:line:col: error: message.\n\n"
+	      "  --recipe F           nam56r.yaml (default: the built-in "
+	      "NAM56R recipe)\n"
+	      "  --policy F           site policy.yaml (default: none)\n"
+	      "  --nodes N            number of nodes (default 1)\n"
+	      "  --gpus-per-node G    GPUs (= tasks) per node (default 8)\n"
+	      "  -h, --help           this help\n\n"
+	      "Exit status: 0 valid, 2 invalid recipe, policy or usage, 1 "
+	      "other failure.\n",
+	      f);
 }
 
 static int parse_count(const char *cmd, const char *opt, const char *s,
@@ -116,15 +123,15 @@ static int parse_opts(const char *cmd, bool full, int argc, char **argv,
 		      struct plan_opts *o)
 {
 	static const struct option longopts[] = {
-		{"recipe", required_argument, NULL, 'r'},
-		{"policy", required_argument, NULL, 'p'},
-		{"nodes", required_argument, NULL, 'n'},
-		{"gpus-per-node", required_argument, NULL, 'g'},
-		{"topology", required_argument, NULL, 't'},
-		{"format", required_argument, NULL, 'f'},
-		{"max-nodes-shown", required_argument, NULL, 'm'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{ "recipe", required_argument, NULL, 'r' },
+		{ "policy", required_argument, NULL, 'p' },
+		{ "nodes", required_argument, NULL, 'n' },
+		{ "gpus-per-node", required_argument, NULL, 'g' },
+		{ "topology", required_argument, NULL, 't' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "max-nodes-shown", required_argument, NULL, 'm' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	void (*usage)(FILE *) = full ? plan_usage : validate_usage;
 	int c;
@@ -159,9 +166,10 @@ static int parse_opts(const char *cmd, bool full, int argc, char **argv,
 			} else if (!strcmp(optarg, "json")) {
 				o->format = FORMAT_JSON;
 			} else {
-				fprintf(stderr, "nam56r-launch %s: --format "
-					"'%s': use text or json\n", cmd,
-					optarg);
+				fprintf(stderr,
+					"nam56r-launch %s: --format "
+					"'%s': use text or json\n",
+					cmd, optarg);
 				return N56_EXIT_USAGE;
 			}
 			break;
@@ -170,17 +178,16 @@ static int parse_opts(const char *cmd, bool full, int argc, char **argv,
 					N56_MAX_NODES, &o->max_nodes_shown))
 				return N56_EXIT_USAGE;
 			break;
-		case 'h':
-			usage(stdout);
-			return N56_EXIT_OK;
+		case 'h': usage(stdout); return N56_EXIT_OK;
 		case ':':
 			fprintf(stderr, "nam56r-launch %s: %s needs a value\n",
 				cmd, argv[optind - 1]);
 			usage(stderr);
 			return N56_EXIT_USAGE;
 		default:
-			fprintf(stderr, "nam56r-launch %s: unknown option "
-				"'%s'\n", cmd, argv[optind - 1]);
+			fprintf(stderr,
+				"nam56r-launch %s: unknown option '%s'\n",
+				cmd, argv[optind - 1]);
 			usage(stderr);
 			return N56_EXIT_USAGE;
 		}
@@ -246,7 +253,7 @@ static int load_inputs(const struct plan_opts *o, struct plan_inputs *in)
 /* The plan for the request. Returns an exit status; 0 with in->plan. */
 static int build_plan(const struct plan_opts *o, struct plan_inputs *in)
 {
-	struct n56_plan_request req = {o->nodes, o->gpus ? o->gpus : 8};
+	struct n56_plan_request req = { o->nodes, o->gpus ? o->gpus : 8 };
 
 	if (in->topo)
 		req.gpus_per_node = in->shape.gpus;
@@ -274,8 +281,8 @@ static int load_topology(const struct plan_opts *o, struct plan_inputs *in)
 	}
 	if (o->gpus && o->gpus != in->shape.gpus) {
 		fprintf(stderr,
-			"nam56r-launch plan: --gpus-per-node %ld, but %s has %d "
-			"GPUs: drop --gpus-per-node or give the matching "
+			"nam56r-launch plan: --gpus-per-node %ld, but %s has "
+			"%d GPUs: drop --gpus-per-node or give the matching "
 			"topology\n",
 			o->gpus, o->topology, in->shape.gpus);
 		return N56_EXIT_USAGE;
@@ -366,15 +373,15 @@ static void print_env(const char *title, const struct n56_env *e)
 
 		snprintf(kv, sizeof(kv), "%s=%s", e->v[i].name, e->v[i].value);
 		printf("  %-*s  %s%s%s\n", (int)w, kv,
-		       n56_origin_name(e->v[i].origin),
-		       e->v[i].why ? ": " : "", e->v[i].why ? e->v[i].why : "");
+		       n56_origin_name(e->v[i].origin), e->v[i].why ? ": " : "",
+		       e->v[i].why ? e->v[i].why : "");
 	}
 	printf("\n");
 }
 
 static const char *placement_source(const struct plan_opts *o,
-				    const struct plan_inputs *in,
-				    char *buf, size_t len)
+				    const struct plan_inputs *in, char *buf,
+				    size_t len)
 {
 	if (!o->topology)
 		return "assumed: one island per node";
@@ -410,8 +417,8 @@ static void print_placement(const struct plan_opts *o,
 		n56_place_rank(in->placer, r, &rp);
 		printf("  %-6ld %-5ld %-5d %-3d %-6d %-4ld %-4ld %-4ld %-5ld "
 		       "%ld\n",
-		       rp.rank, rp.node, rp.local_rank, rp.gpu, rp.island, rp.tp,
-		       rp.cp, rp.ep, rp.dp, rp.pp);
+		       rp.rank, rp.node, rp.local_rank, rp.gpu, rp.island,
+		       rp.tp, rp.cp, rp.ep, rp.dp, rp.pp);
 	}
 	if (rows < world)
 		printf("  ... %ld more ranks\n", world - rows);
@@ -432,8 +439,8 @@ static int print_text(const struct plan_opts *o, const struct plan_inputs *in)
 	       p->nodes, p->nodes == 1 ? "" : "s", p->gpus_per_node);
 	printf("  tp %ld  pp %ld  vpp %ld  cp %ld  ep %ld  etp %ld  dp %ld  "
 	       "(order %s, sequence parallel %s)\n\n",
-	       par->tp, par->pp, par->vpp, par->cp, par->ep, par->etp,
-	       par->dp, order_name(par), par->sequence_parallel ? "on" : "off");
+	       par->tp, par->pp, par->vpp, par->cp, par->ep, par->etp, par->dp,
+	       order_name(par), par->sequence_parallel ? "on" : "off");
 	print_layout(p);
 	print_args(p);
 	print_env("fixed policy env (every rank)", &p->fixed_policy);
@@ -443,7 +450,7 @@ static int print_text(const struct plan_opts *o, const struct plan_inputs *in)
 	if (n56_placement_picture(stdout, p, in->placer, &in->shape, color,
 				  o->max_nodes_shown) < 0) {
 		fprintf(stderr, "nam56r-launch plan: cannot draw the "
-			"placement\n");
+				"placement\n");
 		return N56_EXIT_FAIL;
 	}
 	return ferror(stdout) ? N56_EXIT_FAIL : N56_EXIT_OK;
@@ -466,7 +473,7 @@ static json_t *layout_json(const struct n56_layout *l)
 	json_object_set_new(o, "pattern", json_string(l->pattern));
 	json_object_set_new(o, "depth", json_integer(l->depth));
 	for (int f = 0; f < N56_NFAMILIES; f++) {
-		char k[2] = {family_letters[f], '\0'};
+		char k[2] = { family_letters[f], '\0' };
 
 		json_object_set_new(counts, k, json_integer(l->counts[f]));
 	}
@@ -514,8 +521,7 @@ static json_t *parallel_json(const struct n56_plan *p)
 	json_object_set_new(o, "dp", json_integer(par->dp));
 	json_object_set_new(o, "world", json_integer(par->world));
 	json_object_set_new(o, "nodes", json_integer(p->nodes));
-	json_object_set_new(o, "gpus_per_node",
-			    json_integer(p->gpus_per_node));
+	json_object_set_new(o, "gpus_per_node", json_integer(p->gpus_per_node));
 	json_object_set_new(o, "sequence_parallel",
 			    json_boolean(par->sequence_parallel));
 	json_object_set_new(o, "rank_order", json_string(order_name(par)));
@@ -536,10 +542,10 @@ static json_t *env_json(const struct n56_env *e, bool origins)
 	json_t *o = json_object();
 
 	for (size_t i = 0; i < e->n; i++)
-		json_object_set_new(o, e->v[i].name,
-				    json_string(origins ?
-						n56_origin_name(e->v[i].origin) :
-						e->v[i].value));
+		json_object_set_new(
+			o, e->v[i].name,
+			json_string(origins ? n56_origin_name(e->v[i].origin)
+					    : e->v[i].value));
 	return o;
 }
 
@@ -556,30 +562,29 @@ static json_t *plan_json(const struct plan_opts *o,
 			    json_string(p->recipe->sha256_hex));
 	json_object_set_new(j, "recipe", recipe);
 	json_object_set_new(j, "policy", json_string(p->policy->path));
-	json_object_set_new(j, "plan_sha256",
-			    json_string(p->plan_sha256_hex));
+	json_object_set_new(j, "plan_sha256", json_string(p->plan_sha256_hex));
 	json_object_set_new(j, "layout", layout_json(&p->layout));
 	json_object_set_new(j, "parallel", parallel_json(p));
 	json_object_set_new(j, "command",
 			    strings_json(p->command, p->ncommand));
 	json_object_set_new(j, "generated_native_args",
 			    strings_json(p->argv, p->argc));
-	json_object_set_new(j, "fixed_policy", env_json(&p->fixed_policy,
-							false));
+	json_object_set_new(j, "fixed_policy",
+			    env_json(&p->fixed_policy, false));
 	json_object_set_new(j, "fixed_policy_origin",
 			    env_json(&p->fixed_policy, true));
 	for (size_t i = 0; i < p->fixed_policy.n; i++)
 		if (p->fixed_policy.v[i].why)
-			json_object_set_new(why, p->fixed_policy.v[i].name,
-					    json_string(
-						    p->fixed_policy.v[i].why));
+			json_object_set_new(
+				why, p->fixed_policy.v[i].name,
+				json_string(p->fixed_policy.v[i].why));
 	json_object_set_new(j, "fixed_policy_why", why);
 	json_object_set_new(j, "patch_surface",
 			    env_json(&p->patch_surface, false));
 	rep = json_object();
-	json_object_set_new(rep, "source",
-			    json_string(placement_source(o, in, src,
-							 sizeof(src))));
+	json_object_set_new(
+		rep, "source",
+		json_string(placement_source(o, in, src, sizeof(src))));
 	json_object_set_new(rep, "tp_in_island",
 			    json_boolean(in->report.tp_in_island));
 	json_object_set_new(rep, "ep_in_island",
@@ -632,7 +637,7 @@ static int print_json(const struct plan_opts *o, const struct plan_inputs *in)
 int n56_cmd_plan(int argc, char **argv)
 {
 	struct plan_opts o;
-	struct plan_inputs in = {0};
+	struct plan_inputs in = { 0 };
 	char err[512] = "";
 	int rc = parse_opts("plan", true, argc, argv, &o);
 
@@ -645,8 +650,8 @@ int n56_cmd_plan(int argc, char **argv)
 		rc = build_plan(&o, &in);
 	if (rc)
 		goto out;
-	if (n56_placer_new(&in.plan->par, &in.shape, in.plan->nodes,
-			   &in.placer, &in.report, err, sizeof(err))) {
+	if (n56_placer_new(&in.plan->par, &in.shape, in.plan->nodes, &in.placer,
+			   &in.report, err, sizeof(err))) {
 		fprintf(stderr, "nam56r-launch plan: placement: %s\n", err);
 		rc = N56_EXIT_USAGE;
 		goto out;
@@ -656,18 +661,18 @@ int n56_cmd_plan(int argc, char **argv)
 
 		fprintf(stderr, "nam56r-launch plan: %s: %s\n",
 			required ? "error" : "warning",
-			in.report.why[0] ? in.report.why :
-			"a TP group spans NVLink islands");
+			in.report.why[0] ? in.report.why
+					 : "a TP group spans NVLink islands");
 		if (required) {
 			fprintf(stderr, "nam56r-launch plan: the site policy "
-				"requires TP inside one island "
-				"(topology.require_tp_in_island)\n");
+					"requires TP inside one island "
+					"(topology.require_tp_in_island)\n");
 			rc = N56_EXIT_USAGE;
 			goto out;
 		}
 	}
-	rc = o.format == FORMAT_JSON ? print_json(&o, &in) :
-				       print_text(&o, &in);
+	rc = o.format == FORMAT_JSON ? print_json(&o, &in)
+				     : print_text(&o, &in);
 out:
 	inputs_free(&in);
 	return rc;
@@ -697,16 +702,17 @@ static int check_assumed_islands(struct plan_inputs *in)
 			in->report.why);
 		return N56_EXIT_OK;
 	}
-	fprintf(stderr, "%s: error: %s: the site policy requires TP inside "
-		"one island (topology.require_tp_in_island)\n", p->path,
-		in->report.why);
+	fprintf(stderr,
+		"%s: error: %s: the site policy requires TP inside "
+		"one island (topology.require_tp_in_island)\n",
+		p->path, in->report.why);
 	return N56_EXIT_USAGE;
 }
 
 int n56_cmd_validate(int argc, char **argv)
 {
 	struct plan_opts o;
-	struct plan_inputs in = {0};
+	struct plan_inputs in = { 0 };
 	const struct n56_parallel *par;
 	int rc = parse_opts("validate", false, argc, argv, &o);
 
