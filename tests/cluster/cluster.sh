@@ -291,6 +291,8 @@ cmd_up() {
 	[[ $nodes =~ ^[1-9][0-9]*$ ]] && [ "$nodes" -le 200 ] || die "--nodes must be 1..200"
 	[[ $gpus =~ ^[1-9][0-9]*$ ]] && [ "$gpus" -le 64 ] || die "--gpus must be 1..64"
 	[[ $cpus =~ ^[1-9][0-9]*$ ]] || die "--cpus must be a positive number"
+	[ -z "$plugin" ] || [ -f "$plugin" ] || die "no plugin at $plugin (build it first)"
+	[ -z "$policy" ] || [ -f "$policy" ] || die "no policy at $policy"
 	for b in slurmctld slurmd munged scontrol sinfo ip nsenter unshare; do
 		command -v "$b" >/dev/null || die "$b not found (run scripts/deps.sh)"
 	done
