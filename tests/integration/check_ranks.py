@@ -8,8 +8,9 @@ OUT_DIR holds one file per rank written by n56-echo-runtime
 (<hostname>.<rank>.txt: "argc N", N argv lines, "envc M", M env lines).
 Each rank must have: argv = runtime + the plan's generated_native_args (+ each
 --append) and nothing else; the per-rank env of DESIGN.md with the plan's placement values;
-the plan's fixed policy and patch surface; the carried recipe's sha256 (when
---sha256 is given); every --env NAME=VALUE. With --hostnames, the file's
+the plan's fixed policy and patch surface; the plan's plan_sha256 as
+NAM56R_PLAN_SHA256; the carried recipe's sha256 (when --sha256 is given, also
+the plan's recipe.sha256); every --env NAME=VALUE. With --hostnames, the file's
 hostname must be the placed node (network-namespace mode).
 Prints one line per problem (at most 20) and exits 1 when there is any."""
 import argparse
@@ -136,9 +137,18 @@ def main():
         if lr >= len(cvd) or cvd[lr] != str(p["gpu"]):
             bad(f"rank {rank}: CUDA_VISIBLE_DEVICES={','.join(cvd)} with "
                 f"LOCAL_RANK {lr} does not select GPU {p['gpu']}")
-    if len(plan_shas) != 1 or not re.fullmatch(r"[0-9a-f]{64}",
-                                               next(iter(plan_shas)) or ""):
+    # The compute side built the very plan `nam56r-launch plan` built here.
+    if "plan_sha256" in plan:
+        if plan_shas != {plan["plan_sha256"]}:
+            bad(f"NAM56R_PLAN_SHA256 on the ranks {sorted(map(str, plan_shas))}"
+                f" != the plan's {plan['plan_sha256']}")
+    elif len(plan_shas) != 1 or not re.fullmatch(r"[0-9a-f]{64}",
+                                                 next(iter(plan_shas)) or ""):
         bad(f"NAM56R_PLAN_SHA256 not one sha256 on all ranks: {plan_shas}")
+    recipe_sha = plan.get("recipe", {}).get("sha256")
+    if a.sha256 and recipe_sha and recipe_sha != a.sha256:
+        bad(f"the plan was made from content {recipe_sha}, not the "
+            f"submitted {a.sha256}")
     for msg in problems[:20]:
         print(msg)
     if len(problems) > 20:
