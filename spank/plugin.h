@@ -49,6 +49,7 @@ struct n56_spank_state {
 	char **slurm_gpus;   /* CUDA_VISIBLE_DEVICES Slurm gave the step */
 	size_t nslurm_gpus;
 	struct n56_node_shape shape;
+	int gpu_of[N56_MAX_GPUS_PER_NODE]; /* shape GPU -> node CUDA index */
 };
 
 extern struct n56_spank_state n56_st;

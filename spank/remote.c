@@ -171,7 +171,58 @@ static int discover(const char *path, const char *dir, char *err,
 
 /* Topology: the admin's XML (plugstack topology=), else the node cache the
  * slurmd context wrote; when neither is usable, the assumed shape. */
-static void load_shape(long gpn)
+/* The step has some of the node's GPUs (SLURM_STEP_GPUS, the node's
+ * indices): the islands of those GPUs only, renumbered. 1 when built. */
+static int sub_shape(const char *list, long gpn)
+{
+	struct n56_node_shape s = {0};
+	int idx[N56_MAX_GPUS_PER_NODE], n = 0, map[N56_MAX_GPUS_PER_NODE];
+	const char *p = list;
+
+	while (*p) {
+		char *end;
+		long a = strtol(p, &end, 10), b = a;
+
+		if (end == p)
+			return 0;
+		if (*end == '-')
+			b = strtol(end + 1, &end, 10);
+		for (long v = a; v <= b; v++) {
+			if (n == N56_MAX_GPUS_PER_NODE || v < 0 ||
+			    v >= n56_st.shape.gpus)
+				return 0;
+			for (int k = 0; k < n; k++)
+				if (idx[k] == v)
+					return 0;
+			idx[n++] = (int)v;
+		}
+		if (*end && *end != ',')
+			return 0;
+		p = *end ? end + 1 : end;
+	}
+	if (n != gpn)
+		return 0;
+	for (int k = 0; k < N56_MAX_GPUS_PER_NODE; k++)
+		map[k] = -1;
+	s.gpus = n;
+	for (int i = 0; i < n; i++) {
+		int old = n56_st.shape.island_of[idx[i]];
+
+		if (old < 0 || old >= N56_MAX_GPUS_PER_NODE)
+			return 0;
+		if (map[old] < 0)
+			map[old] = s.nislands++;
+		s.island_of[i] = map[old];
+		n56_st.gpu_of[i] = idx[i];
+	}
+	s.nodes_per_domain = n56_st.shape.nodes_per_domain;
+	s.degraded = n56_st.shape.degraded;
+	s.assumed = n56_st.shape.assumed;
+	n56_st.shape = s;
+	return 1;
+}
+
+static void load_shape(long gpn, const char *step_gpus)
 {
 	char err[512] = "", path[4096];
 	const char *dir = n56_spank_cache_dir(&n56_st.args, n56_st.policy);
@@ -192,12 +243,15 @@ static void load_shape(long gpn)
 	if (!rc && !n56_topology_shape(n56_st.topo, &n56_st.shape, err,
 				       sizeof(err))) {
 		n56_st.topo_path = strdup(path);
-		if (n56_st.shape.gpus == gpn)
+		for (int i = 0; i < N56_MAX_GPUS_PER_NODE; i++)
+			n56_st.gpu_of[i] = i;
+		if (n56_st.shape.gpus == gpn ||
+		    (step_gpus && sub_shape(step_gpus, gpn)))
 			return;
 		slurm_info(N56_LOG_PREFIX "%s has %d GPUs but the step runs "
-			   "%ld ranks per node: islands of the whole node do "
-			   "not apply, one island assumed", path,
-			   n56_st.shape.gpus, gpn);
+			   "%ld ranks per node on GPUs '%s': one island "
+			   "assumed", path, n56_st.shape.gpus, gpn,
+			   step_gpus ? step_gpus : "(SLURM_STEP_GPUS unset)");
 	} else {
 		slurm_info(N56_LOG_PREFIX "no topology (%s): one island per "
 			   "node assumed", err);
@@ -308,7 +362,11 @@ int n56_remote_post_opt(spank_t sp)
 	if (n56_st.field < 0)
 		n56_st.field = N56_RECORD_COMMENT;
 
-	load_shape(gpn);
+	char *step_gpus = job_getenv(sp, "SLURM_STEP_GPUS");
+	if (!step_gpus)
+		step_gpus = job_getenv(sp, "SLURM_JOB_GPUS");
+	load_shape(gpn, step_gpus);
+	free(step_gpus);
 	struct n56_place_report rep;
 	if (n56_placer_new(&n56_st.plan->par, &n56_st.shape, n56_st.nnodes,
 			   &n56_st.placer, &rep, err, sizeof(err))) {
@@ -414,9 +472,14 @@ int n56_remote_task_init(spank_t sp)
 				place.node, n56_st.node_id);
 		goto fail;
 	}
+	/* The placed GPU as the node's CUDA index (the step may hold only
+	 * some of the node's GPUs). */
+	int node_gpu = n56_st.topo && place.gpu >= 0 &&
+		       place.gpu < N56_MAX_GPUS_PER_NODE ?
+		       n56_st.gpu_of[place.gpu] : place.gpu;
 	const char *nic = NULL;
-	if (n56_st.topo && place.gpu >= 0 && place.gpu < n56_st.topo->ngpus)
-		nic = n56_st.topo->gpus[place.gpu].nic;
+	if (n56_st.topo && node_gpu >= 0 && node_gpu < n56_st.topo->ngpus)
+		nic = n56_st.topo->gpus[node_gpu].nic;
 	if (n56_rank_env(n56_st.plan, n56_st.placer, (long)rank,
 			 n56_st.master, n56_st.master_port, nic, &env, err,
 			 sizeof(err))) {
@@ -439,7 +502,7 @@ int n56_remote_task_init(spank_t sp)
 		}
 		free(dev);
 	}
-	snprintf(num, sizeof(num), "%d", place.gpu);
+	snprintf(num, sizeof(num), "%d", node_gpu);
 	if (set_env(sp, N56_ENV_GPU, num, 1) ||
 	    set_env(sp, N56_ENV_POLICY, n56_st.policy_path, 1) ||
 	    (n56_st.topo_path &&
