@@ -37,6 +37,31 @@ expect 2 "$bin" topology --topology "$tmp/bad.xml" --format json
 stderr_is "nam56r-launch: topology: $tmp/bad.xml: not a valid hwloc XML export (check it with \`lstopo --input $tmp/bad.xml\`)"
 [ -s "$tmp/out" ] && fail "output on a bad XML"
 
+# The admin map of a policy (the policy loader wants a root-owned file).
+if [ "$(id -u)" = 0 ] && [ -f "$top/../shared/fixtures/topology/README.md" ]; then
+	lassen=$top/../shared/fixtures/topology/mpibind_coral-lassen.xml
+	cat >"$tmp/policy.yaml" <<'YAML'
+schema: 1
+topology:
+  island_source: admin-map
+  islands:
+    - {nodes: "lassen[1-795]", gpus: "0-1", domain: s0}
+    - {nodes: "lassen[1-795]", gpus: "2-9", domain: s1}
+YAML
+	chmod 0644 "$tmp/policy.yaml"
+	expect 2 "$bin" topology --topology "$lassen" --policy "$tmp/policy.yaml" --hostname lassen7
+	stderr_is "nam56r-launch: topology: $tmp/policy.yaml:6:7: topology.islands[1].gpus: GPU 9 is not on this node (it has 4 GPUs, 0-3)"
+	sed -i 's/"2-9"/"2-3"/' "$tmp/policy.yaml"
+	expect 0 "$bin" topology --topology "$lassen" --policy "$tmp/policy.yaml" --hostname lassen7 --format json
+	python3 - "$tmp/out" <<'PY' || fail "lassen admin map"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["island_source"] == "admin-map", d["island_source"]
+assert sorted(d["islands"]) == [[0, 1], [2, 3]], d["islands"]
+assert d["nodes_per_domain"] == 795
+PY
+fi
+
 # Live: whatever this node has, the JSON has the keys.
 expect 0 "$bin" topology --format json
 python3 - "$tmp/out" <<'PY' || fail "live JSON keys"
