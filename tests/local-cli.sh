@@ -161,6 +161,10 @@ if [ -x "$bld/nam56r-preflight" ]; then
 	"$bld/nam56r-preflight" --format xml >"$tmp/out" 2>"$tmp/err"
 	[ $? = 2 ] || fail "nam56r-preflight --format xml: want exit 2"
 	stderr_has "nam56r-preflight: --format: 'xml' is neither text nor json"
+else
+	env PATH=/usr/bin:/bin "$bin" preflight -n 2 >"$tmp/out" 2>"$tmp/err"
+	[ $? = 127 ] || fail "preflight without the program: want exit 127"
+	stderr_is "nam56r-launch preflight: nam56r-preflight is neither beside nam56r-launch nor in PATH; it is built only where configure finds the CUDA runtime and NCCL"
 fi
 
 [ "$fails" = 0 ] || { echo "$fails check(s) failed"; exit 1; }

@@ -524,6 +524,24 @@ static void preflight_path(char *buf, size_t len)
 		snprintf(buf, len, "nam56r-preflight");
 }
 
+static bool in_path(const char *name)
+{
+	const char *p = getenv("PATH");
+	char buf[PATH_MAX];
+
+	while (p && *p) {
+		size_t len = strcspn(p, ":");
+
+		if (snprintf(buf, sizeof(buf), "%.*s/%s", (int)len, p, name) <
+		    (int)sizeof(buf) && len && access(buf, X_OK) == 0)
+			return true;
+		p += len;
+		if (*p)
+			p++;
+	}
+	return false;
+}
+
 /* nam56r-launch preflight -n N [local options] [-- PREFLIGHT ARGS]: local
  * mode running nam56r-preflight on every rank. */
 int n56_cmd_preflight(int argc, char **argv)
@@ -554,6 +572,14 @@ int n56_cmd_preflight(int argc, char **argv)
 		return N56_EXIT_FAIL;
 	}
 	preflight_path(path, sizeof(path));
+	if (!strchr(path, '/') && !in_path(path)) {
+		fprintf(stderr, "nam56r-launch preflight: nam56r-preflight is "
+			"neither beside nam56r-launch nor in PATH; it is built "
+			"only where configure finds the CUDA runtime and "
+			"NCCL\n");
+		free(v);
+		return N56_EXIT_EXEC;
+	}
 	v[n++] = "local";
 	for (int j = 1; j < i; j++)
 		v[n++] = argv[j];
