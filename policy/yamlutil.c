@@ -29,6 +29,15 @@ vadd(struct n56_yctx *y, struct n56_pos pos, const char *fmt, va_list ap)
 {
 	char *msg = NULL;
 
+	/* A file of a million mistakes gets the first few reported and the
+	 * parse cut short, not a million lines. */
+	if (y->nerr >= N56_MAX_ERRORS) {
+		if (y->nerr++ == N56_MAX_ERRORS)
+			n56_diag_add(y->d, y->file, pos, "too many errors "
+				     "(more than %d); stopping here",
+				     N56_MAX_ERRORS);
+		return;
+	}
 	if (vasprintf(&msg, fmt, ap) < 0)
 		msg = NULL;
 	n56_diag_add(y->d, y->file, pos, "%s", msg ? msg : "out of memory");
@@ -115,7 +124,10 @@ int n56_check_text(const char *name, const char *buf, size_t len,
 		size_t n;
 		unsigned long cp;
 
-		if (c == 0)
+		/* Control characters other than tab and line ends are
+		 * binary too; libyaml would refuse them less clearly. */
+		if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') ||
+		    c == 0x7f)
 			goto binary;
 		if (c < 0x80) {
 			i++;
@@ -199,7 +211,7 @@ static int check_events(struct n56_yctx *y, const char *buf, size_t len)
 {
 	yaml_parser_t p;
 	yaml_event_t ev;
-	int docs = 0, rc = 0;
+	int docs = 0, depth = 0, rc = 0;
 	bool done = false;
 
 	if (!yaml_parser_initialize(&p)) {
@@ -240,12 +252,27 @@ static int check_events(struct n56_yctx *y, const char *buf, size_t len)
 			break;
 		case YAML_SEQUENCE_START_EVENT:
 			anchor = ev.data.sequence_start.anchor;
+			depth++;
 			break;
 		case YAML_MAPPING_START_EVENT:
 			anchor = ev.data.mapping_start.anchor;
+			depth++;
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			depth--;
 			break;
 		default:
 			break;
+		}
+		/* libyaml's scanner costs O(depth) per token, so deep
+		 * nesting ("[[[[...") is quadratic: stop long before. */
+		if (depth > N56_MAX_DEPTH) {
+			n56_yerr_at(y, mark_pos(ev.start_mark),
+				    "nested more than %d levels deep (these "
+				    "files need at most 5)", N56_MAX_DEPTH);
+			rc = -1;
+			done = true;
 		}
 		if (anchor) {
 			n56_yerr_at(y, mark_pos(ev.start_mark),
@@ -580,7 +607,7 @@ static void read_intlist(struct n56_yctx *y, yaml_node_t *n, const char *path,
 		n56_yerr(y, n, "out of memory");
 		goto out;
 	}
-	for (size_t i = 0; i < cnt; i++) {
+	for (size_t i = 0; i < cnt && y->nerr <= N56_MAX_ERRORS; i++) {
 		yaml_node_t *it = yaml_document_get_node(
 			&y->doc, n->data.sequence.items.start[i]);
 		char ipath[256];
@@ -592,7 +619,7 @@ static void read_intlist(struct n56_yctx *y, yaml_node_t *n, const char *path,
 		}
 		ipos[ok++] = n56_ypos(it);
 	}
-	if (bad)
+	if (bad || ok < cnt) /* a bad item, or cut short by errors */
 		goto out;
 	free(dst->v);
 	free(dst->item_pos);
@@ -633,7 +660,7 @@ static void read_strlist(struct n56_yctx *y, yaml_node_t *n, const char *path,
 		n56_yerr(y, n, "out of memory");
 		goto out;
 	}
-	for (size_t i = 0; i < cnt; i++) {
+	for (size_t i = 0; i < cnt && y->nerr <= N56_MAX_ERRORS; i++) {
 		yaml_node_t *it = yaml_document_get_node(
 			&y->doc, n->data.sequence.items.start[i]);
 		char ipath[256];
@@ -653,7 +680,7 @@ static void read_strlist(struct n56_yctx *y, yaml_node_t *n, const char *path,
 		}
 		ipos[ok++] = n56_ypos(it);
 	}
-	if (bad)
+	if (bad || ok < cnt) /* a bad item, or cut short by errors */
 		goto out;
 	free_strs(dst->v, dst->n);
 	free(dst->item_pos);
@@ -707,7 +734,8 @@ static void read_kvmap(struct n56_yctx *y, yaml_node_t *n, const char *path,
 		return;
 	}
 	for (pair = n->data.mapping.pairs.start;
-	     pair < n->data.mapping.pairs.top; pair++) {
+	     pair < n->data.mapping.pairs.top && y->nerr <= N56_MAX_ERRORS;
+	     pair++) {
 		yaml_node_t *kn = yaml_document_get_node(&y->doc, pair->key);
 		yaml_node_t *vn = yaml_document_get_node(&y->doc, pair->value);
 		const char *name = scalar_text(y, kn, path, "a variable name");
@@ -830,7 +858,9 @@ void n56_ywalk_map(struct n56_yctx *y, yaml_node_t *node, const char *path,
 		return;
 	}
 	for (pair = node->data.mapping.pairs.start;
-	     pair < node->data.mapping.pairs.top; pair++) {
+	     pair < node->data.mapping.pairs.top &&
+	     y->nerr <= N56_MAX_ERRORS;
+	     pair++) {
 		yaml_node_t *kn = yaml_document_get_node(&y->doc, pair->key);
 		yaml_node_t *vn = yaml_document_get_node(&y->doc, pair->value);
 		const char *name = scalar_text(y, kn, where, "a key name");

@@ -51,7 +51,7 @@ struct n56_ykey {
 };
 
 /* Loads buf into y->doc. Refuses binary data, syntax errors, anchors and
- * aliases, and more than one document. `what` ("recipe" or "policy")
+ * aliases, nesting deeper than N56_MAX_DEPTH and more than one document. `what` ("recipe" or "policy")
  * names the file kind in the empty-file message. Returns the root node,
  * or NULL after adding a diagnostic. */
 yaml_node_t *n56_yload(struct n56_yctx *y, const char *what, const char *buf,
@@ -97,8 +97,8 @@ bool n56_env_name_valid(const char *s);
 /* Edit distance between two short strings (for "did you mean"). */
 size_t n56_edit_distance(const char *a, const char *b);
 
-/* Refuses binary data: a NUL byte or invalid UTF-8 (1-based byte offset
- * in the message). */
+/* Refuses binary data: a NUL or other control byte, or invalid UTF-8
+ * (1-based byte offset in the message). */
 int n56_check_text(const char *name, const char *buf, size_t len,
 		   struct n56_diags *d);
 
@@ -109,6 +109,10 @@ int n56_read_fd(int fd, const char *path, size_t max, char **buf,
 /* Upper bounds for input files. */
 #define N56_RECIPE_MAX_BYTES (1024 * 1024)
 #define N56_POLICY_MAX_BYTES (1024 * 1024)
+/* Errors reported before a parse gives up. */
+#define N56_MAX_ERRORS 50
+/* Deepest nesting of mappings and sequences accepted. */
+#define N56_MAX_DEPTH 32
 /* Most variables one env mapping may set. */
 #define N56_MAX_VARS 4096
 

@@ -504,6 +504,63 @@ static void test_nul_escape(void **state)
 	      "t.yaml:5:10: env.A: a NUL character is not allowed");
 }
 
+/* libyaml's scanner is quadratic in nesting depth: deep input is refused
+ * at the limit, long before that costs anything. */
+static void test_deep_nesting(void **state)
+{
+	struct fixture *f = *state;
+	size_t depth = 100000, len = 3 + 2 * depth;
+	char *text = malloc(len + 1);
+
+	assert_non_null(text);
+	memcpy(text, "a: ", 3);
+	memset(text + 3, '[', depth);
+	memset(text + 3 + depth, ']', depth);
+	text[len] = '\0';
+	assert_int_equal(n56_recipe_parse("t.yaml", text, len, &f->r, &f->d),
+			 -1);
+	free(text);
+	{
+		const char *const want[] = {
+			"t.yaml:1:35: nested more than 32 levels deep (these "
+			"files need at most 5)",
+		};
+		check_diags(&f->d, want, 1);
+	}
+}
+
+static void test_control_character(void **state)
+{
+	FAILS(*state, "schema: 1\n# bell \a\n",
+	      "t.yaml: not a text file (binary data at byte 18)");
+}
+
+/* A file of many mistakes gets the first 50 and a note, not all of them. */
+static void test_too_many_errors(void **state)
+{
+	struct fixture *f = *state;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&text, &len);
+	char buf[256];
+
+	assert_non_null(fp);
+	for (int i = 0; i < 1000; i++)
+		fprintf(fp, "unknown%d: 1\n", i);
+	fclose(fp);
+	assert_int_equal(n56_recipe_parse("t.yaml", text, len, &f->r, &f->d),
+			 -1);
+	free(text);
+	assert_int_equal(f->d.n, 51);
+	n56_diag_format(&f->d.v[49], buf, sizeof(buf));
+	assert_string_equal(buf, "t.yaml:50:1: unknown key 'unknown49' in the "
+			    "recipe (known keys: schema, model, parallelism, "
+			    "batch, runtime, layout, env)");
+	n56_diag_format(&f->d.v[50], buf, sizeof(buf));
+	assert_string_equal(buf, "t.yaml:51:1: too many errors (more than "
+			    "50); stopping here");
+}
+
 /* Every section's mistake comes back from one run, in file order within
  * each mapping. */
 static void test_all_errors_at_once(void **state)
@@ -859,6 +916,9 @@ int main(void)
 		T(test_billion_laughs),
 		T(test_second_document),
 		T(test_nul_escape),
+		T(test_deep_nesting),
+		T(test_control_character),
+		T(test_too_many_errors),
 		T(test_all_errors_at_once),
 		T(test_builtin_is_the_example),
 		T(test_sha256_known_vector),
