@@ -47,12 +47,15 @@ load_state() { # after D is known: read what up wrote
 pid_alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
 pid_of() { cat "$1" 2>/dev/null | tr -dc 0-9; }
 
-free_port() { # a TCP port nobody listens on in the root namespace
+used_ports= # chosen in this run, not listening yet
+free_port() { # sets $port: a TCP port nobody listens on, not chosen before
 	local p try
 	for try in $(seq 1 200); do
 		p=$((20000 + RANDOM % 30000))
+		case " $used_ports " in *" $p "*) continue ;; esac
 		if ! ss -ltnH "sport = :$p" 2>/dev/null | grep -q .; then
-			echo "$p"; return 0
+			used_ports="$used_ports $p"
+			port=$p; return 0
 		fi
 	done
 	return 1
@@ -146,61 +149,38 @@ teardown_netns() {
 }
 
 # ---- configuration ------------------------------------------------------
+# fill TEMPLATE NAME VALUE...: the template with @NAME@ replaced (and @D@,
+# @MODE@ always), on stdout.
+fill() {
+	local t=$1 script="s|@D@|$D|g; s|@MODE@|$mode|g"; shift
+	while [ $# -ge 2 ]; do
+		script="$script; s|@$1@|$2|g"
+		shift 2
+	done
+	[ -f "$t" ] || { echo "cluster.sh: no template $t" >&2; return 1; }
+	sed "$script" "$t"
+}
+
 write_conf() {
 	local host ctld_addr ctld_port slurmd_port i
 	host=$(hostname -s)
-	ctld_port=$(free_port) || return 1
+	free_port || return 1
+	ctld_port=$port
 	if [ "$mode" = netns ]; then
 		ctld_addr=10.77.$netidx.1
-		slurmd_port=$(free_port) || return 1
+		free_port || return 1
+		slurmd_port=$port
 	else
 		ctld_addr=127.0.0.1
 	fi
-	cat >"$conf" <<EOF
-# Written by tests/cluster/cluster.sh ($mode mode): a throwaway cluster.
-ClusterName=n56test
-SlurmctldHost=$host($ctld_addr)
-SlurmctldPort=$ctld_port
-SlurmUser=root
-SlurmdUser=root
-AuthType=auth/munge
-CredType=cred/munge
-AuthInfo=socket=$D/munge/munge.socket.2
-StateSaveLocation=$D/state
-SlurmdSpoolDir=$D/spool/%n
-SlurmctldPidFile=$D/run/slurmctld.pid
-SlurmdPidFile=$D/run/slurmd-%n.pid
-SlurmctldLogFile=$D/log/slurmctld.log
-SlurmdLogFile=$D/log/slurmd-%n.log
-SlurmctldDebug=info
-SlurmdDebug=info
-SlurmdParameters=config_overrides
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-SelectType=select/cons_tres
-SelectTypeParameters=CR_Core
-MpiDefault=none
-SwitchType=switch/none
-JobAcctGatherType=jobacct_gather/none
-AccountingStorageType=accounting_storage/none
-JobCompType=jobcomp/none
-MailProg=/bin/true
-ReturnToService=2
-GresTypes=gpu
-PlugStackConfig=$D/etc/plugstack.conf
-# Keep finished jobs visible to scontrol for the tests' checks.
-MinJobAge=3600
-KillWait=5
-InactiveLimit=0
-MessageTimeout=20
-SlurmdTimeout=300
-NodeName=DEFAULT CPUs=$cpus Boards=1 SocketsPerBoard=1 CoresPerSocket=$cpus ThreadsPerCore=1 RealMemory=4000 Gres=gpu:$gpus
-EOF
+	fill "$here/slurm.conf.in" HOST "$host" CTLD_ADDR "$ctld_addr" \
+		CTLD_PORT "$ctld_port" CPUS "$cpus" GPUS "$gpus" >"$conf" || return 1
 	for i in $(seq 1 "$nodes"); do
 		if [ "$mode" = netns ]; then
 			echo "NodeName=n$i NodeAddr=10.77.$netidx.$((10 + i)) Port=$slurmd_port" >>"$conf"
 		else
-			echo "NodeName=n$i NodeAddr=127.0.0.1 NodeHostname=n$i Port=$(free_port)" >>"$conf"
+			free_port || return 1
+			echo "NodeName=n$i NodeAddr=127.0.0.1 NodeHostname=n$i Port=$port" >>"$conf"
 		fi
 	done
 	echo "PartitionName=debug Nodes=n[1-$nodes] Default=YES MaxTime=INFINITE State=UP" >>"$conf"
@@ -211,10 +191,8 @@ EOF
 	for i in $(seq 0 $((gpus - 1))); do
 		[ -e "$D/dev/nvidia$i" ] || mknod "$D/dev/nvidia$i" c 195 "$i" || return 1
 	done
-	{
-		echo "AutoDetect=off"
-		echo "NodeName=n[1-$nodes] Name=gpu File=$D/dev/nvidia[0-$((gpus - 1))]"
-	} >"$D/etc/gres.conf"
+	fill "$here/gres.conf.in" NODES "$nodes" LASTGPU $((gpus - 1)) \
+		>"$D/etc/gres.conf" || return 1
 	write_plugstack
 }
 
@@ -233,7 +211,7 @@ write_plugstack() { # plugstack.conf: the plugin when asked, else empty
 		args="policy=$D/etc/policy.yaml $args"
 	fi
 	[ -n "$plugin_args" ] && args="$args $plugin_args"
-	echo "$plugin_kind $D/etc/spank_nam56r.so $args" >"$p"
+	fill "$here/plugstack.conf.in" KIND "$plugin_kind" ARGS "$args" >"$p"
 }
 
 # ---- daemons ------------------------------------------------------------
