@@ -6,7 +6,8 @@
 noinst_PROGRAMS += tests/n56-echo-runtime
 tests_n56_echo_runtime_SOURCES = tests/n56-echo-runtime.c
 
-EXTRA_DIST += tests/cluster tests/integration bench/bench_srun.sh
+EXTRA_DIST += tests/cluster tests/integration bench/bench_srun.sh \
+	bench/bench_exec.sh
 # The plugin's pure logic (spank work): plugstack args, record, base64,
 # hostlists, the request seen at submission, ARGS contradictions.
 if HAVE_CMOCKA
