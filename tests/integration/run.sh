@@ -367,6 +367,36 @@ mk_huge() { # a valid recipe over the size the plugin carries
 }
 case_refuse_too_large() { refuse_case refuse_too_large mk_huge "r\.yaml.*(bytes|too large)"; }
 
+case_helper_step() { # inside a NAM56R job: helper steps only by name
+	local c; c=$(mkcase helper_step) || return 1
+	good_recipe "$c/r.yaml"
+	cat >"$c/job.sh" <<EOF
+#!/bin/bash
+export PATH=$BIN:/usr/local/bin:/usr/bin:/bin
+srun -N1 -n1 --nam56r-recipe=none hostname >$c/helper.out 2>&1
+echo "helper exit \$?"
+srun -N1 -n1 hostname >$c/plain.out 2>&1
+echo "plain exit \$?"
+EOF
+	run_job "$c" --nam56r-recipe=r.yaml || return 1
+	grep -q '^helper exit 0$' "$c/slurm-$JOB.out" ||
+		{ fail "srun --nam56r-recipe=none failed: $(cat "$c/helper.out")"; return 1; }
+	grep -q '^plain exit 0$' "$c/slurm-$JOB.out" &&
+		{ fail "a plain srun in a NAM56R job ran as a training step"; return 1; }
+	grep -q 'nam56r: .*--nam56r-recipe=none' "$c/plain.out" ||
+		{ fail "the plain srun failed without saying why: $(head -3 "$c/plain.out")"; return 1; }
+	echo "    plain srun in the job: $(grep -m1 'nam56r:' "$c/plain.out")"
+}
+
+case_no_topology_cache() { # slurmd left no cache: found on first use
+	local c; c=$(mkcase no_topology_cache) || return 1
+	good_recipe "$c/r.yaml"
+	plan_json "$c/r.yaml" "$c/plan.json" || return 1
+	[ -n "$D" ] && rm -rf "${D:?}/cache"/*
+	run_job "$c" --nam56r-recipe=r.yaml || return 1
+	check_ranks "$c" || return 1
+}
+
 ALL_CASES="srun_hostname batch_ranks pinned_env_wins recipe_changed_after_submit
 recipe_deleted_after_submit export_none refuse_tp3 refuse_global_batch
 refuse_ep5 refuse_misspelt_key refuse_tab refuse_empty refuse_binary
@@ -374,7 +404,7 @@ refuse_missing_file refuse_denied_env recipe_unreadable_by_user
 recipe_only_root_can_read policy_bad_owner policy_writable_by_others
 policy_bad_owner_at_run record_keeps_comment placement_command
 sbatch_directives srun_direct user_args runtime_not_allowed runtime_exec_fails
-refuse_too_large"
+refuse_too_large helper_step no_topology_cache"
 
 # ---- main ---------------------------------------------------------------
 [ $# -ge 1 ] || { sed -n '6,13p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
