@@ -23,7 +23,8 @@ int n56_read_fd(int fd, const char *path, size_t max, char **buf,
 	int rc = -1;
 
 	if (fstat(fd, &st) < 0) {
-		n56_diag_add(d, path, nopos, "cannot stat: %s", strerror(errno));
+		n56_diag_add(d, path, nopos, "cannot stat: %s",
+			     strerror(errno));
 		goto out;
 	}
 	if (S_ISDIR(st.st_mode)) {

@@ -32,7 +32,8 @@
 #define K_REQ_MAP(n, f, d) \
 	{ .name = n, .type = N56_Y_MAP, .walk = f, .dst = d, .required = true }
 #define K_CUSTOM(n, f, d, req) \
-	{ .name = n, .type = N56_Y_CUSTOM, .walk = f, .dst = d, .required = req }
+	{ .name = n, .type = N56_Y_CUSTOM, .walk = f, .dst = d, \
+	  .required = req }
 #define NKEYS(t) (sizeof(t) / sizeof((t)[0]))
 
 static const char *const sparse_modes[] = { "tilelang", "gather_scatter",

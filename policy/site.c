@@ -110,12 +110,12 @@ static void read_islands(struct n56_yctx *y, yaml_node_t *n, const char *path,
 		return;
 	}
 	for (size_t i = 0; i < cnt; i++) {
+		yaml_node_t *item = yaml_document_get_node(
+			&y->doc, n->data.sequence.items.start[i]);
 		char ipath[128];
 
 		snprintf(ipath, sizeof(ipath), "%.100s[%zu]", path, i);
-		read_island(y, yaml_document_get_node(
-				       &y->doc, n->data.sequence.items.start[i]),
-			    ipath, &v[i]);
+		read_island(y, item, ipath, &v[i]);
 	}
 	free_islands(p->topology.islands, p->topology.nislands);
 	p->topology.islands = v;

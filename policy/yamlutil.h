@@ -35,7 +35,6 @@ enum n56_ytype {
 	N56_Y_CUSTOM,  /* any node handed to `walk` (custom readers) */
 };
 
-struct n56_ykey;
 typedef void (*n56_ywalk_fn)(struct n56_yctx *y, yaml_node_t *node,
 			     const char *path, void *dst);
 
@@ -51,9 +50,9 @@ struct n56_ykey {
 };
 
 /* Loads buf into y->doc. Refuses binary data, syntax errors, anchors and
- * aliases, nesting deeper than N56_MAX_DEPTH and more than one document. `what` ("recipe" or "policy")
- * names the file kind in the empty-file message. Returns the root node,
- * or NULL after adding a diagnostic. */
+ * aliases, nesting deeper than N56_MAX_DEPTH and more than one document.
+ * `what` ("recipe" or "policy") names the file kind in the empty-file
+ * message. Returns the root node, or NULL after adding a diagnostic. */
 yaml_node_t *n56_yload(struct n56_yctx *y, const char *what, const char *buf,
 		       size_t len);
 void n56_yctx_free(struct n56_yctx *y);

@@ -344,6 +344,30 @@ static void test_env_duplicate(void **state)
 	      "t.yaml:7:3: duplicate key 'A' in env (first at line 6)");
 }
 
+static void test_too_many_variables(void **state)
+{
+	struct fixture *f = *state;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&text, &len);
+
+	assert_non_null(fp);
+	fputs(MINIMAL "env:\n", fp);
+	for (int i = 0; i <= N56_MAX_VARS; i++)
+		fprintf(fp, "  V%d: x\n", i);
+	fclose(fp);
+	assert_int_equal(n56_recipe_parse("t.yaml", text, len, &f->r, &f->d),
+			 -1);
+	free(text);
+	{
+		const char *const want[] = {
+			"t.yaml:6:3: env: too many variables (4097, at most "
+			"4096)",
+		};
+		check_diags(&f->d, want, 1);
+	}
+}
+
 static void test_int_overflow(void **state)
 {
 	FAILS(*state, MINIMAL "parallelism:\n  tp: 99999999999999999999\n"
@@ -903,6 +927,7 @@ int main(void)
 		T(test_wrong_type_strlist),
 		T(test_wrong_type_env),
 		T(test_env_duplicate),
+		T(test_too_many_variables),
 		T(test_int_overflow),
 		T(test_sizes_at_least_one),
 		T(test_bad_enum),
