@@ -717,6 +717,7 @@ static void test_nvml_hgx8(void **state)
 	assert_int_equal(t->nislands, 1);
 	assert_int_equal(t->island_size[0], 8);
 	assert_null(t->domain);
+	assert_string_equal(t->gpus[0].name, "H100 SXM5");
 	assert_true(has_fact(t, "islands: nvml: 144 active NVLink links on 8 "
 				"of 8 GPUs; 8 GPUs linked to NVSwitch (one "
 				"island)"));
@@ -1051,6 +1052,32 @@ static void test_live(void **state)
 	n56_topology_free(NULL);
 }
 
+/* The environment is the caller's: a value it set stays, and a threaded
+ * caller's is never touched. */
+static void test_environment_left_alone(void **state)
+{
+	struct n56_topology_opts o = {.threaded = true};
+	struct n56_topology *t = NULL;
+	char path[512], err[512] = "";
+
+	(void)state;
+	make_topology(&pcie4, path, sizeof(path));
+	o.xml = path;
+	setenv("HWLOC_PLUGINS_BLACKLIST", "hwloc_gl", 1);
+	assert_int_equal(n56_topology_load(path, NULL, "n1", &t, err,
+					   sizeof(err)),
+			 0);
+	assert_string_equal(getenv("HWLOC_PLUGINS_BLACKLIST"), "hwloc_gl");
+	n56_topology_free(t);
+	unsetenv("HWLOC_PLUGINS_BLACKLIST");
+	assert_int_equal(n56_topology_load_opts(&o, NULL, "n1", &t, err,
+						sizeof(err)),
+			 0);
+	assert_null(getenv("HWLOC_PLUGINS_BLACKLIST"));
+	assert_int_equal(t->ngpus, 4);
+	n56_topology_free(t);
+}
+
 /* ---- real machines (../shared/fixtures/topology) ---- */
 
 struct fixture {
@@ -1185,6 +1212,9 @@ static void test_fixture_vm_with_nvml(void **state)
 	assert_int_equal(t->island_source, N56_ISLANDS_NVML);
 	assert_int_equal(t->nislands, 1);
 	assert_int_equal(t->island_size[0], 2);
+	/* No model in the XML's PCI devices: NVML names them. */
+	assert_string_equal(t->gpus[0].name, "NVIDIA H200");
+	assert_string_equal(t->gpus[1].name, "NVIDIA H200");
 	n56_topology_free(t);
 }
 
@@ -1249,6 +1279,7 @@ int main(void)
 		cmocka_unit_test(test_cache_dir_ownership),
 		cmocka_unit_test(test_bad_xml),
 		cmocka_unit_test(test_live),
+		cmocka_unit_test(test_environment_left_alone),
 		cmocka_unit_test(test_fixtures),
 		cmocka_unit_test(test_fixture_nics_and_numa),
 		cmocka_unit_test_setup_teardown(test_fixture_vm_with_nvml,

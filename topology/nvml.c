@@ -66,6 +66,7 @@ struct nvml {
 	nvml_return (*remote_type)(nvml_device, unsigned int, int *);
 	nvml_return (*fabric)(nvml_device, struct nvml_fabric_info *);
 	nvml_return (*fabric_v)(nvml_device, struct nvml_fabric_info_v2 *);
+	nvml_return (*name)(nvml_device, char *, unsigned int);
 };
 
 static const char *nvml_err(const struct nvml *n, nvml_return r)
@@ -115,6 +116,7 @@ static int nvml_open(struct nvml *n, const char *library, char *why,
 	SYM(remote_type, "nvmlDeviceGetNvLinkRemoteDeviceType");
 	SYM(fabric, "nvmlDeviceGetGpuFabricInfo");
 	SYM(fabric_v, "nvmlDeviceGetGpuFabricInfoV");
+	SYM(name, "nvmlDeviceGetName");
 #undef SYM
 	if (!n->init || !n->shutdown || !n->count || !n->by_index ||
 	    !n->pci_info || !n->link_state || !n->remote_pci) {
@@ -229,7 +231,7 @@ static bool fabric_clique(const struct nvml *n, nvml_device dev, char *out,
 }
 
 int n56_nvml_islands(const char *library, char (*pci)[32], int ngpus,
-		     int *label, char *domain, size_t domainlen, char *facts,
+		     int *label, char (*name)[96], char *domain, size_t domainlen, char *facts,
 		     size_t factslen, char *why, size_t whylen)
 {
 	struct nvml n;
@@ -249,6 +251,8 @@ int n56_nvml_islands(const char *library, char (*pci)[32], int ngpus,
 	}
 	for (int i = 0; i < ngpus; i++) {
 		up[i] = i;
+		if (name)
+			name[i][0] = '\0';
 		if (!parse_bus_id(pci[i], &keys[i])) {
 			snprintf(why, whylen, "bad PCI bus id '%s'", pci[i]);
 			goto out_free;
@@ -281,6 +285,10 @@ int n56_nvml_islands(const char *library, char (*pci)[32], int ngpus,
 			continue;
 		}
 		nseen++;
+		if (name && n.name && n.name(dev, name[g], sizeof(name[g])) != 0)
+			name[g][0] = '\0';
+		if (name)
+			name[g][sizeof(name[g]) - 1] = '\0';
 		for (unsigned int l = 0; l < MAX_LINKS; l++) {
 			struct nvml_pci_info rp;
 			int active = 0, type = -1, peer;

@@ -352,8 +352,8 @@ static bool plugins_blacklist_begin(void)
 		      1) == 0;
 }
 
-static int open_hwloc(const char *xml, hwloc_topology_t *out, char *err,
-		      size_t errlen)
+static int open_hwloc(const char *xml, bool threaded, hwloc_topology_t *out,
+		      char *err, size_t errlen)
 {
 	hwloc_topology_t h;
 	struct stat st;
@@ -373,7 +373,7 @@ static int open_hwloc(const char *xml, hwloc_topology_t *out, char *err,
 			 xml);
 		return -1;
 	}
-	blacklisted = plugins_blacklist_begin();
+	blacklisted = !threaded && plugins_blacklist_begin();
 	r = hwloc_topology_init(&h);
 	if (blacklisted)
 		unsetenv("HWLOC_PLUGINS_BLACKLIST");
@@ -422,17 +422,29 @@ static int islands_from_nvml(struct n56_topology *t, const char *library,
 			     int *label)
 {
 	char (*pci)[32] = malloc(sizeof(*pci) * (t->ngpus ? t->ngpus : 1));
+	char (*name)[96] = malloc(sizeof(*name) * (t->ngpus ? t->ngpus : 1));
 	char domain[96] = "", facts[2048] = "", why[256] = "";
 	int r;
 
-	if (!pci)
+	if (!pci || !name) {
+		free(pci);
+		free(name);
 		return -1;
+	}
 	for (int i = 0; i < t->ngpus; i++)
 		memcpy(pci[i], t->gpus[i].pci, sizeof(pci[i]));
-	r = n56_nvml_islands(library, pci, t->ngpus, label, domain,
+	r = n56_nvml_islands(library, pci, t->ngpus, label, name, domain,
 			     sizeof(domain), facts, sizeof(facts), why,
 			     sizeof(why));
 	free(pci);
+	/* hwloc's live view has no model names without its PCI plugin. */
+	for (int i = 0; r == 0 && i < t->ngpus; i++)
+		if (!t->gpus[i].name && name[i][0] &&
+		    !(t->gpus[i].name = strdup(name[i]))) {
+			free(name);
+			return -1;
+		}
+	free(name);
 	if (facts[0])
 		n56_topo_fact(t, "%.*s", (int)strlen(facts) - 1, facts);
 	if (r < 0) {
@@ -557,7 +569,7 @@ int n56_topology_load_opts(const struct n56_topology_opts *o,
 	}
 	if (!(t->source = strdup(o->xml ? o->xml : "live")))
 		goto oom;
-	if (open_hwloc(o->xml, &t->hwloc, err, errlen) < 0)
+	if (open_hwloc(o->xml, o->threaded, &t->hwloc, err, errlen) < 0)
 		goto out;
 	if (o->xml)
 		n56_topo_fact(t, "source: hwloc %s XML import of %s",

@@ -58,6 +58,9 @@ struct n56_topology_opts {
 	const char *nvml_library; /* NULL: $NAM56R_NVML_LIBRARY, then
 				   * libnvidia-ml.so.1 */
 	bool cache;               /* the XML must carry the cache record */
+	/* The caller runs other threads (slurmstepd): leave the process
+	 * environment alone, at the price of hwloc loading its plugins. */
+	bool threaded;
 };
 int n56_topology_load_opts(const struct n56_topology_opts *o,
 			   const struct n56_policy *policy,
@@ -111,12 +114,13 @@ int n56_gpu_list_parse(const char *list, int n, bool *in, char *err,
 		       size_t errlen);
 
 /* NVML islands of the GPUs whose PCI bus ids are given (CUDA order).
- * label[i] receives an island label (GPUs with equal labels share one).
+ * label[i] receives an island label (GPUs with equal labels share one),
+ * name[i] (when name is not NULL) the model NVML reports, or "".
  * domain gets the fabric clique ("<cluster uuid>/<clique id>") or "".
  * Returns 0, or -1 when NVML is unusable (why says so); facts gets one
  * line per finding. */
 int n56_nvml_islands(const char *library, char (*pci)[32], int ngpus,
-		     int *label, char *domain, size_t domainlen, char *facts,
+		     int *label, char (*name)[96], char *domain, size_t domainlen, char *facts,
 		     size_t factslen, char *why, size_t whylen);
 
 #endif

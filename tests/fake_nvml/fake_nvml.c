@@ -170,6 +170,19 @@ int nvmlDeviceGetNvLinkRemoteDeviceType(void *dev, unsigned int link,
 	return OK;
 }
 
+int nvmlDeviceGetName(void *dev, char *name, unsigned int len)
+{
+	int i = dev_index(dev);
+
+	if (i < 0)
+		return ERR_INVALID;
+	snprintf(name, len, "%s", !strcmp(cur->name, "vm2") ? "NVIDIA H200"
+				  : !strncmp(cur->name, "gb200", 5)
+					  ? "NVIDIA GB200"
+					  : "NVIDIA H100 80GB HBM3");
+	return OK;
+}
+
 int nvmlDeviceGetGpuFabricInfoV(void *dev, struct fabric_v2 *f)
 {
 	int i = dev_index(dev);
