@@ -64,11 +64,14 @@ double n56_split_stage_costs(const struct n56_split_problem *pb,
  *   finds nothing under any lower one (a failure memo, sound because the
  *   bound only falls).
  * Costs are rounded to integers (FLOPs), so "better" is exact.
- * Tie-break: candidates are visited with M, then each stage's ends in
- * stage order, in ascending lexicographic order, and only strict
- * improvements replace the incumbent, so the split kept is the first
- * optimal one in that order (reproducible). The search stops early when it
- * meets the lower bound (mean stage cost, heaviest forced segment). */
+ * Tie-break: the search visits M, then each stage's ends in stage order,
+ * every choice ordered by its distance from the same boundary of the
+ * cost-proportional split (the nearer first, the smaller on a tie), and
+ * only strict improvements replace the incumbent: the split kept is the
+ * first optimum in that fixed order, so ties go to the split nearest the
+ * proportional one and a recipe always gets the same plan. The search
+ * stops early when it meets the lower bound (the mean stage, the heaviest
+ * layer). */
 struct split_memo {
 	int32_t *slot; /* cap entries of (vpp + 2): gen, stage, X... */
 	size_t cap, used;
@@ -87,6 +90,9 @@ struct split_search {
 	int *best_m;
 	bool found;
 	int *x;        /* state vectors, (pp + 1) * vpp */
+	int *tb;       /* boundaries of the proportional split, nseg + 1 */
+	int *zero;     /* nseg + 1 zeros: targets of the ascending order */
+	const int *target; /* tb or zero: where each choice starts */
 	struct split_memo memo;
 	unsigned long nodes, budget;
 	bool stop;
@@ -161,6 +167,73 @@ static void memo_mark_failed(struct split_memo *mm, int t, const int *xv)
 	mm->used++;
 }
 
+/* Candidates in [lo, hi] by distance from a target, the smaller first on
+ * a tie: the search meets splits close to the cost-proportional one
+ * first, and the first optimum it meets is the one it keeps. */
+struct outward {
+	int lo, hi, target, k;
+	bool down; /* next candidate is target - k */
+	int at;
+};
+
+static struct outward outward_start(int lo, int hi, int target)
+{
+	if (target < lo)
+		target = lo;
+	if (target > hi)
+		target = hi;
+	return (struct outward){lo, hi, target, 0, true, 0};
+}
+
+static bool outward_next(struct outward *o)
+{
+	if (o->lo > o->hi)
+		return false;
+	for (;;) {
+		int lo_c = o->target - o->k, hi_c = o->target + o->k;
+
+		if (lo_c < o->lo && hi_c > o->hi)
+			return false;
+		if (o->k == 0) {
+			o->k = 1;
+			o->at = o->target;
+			return true;
+		}
+		if (o->down) {
+			o->down = false;
+			if (lo_c >= o->lo) {
+				o->at = lo_c;
+				return true;
+			}
+		} else {
+			o->down = true;
+			o->k++;
+			if (hi_c <= o->hi) {
+				o->at = hi_c;
+				return true;
+			}
+		}
+	}
+}
+
+/* The last end e in [lo, hi] with P[e] - P[start] <= room (lo - 1 when
+ * none), by bisection on the prefix costs. */
+static int last_end_within(const struct split_search *ss, int start, int lo,
+			   int hi, int64_t room)
+{
+	int a = lo - 1, z = hi;
+
+	while (a < z) {
+		int mid = a + (z - a + 1) / 2;
+
+		if (ss->P[mid] - ss->P[start] <= room)
+			a = mid;
+		else
+			z = mid - 1;
+	}
+	return a;
+}
+
 static void search_stage(struct split_search *ss, int t, int64_t done_cost,
 			 int64_t worst);
 
@@ -199,7 +272,13 @@ static void search_round(struct split_search *ss, int t, int v,
 		}
 		lo = a;
 	}
-	for (int e = lo; e <= hi && !ss->stop; e++) {
+	/* the most this stage may take: below the incumbent */
+	hi = last_end_within(ss, start, lo, hi,
+			     ss->best - 1 - stage_cost - extra);
+	for (struct outward o = outward_start(
+		     lo, hi, ss->target[v * ss->pp + t + 1]);
+	     outward_next(&o) && !ss->stop;) {
+		int e = o.at;
 		int64_t c = stage_cost + extra + ss->P[e] - ss->P[start];
 
 		if (++ss->nodes > ss->budget) {
@@ -211,10 +290,7 @@ static void search_round(struct split_search *ss, int t, int v,
 		if (last_round)
 			need = ss->total - done_cost -
 			       (int64_t)(ss->pp - 1 - t) * (ss->best - 1);
-
-		if (c > ss->best - 1)
-			break;
-		if (last_round && c < need)
+		if (c > ss->best - 1 || (last_round && c < need))
 			continue;
 		next[v] = e;
 		ss->ends[t * ss->vpp + v] = e;
@@ -255,7 +331,8 @@ static void search_stage(struct split_search *ss, int t, int64_t done_cost,
 		memo_mark_failed(&ss->memo, t, ss->x + (size_t)t * ss->vpp);
 }
 
-/* Tries every vector of round starts M[1..vpp-1], ascending. */
+/* Tries every vector of round starts M[1..vpp-1], nearest the
+ * proportional split first. */
 static void search_rounds(struct split_search *ss, int v)
 {
 	if (v == ss->vpp) {
@@ -274,14 +351,16 @@ static void search_rounds(struct split_search *ss, int v)
 		search_stage(ss, 0, 0, 0);
 		return;
 	}
-	for (int mv = ss->m[v - 1] + ss->pp;
-	     mv <= ss->n - ss->pp * (ss->vpp - v) && !ss->stop; mv++) {
+	for (struct outward o = outward_start(ss->m[v - 1] + ss->pp,
+					      ss->n - ss->pp * (ss->vpp - v),
+					      ss->target[v * ss->pp]);
+	     outward_next(&o) && !ss->stop;) {
 		/* every vector of round starts is work too */
 		if (++ss->nodes > ss->budget) {
 			ss->stop = true;
 			return;
 		}
-		ss->m[v] = mv;
+		ss->m[v] = o.at;
 		search_rounds(ss, v + 1);
 	}
 }
@@ -340,6 +419,36 @@ static void split_proportional(const struct split_search *ss, int *sizes)
 	}
 }
 
+/* The search works on whole numbers so that "better" is exact. Costs are
+ * scaled by a power of two (exact in binary floating point) so that the
+ * total stays within 2^50 and pp times it within 2^61: FLOPs figures
+ * keep sub-FLOP resolution, integral test weights stay exact, and no sum
+ * can overflow. Negative or non-finite costs count as 0. */
+static double cost_scale(const struct n56_split_problem *pb)
+{
+	double total = 0, limit = ldexp(1, 50);
+
+	if (ldexp(1, 61) / pb->pp < limit)
+		limit = ldexp(1, 61) / pb->pp;
+	for (int i = 0; i < pb->n; i++)
+		if (isfinite(pb->w[i]) && pb->w[i] > 0)
+			total += pb->w[i];
+	if (isfinite(pb->first) && pb->first > 0)
+		total += pb->first;
+	if (isfinite(pb->last) && pb->last > 0)
+		total += pb->last;
+	if (!isfinite(total) || total <= 0)
+		return 1;
+	return ldexp(1, (int)floor(log2(limit / total)));
+}
+
+static int64_t whole_cost(double w, double scale)
+{
+	if (!isfinite(w) || w <= 0)
+		return 0;
+	return llround(w * scale);
+}
+
 unsigned long n56_split_budget = 10000000ul;
 
 int n56_split_balanced_ex(const struct n56_split_problem *pb, int *sizes,
@@ -349,6 +458,8 @@ int n56_split_balanced_ex(const struct n56_split_problem *pb, int *sizes,
 	int nseg = pb->pp * pb->vpp, rc = -1;
 	int *cand = NULL;
 	int64_t heaviest = 0;
+	double scale;
+	bool proven;
 
 	if (exact)
 		*exact = false;
@@ -364,19 +475,22 @@ int n56_split_balanced_ex(const struct n56_split_problem *pb, int *sizes,
 	ss.ends = calloc((size_t)nseg, sizeof(int));
 	ss.best_ends = calloc((size_t)nseg, sizeof(int));
 	ss.x = calloc((size_t)(pb->pp + 1) * pb->vpp, sizeof(int));
+	ss.tb = calloc((size_t)nseg + 1, sizeof(int));
+	ss.zero = calloc((size_t)nseg + 1, sizeof(int));
 	cand = calloc((size_t)nseg, sizeof(int));
 	if (!ss.P || !ss.m || !ss.best_m || !ss.ends || !ss.best_ends || !ss.x ||
-	    !cand)
+	    !ss.tb || !ss.zero || !cand)
 		goto out;
+	scale = cost_scale(pb);
 	for (int i = 0; i < pb->n; i++) {
-		int64_t w = pb->w[i] > 0 ? llround(pb->w[i]) : 0;
+		int64_t w = whole_cost(pb->w[i], scale);
 
 		ss.P[i + 1] = ss.P[i] + w;
 		if (w > heaviest)
 			heaviest = w;
 	}
-	ss.first = pb->first > 0 ? llround(pb->first) : 0;
-	ss.last = pb->last > 0 ? llround(pb->last) : 0;
+	ss.first = whole_cost(pb->first, scale);
+	ss.last = whole_cost(pb->last, scale);
 	ss.total = ss.P[pb->n] + ss.first + ss.last;
 	/* no split beats the mean stage, the heaviest layer, or the first
 	 * and last segments' own layer plus their extras */
@@ -389,20 +503,45 @@ int n56_split_balanced_ex(const struct n56_split_problem *pb, int *sizes,
 	 * kept only as a fallback; the search must re-find its value */
 	n56_split_equal(pb->n, nseg, sizes);
 	split_proportional(&ss, cand);
+	for (int s = 0; s < nseg; s++)
+		ss.tb[s + 1] = ss.tb[s] + cand[s];
 	if (split_value(&ss, cand) < split_value(&ss, sizes))
 		memcpy(sizes, cand, sizeof(int) * (size_t)nseg);
 	ss.best = split_value(&ss, sizes) + 1;
 	ss.memo.width = pb->vpp + 2;
+	/* at most 8 MiB of memo, a power of two of slots */
 	ss.memo.cap = 1u << 18;
+	while (ss.memo.cap > 1024 &&
+	       ss.memo.cap * (size_t)ss.memo.width * 4 > (8u << 20))
+		ss.memo.cap >>= 1;
 	ss.memo.slot = calloc(ss.memo.cap * (size_t)ss.memo.width, 4);
 	/* without a memo the search is slower but still exact */
 	ss.m[0] = 0;
 	ss.m[pb->vpp] = pb->n;
+	/* First pass, ends in ascending order: small early segments first,
+	 * which finds the optimum fast when a heavy last stage leaves the
+	 * other stages free. */
+	ss.target = ss.zero;
+	search_rounds(&ss, 1);
+	if (ss.found)
+		ends_to_sizes(&ss, ss.best_ends, ss.best_m, sizes);
+	proven = ss.nodes <= ss.budget;
+	/* Second pass, the fixed tie-break order (nearest the proportional
+	 * split first), bounded by the first pass's value: the first split
+	 * it meets at a proven optimum is the one kept. Should it run out
+	 * of work first, the first pass's split stands. */
+	ss.target = ss.tb;
+	if (proven)
+		ss.lb = ss.best; /* stop at the first split this good */
+	ss.best++;
+	ss.found = false;
+	ss.stop = false;
+	ss.nodes = 0;
 	search_rounds(&ss, 1);
 	if (ss.found)
 		ends_to_sizes(&ss, ss.best_ends, ss.best_m, sizes);
 	if (exact)
-		*exact = ss.nodes <= ss.budget;
+		*exact = proven || ss.nodes <= ss.budget;
 	rc = 0;
 out:
 	free(cand);
@@ -412,6 +551,8 @@ out:
 	free(ss.ends);
 	free(ss.best_ends);
 	free(ss.x);
+	free(ss.tb);
+	free(ss.zero);
 	free(ss.memo.slot);
 	return rc;
 }

@@ -2,6 +2,7 @@
  * against brute force over every composition, the NAM56R recipe at pp 2
  * and 4, vpp 1 and 2, with and without MTP, the native pattern's bars and
  * MTP suffix, Megatron's rule violations and the hand-written split. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,20 +17,53 @@
 
 /* ---- brute force ---- */
 
-/* The search's tie-break key: round starts M[1..vpp-1], then every
- * stage's segment ends, stage by stage, round by round. */
-static void split_key(const int *sizes, int pp, int vpp, int *key)
+/* The cost-proportional boundaries, as the search derives them: boundary
+ * s at the first layer where the prefix cost (with the embedding) reaches
+ * s/nseg of the total, each segment keeping at least one layer. */
+static void proportional(const struct n56_split_problem *pb, int *tb)
 {
-	int bound[pp * vpp + 1], k = 0;
+	int nseg = pb->pp * pb->vpp;
+	double total = pb->first + pb->last, prefix[pb->n + 1];
 
+	prefix[0] = 0;
+	for (int i = 0; i < pb->n; i++)
+		prefix[i + 1] = prefix[i] + pb->w[i];
+	total += prefix[pb->n];
+	tb[0] = 0;
+	for (int s = 1; s <= nseg; s++) {
+		int b = tb[s - 1] + 1;
+
+		while (b < pb->n - (nseg - s) &&
+		       prefix[b] + pb->first < total * s / nseg)
+			b++;
+		tb[s] = s == nseg ? pb->n : b;
+	}
+}
+
+/* The search's tie-break key: round starts M[1..vpp-1], then every
+ * stage's segment ends, stage by stage, round by round; each boundary
+ * ranked by (distance from the proportional one, itself). */
+static void split_key(const struct n56_split_problem *pb, const int *sizes,
+		      int *key)
+{
+	int pp = pb->pp, vpp = pb->vpp, bound[pp * vpp + 1],
+	    tb[pp * vpp + 1], k = 0;
+
+	proportional(pb, tb);
 	bound[0] = 0;
 	for (int s = 0; s < pp * vpp; s++)
 		bound[s + 1] = bound[s] + sizes[s];
-	for (int v = 1; v < vpp; v++)
+	for (int v = 1; v < vpp; v++) {
+		key[k++] = abs(bound[v * pp] - tb[v * pp]);
 		key[k++] = bound[v * pp];
+	}
 	for (int t = 0; t < pp; t++)
-		for (int v = 0; v < vpp; v++)
-			key[k++] = bound[v * pp + t + 1];
+		for (int v = 0; v < vpp; v++) {
+			int s = v * pp + t + 1;
+
+			key[k++] = abs(bound[s] - tb[s]);
+			key[k++] = bound[s];
+		}
 }
 
 static bool key_less(const int *a, const int *b, int len)
@@ -56,7 +90,7 @@ static void brute_walk(struct brute *b, int s, int left)
 		b->cur[s] = left;
 		b->visited++;
 		v = n56_split_stage_costs(b->pb, b->cur, stage);
-		split_key(b->cur, b->pb->pp, b->pb->vpp, b->key);
+		split_key(b->pb, b->cur, b->key);
 		if (v < b->best_value ||
 		    (v == b->best_value && key_less(b->key, b->best_key,
 						    b->keylen))) {
@@ -74,7 +108,7 @@ static void brute_walk(struct brute *b, int s, int left)
 
 static double brute_force(const struct n56_split_problem *pb, int *best)
 {
-	int nseg = pb->pp * pb->vpp, keylen = nseg + pb->vpp - 1;
+	int nseg = pb->pp * pb->vpp, keylen = 2 * (nseg + pb->vpp - 1);
 	int cur[nseg], key[keylen], best_key[keylen];
 	struct brute b = {
 		.pb = pb, .nseg = nseg, .keylen = keylen, .cur = cur,
@@ -186,6 +220,28 @@ static void test_too_few_layers(void **state)
 
 	(void)state;
 	assert_int_equal(n56_split_balanced(&pb, sizes), -1);
+}
+
+/* Huge, negative and non-finite costs: scaled or counted as 0, never a
+ * crash or an overflow; the two huge layers land on different stages. */
+static void test_extreme_costs(void **state)
+{
+	double w[6] = {1e300, 1, -5, NAN, 1, 1e300};
+	int sizes[2];
+	double stage[2];
+	struct n56_split_problem pb = {.w = w, .n = 6, .pp = 2, .vpp = 1};
+	bool exact = false;
+
+	(void)state;
+	assert_int_equal(n56_split_balanced_ex(&pb, sizes, &exact), 0);
+	assert_true(exact);
+	assert_true(sizes[0] >= 1 && sizes[1] >= 1);
+	assert_int_equal(sizes[0] + sizes[1], 6);
+	assert_true(sizes[0] <= 5);
+	w[3] = 1; /* the stage costs need finite inputs */
+	w[2] = 1;
+	n56_split_stage_costs(&pb, sizes, stage);
+	assert_true(stage[0] < 1.5e300 && stage[1] < 1.5e300);
 }
 
 /* The work limit keeps a valid split and says it is not proven. */
@@ -626,6 +682,7 @@ int main(void)
 		cmocka_unit_test(test_uniform_weights),
 		cmocka_unit_test(test_too_few_layers),
 		cmocka_unit_test(test_budget),
+		cmocka_unit_test(test_extreme_costs),
 		cmocka_unit_test_setup_teardown(test_nam56r, setup_recipe,
 						teardown_recipe),
 		cmocka_unit_test_setup_teardown(test_nam56r_no_better_neighbour,
