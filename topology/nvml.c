@@ -231,8 +231,9 @@ static bool fabric_clique(const struct nvml *n, nvml_device dev, char *out,
 }
 
 int n56_nvml_islands(const char *library, char (*pci)[32], int ngpus,
-		     int *label, char (*name)[96], char *domain, size_t domainlen, char *facts,
-		     size_t factslen, char *why, size_t whylen)
+		     int *label, char (*name)[96], char *domain,
+		     size_t domainlen, char *facts, size_t factslen, char *why,
+		     size_t whylen)
 {
 	struct nvml n;
 	unsigned long *keys = calloc(ngpus ? ngpus : 1, sizeof(*keys));
@@ -285,7 +286,8 @@ int n56_nvml_islands(const char *library, char (*pci)[32], int ngpus,
 			continue;
 		}
 		nseen++;
-		if (name && n.name && n.name(dev, name[g], sizeof(name[g])) != 0)
+		if (name && n.name &&
+		    n.name(dev, name[g], sizeof(name[g])) != 0)
 			name[g][0] = '\0';
 		if (name)
 			name[g][sizeof(name[g]) - 1] = '\0';

@@ -120,7 +120,8 @@ int n56_gpu_list_parse(const char *list, int n, bool *in, char *err,
  * Returns 0, or -1 when NVML is unusable (why says so); facts gets one
  * line per finding. */
 int n56_nvml_islands(const char *library, char (*pci)[32], int ngpus,
-		     int *label, char (*name)[96], char *domain, size_t domainlen, char *facts,
-		     size_t factslen, char *why, size_t whylen);
+		     int *label, char (*name)[96], char *domain,
+		     size_t domainlen, char *facts, size_t factslen, char *why,
+		     size_t whylen);
 
 #endif
