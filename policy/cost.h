@@ -56,8 +56,9 @@ struct n56_split_problem {
 /* Equal layer counts: sizes differ by at most one, the larger first. */
 void n56_split_equal(int n, int nseg, int *sizes);
 /* Exact minimum of the most expensive stage over all splits into pp*vpp
- * contiguous non-empty segments; ties go to the lexicographically smallest
- * sizes. Returns 0, or -1 when n < pp*vpp or memory runs out. */
+ * contiguous non-empty segments; ties go to the split nearest the
+ * cost-proportional one (policy/layout.c gives the exact order). Returns
+ * 0, or -1 when n < pp*vpp or memory runs out. */
 int n56_split_balanced(const struct n56_split_problem *pb, int *sizes);
 /* The same; *exact is false when the search stopped after
  * n56_split_budget steps (then sizes is the best split found so far, at
