@@ -118,6 +118,7 @@ submit() {
 	echo "$id"
 }
 
+job_exit() { scontrol show job "$1" 2>/dev/null | grep -o 'ExitCode=[0-9:]*' | cut -d= -f2; }
 job_state() { scontrol show job "$1" 2>/dev/null | grep -o 'JobState=[A-Z_]*' | cut -d= -f2; }
 
 # finish_job DIR ID WANT: wait (60 s at most) for the job to end in WANT.

@@ -209,7 +209,7 @@ case_policy_bad_owner_at_run() {
 	local rc=$?
 	policy_restore
 	[ $rc = 0 ] || return 1
-	ls "$c/out" | grep -q . &&
+	[ -n "$(ls "$c/out")" ] &&
 		{ fail "ranks ran under a bad policy: $(ls "$c/out" | head -3)"; return 1; }
 	grep -q "nam56r: .*$POLICY" "$c/slurm-$id.out" ||
 		{ fail "the job's output does not say why: $(head -5 "$c/slurm-$id.out")"; return 1; }
@@ -325,7 +325,7 @@ case_user_args() { # ARGS after --: appended, unless they contradict a generated
 	grep -q -- '--micro-batch-size' "$c/slurm-$id.out" &&
 		grep -q "contradicts" "$c/slurm-$id.out" ||
 		{ fail "no message naming both args: $(head -3 "$c/slurm-$id.out")"; return 1; }
-	scontrol show job "$id" | grep -q 'ExitCode=2:0' ||
+	[ "$(job_exit "$id")" = 2:0 ] ||
 		{ fail "want exit 2: $(scontrol show job "$id" | grep -o 'ExitCode=[0-9:]*')"; return 1; }
 	[ -z "$(ls "$c/out")" ] || { fail "the runtime ran with contradicting args"; return 1; }
 	echo "    job $id FAILED: $(grep -m1 contradicts "$c/slurm-$id.out")"
@@ -356,7 +356,7 @@ case_runtime_exec_fails() { # an allowed runtime that is not installed: 127
 	[ $rc = 0 ] || return 1
 	grep -q 'nam56r-launch: exec nam56r-preflight-absent: No such file' "$c/slurm-$id.out" ||
 		{ fail "no exec message: $(head -3 "$c/slurm-$id.out")"; return 1; }
-	scontrol show job "$id" | grep -q 'ExitCode=127:0' ||
+	[ "$(job_exit "$id")" = 127:0 ] ||
 		{ fail "want exit 127: $(scontrol show job "$id" | grep -o 'ExitCode=[0-9:]*')"; return 1; }
 	echo "    job $id FAILED (127): $(grep -m1 'exec' "$c/slurm-$id.out")"
 }
@@ -397,6 +397,44 @@ case_no_topology_cache() { # slurmd left no cache: found on first use
 	check_ranks "$c" || return 1
 }
 
+case_option_in_help() { # --nam56r-recipe is listed by sbatch, salloc and srun
+	local cmd
+	for cmd in sbatch salloc srun; do
+		as_user "$W" "$cmd" --help >"$W/help.$cmd" 2>&1
+		grep -q -- '--nam56r-recipe=FILE' "$W/help.$cmd" ||
+			{ fail "$cmd --help does not list --nam56r-recipe"; return 1; }
+	done
+}
+
+case_salloc_ranks() { # salloc --nam56r-recipe, then srun in the allocation
+	local c; c=$(mkcase salloc_ranks) || return 1
+	good_recipe "$c/r.yaml"
+	plan_json "$c/r.yaml" "$c/plan.json" || return 1
+	as_user "$c" env N56_ECHO_DIR="$c/out" timeout 60 salloc -N"$NNODES" \
+		--ntasks-per-node="$GPN" --gpus-per-node="$GPN" --nam56r-recipe=r.yaml \
+		srun nam56r-launch --runtime n56-echo-runtime >"$c/salloc.out" 2>&1 ||
+		{ fail "salloc exited $?: $(head -5 "$c/salloc.out")"; return 1; }
+	check_ranks "$c" --sha256 "$(sha256_of "$c/r.yaml")" || return 1
+}
+
+case_record_admin_comment() { # policy record.field admin_comment
+	local c; c=$(mkcase record_admin_comment) || return 1
+	good_recipe "$c/r.yaml"
+	sed -i 's/^  field: comment$/  field: admin_comment/' "$POLICY"
+	grep -q '^  field: admin_comment$' "$POLICY" ||
+		{ fail "examples/policy.yaml has no 'field: comment' line to change"; return 1; }
+	run_job "$c" --comment="mine" --nam56r-recipe=r.yaml
+	local rc=$?
+	sed -i 's/^  field: admin_comment$/  field: comment/' "$POLICY"
+	[ $rc = 0 ] || return 1
+	local job
+	job=$(scontrol show job "$JOB")
+	echo "$job" | grep -q "AdminComment=nam56r:1 sha256=$(sha256_of "$c/r.yaml" | cut -c1-12) " ||
+		{ fail "no record in AdminComment: $(echo "$job" | grep -i comment)"; return 1; }
+	echo "$job" | grep -q '^ *Comment=mine *$' ||
+		{ fail "Comment changed: $(echo "$job" | grep -i comment)"; return 1; }
+}
+
 ALL_CASES="srun_hostname batch_ranks pinned_env_wins recipe_changed_after_submit
 recipe_deleted_after_submit export_none refuse_tp3 refuse_global_batch
 refuse_ep5 refuse_misspelt_key refuse_tab refuse_empty refuse_binary
@@ -404,7 +442,8 @@ refuse_missing_file refuse_denied_env recipe_unreadable_by_user
 recipe_only_root_can_read policy_bad_owner policy_writable_by_others
 policy_bad_owner_at_run record_keeps_comment placement_command
 sbatch_directives srun_direct user_args runtime_not_allowed runtime_exec_fails
-refuse_too_large helper_step no_topology_cache"
+refuse_too_large helper_step no_topology_cache option_in_help salloc_ranks
+record_admin_comment"
 
 # ---- main ---------------------------------------------------------------
 [ $# -ge 1 ] || { sed -n '6,13p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
