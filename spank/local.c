@@ -45,7 +45,7 @@ static void print_diags(const struct n56_diags *d)
 /* The carried content, when this is an srun inside a job submitted with
  * the same --nam56r-recipe value: what was submitted runs, not the file as
  * it is now (edited, deleted, or not visible on this node). */
-static int carried_recipe(const char *optarg, struct n56_recipe **out,
+static int carried_recipe(const char *optval, struct n56_recipe **out,
 			  struct n56_diags *d)
 {
 	const char *b64 = getenv(N56_CARRY_PREFIX N56_CARRY_CONTENT);
@@ -57,10 +57,10 @@ static int carried_recipe(const char *optarg, struct n56_recipe **out,
 
 	*out = NULL;
 	if (!b64 || !sha || !path || !getenv("SLURM_JOB_ID") ||
-	    strcmp(path, optarg))
+	    strcmp(path, optval))
 		return 0;
 	if (n56_base64_decode(b64, &buf, &len)) {
-		n56_diag_add(d, optarg, (struct n56_pos){0, 0},
+		n56_diag_add(d, optval, (struct n56_pos){0, 0},
 			     "the recipe carried from submission is damaged "
 			     "(" N56_CARRY_PREFIX N56_CARRY_CONTENT " is not "
 			     "base64); submit the job again");
@@ -68,13 +68,13 @@ static int carried_recipe(const char *optarg, struct n56_recipe **out,
 	}
 	n56_sha256_hex(buf, len, hex);
 	if (strcmp(hex, sha)) {
-		n56_diag_add(d, optarg, (struct n56_pos){0, 0},
+		n56_diag_add(d, optval, (struct n56_pos){0, 0},
 			     "the recipe carried from submission has sha256 "
 			     "%.12s, expected %.12s; submit the job again",
 			     hex, sha);
 		goto out;
 	}
-	rc = n56_recipe_parse(optarg, buf, len, out, d) ? -1 : 1;
+	rc = n56_recipe_parse(optval, buf, len, out, d) ? -1 : 1;
 out:
 	free(buf);
 	return rc;
@@ -172,7 +172,7 @@ static bool request_for(const struct n56_recipe *r,
 	return false;
 }
 
-int n56_local_option(const char *optarg)
+int n56_local_option(const char *optval)
 {
 	struct n56_diags d = {0};
 	struct n56_policy *policy = NULL;
@@ -182,13 +182,13 @@ int n56_local_option(const char *optarg)
 	int rc = -1;
 
 	/* Slurm may call an option callback twice with the same value. */
-	if (n56_st.opt_value && !strcmp(n56_st.opt_value, optarg))
+	if (n56_st.opt_value && !strcmp(n56_st.opt_value, optval))
 		return n56_st.opt_rc;
 	if (!n56_st.args_ok)
 		return -1;
 	/* `srun --nam56r-recipe=none` inside a NAM56R job: a helper step
 	 * (hostname, a data copy) that is not a training step. */
-	if (optarg && !strcmp(optarg, "none")) {
+	if (optval && !strcmp(optval, "none")) {
 		n56_recipe_free(n56_st.recipe);
 		n56_st.recipe = NULL;
 		unsetenv(N56_CARRY_PREFIX N56_CARRY_CONTENT);
@@ -197,7 +197,7 @@ int n56_local_option(const char *optarg)
 		rc = 0;
 		goto out;
 	}
-	if (!optarg || !*optarg) {
+	if (!optval || !*optval) {
 		fprintf(stderr, N56_LOG_PREFIX "--nam56r-recipe needs a file "
 			"name\n");
 		goto out;
@@ -206,18 +206,18 @@ int n56_local_option(const char *optarg)
 	 * rights the user does not have. */
 	if (geteuid() != getuid()) {
 		fprintf(stderr, N56_LOG_PREFIX "refusing to read %s with "
-			"elevated rights (euid %u, uid %u)\n", optarg,
+			"elevated rights (euid %u, uid %u)\n", optval,
 			(unsigned)geteuid(), (unsigned)getuid());
 		goto out;
 	}
-	int carried = carried_recipe(optarg, &r, &d);
+	int carried = carried_recipe(optval, &r, &d);
 	if (carried < 0)
 		goto report;
-	if (!carried && n56_recipe_load(optarg, &r, &d))
+	if (!carried && n56_recipe_load(optval, &r, &d))
 		goto report;
 	/* It travels in the environment: check before any other work. */
 	if (r->content_len > N56_RECIPE_MAX) {
-		n56_diag_add(&d, optarg, (struct n56_pos){0, 0},
+		n56_diag_add(&d, optval, (struct n56_pos){0, 0},
 			     "the recipe is %zu bytes; at most %d are carried "
 			     "to the compute nodes (shorten its comments)",
 			     r->content_len, N56_RECIPE_MAX);
@@ -233,7 +233,7 @@ int n56_local_option(const char *optarg)
 	if (!known && getenv("NAM56R_VERBOSE"))
 		fprintf(stderr, N56_LOG_PREFIX "%s: geometry not visible at "
 			"submission; checked for %ld node(s) x %ld GPU(s), the "
-			"real step is checked on the compute nodes\n", optarg,
+			"real step is checked on the compute nodes\n", optval,
 			req.nodes, req.gpus_per_node);
 	n56_recipe_free(n56_st.recipe);
 	n56_st.recipe = r;
@@ -244,7 +244,7 @@ report:
 	print_diags(&d);
 	/* An srun inside a job starts a step; anything else submits. */
 	fprintf(stderr, N56_LOG_PREFIX "%s: refused (%zu error%s); nothing "
-		"was %s\n", optarg, d.n, d.n == 1 ? "" : "s",
+		"was %s\n", optval, d.n, d.n == 1 ? "" : "s",
 		getenv("SLURM_JOB_ID") ? "started" : "submitted");
 out:
 	n56_plan_free(plan);
@@ -252,7 +252,7 @@ out:
 	n56_recipe_free(r);
 	n56_diags_free(&d);
 	free(n56_st.opt_value);
-	n56_st.opt_value = optarg ? strdup(optarg) : NULL;
+	n56_st.opt_value = optval ? strdup(optval) : NULL;
 	n56_st.opt_rc = rc;
 	return rc;
 }

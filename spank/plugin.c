@@ -11,12 +11,12 @@ SPANK_PLUGIN(nam56r, 1);
 
 struct n56_spank_state n56_st = {.opt_rc = 0, .field = -1};
 
-static int opt_recipe(int val, const char *optarg, int remote)
+static int opt_recipe(int val, const char *optval, int remote)
 {
 	(void)val;
 	if (remote)
-		return n56_remote_option(optarg);
-	return n56_local_option(optarg);
+		return n56_remote_option(optval);
+	return n56_local_option(optval);
 }
 
 static struct spank_option recipe_option = {

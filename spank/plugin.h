@@ -56,13 +56,13 @@ extern struct n56_spank_state n56_st;
 
 /* local.c */
 int n56_local_init(spank_t sp, int ac, char **av);
-int n56_local_option(const char *optarg);
+int n56_local_option(const char *optval);
 int n56_local_post_opt(spank_t sp);
 void n56_local_exit(void);
 
 /* remote.c */
 int n56_remote_init(spank_t sp, int ac, char **av);
-int n56_remote_option(const char *optarg);
+int n56_remote_option(const char *optval);
 int n56_remote_post_opt(spank_t sp);
 int n56_remote_task_init(spank_t sp);
 int n56_remote_task_post_fork(spank_t sp);

@@ -65,10 +65,10 @@ int n56_remote_init(spank_t sp, int ac, char **av)
 
 /* Only the option's text reaches slurmstepd: remember that it was given,
  * never open it (we are root here). */
-int n56_remote_option(const char *optarg)
+int n56_remote_option(const char *optval)
 {
 	n56_st.opt_seen = true;
-	n56_st.opt_none = optarg && !strcmp(optarg, "none");
+	n56_st.opt_none = optval && !strcmp(optval, "none");
 	return 0;
 }
 
@@ -155,8 +155,11 @@ static int discover(const char *path, const char *dir, char *err,
 {
 	char werr[512];
 
-	if (n56_topology_load(NULL, n56_st.policy, n56_st.node_name,
-			      &n56_st.topo, err, errlen))
+	/* slurmstepd runs threads: leave its environment alone. */
+	struct n56_topology_opts o = {.nvml = true, .threaded = true};
+
+	if (n56_topology_load_opts(&o, n56_st.policy, n56_st.node_name,
+				   &n56_st.topo, err, errlen))
 		return -1;
 	if (mkdir(dir, 0755) && errno != EEXIST)
 		snprintf(werr, sizeof(werr), "mkdir %s: %s", dir,
@@ -228,15 +231,20 @@ static void load_shape(long gpn, const char *step_gpus)
 	const char *dir = n56_spank_cache_dir(&n56_st.args, n56_st.policy);
 	int rc;
 
+	/* slurmstepd runs threads: the loads leave its environment alone. */
+	struct n56_topology_opts o = {.xml = path, .threaded = true};
+
 	if (n56_st.args.topology) {
 		snprintf(path, sizeof(path), "%s", n56_st.args.topology);
-		rc = n56_topology_load(path, n56_st.policy, n56_st.node_name,
-				       &n56_st.topo, err, sizeof(err));
+		rc = n56_topology_load_opts(&o, n56_st.policy,
+					    n56_st.node_name, &n56_st.topo,
+					    err, sizeof(err));
 	} else {
 		snprintf(path, sizeof(path), "%s/topology.xml", dir);
+		o.cache = true;
 		if (access(path, F_OK) == 0)
-			rc = n56_topology_cache_read(path, &n56_st.topo, err,
-						     sizeof(err));
+			rc = n56_topology_load_opts(&o, NULL, "", &n56_st.topo,
+						    err, sizeof(err));
 		else
 			rc = discover(path, dir, err, sizeof(err));
 	}

@@ -40,8 +40,11 @@ int n56_slurmd_init(spank_t sp, int ac, char **av)
 	dir = n56_spank_cache_dir(a, policy);
 	if (gethostname(host, sizeof(host) - 1))
 		snprintf(host, sizeof(host), "localhost");
-	if (n56_topology_load(a->topology, policy, host, &t, err,
-			      sizeof(err))) {
+	/* slurmd runs threads: leave its environment alone. */
+	struct n56_topology_opts o = {.xml = a->topology,
+				      .nvml = a->topology == NULL,
+				      .threaded = true};
+	if (n56_topology_load_opts(&o, policy, host, &t, err, sizeof(err))) {
 		slurm_error(N56_LOG_PREFIX "topology discovery: %s", err);
 		goto out;
 	}
