@@ -7,7 +7,7 @@
 set -u
 top=$(cd "${srcdir:-.}" && pwd)
 bld=$(pwd)
-bin=$bld/nam56r-launch
+bin=${N56_LAUNCH:-$bld/nam56r-launch}
 echo_rt=$bld/tests/n56-echo-runtime
 [ -x "$echo_rt" ] || { echo "SKIP: $echo_rt is not built"; exit 77; }
 tmp=$(mktemp -d)

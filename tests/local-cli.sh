@@ -8,7 +8,7 @@
 set -u
 top=$(cd "${srcdir:-.}" && pwd)
 bld=$(pwd)
-bin=$bld/nam56r-launch
+bin=${N56_LAUNCH:-$bld/nam56r-launch}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fails=0

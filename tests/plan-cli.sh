@@ -5,7 +5,7 @@
 set -u
 command -v python3 >/dev/null || { echo "SKIP: python3 is needed to check the JSON"; exit 77; }
 top=$(cd "${srcdir:-.}" && pwd)
-bin=${BUILDDIR:-$(pwd)}/nam56r-launch
+bin=${N56_LAUNCH:-${BUILDDIR:-$(pwd)}/nam56r-launch}
 [ -x "$bin" ] || bin=$(pwd)/nam56r-launch
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

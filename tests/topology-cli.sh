@@ -6,7 +6,7 @@
 set -u
 command -v python3 >/dev/null || { echo "SKIP: python3 is needed to check the JSON"; exit 77; }
 top=$(cd "${srcdir:-.}" && pwd)
-bin=$(pwd)/nam56r-launch
+bin=${N56_LAUNCH:-$(pwd)/nam56r-launch}
 [ -x "$bin" ] || { echo "SKIP: $bin not built"; exit 77; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
