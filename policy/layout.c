@@ -92,7 +92,8 @@ struct split_search {
 	int *x;        /* state vectors, (pp + 1) * vpp */
 	int *tb;       /* boundaries of the proportional split, nseg + 1 */
 	int *zero;     /* nseg + 1 zeros: targets of the ascending order */
-	const int *target; /* tb or zero: where each choice starts */
+	const int *target; /* tb or zero: where each end choice starts */
+	const int *mtarget; /* the same for the round starts */
 	struct split_memo memo;
 	unsigned long nodes, budget;
 	bool stop;
@@ -353,7 +354,7 @@ static void search_rounds(struct split_search *ss, int v)
 	}
 	for (struct outward o = outward_start(ss->m[v - 1] + ss->pp,
 					      ss->n - ss->pp * (ss->vpp - v),
-					      ss->target[v * ss->pp]);
+					      ss->mtarget[v * ss->pp]);
 	     outward_next(&o) && !ss->stop;) {
 		/* every vector of round starts is work too */
 		if (++ss->nodes > ss->budget) {
@@ -518,10 +519,12 @@ int n56_split_balanced_ex(const struct n56_split_problem *pb, int *sizes,
 	/* without a memo the search is slower but still exact */
 	ss.m[0] = 0;
 	ss.m[pb->vpp] = pb->n;
-	/* First pass, ends in ascending order: small early segments first,
+	/* First pass, round starts and ends in ascending order (small early
+	 * segments first; measured faster than the proportional order),
 	 * which finds the optimum fast when a heavy last stage leaves the
 	 * other stages free. */
 	ss.target = ss.zero;
+	ss.mtarget = ss.zero;
 	search_rounds(&ss, 1);
 	if (ss.found)
 		ends_to_sizes(&ss, ss.best_ends, ss.best_m, sizes);
@@ -531,6 +534,7 @@ int n56_split_balanced_ex(const struct n56_split_problem *pb, int *sizes,
 	 * it meets at a proven optimum is the one kept. Should it run out
 	 * of work first, the first pass's split stands. */
 	ss.target = ss.tb;
+	ss.mtarget = ss.tb;
 	if (proven)
 		ss.lb = ss.best; /* stop at the first split this good */
 	ss.best++;
