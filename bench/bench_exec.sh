@@ -26,6 +26,7 @@ mapfile -t gen < <("$launch" plan --recipe "$top/examples/nam56r.yaml" \
 	python3 -c 'import json,sys; print("\n".join(json.load(sys.stdin)["generated_native_args"]))')
 [ ${#gen[@]} -gt 0 ] || { echo "bench_exec.sh: nam56r-launch plan failed" >&2; exit 1; }
 
+# shellcheck disable=SC2054 # the comma is CUDA_VISIBLE_DEVICES's own
 step_env=(env -i PATH="$bindir:/usr/bin:/bin" NAM56R_POLICY="$top/examples/policy.yaml"
 	SLURM_JOB_ID=4321 SLURM_PROCID=11 SLURM_NNODES=2 SLURM_NTASKS=16
 	SLURM_NODEID=1 SLURM_LOCALID=3 SLURM_STEP_NODELIST='n[1-2]'

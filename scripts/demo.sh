@@ -82,7 +82,7 @@ job=$(echo "$out" | grep -o '[0-9]\+$')
 
 step "waiting for job $job"
 state=
-for i in $(seq 1 300); do
+for _ in $(seq 1 300); do
 	state=$(scontrol show job "$job" | grep -o 'JobState=[A-Z_]*' | cut -d= -f2)
 	case $state in PENDING|RUNNING|CONFIGURING|COMPLETING) sleep 0.2 ;; *) break ;; esac
 done

@@ -49,8 +49,8 @@ pid_of() { cat "$1" 2>/dev/null | tr -dc 0-9; }
 
 used_ports= # chosen in this run, not listening yet
 free_port() { # sets $port: a TCP port nobody listens on, not chosen before
-	local p try
-	for try in $(seq 1 200); do
+	local p _
+	for _ in $(seq 1 200); do
 		p=$((20000 + RANDOM % 30000))
 		case " $used_ports " in *" $p "*) continue ;; esac
 		if ! ss -ltnH "sport = :$p" 2>/dev/null | grep -q .; then
@@ -330,9 +330,9 @@ procs_in_dir() {
 	for p in /proc/[0-9]*; do
 		p=${p#/proc/}
 		case $parents in *" $p "*) continue ;; esac
-		if ls -l "/proc/$p/cwd" "/proc/$p/fd/" 2>/dev/null | grep -q -- "-> $D/"; then
+		[ -n "$(find "/proc/$p/cwd" "/proc/$p/fd" -maxdepth 1 \
+			\( -lname "$D" -o -lname "$D/*" \) -print -quit 2>/dev/null)" ] &&
 			echo "$p"
-		fi
 	done
 }
 

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2154
 # Helpers of tests/integration/run.sh (sourced; expects $top and $B).
 # Globals once the cluster is up: D (state dir), W (its work dir), BIN
 # (nam56r-launch and n56-echo-runtime, readable by the user), POLICY (the
@@ -194,7 +195,7 @@ queue_empty() {
 # Every node idle within 15 s; a drained, down or invalid node fails at once.
 nodes_idle() {
 	local i st
-	for i in $(seq 1 75); do
+	for _ in $(seq 1 75); do
 		st=$(sinfo -h -N -o '%N %T' | sort -u)
 		if echo "$st" | grep -Eqi 'drain|down|inval|fail'; then
 			fail "a node is not healthy: $(echo "$st" | tr '\n' ' ') $(sinfo -h -R | tr '\n' ' ')"
@@ -213,8 +214,7 @@ run_case() {
 	"case_$name" || ok=0
 	# Whatever happened: no job left behind, every node idle, not drained.
 	scancel --user="$U" 2>/dev/null
-	local i
-	for i in $(seq 1 50); do [ -z "$(squeue -h 2>/dev/null)" ] && break; sleep 0.2; done
+	for _ in $(seq 1 50); do [ -z "$(squeue -h 2>/dev/null)" ] && break; sleep 0.2; done
 	nodes_idle || ok=0
 	if [ $ok = 1 ]; then
 		passed=$((passed + 1)); echo "PASS $name ($((SECONDS - t0)) s)"
