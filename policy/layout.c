@@ -63,8 +63,10 @@ double n56_split_stage_costs(const struct n56_split_problem *pb,
  * - a (stage, X) state that found nothing better under the current bound
  *   finds nothing under any lower one (a failure memo, sound because the
  *   bound only falls).
- * Costs are rounded to integers (FLOPs), so "better" is exact.
- * Tie-break: the search visits M, then each stage's ends in stage order,
+ * Costs are whole numbers (scaled FLOPs, see cost_scale), so "better"
+ * is exact. A first pass in ascending order finds the optimum's value;
+ * a second, bounded by it, picks the split the tie-break wants.
+ * Tie-break: the second pass visits M, then each stage's ends in stage order,
  * every choice ordered by its distance from the same boundary of the
  * cost-proportional split (the nearer first, the smaller on a tie), and
  * only strict improvements replace the incumbent: the split kept is the
@@ -73,10 +75,10 @@ double n56_split_stage_costs(const struct n56_split_problem *pb,
  * stops early when it meets the lower bound (the mean stage, the heaviest
  * layer). */
 struct split_memo {
-	int32_t *slot; /* cap entries of (vpp + 2): gen, stage, X... */
+	uint32_t *slot; /* cap entries of (vpp + 2): gen, stage, X... */
 	size_t cap, used;
 	int width;
-	int32_t gen;
+	uint32_t gen; /* one per round start vector; 0 marks a free slot */
 };
 
 struct split_search {
@@ -99,31 +101,31 @@ struct split_search {
 	bool stop;
 };
 
-static uint64_t memo_hash(const int32_t *k, int len)
+static uint64_t memo_hash(const uint32_t *k, int len)
 {
 	uint64_t h = 1469598103934665603ull;
 
 	for (int i = 0; i < len; i++) {
-		h ^= (uint32_t)k[i];
+		h ^= k[i];
 		h *= 1099511628211ull;
 	}
 	return h;
 }
 
 /* Returns the slot for key (gen, t, X): found (*hit) or the empty one. */
-static int32_t *memo_slot(struct split_memo *mm, int t, const int *xv,
-			  bool *hit)
+static uint32_t *memo_slot(struct split_memo *mm, int t, const int *xv,
+			   bool *hit)
 {
-	int32_t key[mm->width];
+	uint32_t key[mm->width];
 	uint64_t h;
 
 	key[0] = mm->gen;
-	key[1] = t;
+	key[1] = (uint32_t)t;
 	for (int v = 0; v + 2 < mm->width; v++)
-		key[v + 2] = xv[v];
+		key[v + 2] = (uint32_t)xv[v];
 	h = memo_hash(key, mm->width);
 	for (size_t i = h & (mm->cap - 1);; i = (i + 1) & (mm->cap - 1)) {
-		int32_t *s = mm->slot + i * (size_t)mm->width;
+		uint32_t *s = mm->slot + i * (size_t)mm->width;
 
 		if (s[0] == 0) {
 			*hit = false;
@@ -149,7 +151,7 @@ static bool memo_failed(struct split_memo *mm, int t, const int *xv)
 static void memo_mark_failed(struct split_memo *mm, int t, const int *xv)
 {
 	bool hit;
-	int32_t *s;
+	uint32_t *s;
 
 	if (!mm->slot)
 		return;
@@ -162,9 +164,9 @@ static void memo_mark_failed(struct split_memo *mm, int t, const int *xv)
 	if (hit)
 		return;
 	s[0] = mm->gen;
-	s[1] = t;
+	s[1] = (uint32_t)t;
 	for (int v = 0; v + 2 < mm->width; v++)
-		s[v + 2] = xv[v];
+		s[v + 2] = (uint32_t)xv[v];
 	mm->used++;
 }
 
@@ -347,7 +349,13 @@ static void search_rounds(struct split_search *ss, int v)
 		}
 		if (floor0 > ss->best - 1 || floor1 > ss->best - 1)
 			return;
-		ss->memo.gen++;
+		if (++ss->memo.gen == 0 && ss->memo.slot) {
+			/* wrapped: old entries would match new vectors */
+			memset(ss->memo.slot, 0,
+			       ss->memo.cap * (size_t)ss->memo.width * 4);
+			ss->memo.used = 0;
+			ss->memo.gen = 1;
+		}
 		memcpy(ss->x, ss->m, sizeof(int) * (size_t)ss->vpp);
 		search_stage(ss, 0, 0, 0);
 		return;
@@ -479,8 +487,8 @@ int n56_split_balanced_ex(const struct n56_split_problem *pb, int *sizes,
 	ss.tb = calloc((size_t)nseg + 1, sizeof(int));
 	ss.zero = calloc((size_t)nseg + 1, sizeof(int));
 	cand = calloc((size_t)nseg, sizeof(int));
-	if (!ss.P || !ss.m || !ss.best_m || !ss.ends || !ss.best_ends || !ss.x ||
-	    !ss.tb || !ss.zero || !cand)
+	if (!ss.P || !ss.m || !ss.best_m || !ss.ends || !ss.best_ends ||
+	    !ss.x || !ss.tb || !ss.zero || !cand)
 		goto out;
 	scale = cost_scale(pb);
 	for (int i = 0; i < pb->n; i++) {

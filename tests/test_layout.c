@@ -154,8 +154,10 @@ static void test_exact_matches_brute_force(void **state)
 						w[i] = 1 + lcg(&seed) % 9;
 					/* sometimes heavy ends, like the
 					 * embedding and the output layer */
-					pb.first = rep % 3 ? 0 : lcg(&seed) % 12;
-					pb.last = rep % 2 ? lcg(&seed) % 30 : 0;
+					pb.first =
+						rep % 3 ? 0 : lcg(&seed) % 12;
+					pb.last =
+						rep % 2 ? lcg(&seed) % 30 : 0;
 					assert_int_equal(
 						n56_split_balanced_ex(&pb, got,
 								      &exact),
