@@ -125,9 +125,13 @@ RUN_ENV="EXIT_BASE=3"
 run 4 -n 2 --recipe "$recipe" -- "$tmp/rt.sh"
 stderr_has "nam56r-launch local: rank 1 exited with status 4"
 RUN_ENV=
-# A command that cannot be exec'd: 127 from every rank.
-run 127 -n 2 --recipe "$recipe" -- "$tmp/no-such-runtime"
-stderr_has "nam56r-launch local: exec $tmp/no-such-runtime: No such file or directory"
+# A command that cannot be exec'd: 127 from every rank. Not under memcheck
+# (check-valgrind): it counts the forked child's copy of the parent's heap,
+# abandoned at _exit, as lost and turns 127 into its own error status.
+if [ -z "${N56_LAUNCH:-}" ]; then
+	run 127 -n 2 --recipe "$recipe" -- "$tmp/no-such-runtime"
+	stderr_has "nam56r-launch local: exec $tmp/no-such-runtime: No such file or directory"
+fi
 
 # The site policy's preflight thresholds reach the ranks; an operator's
 # export wins.
