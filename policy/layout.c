@@ -60,6 +60,8 @@ double n56_split_stage_costs(const struct n56_split_problem *pb,
  *   strictly better split);
  * - the stages still to come can hold at most (best - 1) each, so the
  *   stages chosen so far must hold at least total - left * (best - 1);
+ * - both cuts look ahead: a stage's later rounds add at least one layer
+ *   each and at most up to their last possible end;
  * - a (stage, X) state that found nothing better under the current bound
  *   finds nothing under any lower one (a failure memo, sound because the
  *   bound only falls).
@@ -248,21 +250,32 @@ static void search_round(struct split_search *ss, int t, int v,
 	int *next = ss->x + (size_t)(t + 1) * ss->vpp;
 	int start = xv[v], hi = ss->m[v + 1] - (ss->pp - 1 - t);
 	int lo = start + 1;
-	int64_t extra = 0, need = 0;
-	bool last_round = v == ss->vpp - 1;
+	int64_t extra = 0, min_rest = 0, max_rest = 0, need;
+	bool last_round = v == ss->vpp - 1, last_stage = t == ss->pp - 1;
 
 	if (t == 0 && v == 0)
 		extra += ss->first;
-	if (t == ss->pp - 1 && last_round)
+	if (last_stage && last_round)
 		extra += ss->last;
-	if (t == ss->pp - 1)
+	if (last_stage)
 		lo = hi; /* the last stage ends every round */
-	if (last_round && lo < hi) {
-		/* skip, by bisection on the prefix costs, the ends that
-		 * leave too much for the stages after this one */
-		int64_t floor = ss->total - done_cost -
-				(int64_t)(ss->pp - 1 - t) * (ss->best - 1) -
-				stage_cost - extra + ss->P[start];
+	/* What this stage's later rounds add at least (one layer each, all
+	 * of it on the last stage) and at most (up to their last end). */
+	for (int r = v + 1; r < ss->vpp; r++) {
+		int from = xv[r], to = ss->m[r + 1] - (ss->pp - 1 - t);
+		int64_t add = last_stage && r == ss->vpp - 1 ? ss->last : 0;
+
+		min_rest += ss->P[last_stage ? to : from + 1] - ss->P[from] +
+			    add;
+		max_rest += ss->P[to] - ss->P[from] + add;
+	}
+	/* The stage must hold what the stages after it cannot: skip, by
+	 * bisection on the prefix costs, the ends that leave too much. */
+	need = ss->total - done_cost -
+	       (int64_t)(ss->pp - 1 - t) * (ss->best - 1);
+	if (lo < hi) {
+		int64_t floor = need - stage_cost - extra - max_rest +
+				ss->P[start];
 		int a = lo, z = hi;
 
 		while (a < z) {
@@ -277,7 +290,7 @@ static void search_round(struct split_search *ss, int t, int v,
 	}
 	/* the most this stage may take: below the incumbent */
 	hi = last_end_within(ss, start, lo, hi,
-			     ss->best - 1 - stage_cost - extra);
+			     ss->best - 1 - stage_cost - extra - min_rest);
 	for (struct outward o = outward_start(
 		     lo, hi, ss->target[v * ss->pp + t + 1]);
 	     outward_next(&o) && !ss->stop;) {
@@ -288,12 +301,10 @@ static void search_round(struct split_search *ss, int t, int v,
 			ss->stop = true;
 			return;
 		}
-		/* what this stage must hold so the rest can fit (the bound
-		 * falls as improvements come, so it is read each time) */
-		if (last_round)
-			need = ss->total - done_cost -
-			       (int64_t)(ss->pp - 1 - t) * (ss->best - 1);
-		if (c > ss->best - 1 || (last_round && c < need))
+		/* the bound falls as improvements come: read it each time */
+		need = ss->total - done_cost -
+		       (int64_t)(ss->pp - 1 - t) * (ss->best - 1);
+		if (c + min_rest > ss->best - 1 || c + max_rest < need)
 			continue;
 		next[v] = e;
 		ss->ends[t * ss->vpp + v] = e;
