@@ -109,8 +109,8 @@ static void test_rank_env_exact(void **state)
 		"NAM56R_DP_RANK=0",
 		"NAM56R_PP_RANK=1",
 		"NAM56R_ISLAND=2",
-		"NAM56R_PLAN_SHA256=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+		("NAM56R_PLAN_SHA256=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
 		"CUDA_DEVICE_MAX_CONNECTIONS=1",
 		"NCCL_DEBUG=WARN",
 		"NAM56R_R_LAYER_INDICES=12,24",
