@@ -76,6 +76,8 @@ double n56_split_stage_costs(const struct n56_split_problem *pb,
  * proportional one and a recipe always gets the same plan. The search
  * stops early when it meets the lower bound (the mean stage, the heaviest
  * layer). */
+#define NO_CAP INT64_MAX
+
 struct split_memo {
 	uint32_t *slot; /* cap entries of (vpp + 2): gen, stage, X... */
 	size_t cap, used;
@@ -88,6 +90,7 @@ struct split_search {
 	int64_t *P; /* prefix costs, n + 1 */
 	int64_t first, last, total;
 	int64_t best, lb;
+	int64_t cap;   /* most a segment may cost; NO_CAP: unbounded */
 	int *m;        /* round starts, vpp + 1 */
 	int *ends;     /* current: ends[t * vpp + v] */
 	int *best_ends;
@@ -239,6 +242,59 @@ static int last_end_within(const struct split_search *ss, int start, int lo,
 	return a;
 }
 
+/* The first end e in [lo, hi] with P[e] >= floor (hi + 1 when none). */
+static int first_end_from(const struct split_search *ss, int lo, int hi,
+			  int64_t floor)
+{
+	int a = lo, z = hi + 1;
+
+	while (a < z) {
+		int mid = a + (z - a) / 2;
+
+		if (ss->P[mid] < floor)
+			a = mid + 1;
+		else
+			z = mid;
+	}
+	return a;
+}
+
+/* k segments of at most cap each; saturates far below overflow (every
+ * real cost sum stays within 2^61, see cost_scale). */
+static int64_t cap_times(const struct split_search *ss, int64_t k)
+{
+	int64_t big = INT64_MAX / 4;
+
+	if (ss->cap == NO_CAP || (k > 0 && ss->cap > big / k))
+		return big;
+	return ss->cap * k;
+}
+
+/* The most a stage still to come may cost: below the incumbent, and at
+ * most vpp segments of at most the cap. */
+static int64_t stage_room(const struct split_search *ss)
+{
+	int64_t by_cap = cap_times(ss, ss->vpp);
+
+	return by_cap < ss->best - 1 ? by_cap : ss->best - 1;
+}
+
+/* The first end of stage t's segment in round v that leaves the rest of
+ * the round, [e, M[v + 1]) plus the output on its last segment, within
+ * the cap of the (pp - 1 - t) stages after it; lo when nothing is
+ * capped or t is the last stage. */
+static int first_end_under_cap(const struct split_search *ss, int t, int v,
+			       int lo, int hi)
+{
+	int64_t tail = v == ss->vpp - 1 ? ss->last : 0;
+
+	if (ss->cap == NO_CAP || t == ss->pp - 1)
+		return lo;
+	return first_end_from(ss, lo, hi,
+			      ss->P[ss->m[v + 1]] + tail -
+				      cap_times(ss, ss->pp - 1 - t));
+}
+
 static void search_stage(struct split_search *ss, int t, int64_t done_cost,
 			 int64_t worst);
 
@@ -250,7 +306,7 @@ static void search_round(struct split_search *ss, int t, int v,
 	int *next = ss->x + (size_t)(t + 1) * ss->vpp;
 	int start = xv[v], hi = ss->m[v + 1] - (ss->pp - 1 - t);
 	int lo = start + 1;
-	int64_t extra = 0, min_rest = 0, max_rest = 0, need;
+	int64_t extra = 0, min_rest = 0, max_rest = 0, need, room;
 	bool last_round = v == ss->vpp - 1, last_stage = t == ss->pp - 1;
 
 	if (t == 0 && v == 0)
@@ -260,37 +316,36 @@ static void search_round(struct split_search *ss, int t, int v,
 	if (last_stage)
 		lo = hi; /* the last stage ends every round */
 	/* What this stage's later rounds add at least (one layer each, all
-	 * of it on the last stage) and at most (up to their last end). */
+	 * of it on the last stage, enough to leave the stages after it
+	 * within the cap) and at most (up to their last end, the cap). */
 	for (int r = v + 1; r < ss->vpp; r++) {
 		int from = xv[r], to = ss->m[r + 1] - (ss->pp - 1 - t);
 		int64_t add = last_stage && r == ss->vpp - 1 ? ss->last : 0;
+		int least = first_end_under_cap(ss, t, r,
+						last_stage ? to : from + 1,
+						to);
+		int64_t most = ss->P[to] - ss->P[from] + add;
 
-		min_rest += ss->P[last_stage ? to : from + 1] - ss->P[from] +
-			    add;
-		max_rest += ss->P[to] - ss->P[from] + add;
+		if (least > to || ss->P[least] - ss->P[from] + add > ss->cap)
+			return; /* that round cannot keep to the cap */
+		min_rest += ss->P[least] - ss->P[from] + add;
+		max_rest += most < ss->cap ? most : ss->cap;
 	}
+	lo = first_end_under_cap(ss, t, v, lo, hi);
 	/* The stage must hold what the stages after it cannot: skip, by
 	 * bisection on the prefix costs, the ends that leave too much. */
 	need = ss->total - done_cost -
-	       (int64_t)(ss->pp - 1 - t) * (ss->best - 1);
-	if (lo < hi) {
-		int64_t floor = need - stage_cost - extra - max_rest +
-				ss->P[start];
-		int a = lo, z = hi;
-
-		while (a < z) {
-			int mid = a + (z - a) / 2;
-
-			if (ss->P[mid] < floor)
-				a = mid + 1;
-			else
-				z = mid;
-		}
-		lo = a;
-	}
-	/* the most this stage may take: below the incumbent */
-	hi = last_end_within(ss, start, lo, hi,
-			     ss->best - 1 - stage_cost - extra - min_rest);
+	       (int64_t)(ss->pp - 1 - t) * stage_room(ss);
+	if (lo < hi)
+		lo = first_end_from(ss, lo, hi,
+				    need - stage_cost - extra - max_rest +
+					    ss->P[start]);
+	/* the most this stage may take: below the incumbent, and this
+	 * segment within the cap */
+	room = ss->best - 1 - stage_cost - extra - min_rest;
+	if (ss->cap != NO_CAP && ss->cap - extra < room)
+		room = ss->cap - extra;
+	hi = last_end_within(ss, start, lo, hi, room);
 	for (struct outward o = outward_start(
 		     lo, hi, ss->target[v * ss->pp + t + 1]);
 	     outward_next(&o) && !ss->stop;) {
@@ -303,7 +358,7 @@ static void search_round(struct split_search *ss, int t, int v,
 		}
 		/* the bound falls as improvements come: read it each time */
 		need = ss->total - done_cost -
-		       (int64_t)(ss->pp - 1 - t) * (ss->best - 1);
+		       (int64_t)(ss->pp - 1 - t) * stage_room(ss);
 		if (c + min_rest > ss->best - 1 || c + max_rest < need)
 			continue;
 		next[v] = e;
@@ -371,8 +426,22 @@ static void search_rounds(struct split_search *ss, int v)
 		search_stage(ss, 0, 0, 0);
 		return;
 	}
-	for (struct outward o = outward_start(ss->m[v - 1] + ss->pp,
-					      ss->n - ss->pp * (ss->vpp - v),
+	int lo = ss->m[v - 1] + ss->pp, hi = ss->n - ss->pp * (ss->vpp - v);
+
+	if (ss->cap != NO_CAP && lo <= hi) {
+		/* round v - 1 within pp segments of the cap, the rounds
+		 * after it within theirs */
+		int64_t head = v == 1 ? ss->first : 0;
+
+		hi = last_end_within(ss, ss->m[v - 1], lo, hi,
+				     cap_times(ss, ss->pp) - head);
+		lo = first_end_from(ss, lo, hi,
+				    ss->P[ss->n] + ss->last -
+					    cap_times(ss, (int64_t)ss->pp *
+								  (ss->vpp -
+								   v)));
+	}
+	for (struct outward o = outward_start(lo, hi,
 					      ss->mtarget[v * ss->pp]);
 	     outward_next(&o) && !ss->stop;) {
 		/* every vector of round starts is work too */
@@ -405,6 +474,56 @@ static int64_t split_value(const struct split_search *ss, const int *sizes)
 		if (stage[p] > worst)
 			worst = stage[p];
 	return worst;
+}
+
+/* The cost of layers [s, e) as one segment: the embedding rides on the
+ * first segment, the output, loss and MTP on the last. */
+static int64_t segment_value(const struct split_search *ss, int s, int e)
+{
+	return ss->P[e] - ss->P[s] + (s == 0 ? ss->first : 0) +
+	       (e == ss->n ? ss->last : 0);
+}
+
+/* The most expensive segment of a split. */
+static int64_t split_segment_max(const struct split_search *ss,
+				 const int *sizes)
+{
+	int64_t worst = 0;
+	int at = 0;
+
+	for (int s = 0; s < ss->pp * ss->vpp; s++) {
+		int64_t c = segment_value(ss, at, at + sizes[s]);
+
+		if (c > worst)
+			worst = c;
+		at += sizes[s];
+	}
+	return worst;
+}
+
+/* The largest cost any run of layers [s, e) can have as a segment that
+ * is at most x (-1 when none): the segment caps worth trying, since a
+ * split's most expensive segment is one of these values. */
+static int64_t segment_value_at_most(const struct split_search *ss,
+				     int64_t x)
+{
+	int64_t best = -1;
+
+	for (int s = 0; s < ss->n; s++) {
+		int a = s, z = ss->n; /* a: last e known within x */
+
+		while (a < z) {
+			int mid = a + (z - a + 1) / 2;
+
+			if (segment_value(ss, s, mid) <= x)
+				a = mid;
+			else
+				z = mid - 1;
+		}
+		if (a > s && segment_value(ss, s, a) > best)
+			best = segment_value(ss, s, a);
+	}
+	return best;
 }
 
 /* Segment sizes (in segment order) of stage-major ends. */
@@ -467,6 +586,87 @@ static int64_t whole_cost(double w, double scale)
 	if (!isfinite(w) || w <= 0)
 		return 0;
 	return llround(w * scale);
+}
+
+/* One search under the bounds: the first split in the tie-break order
+ * with every stage at most `bound` and every segment at most `cap`.
+ * Returns 1 (found, in best_ends), 0 (there is none) or -1 (stopped at
+ * the work limit). */
+static int split_within(struct split_search *ss, int64_t bound, int64_t cap)
+{
+	ss->best = bound + 1;
+	ss->lb = bound; /* the first split found ends the search */
+	ss->cap = cap;
+	ss->found = false;
+	ss->stop = false;
+	search_rounds(ss, 1);
+	if (ss->found)
+		return 1;
+	return ss->nodes > ss->budget ? -1 : 0;
+}
+
+/* Phase 2: among the splits whose most expensive stage is at most that
+ * of sizes (B1), the least most expensive segment C, by bisection over
+ * the segment costs that occur, each step a bounded search; every search
+ * runs in the tie-break order, so the split found at C is the one kept.
+ * sizes holds B1's split on entry and the chosen one on return. Returns
+ * -1 when the work limit (shared by all steps) stopped it: sizes is then
+ * the best split found, its stages still within B1. `b1_proven`: B1 is
+ * the optimum, so some stage reaches it and a segment holds at least
+ * 1/vpp of it. */
+static int split_capped(struct split_search *ss, int *sizes, bool b1_proven)
+{
+	int nseg = ss->pp * ss->vpp;
+	int64_t b1 = split_value(ss, sizes), hi = split_segment_max(ss, sizes);
+	int64_t lo = (ss->total + nseg - 1) / nseg;
+	bool hi_in_order = false; /* sizes is the tie-break's split at hi */
+
+	/* no segment is cheaper than the mean one, the heaviest layer, or
+	 * the first and last layers with their extras */
+	for (int i = 0; i < ss->n; i++)
+		if (ss->P[i + 1] - ss->P[i] > lo)
+			lo = ss->P[i + 1] - ss->P[i];
+	if (segment_value(ss, 0, 1) > lo && nseg > 1)
+		lo = segment_value(ss, 0, 1);
+	if (segment_value(ss, ss->n - 1, ss->n) > lo && nseg > 1)
+		lo = segment_value(ss, ss->n - 1, ss->n);
+	if (b1_proven && (b1 + ss->vpp - 1) / ss->vpp > lo)
+		lo = (b1 + ss->vpp - 1) / ss->vpp;
+	if (lo > hi)
+		lo = hi;
+	while (lo < hi) {
+		int64_t mid = lo + (hi - lo) / 2;
+		int64_t c = segment_value_at_most(ss, mid);
+		int got;
+
+		if (c < lo) { /* no segment costs anything in [lo, mid] */
+			lo = mid + 1;
+			continue;
+		}
+		got = split_within(ss, b1, c);
+		if (got < 0)
+			return -1;
+		if (got == 0) {
+			lo = mid + 1;
+			continue;
+		}
+		ends_to_sizes(ss, ss->best_ends, ss->best_m, sizes);
+		/* the first split under cap c is also the first under its
+		 * own most expensive segment */
+		hi = split_segment_max(ss, sizes);
+		hi_in_order = true;
+	}
+	if (!hi_in_order) {
+		/* B1's split already had the least C: find the
+		 * tie-break's split at C */
+		int got = split_within(ss, b1, hi);
+
+		if (got < 0)
+			return -1;
+		if (got > 0)
+			ends_to_sizes(ss, ss->best_ends, ss->best_m, sizes);
+	}
+	return 0;
 }
 
 unsigned long n56_split_budget = 10000000ul;
@@ -538,33 +738,24 @@ int n56_split_balanced_ex(const struct n56_split_problem *pb, int *sizes,
 	/* without a memo the search is slower but still exact */
 	ss.m[0] = 0;
 	ss.m[pb->vpp] = pb->n;
-	/* First pass, round starts and ends in ascending order (small early
+	/* Phase 1, round starts and ends in ascending order (small early
 	 * segments first; measured faster than the proportional order),
-	 * which finds the optimum fast when a heavy last stage leaves the
-	 * other stages free. */
+	 * finds the least most expensive stage, B1. */
 	ss.target = ss.zero;
 	ss.mtarget = ss.zero;
+	ss.cap = NO_CAP;
 	search_rounds(&ss, 1);
 	if (ss.found)
 		ends_to_sizes(&ss, ss.best_ends, ss.best_m, sizes);
 	proven = ss.nodes <= ss.budget;
-	/* Second pass, the fixed tie-break order (nearest the proportional
-	 * split first), bounded by the first pass's value: the first split
-	 * it meets at a proven optimum is the one kept. Should it run out
-	 * of work first, the first pass's split stands. */
+	/* phase 2 searches in the tie-break order, on its own budget */
 	ss.target = ss.tb;
 	ss.mtarget = ss.tb;
-	if (proven)
-		ss.lb = ss.best; /* stop at the first split this good */
-	ss.best++;
-	ss.found = false;
-	ss.stop = false;
 	ss.nodes = 0;
-	search_rounds(&ss, 1);
-	if (ss.found)
-		ends_to_sizes(&ss, ss.best_ends, ss.best_m, sizes);
+	if (split_capped(&ss, sizes, proven) < 0)
+		proven = false;
 	if (exact)
-		*exact = proven || ss.nodes <= ss.budget;
+		*exact = proven;
 	rc = 0;
 out:
 	free(cand);

@@ -74,27 +74,52 @@ static bool key_less(const int *a, const int *b, int len)
 	return false;
 }
 
+/* The most expensive segment (virtual stage): its layers, plus the
+ * embedding on segment 0 and the output, loss and MTP on the last. */
+static double segment_max(const struct n56_split_problem *pb,
+			  const int *sizes)
+{
+	int nseg = pb->pp * pb->vpp, at = 0;
+	double worst = 0;
+
+	for (int s = 0; s < nseg; s++) {
+		double c = (s == 0 ? pb->first : 0) +
+			   (s == nseg - 1 ? pb->last : 0);
+
+		for (int i = at; i < at + sizes[s]; i++)
+			c += pb->w[i];
+		if (c > worst)
+			worst = c;
+		at += sizes[s];
+	}
+	return worst;
+}
+
 struct brute {
 	const struct n56_split_problem *pb;
 	int nseg, keylen;
 	int *cur, *best, *best_key, *key;
-	double best_value;
+	double best_value, best_segment;
 	long visited;
 };
 
 static void brute_walk(struct brute *b, int s, int left)
 {
 	if (s == b->nseg - 1) {
-		double stage[b->pb->pp], v;
+		double stage[b->pb->pp], v, seg;
 
 		b->cur[s] = left;
 		b->visited++;
 		v = n56_split_stage_costs(b->pb, b->cur, stage);
+		seg = segment_max(b->pb, b->cur);
 		split_key(b->pb, b->cur, b->key);
+		/* lexicographic: stage, then segment, then the key */
 		if (v < b->best_value ||
-		    (v == b->best_value && key_less(b->key, b->best_key,
-						    b->keylen))) {
+		    (v == b->best_value && seg < b->best_segment) ||
+		    (v == b->best_value && seg == b->best_segment &&
+		     key_less(b->key, b->best_key, b->keylen))) {
 			b->best_value = v;
+			b->best_segment = seg;
 			memcpy(b->best, b->cur, sizeof(int) * b->nseg);
 			memcpy(b->best_key, b->key, sizeof(int) * b->keylen);
 		}
@@ -106,19 +131,24 @@ static void brute_walk(struct brute *b, int s, int left)
 	}
 }
 
-static double brute_force(const struct n56_split_problem *pb, int *best)
+/* The best split by (most expensive stage, most expensive segment, the
+ * search's tie-break key) over every composition; returns its stage
+ * value and sets *segment to its segment value. */
+static double brute_force(const struct n56_split_problem *pb, int *best,
+			  double *segment)
 {
 	int nseg = pb->pp * pb->vpp, keylen = 2 * (nseg + pb->vpp - 1);
 	int cur[nseg], key[keylen], best_key[keylen];
 	struct brute b = {
 		.pb = pb, .nseg = nseg, .keylen = keylen, .cur = cur,
 		.best = best, .best_key = best_key, .key = key,
-		.best_value = 1e300,
+		.best_value = 1e300, .best_segment = 1e300,
 	};
 
 	for (int i = 0; i < keylen; i++)
 		best_key[i] = 1 << 30;
 	brute_walk(&b, 0, pb->n);
+	*segment = b.best_segment;
 	return b.best_value;
 }
 
@@ -143,7 +173,7 @@ static void test_exact_matches_brute_force(void **state)
 				for (int rep = 0; rep < 6; rep++) {
 					double w[n];
 					int got[nseg], want[nseg];
-					double stage[pp], vg, vw;
+					double stage[pp], vg, vw, sg, sw;
 					struct n56_split_problem pb = {
 						.w = w, .n = n,
 						.pp = pp, .vpp = vpp,
@@ -163,16 +193,24 @@ static void test_exact_matches_brute_force(void **state)
 								      &exact),
 						0);
 					assert_true(exact);
-					vw = brute_force(&pb, want);
+					vw = brute_force(&pb, want, &sw);
 					vg = n56_split_stage_costs(&pb, got,
 								   stage);
-					if (vg != vw ||
+					sg = segment_max(&pb, got);
+					if (vg != vw || sg != sw ||
 					    memcmp(got, want, sizeof(got))) {
 						print_error("pp %d vpp %d n %d "
-							    "rep %d: got %g "
-							    "want %g\n",
+							    "rep %d: got %g/%g "
+							    "want %g/%g\n",
 							    pp, vpp, n, rep,
-							    vg, vw);
+							    vg, sg, vw, sw);
+						for (int k = 0; k < nseg; k++)
+							print_error(
+								"  segment %d:"
+								" got %d want "
+								"%d\n",
+								k, got[k],
+								want[k]);
 						fail();
 					}
 					cases++;
