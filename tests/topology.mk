@@ -24,3 +24,12 @@ endif
 # The topology command end to end (exit codes, messages, JSON, fixtures).
 TESTS += tests/topology-cli.sh
 EXTRA_DIST += tests/topology-cli.sh
+# The node homogeneity check (topology/homog.c), end to end on generated
+# topologies, the fake NVML, the node cache and the shared fixtures.
+if HAVE_CMOCKA
+check_PROGRAMS += tests/test_homog
+TESTS += tests/test_homog
+tests_test_homog_SOURCES = tests/test_homog.c
+tests_test_homog_CFLAGS = $(TEST_CFLAGS)
+tests_test_homog_LDADD = $(TEST_LIBS)
+endif

@@ -34,20 +34,24 @@ static bool island_fact(const char *line, size_t len)
 static int add_record(hwloc_topology_t h, const struct n56_topology *t)
 {
 	hwloc_obj_t root = hwloc_get_root_obj(h);
-	char *gpus = NULL, *of = NULL, num[16];
-	size_t glen = 0, olen = 0;
+	char *gpus = NULL, *of = NULL, *own = NULL, num[16];
+	size_t glen = 0, olen = 0, wlen = 0;
 	FILE *g = open_memstream(&gpus, &glen), *o = open_memstream(&of, &olen);
+	FILE *w = open_memstream(&own, &wlen);
 	int ret = -1;
 
-	if (!g || !o)
+	if (!g || !o || !w)
 		goto out;
 	for (int i = 0; i < t->ngpus; i++) {
 		fprintf(g, "%s%s", i ? "," : "", t->gpus[i].pci);
 		fprintf(o, "%s%d", i ? "," : "", t->gpus[i].island);
+		if (t->own_island_of)
+			fprintf(w, "%s%d", i ? "," : "", t->own_island_of[i]);
 	}
 	fclose(g);
 	fclose(o);
-	g = o = NULL;
+	fclose(w);
+	g = o = w = NULL;
 	snprintf(num, sizeof(num), "%d", t->nodes_per_domain);
 	if (hwloc_obj_add_info(root, REC "cache", "1") < 0 ||
 	    hwloc_obj_add_info(root, REC "island_source",
@@ -59,6 +63,12 @@ static int add_record(hwloc_topology_t h, const struct n56_topology *t)
 	    hwloc_obj_add_info(root, REC "nodes_per_domain", num) < 0 ||
 	    (t->domain &&
 	     hwloc_obj_add_info(root, REC "domain", t->domain) < 0))
+		goto out;
+	/* The node's own islands beside the admin map's, for the check. */
+	if (t->own_island_of && t->ngpus &&
+	    (hwloc_obj_add_info(root, REC "own_source",
+				n56_island_source_name(t->own_source)) < 0 ||
+	     hwloc_obj_add_info(root, REC "own_island_of", own) < 0))
 		goto out;
 	/* Keep where the islands came from: the reader cannot ask again. */
 	for (const char *p = t->facts; p && *p;) {
@@ -81,8 +91,11 @@ out:
 		fclose(g);
 	if (o)
 		fclose(o);
+	if (w)
+		fclose(w);
 	free(gpus);
 	free(of);
+	free(own);
 	return ret;
 }
 
@@ -199,6 +212,44 @@ static int source_by_name(const char *s, enum n56_island_source *out)
 	return -1;
 }
 
+/* The node's own islands (written when the admin map decided): ids in
+ * 0..ngpus-1, one per GPU. Absent in caches written before: 0. */
+static int own_record_read(struct n56_topology *t, hwloc_obj_t root)
+{
+	const char *src = hwloc_obj_get_info_by_name(root, REC "own_source");
+	const char *of = hwloc_obj_get_info_by_name(root, REC "own_island_of");
+	enum n56_island_source s;
+	const char *p = of;
+	char *end;
+	int *v;
+
+	if (!src && !of)
+		return 0;
+	if (!src || !of || source_by_name(src, &s) < 0 || !t->ngpus)
+		return -1;
+	v = malloc(sizeof(int) * t->ngpus);
+	if (!v)
+		return -1;
+	for (int i = 0; i < t->ngpus; i++) {
+		long x = strtol(p, &end, 10);
+
+		if (end == p || x < 0 || x >= t->ngpus ||
+		    (*end != ',' && *end != '\0')) {
+			free(v);
+			return -1;
+		}
+		v[i] = (int)x;
+		p = *end ? end + 1 : end;
+	}
+	if (*p) {
+		free(v);
+		return -1;
+	}
+	t->own_island_of = v;
+	t->own_source = s;
+	return 0;
+}
+
 int n56_cache_record_read(struct n56_topology *t, int *label, char *err,
 			  size_t errlen)
 {
@@ -256,6 +307,8 @@ int n56_cache_record_read(struct n56_topology *t, int *label, char *err,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	if (own_record_read(t, root) < 0)
+		goto bad;
 	n56_topo_fact(t, "islands: %s, from the cache record",
 		      n56_island_source_name(t->island_source));
 	for (unsigned i = 0; i < root->infos_count; i++)

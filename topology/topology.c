@@ -116,6 +116,7 @@ void n56_topology_free(struct n56_topology *t)
 	free(t->source);
 	free(t->facts);
 	free(t->domain);
+	free(t->own_island_of);
 	if (t->hwloc)
 		hwloc_topology_destroy(t->hwloc);
 	free(t);
@@ -451,7 +452,8 @@ static int islands_from_nvml(struct n56_topology *t, const char *library,
 		n56_topo_fact(t, "nvml: not used: %s", why);
 		return 0;
 	}
-	if (domain[0] && !(t->domain = strdup(domain)))
+	/* The admin map's domain, when it decided, stays the domain. */
+	if (domain[0] && !t->domain && !(t->domain = strdup(domain)))
 		return -1;
 	return 1;
 }
@@ -462,12 +464,96 @@ static void singleton_labels(int *label, int n)
 		label[i] = i;
 }
 
+/* The node's own evidence, in DESIGN.md's order after the admin map: NVML,
+ * hwloc distances, NVSwitch functions on PCI. 1 with label and *src set
+ * when one decided, 0 when none did, -1 when out of memory. */
+static int own_islands(struct n56_topology *t,
+		       const struct n56_topology_opts *o, hwloc_obj_t *gpu_obj,
+		       int *label, enum n56_island_source *src)
+{
+	int r;
+
+	if (o->nvml && !t->ngpus) {
+		n56_topo_fact(t, "nvml: not asked (no GPU on the PCI bus)");
+	} else if (o->nvml) {
+		r = islands_from_nvml(t, o->nvml_library, label);
+		if (r)
+			*src = N56_ISLANDS_NVML;
+		if (r)
+			return r;
+	} else {
+		n56_topo_fact(t, "nvml: not asked (%s)",
+			      o->xml ? "XML input: NVML describes only the "
+				       "live node"
+				     : "disabled");
+	}
+	singleton_labels(label, t->ngpus);
+	r = n56_islands_distances(t, gpu_obj, label);
+	if (r) {
+		*src = N56_ISLANDS_HWLOC_DISTANCES;
+		return r;
+	}
+	singleton_labels(label, t->ngpus);
+	r = n56_islands_pci_switch(t, gpu_obj, label);
+	if (r) {
+		*src = N56_ISLANDS_PCI_SWITCH;
+		return r;
+	}
+	singleton_labels(label, t->ngpus);
+	return 0;
+}
+
+/* The admin map decided: keep what the node finds itself beside it, with
+ * island ids numbered by lowest GPU like the islands. */
+static int keep_own_islands(struct n56_topology *t,
+			    const struct n56_topology_opts *o,
+			    hwloc_obj_t *gpu_obj)
+{
+	int n = t->ngpus ? t->ngpus : 1;
+	int *label = malloc(sizeof(int) * n), *id = malloc(sizeof(int) * n);
+	enum n56_island_source src = N56_ISLANDS_NONE;
+	int r, k = 0;
+
+	if (!label || !id)
+		goto oom;
+	singleton_labels(label, t->ngpus);
+	r = own_islands(t, o, gpu_obj, label, &src);
+	if (r < 0)
+		goto oom;
+	if (r == 0) {
+		n56_topo_fact(t, "islands: the node has no evidence of its "
+				 "own to check the admin map against");
+		free(label);
+		free(id);
+		return 0;
+	}
+	for (int i = 0; i < t->ngpus; i++)
+		id[i] = -1;
+	for (int i = 0; i < t->ngpus; i++) {
+		if (id[i] >= 0)
+			continue;
+		for (int j = i; j < t->ngpus; j++)
+			if (id[j] < 0 && label[j] == label[i])
+				id[j] = k;
+		k++;
+	}
+	free(label);
+	t->own_island_of = id;
+	t->own_source = src;
+	return 0;
+oom:
+	free(label);
+	free(id);
+	return -1;
+}
+
 static int find_islands(struct n56_topology *t,
 			const struct n56_topology_opts *o,
 			const struct n56_policy *policy, const char *host,
 			hwloc_obj_t *gpu_obj, char *err, size_t errlen)
 {
 	int *label = malloc(sizeof(int) * (t->ngpus ? t->ngpus : 1));
+	enum n56_island_source src = N56_ISLANDS_NONE;
 	int r, ret = -1;
 
 	if (!label) {
@@ -480,6 +566,8 @@ static int find_islands(struct n56_topology *t,
 		goto out;
 	if (r > 0) {
 		t->island_source = N56_ISLANDS_ADMIN_MAP;
+		if (keep_own_islands(t, o, gpu_obj) < 0)
+			goto oom;
 		goto done;
 	}
 	r = n56_cache_record_read(t, label, err, errlen);
@@ -494,39 +582,13 @@ static int find_islands(struct n56_topology *t,
 			 o->xml);
 		goto out;
 	}
-	if (o->nvml && !t->ngpus) {
-		n56_topo_fact(t, "nvml: not asked (no GPU on the PCI bus)");
-	} else if (o->nvml) {
-		r = islands_from_nvml(t, o->nvml_library, label);
-		if (r < 0)
-			goto oom;
-		if (r > 0) {
-			t->island_source = N56_ISLANDS_NVML;
-			goto done;
-		}
-	} else {
-		n56_topo_fact(t, "nvml: not asked (%s)",
-			      o->xml ? "XML input: NVML describes only the "
-				       "live node"
-				     : "disabled");
-	}
-	singleton_labels(label, t->ngpus);
-	r = n56_islands_distances(t, gpu_obj, label);
+	r = own_islands(t, o, gpu_obj, label, &src);
 	if (r < 0)
 		goto oom;
 	if (r > 0) {
-		t->island_source = N56_ISLANDS_HWLOC_DISTANCES;
+		t->island_source = src;
 		goto done;
 	}
-	singleton_labels(label, t->ngpus);
-	r = n56_islands_pci_switch(t, gpu_obj, label);
-	if (r < 0)
-		goto oom;
-	if (r > 0) {
-		t->island_source = N56_ISLANDS_PCI_SWITCH;
-		goto done;
-	}
-	singleton_labels(label, t->ngpus);
 	t->island_source = N56_ISLANDS_NONE;
 	t->degraded = t->ngpus > 0;
 	if (t->ngpus)

@@ -49,6 +49,12 @@ struct n56_topology {
 	int nodes_per_domain;
 	char *domain; /* admin-map domain or NVML fabric clique, or NULL */
 	struct hwloc_topology *hwloc; /* owned: cache export and binding */
+	/* When the admin map decided the islands: what the node found itself
+	 * (NVML, hwloc distances, PCI switch), so that the map can be
+	 * checked against it; N56_ISLANDS_NONE and NULL when it found
+	 * nothing. Island ids numbered like islands (by lowest GPU). */
+	enum n56_island_source own_source;
+	int *own_island_of; /* ngpus entries, or NULL */
 };
 
 /* How to load; n56_topology_load() is the usual case of it. */
@@ -81,6 +87,45 @@ int n56_topology_cache_write(const struct n56_topology *t, const char *path,
 			     char *err, size_t errlen);
 int n56_topology_cache_read(const char *path, struct n56_topology **out,
 			    char *err, size_t errlen);
+
+/* Node homogeneity (DESIGN.md "Placement"): a node places ranks as if
+ * every node looked like the shape it was told (the admin map) or assumes
+ * (its own, for all nodes); these check that against what it sees. */
+
+/* One side of a comparison: a shape and who says so, for the message. */
+struct n56_shape_view {
+	const struct n56_node_shape *shape;
+	const char *by;     /* "admin map", "nvml", "the step", ... */
+	const char *domain; /* the admin map's domain of its islands, or NULL */
+};
+/* 0 when the node's own view (seen) confirms the assumed one, with a line
+ * for the facts in why saying what was and was not checked; -1 with the
+ * message in why when it contradicts it: different GPU counts, or an
+ * assumed island spanning GPUs that seen puts in different islands (for a
+ * multi-node domain: its GPUs on this node). A seen shape without
+ * evidence (degraded or assumed) leaves the islands unchecked, and so
+ * does a domain's reach beyond this node (why says so). Pure. */
+int n56_shape_check(const struct n56_shape_view *assumed,
+		    const struct n56_shape_view *seen, const char *host,
+		    char *why, size_t whylen);
+/* The node's own shape: the islands it found itself (also when the admin
+ * map decided); degraded when it found none. -1 as n56_topology_shape. */
+int n56_topology_own_shape(const struct n56_topology *t,
+			   struct n56_node_shape *s, const char **by,
+			   char *err, size_t errlen);
+/* The admin map's shape for host on a node of ngpus GPUs: 1 when the map
+ * names host (domain gets the first domain of its GPUs, or ""), 0 when it
+ * does not (no policy, no map, or island_source per-node), -1 with a
+ * file:line:col message (a GPU the node does not have, a bad list). Pure:
+ * reads only the policy. */
+int n56_admin_map_shape(const struct n56_policy *policy, const char *host,
+			int ngpus, struct n56_node_shape *s, char *domain,
+			size_t domainlen, char *err, size_t errlen);
+/* The island signature of a shape, island sizes in island order joined by
+ * '+' ("4+4", "8", "1+1+1+1"), with "@N" appended for N nodes per
+ * domain; for NAM56R_NODE_SHAPE. -1 when it does not fit. */
+int n56_shape_signature(const struct n56_node_shape *s, char *buf,
+			size_t len);
 
 /* Internals, declared here for the tests and the bench. */
 
