@@ -21,6 +21,9 @@
 #define N56_ENV_POLICY "NAM56R_POLICY"
 #define N56_ENV_TOPOLOGY "NAM56R_TOPOLOGY"
 #define N56_ENV_GPU "NAM56R_GPU"
+/* The island signature of the node shape placement used ("4+4"): every
+ * rank carries it so that tools can compare the nodes of a step. */
+#define N56_ENV_NODE_SHAPE "NAM56R_NODE_SHAPE"
 
 /* The largest recipe the plugin carries (it travels in the environment). */
 #define N56_RECIPE_MAX (64 * 1024)

@@ -225,6 +225,79 @@ static int sub_shape(const char *list, long gpn)
 	return 1;
 }
 
+/* A load with the admin map failed where one without it succeeds: the map
+ * contradicts this node (a GPU it does not have, a bad list for it). */
+static bool admin_map_broke_load(const char *path)
+{
+	struct n56_topology_opts o = {.xml = n56_st.args.topology,
+				      .nvml = !n56_st.args.topology,
+				      .threaded = true};
+	struct n56_topology *t = NULL;
+	char err[512];
+	bool broke;
+
+	if (!n56_st.policy || !n56_st.policy->topology.nislands ||
+	    (!n56_st.args.topology && access(path, F_OK) == 0))
+		return false;
+	broke = !n56_topology_load_opts(&o, NULL, n56_st.node_name, &t, err,
+					sizeof(err));
+	n56_topology_free(t);
+	return broke;
+}
+
+/* DESIGN.md "Placement": one rank per GPU of the node (or of the GPUs
+ * Slurm named for the step); anything else would place ranks on GPUs the
+ * node's topology does not describe. */
+static void step_gpus_mismatch(const char *path, long gpn,
+			       const char *step_gpus)
+{
+	struct n56_node_shape step;
+	struct n56_shape_view a = {&step, "the step", NULL};
+	struct n56_shape_view s = {&n56_st.shape, "hwloc", NULL};
+	char why[1024];
+
+	n56_node_shape_assumed(&step, (int)gpn);
+	n56_shape_check(&a, &s, n56_st.node_name, why, sizeof(why));
+	n56_remote_fail("%s (topology %s; Slurm names the step's GPUs as "
+			"'%s'): run one rank per GPU (srun "
+			"--ntasks-per-node=%d) or ask for %ld GPUs per node "
+			"(--gpus-per-node=%ld) so that Slurm names them",
+			why, path, step_gpus ? step_gpus : "(none)",
+			n56_st.shape.gpus, gpn, gpn);
+}
+
+/* DESIGN.md "Placement": the admin map's islands for this node must agree
+ * with what the node finds itself; a contradiction fails the tasks (from
+ * task_init) instead of placing TP groups across islands. */
+static void check_admin_map(void)
+{
+	struct n56_node_shape own, map;
+	const char *by = NULL;
+	char dom[256], why[1024], err[512];
+	int r;
+
+	if (!n56_st.topo || !n56_st.policy ||
+	    n56_topology_own_shape(n56_st.topo, &own, &by, err, sizeof(err)))
+		return;
+	r = n56_admin_map_shape(n56_st.policy, n56_st.node_name, own.gpus,
+				&map, dom, sizeof(dom), err, sizeof(err));
+	if (r < 0) {
+		n56_remote_fail("topology: %s", err);
+		return;
+	}
+	if (r == 0)
+		return;
+	struct n56_shape_view a = {&map, "the admin map", dom};
+	struct n56_shape_view s = {&own, by, NULL};
+	if (n56_shape_check(&a, &s, n56_st.node_name, why, sizeof(why)))
+		n56_remote_fail("%s; fix topology.islands in %s or the "
+				"node, or run with island_source per-node",
+				why, n56_st.policy_path ? n56_st.policy_path :
+				"the site policy");
+	else
+		slurm_info(N56_LOG_PREFIX "%s", why);
+}
+
 static void load_shape(long gpn, const char *step_gpus)
 {
 	char err[512] = "", path[4096];
@@ -248,6 +321,10 @@ static void load_shape(long gpn, const char *step_gpus)
 		else
 			rc = discover(path, dir, err, sizeof(err));
 	}
+	if (rc && admin_map_broke_load(path)) {
+		n56_remote_fail("topology: %s", err);
+		return;
+	}
 	if (!rc && !n56_topology_shape(n56_st.topo, &n56_st.shape, err,
 				       sizeof(err))) {
 		n56_st.topo_path = strdup(path);
@@ -256,10 +333,8 @@ static void load_shape(long gpn, const char *step_gpus)
 		if (n56_st.shape.gpus == gpn ||
 		    (step_gpus && sub_shape(step_gpus, gpn)))
 			return;
-		slurm_info(N56_LOG_PREFIX "%s has %d GPUs but the step runs "
-			   "%ld ranks per node on GPUs '%s': one island "
-			   "assumed", path, n56_st.shape.gpus, gpn,
-			   step_gpus ? step_gpus : "(SLURM_STEP_GPUS unset)");
+		step_gpus_mismatch(path, gpn, step_gpus);
+		return;
 	} else {
 		slurm_info(N56_LOG_PREFIX "no topology (%s): one island per "
 			   "node assumed", err);
@@ -375,6 +450,9 @@ int n56_remote_post_opt(spank_t sp)
 		step_gpus = job_getenv(sp, "SLURM_JOB_GPUS");
 	load_shape(gpn, step_gpus);
 	free(step_gpus);
+	check_admin_map();
+	if (n56_st.error)
+		goto out;
 	struct n56_place_report rep;
 	if (n56_placer_new(&n56_st.plan->par, &n56_st.shape, n56_st.nnodes,
 			   &n56_st.placer, &rep, err, sizeof(err))) {
@@ -461,7 +539,7 @@ int n56_remote_task_init(spank_t sp)
 	struct n56_env env = {0};
 	struct n56_rank_place place;
 	uint32_t rank;
-	char err[512], num[32];
+	char err[512], num[32], sig[256];
 	int rc = -1;
 
 	if (!n56_st.active || n56_st.batch_step)
@@ -511,6 +589,9 @@ int n56_remote_task_init(spank_t sp)
 		free(dev);
 	}
 	snprintf(num, sizeof(num), "%d", node_gpu);
+	if (n56_shape_signature(&n56_st.shape, sig, sizeof(sig)) ||
+	    set_env(sp, N56_ENV_NODE_SHAPE, sig, 1))
+		goto out;
 	if (set_env(sp, N56_ENV_GPU, num, 1) ||
 	    set_env(sp, N56_ENV_POLICY, n56_st.policy_path, 1) ||
 	    (n56_st.topo_path &&

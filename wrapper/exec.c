@@ -269,6 +269,48 @@ out:
 	return out;
 }
 
+/* DESIGN.md "Placement", as the plugin checks it: the admin map's islands
+ * for this node agree with the node's own, and the node has one GPU per
+ * rank of the step. 0 when placement may go on, -1 after the message. */
+static int check_node(const struct n56_plan *plan,
+		      const struct n56_policy *policy,
+		      const struct n56_topology *topo,
+		      const struct n56_node_shape *shape, const char *host)
+{
+	struct n56_node_shape own, map, step;
+	const char *by = NULL;
+	char dom[256], why[1024];
+	int r;
+
+	if (n56_topology_own_shape(topo, &own, &by, why, sizeof(why)))
+		return 0;
+	r = n56_admin_map_shape(policy, host, own.gpus, &map, dom,
+				sizeof(dom), why, sizeof(why));
+	if (r < 0) {
+		fprintf(stderr, PROG "topology: %s\n", why);
+		return -1;
+	}
+	struct n56_shape_view a = {&map, "the admin map", dom};
+	struct n56_shape_view s = {&own, by, NULL};
+	if (r > 0 && n56_shape_check(&a, &s, host, why, sizeof(why))) {
+		fprintf(stderr, PROG "%s; fix topology.islands in %s or the "
+			"node, or run with island_source per-node\n", why,
+			policy->path ? policy->path : "the site policy");
+		return -1;
+	}
+	n56_node_shape_assumed(&step, (int)plan->gpus_per_node);
+	a = (struct n56_shape_view){&step, "the step", NULL};
+	s = (struct n56_shape_view){shape, "hwloc", NULL};
+	if (step.gpus != shape->gpus &&
+	    n56_shape_check(&a, &s, host, why, sizeof(why))) {
+		fprintf(stderr, PROG "%s (topology %s): run one rank per GPU "
+			"(srun --ntasks-per-node=%d)\n", why, topo->source,
+			shape->gpus);
+		return -1;
+	}
+	return 0;
+}
+
 /* No plugin: this rank's environment, computed as task_init would. */
 static int set_rank_env(const struct n56_plan *plan,
 			const struct n56_policy *policy,
@@ -293,9 +335,12 @@ static int set_rank_env(const struct n56_plan *plan,
 			nodelist ? err : "SLURM_STEP_NODELIST is not set");
 		goto out;
 	}
-	if (!topo || n56_topology_shape(topo, &shape, err, sizeof(err)) ||
-	    shape.gpus != plan->gpus_per_node)
+	if (!topo || n56_topology_shape(topo, &shape, err, sizeof(err)))
 		n56_node_shape_assumed(&shape, (int)plan->gpus_per_node);
+	else if (check_node(plan, policy, topo, &shape,
+			    node >= 0 && (size_t)node < nhosts ? hosts[node] :
+			    NULL))
+		goto out;
 	if (n56_placer_new(&plan->par, &shape, plan->nodes, &pl, &rep, err,
 			   sizeof(err))) {
 		fprintf(stderr, PROG "placement: %s\n", err);
@@ -345,6 +390,12 @@ static int set_rank_env(const struct n56_plan *plan,
 		free(dev);
 	}
 	free(slurm_copy);
+	if (n56_shape_signature(&shape, err, sizeof(err)) ||
+	    setenv(N56_ENV_NODE_SHAPE, err, 1)) {
+		fprintf(stderr, PROG "setenv " N56_ENV_NODE_SHAPE ": %s\n",
+			strerror(errno));
+		goto out;
+	}
 	rc = 0;
 out:
 	n56_env_clear(&env);
