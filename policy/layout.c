@@ -91,6 +91,8 @@ struct split_search {
 	int64_t first, last, total;
 	int64_t best, lb;
 	int64_t cap;   /* most a segment may cost; NO_CAP: unbounded */
+	int64_t cap2;  /* most every segment but one may cost (NO_CAP) */
+	int over;      /* segments so far above cap2: at most one */
 	int *m;        /* round starts, vpp + 1 */
 	int *ends;     /* current: ends[t * vpp + v] */
 	int *best_ends;
@@ -259,15 +261,22 @@ static int first_end_from(const struct split_search *ss, int lo, int hi,
 	return a;
 }
 
-/* k segments of at most cap each; saturates far below overflow (every
- * real cost sum stays within 2^61, see cost_scale). */
+/* The most the next segment may cost: cap2 once one segment went above
+ * it, else cap. Bounds on later segments use it too (loose, so sound). */
+static int64_t seg_cap(const struct split_search *ss)
+{
+	return ss->over > 0 ? ss->cap2 : ss->cap;
+}
+
+/* k segments of at most seg_cap each; saturates far below overflow
+ * (every real cost sum stays within 2^61, see cost_scale). */
 static int64_t cap_times(const struct split_search *ss, int64_t k)
 {
-	int64_t big = INT64_MAX / 4;
+	int64_t big = INT64_MAX / 4, cap = seg_cap(ss);
 
-	if (ss->cap == NO_CAP || (k > 0 && ss->cap > big / k))
+	if (cap == NO_CAP || (k > 0 && cap > big / k))
 		return big;
-	return ss->cap * k;
+	return cap * k;
 }
 
 /* The most a stage still to come may cost: below the incumbent, and at
@@ -288,7 +297,7 @@ static int first_end_under_cap(const struct split_search *ss, int t, int v,
 {
 	int64_t tail = v == ss->vpp - 1 ? ss->last : 0;
 
-	if (ss->cap == NO_CAP || t == ss->pp - 1)
+	if (seg_cap(ss) == NO_CAP || t == ss->pp - 1)
 		return lo;
 	return first_end_from(ss, lo, hi,
 			      ss->P[ss->m[v + 1]] + tail -
@@ -326,10 +335,11 @@ static void search_round(struct split_search *ss, int t, int v,
 						to);
 		int64_t most = ss->P[to] - ss->P[from] + add;
 
-		if (least > to || ss->P[least] - ss->P[from] + add > ss->cap)
+		if (least > to ||
+		    ss->P[least] - ss->P[from] + add > seg_cap(ss))
 			return; /* that round cannot keep to the cap */
 		min_rest += ss->P[least] - ss->P[from] + add;
-		max_rest += most < ss->cap ? most : ss->cap;
+		max_rest += most < seg_cap(ss) ? most : seg_cap(ss);
 	}
 	lo = first_end_under_cap(ss, t, v, lo, hi);
 	/* The stage must hold what the stages after it cannot: skip, by
@@ -343,13 +353,13 @@ static void search_round(struct split_search *ss, int t, int v,
 	/* the most this stage may take: below the incumbent, and this
 	 * segment within the cap */
 	room = ss->best - 1 - stage_cost - extra - min_rest;
-	if (ss->cap != NO_CAP && ss->cap - extra < room)
-		room = ss->cap - extra;
+	if (seg_cap(ss) != NO_CAP && seg_cap(ss) - extra < room)
+		room = seg_cap(ss) - extra;
 	hi = last_end_within(ss, start, lo, hi, room);
 	for (struct outward o = outward_start(
 		     lo, hi, ss->target[v * ss->pp + t + 1]);
 	     outward_next(&o) && !ss->stop;) {
-		int e = o.at;
+		int e = o.at, over = ss->over;
 		int64_t c = stage_cost + extra + ss->P[e] - ss->P[start];
 
 		if (++ss->nodes > ss->budget) {
@@ -363,11 +373,14 @@ static void search_round(struct split_search *ss, int t, int v,
 			continue;
 		next[v] = e;
 		ss->ends[t * ss->vpp + v] = e;
+		if (extra + ss->P[e] - ss->P[start] > ss->cap2)
+			ss->over++;
 		if (!last_round)
 			search_round(ss, t, v + 1, c, done_cost, worst);
 		else
 			search_stage(ss, t + 1, done_cost + c,
 				     c > worst ? c : worst);
+		ss->over = over;
 		/* an improvement may have made this prefix no better */
 		if (worst >= ss->best)
 			return;
@@ -393,11 +406,15 @@ static void search_stage(struct split_search *ss, int t, int64_t done_cost,
 		ss->stop = true;
 		return;
 	}
-	if (memo_failed(&ss->memo, t, ss->x + (size_t)t * ss->vpp))
+	/* the state is the stage, X and whether a segment went above
+	 * cap2 */
+	if (memo_failed(&ss->memo, 2 * t + ss->over,
+			ss->x + (size_t)t * ss->vpp))
 		return;
 	search_round(ss, t, 0, 0, done_cost, worst);
 	if (ss->best == before && !ss->stop)
-		memo_mark_failed(&ss->memo, t, ss->x + (size_t)t * ss->vpp);
+		memo_mark_failed(&ss->memo, 2 * t + ss->over,
+				 ss->x + (size_t)t * ss->vpp);
 }
 
 /* Tries every vector of round starts M[1..vpp-1], nearest the
@@ -482,23 +499,6 @@ static int64_t segment_value(const struct split_search *ss, int s, int e)
 {
 	return ss->P[e] - ss->P[s] + (s == 0 ? ss->first : 0) +
 	       (e == ss->n ? ss->last : 0);
-}
-
-/* The most expensive segment of a split. */
-static int64_t split_segment_max(const struct split_search *ss,
-				 const int *sizes)
-{
-	int64_t worst = 0;
-	int at = 0;
-
-	for (int s = 0; s < ss->pp * ss->vpp; s++) {
-		int64_t c = segment_value(ss, at, at + sizes[s]);
-
-		if (c > worst)
-			worst = c;
-		at += sizes[s];
-	}
-	return worst;
 }
 
 /* The largest cost any run of layers [s, e) can have as a segment that
@@ -589,14 +589,17 @@ static int64_t whole_cost(double w, double scale)
 }
 
 /* One search under the bounds: the first split in the tie-break order
- * with every stage at most `bound` and every segment at most `cap`.
- * Returns 1 (found, in best_ends), 0 (there is none) or -1 (stopped at
- * the work limit). */
-static int split_within(struct split_search *ss, int64_t bound, int64_t cap)
+ * with every stage at most `bound`, every segment at most `cap` and all
+ * but one at most `cap2`. Returns 1 (found, in best_ends), 0 (there is
+ * none) or -1 (stopped at the work limit). */
+static int split_within(struct split_search *ss, int64_t bound, int64_t cap,
+			int64_t cap2)
 {
 	ss->best = bound + 1;
 	ss->lb = bound; /* the first split found ends the search */
 	ss->cap = cap;
+	ss->cap2 = cap2;
+	ss->over = 0;
 	ss->found = false;
 	ss->stop = false;
 	search_rounds(ss, 1);
@@ -605,10 +608,81 @@ static int split_within(struct split_search *ss, int64_t bound, int64_t cap)
 	return ss->nodes > ss->budget ? -1 : 0;
 }
 
+/* The most expensive segment (rank 0) or the next one (rank 1). */
+static int64_t split_segment_rank(const struct split_search *ss,
+				  const int *sizes, int rank)
+{
+	int64_t top[2] = {0, 0};
+	int at = 0;
+
+	for (int s = 0; s < ss->pp * ss->vpp; s++) {
+		int64_t c = segment_value(ss, at, at + sizes[s]);
+
+		if (c > top[0]) {
+			top[1] = top[0];
+			top[0] = c;
+		} else if (c > top[1]) {
+			top[1] = c;
+		}
+		at += sizes[s];
+	}
+	return top[rank];
+}
+
+/* The least cap of one rank (0: every segment, 1: every segment but
+ * the most expensive, the cap of rank 0 staying at cap0) in [lo, hi],
+ * hi that of sizes, over splits whose stages are within b1: a
+ * bisection over the segment costs that occur, each step one search in
+ * the tie-break order, so the split found at the least cap is the one
+ * kept (the first split under a cap is also the first under its own,
+ * lower, figure). Returns the cap, sizes holding its split, or -1 when
+ * the work limit stopped a search. */
+static int64_t least_cap(struct split_search *ss, int *sizes, int64_t b1,
+			 int rank, int64_t cap0, int64_t lo)
+{
+	int64_t hi = split_segment_rank(ss, sizes, rank);
+	bool hi_in_order = false; /* sizes is the tie-break's split at hi */
+	int got;
+
+	if (lo > hi)
+		lo = hi;
+	while (lo < hi) {
+		int64_t mid = lo + (hi - lo) / 2;
+		int64_t c = segment_value_at_most(ss, mid);
+
+		if (c < lo) { /* no segment costs anything in [lo, mid] */
+			lo = mid + 1;
+			continue;
+		}
+		got = rank ? split_within(ss, b1, cap0, c)
+			   : split_within(ss, b1, c, NO_CAP);
+		if (got < 0)
+			return -1;
+		if (got == 0) {
+			lo = mid + 1;
+			continue;
+		}
+		ends_to_sizes(ss, ss->best_ends, ss->best_m, sizes);
+		hi = split_segment_rank(ss, sizes, rank);
+		hi_in_order = true;
+	}
+	if (hi_in_order)
+		return hi;
+	/* the split on entry already had the least cap: find the
+	 * tie-break's split at it */
+	got = rank ? split_within(ss, b1, cap0, hi)
+		   : split_within(ss, b1, hi, NO_CAP);
+	if (got < 0)
+		return -1;
+	if (got > 0)
+		ends_to_sizes(ss, ss->best_ends, ss->best_m, sizes);
+	return hi;
+}
+
 /* Phase 2: among the splits whose most expensive stage is at most that
- * of sizes (B1), the least most expensive segment C, by bisection over
- * the segment costs that occur, each step a bounded search; every search
- * runs in the tie-break order, so the split found at C is the one kept.
+ * of sizes (B1), the least most expensive segment C1, then among those
+ * the least next most expensive segment C2 (the output's segment often
+ * fixes C1 alone and would leave the others free), then the tie-break.
  * sizes holds B1's split on entry and the chosen one on return. Returns
  * -1 when the work limit (shared by all steps) stopped it: sizes is then
  * the best split found, its stages still within B1. `b1_proven`: B1 is
@@ -617,56 +691,28 @@ static int split_within(struct split_search *ss, int64_t bound, int64_t cap)
 static int split_capped(struct split_search *ss, int *sizes, bool b1_proven)
 {
 	int nseg = ss->pp * ss->vpp;
-	int64_t b1 = split_value(ss, sizes), hi = split_segment_max(ss, sizes);
+	int64_t b1 = split_value(ss, sizes), c1;
 	int64_t lo = (ss->total + nseg - 1) / nseg;
-	bool hi_in_order = false; /* sizes is the tie-break's split at hi */
 
 	/* no segment is cheaper than the mean one, the heaviest layer, or
 	 * the first and last layers with their extras */
 	for (int i = 0; i < ss->n; i++)
 		if (ss->P[i + 1] - ss->P[i] > lo)
 			lo = ss->P[i + 1] - ss->P[i];
-	if (segment_value(ss, 0, 1) > lo && nseg > 1)
+	if (nseg > 1 && segment_value(ss, 0, 1) > lo)
 		lo = segment_value(ss, 0, 1);
-	if (segment_value(ss, ss->n - 1, ss->n) > lo && nseg > 1)
+	if (nseg > 1 && segment_value(ss, ss->n - 1, ss->n) > lo)
 		lo = segment_value(ss, ss->n - 1, ss->n);
 	if (b1_proven && (b1 + ss->vpp - 1) / ss->vpp > lo)
 		lo = (b1 + ss->vpp - 1) / ss->vpp;
-	if (lo > hi)
-		lo = hi;
-	while (lo < hi) {
-		int64_t mid = lo + (hi - lo) / 2;
-		int64_t c = segment_value_at_most(ss, mid);
-		int got;
-
-		if (c < lo) { /* no segment costs anything in [lo, mid] */
-			lo = mid + 1;
-			continue;
-		}
-		got = split_within(ss, b1, c);
-		if (got < 0)
-			return -1;
-		if (got == 0) {
-			lo = mid + 1;
-			continue;
-		}
-		ends_to_sizes(ss, ss->best_ends, ss->best_m, sizes);
-		/* the first split under cap c is also the first under its
-		 * own most expensive segment */
-		hi = split_segment_max(ss, sizes);
-		hi_in_order = true;
-	}
-	if (!hi_in_order) {
-		/* B1's split already had the least C: find the
-		 * tie-break's split at C */
-		int got = split_within(ss, b1, hi);
-
-		if (got < 0)
-			return -1;
-		if (got > 0)
-			ends_to_sizes(ss, ss->best_ends, ss->best_m, sizes);
-	}
-	return 0;
+	c1 = least_cap(ss, sizes, b1, 0, NO_CAP, lo);
+	if (c1 < 0)
+		return -1;
+	if (nseg < 2)
+		return 0;
+	/* the other segments share what the most expensive one leaves */
+	lo = (ss->total - c1 + nseg - 2) / (nseg - 1);
+	return least_cap(ss, sizes, b1, 1, c1, lo) < 0 ? -1 : 0;
 }
 
 unsigned long n56_split_budget = 10000000ul;
@@ -744,6 +790,7 @@ int n56_split_balanced_ex(const struct n56_split_problem *pb, int *sizes,
 	ss.target = ss.zero;
 	ss.mtarget = ss.zero;
 	ss.cap = NO_CAP;
+	ss.cap2 = NO_CAP;
 	search_rounds(&ss, 1);
 	if (ss.found)
 		ends_to_sizes(&ss, ss.best_ends, ss.best_m, sizes);

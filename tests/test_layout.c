@@ -74,52 +74,69 @@ static bool key_less(const int *a, const int *b, int len)
 	return false;
 }
 
-/* The most expensive segment (virtual stage): its layers, plus the
- * embedding on segment 0 and the output, loss and MTP on the last. */
-static double segment_max(const struct n56_split_problem *pb,
-			  const int *sizes)
+/* The most expensive segment (virtual stage), top[0], and the next one,
+ * top[1]: a segment's layers, plus the embedding on segment 0 and the
+ * output, loss and MTP on the last. */
+static void segment_top(const struct n56_split_problem *pb, const int *sizes,
+			double top[2])
 {
 	int nseg = pb->pp * pb->vpp, at = 0;
-	double worst = 0;
 
+	top[0] = top[1] = 0;
 	for (int s = 0; s < nseg; s++) {
 		double c = (s == 0 ? pb->first : 0) +
 			   (s == nseg - 1 ? pb->last : 0);
 
 		for (int i = at; i < at + sizes[s]; i++)
 			c += pb->w[i];
-		if (c > worst)
-			worst = c;
+		if (c > top[0]) {
+			top[1] = top[0];
+			top[0] = c;
+		} else if (c > top[1]) {
+			top[1] = c;
+		}
 		at += sizes[s];
 	}
-	return worst;
+}
+
+/* a before b in (stage, most expensive segment, next one) */
+static int objective_cmp(double va, const double *ta, double vb,
+			 const double *tb)
+{
+	if (va != vb)
+		return va < vb ? -1 : 1;
+	for (int i = 0; i < 2; i++)
+		if (ta[i] != tb[i])
+			return ta[i] < tb[i] ? -1 : 1;
+	return 0;
 }
 
 struct brute {
 	const struct n56_split_problem *pb;
 	int nseg, keylen;
 	int *cur, *best, *best_key, *key;
-	double best_value, best_segment;
+	double best_value, best_top[2];
 	long visited;
 };
 
 static void brute_walk(struct brute *b, int s, int left)
 {
 	if (s == b->nseg - 1) {
-		double stage[b->pb->pp], v, seg;
+		double stage[b->pb->pp], v, top[2];
+		int cmp;
 
 		b->cur[s] = left;
 		b->visited++;
 		v = n56_split_stage_costs(b->pb, b->cur, stage);
-		seg = segment_max(b->pb, b->cur);
+		segment_top(b->pb, b->cur, top);
 		split_key(b->pb, b->cur, b->key);
-		/* lexicographic: stage, then segment, then the key */
-		if (v < b->best_value ||
-		    (v == b->best_value && seg < b->best_segment) ||
-		    (v == b->best_value && seg == b->best_segment &&
-		     key_less(b->key, b->best_key, b->keylen))) {
+		/* lexicographic: stage, segments, then the key */
+		cmp = objective_cmp(v, top, b->best_value, b->best_top);
+		if (cmp < 0 || (cmp == 0 && key_less(b->key, b->best_key,
+						      b->keylen))) {
 			b->best_value = v;
-			b->best_segment = seg;
+			b->best_top[0] = top[0];
+			b->best_top[1] = top[1];
 			memcpy(b->best, b->cur, sizeof(int) * b->nseg);
 			memcpy(b->best_key, b->key, sizeof(int) * b->keylen);
 		}
@@ -131,24 +148,26 @@ static void brute_walk(struct brute *b, int s, int left)
 	}
 }
 
-/* The best split by (most expensive stage, most expensive segment, the
- * search's tie-break key) over every composition; returns its stage
- * value and sets *segment to its segment value. */
+/* The best split by (most expensive stage, most expensive segment, next
+ * most expensive segment, the search's tie-break key) over every
+ * composition; returns its stage value and fills top with its two
+ * segment values. */
 static double brute_force(const struct n56_split_problem *pb, int *best,
-			  double *segment)
+			  double top[2])
 {
 	int nseg = pb->pp * pb->vpp, keylen = 2 * (nseg + pb->vpp - 1);
 	int cur[nseg], key[keylen], best_key[keylen];
 	struct brute b = {
 		.pb = pb, .nseg = nseg, .keylen = keylen, .cur = cur,
 		.best = best, .best_key = best_key, .key = key,
-		.best_value = 1e300, .best_segment = 1e300,
+		.best_value = 1e300, .best_top = {1e300, 1e300},
 	};
 
 	for (int i = 0; i < keylen; i++)
 		best_key[i] = 1 << 30;
 	brute_walk(&b, 0, pb->n);
-	*segment = b.best_segment;
+	top[0] = b.best_top[0];
+	top[1] = b.best_top[1];
 	return b.best_value;
 }
 
@@ -173,7 +192,8 @@ static void test_exact_matches_brute_force(void **state)
 				for (int rep = 0; rep < 6; rep++) {
 					double w[n];
 					int got[nseg], want[nseg];
-					double stage[pp], vg, vw, sg, sw;
+					double stage[pp], vg, vw, sg[2],
+						sw[2];
 					struct n56_split_problem pb = {
 						.w = w, .n = n,
 						.pp = pp, .vpp = vpp,
@@ -193,17 +213,18 @@ static void test_exact_matches_brute_force(void **state)
 								      &exact),
 						0);
 					assert_true(exact);
-					vw = brute_force(&pb, want, &sw);
+					vw = brute_force(&pb, want, sw);
 					vg = n56_split_stage_costs(&pb, got,
 								   stage);
-					sg = segment_max(&pb, got);
-					if (vg != vw || sg != sw ||
+					segment_top(&pb, got, sg);
+					if (objective_cmp(vg, sg, vw, sw) ||
 					    memcmp(got, want, sizeof(got))) {
 						print_error("pp %d vpp %d n %d "
-							    "rep %d: got %g/%g "
-							    "want %g/%g\n",
+							    "rep %d: got %g/%g/%g "
+							    "want %g/%g/%g\n",
 							    pp, vpp, n, rep,
-							    vg, sg, vw, sw);
+							    vg, sg[0], sg[1],
+							    vw, sw[0], sw[1]);
 						for (int k = 0; k < nseg; k++)
 							print_error(
 								"  segment %d:"
@@ -534,6 +555,98 @@ static void test_nam56r_no_better_neighbour(void **state)
 	n56_layer_costs_free(&c);
 }
 
+/* On the real NAM56R costs, with the output's heavy segment: the split
+ * at pp 2 vpp 2 and pp 4 vpp 1 (20825 compositions each) is the brute
+ * force's by (stage, most expensive segment, next one, tie-break). */
+static void test_nam56r_matches_brute_force(void **state)
+{
+	struct fixture *f = *state;
+	static const int shapes[][2] = {{2, 2}, {4, 1}};
+
+	for (size_t i = 0; i < 2; i++) {
+		int pp = shapes[i][0], vpp = shapes[i][1], nseg = pp * vpp;
+		int got[nseg], want[nseg];
+		double vw, sw[2], vg, sg[2], stage[pp];
+		struct n56_layer_costs c;
+		struct n56_split_problem pb;
+		bool exact = false;
+
+		assert_int_equal(split_at(f, pp, vpp), 0);
+		assert_int_equal(n56_layer_costs_build(f->r, &f->l, &c, &f->d),
+				 0);
+		pb = (struct n56_split_problem){
+			.w = c.flops, .n = c.depth, .first = c.first.flops,
+			.last = c.last.flops, .pp = pp, .vpp = vpp,
+		};
+		assert_int_equal(n56_split_balanced_ex(&pb, got, &exact), 0);
+		assert_true(exact);
+		vw = brute_force(&pb, want, sw);
+		vg = n56_split_stage_costs(&pb, got, stage);
+		segment_top(&pb, got, sg);
+		/* FLOPs sums in another order may differ in the last bit */
+		assert_true(fabs(vg - vw) <= 1e-9 * vw);
+		assert_true(fabs(sg[0] - sw[0]) <= 1e-9 * sw[0]);
+		assert_true(fabs(sg[1] - sw[1]) <= 1e-9 * sw[1]);
+		assert_memory_equal(got, want, sizeof(got));
+		/* the plan shows the same split */
+		for (int s = 0; s < nseg; s++)
+			assert_int_equal(f->l.stages[s].count, got[s]);
+		n56_layer_costs_free(&c);
+	}
+}
+
+/* Every work limit keeps a valid split whose stages are never worse than
+ * the equal split's; a limit that lets the stage search finish but stops
+ * the segment search keeps the optimal stages and still says "not
+ * proven"; once proven, the split is the unlimited one. NAM56R at pp 4
+ * vpp 2, where the segment search does most of the work. */
+static void test_budget_phases(void **state)
+{
+	struct fixture *f = *state;
+	struct n56_layer_costs c;
+	struct n56_split_problem pb;
+	double stage[4], best, naive;
+	int full[8], sizes[8], eq[8];
+	bool exact = false, seen_phase2_stop = false;
+	unsigned long saved = n56_split_budget;
+
+	assert_int_equal(split_at(f, 4, 2), 0);
+	assert_int_equal(n56_layer_costs_build(f->r, &f->l, &c, &f->d), 0);
+	pb = (struct n56_split_problem){
+		.w = c.flops, .n = c.depth, .first = c.first.flops,
+		.last = c.last.flops, .pp = 4, .vpp = 2,
+	};
+	assert_int_equal(n56_split_balanced_ex(&pb, full, &exact), 0);
+	assert_true(exact);
+	best = n56_split_stage_costs(&pb, full, stage);
+	n56_split_equal(pb.n, 8, eq);
+	naive = n56_split_stage_costs(&pb, eq, stage);
+	for (unsigned long b = 1; b <= saved; b *= 2) {
+		int total = 0;
+		double v;
+
+		n56_split_budget = b;
+		assert_int_equal(n56_split_balanced_ex(&pb, sizes, &exact), 0);
+		n56_split_budget = saved;
+		for (int s = 0; s < 8; s++) {
+			assert_true(sizes[s] >= 1);
+			total += sizes[s];
+		}
+		assert_int_equal(total, pb.n);
+		v = n56_split_stage_costs(&pb, sizes, stage);
+		assert_true(v >= best && v <= naive);
+		if (exact) {
+			assert_memory_equal(sizes, full, sizeof(full));
+			break;
+		}
+		if (v == best && memcmp(sizes, full, sizeof(full)))
+			seen_phase2_stop = true;
+	}
+	n56_layer_costs_free(&c);
+	assert_true(exact);
+	assert_true(seen_phase2_stop);
+}
+
 static void expect_one_diag(const struct fixture *f, const char *text)
 {
 	char buf[512];
@@ -726,6 +839,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_nam56r, setup_recipe,
 						teardown_recipe),
 		cmocka_unit_test_setup_teardown(test_nam56r_no_better_neighbour,
+						setup_recipe, teardown_recipe),
+		cmocka_unit_test_setup_teardown(test_nam56r_matches_brute_force,
+						setup_recipe, teardown_recipe),
+		cmocka_unit_test_setup_teardown(test_budget_phases,
 						setup_recipe, teardown_recipe),
 		cmocka_unit_test_setup_teardown(test_too_many_segments,
 						setup_recipe, teardown_recipe),
