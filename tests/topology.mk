@@ -33,3 +33,6 @@ tests_test_homog_SOURCES = tests/test_homog.c
 tests_test_homog_CFLAGS = $(TEST_CFLAGS)
 tests_test_homog_LDADD = $(TEST_LIBS)
 endif
+# The homogeneity check in the exec wrapper without the plugin.
+TESTS += tests/homog-cli.sh
+EXTRA_DIST += tests/homog-cli.sh
