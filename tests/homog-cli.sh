@@ -47,7 +47,7 @@ expect() {
 	[ "$got" = "$1" ] || fail "exit $got, want $1"
 	[ "$(cat "$tmp/err")" = "$2" ] ||
 		{ fail "stderr: want '$2'"; sed 's/^/  stderr: /' "$tmp/err"; }
-	if [ "$1" != 0 ] && [ -n "$(ls "$tmp/out" 2>/dev/null)" ]; then
+	if [ "$1" != 0 ] && [ -n "$(find "$tmp/out" -type f)" ]; then
 		fail "the runtime ran although the node was refused"
 	fi
 	rm -rf "$tmp/out"
@@ -70,7 +70,7 @@ expect 1 "nam56r-launch: the step expects 8 GPUs on ipa3, but hwloc on ipa3 find
 # The map agrees with the node: the rank runs, carrying the node's shape.
 mkdir -p "$tmp/out"
 step 4 16 'ipa[1-4]' "$tmp/pairs.yaml"; got=$?
-rec=$(ls "$tmp"/out/*.9.txt 2>/dev/null | head -1)
+rec=$(find "$tmp/out" -name '*.9.txt' | head -1)
 [ "$got" = 0 ] || { fail "exit $got, want 0"; sed 's/^/  stderr: /' "$tmp/err"; }
 if [ -z "$rec" ]; then
 	fail "the echo runtime wrote no record"
