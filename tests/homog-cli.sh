@@ -47,7 +47,7 @@ expect() {
 	[ "$got" = "$1" ] || fail "exit $got, want $1"
 	[ "$(cat "$tmp/err")" = "$2" ] ||
 		{ fail "stderr: want '$2'"; sed 's/^/  stderr: /' "$tmp/err"; }
-	if [ "$1" != 0 ] && [ -n "$(find "$tmp/out" -type f)" ]; then
+	if [ "$1" != 0 ] && [ -n "$(find "$tmp/out" -type f 2>/dev/null)" ]; then
 		fail "the runtime ran although the node was refused"
 	fi
 	rm -rf "$tmp/out"
