@@ -258,12 +258,18 @@ static void step_gpus_mismatch(const char *path, long gpn,
 
 	n56_node_shape_assumed(&step, (int)gpn);
 	n56_shape_check(&a, &s, n56_st.node_name, why, sizeof(why));
-	n56_remote_fail("%s (topology %s; Slurm names the step's GPUs as "
-			"'%s'): run one rank per GPU (srun "
-			"--ntasks-per-node=%d) or ask for %ld GPUs per node "
-			"(--gpus-per-node=%ld) so that Slurm names them",
-			why, path, step_gpus ? step_gpus : "(none)",
-			n56_st.shape.gpus, gpn, gpn);
+	if (gpn > n56_st.shape.gpus)
+		n56_remote_fail("%s (topology %s): run at most one rank per "
+				"GPU (srun --ntasks-per-node=%d)", why, path,
+				n56_st.shape.gpus);
+	else
+		n56_remote_fail("%s (topology %s; Slurm names the step's GPUs "
+				"as '%s'): run one rank per GPU (srun "
+				"--ntasks-per-node=%d) or ask for %ld GPUs per "
+				"node (--gpus-per-node=%ld) so that Slurm names "
+				"them",
+				why, path, step_gpus ? step_gpus : "(none)",
+				n56_st.shape.gpus, gpn, gpn);
 }
 
 /* DESIGN.md "Placement": the admin map's islands for this node must agree
