@@ -49,6 +49,14 @@ double n56_split_stage_costs(const struct n56_split_problem *pb,
 
 /* The exact split.
  *
+ * The objective is lexicographic: (1) the least most expensive physical
+ * stage B1; among those splits (2) the least most expensive segment C1
+ * (virtual stage: segment 0 with the embedding, the last with the
+ * output, loss and MTP), then (2b) the least next most expensive
+ * segment C2, because the output's segment alone often fixes C1 and
+ * would leave the other chunks free (NAM56R at pp 4: 21 layers next to
+ * 1-layer chunks); then (3) the tie-break below.
+ *
  * A split is read stage by stage: stage t holds one segment in each round
  * v (virtual chunk), [X[v], E[v]), where X are the ends chosen for stage
  * t - 1 and round v runs from M[v] to M[v + 1] (M[0] = 0, M[vpp] = n).
@@ -57,32 +65,39 @@ double n56_split_stage_costs(const struct n56_split_problem *pb,
  * with every round start vector M tried in turn, is exhaustive, and these
  * cuts keep it exact:
  * - a stage may not cost the incumbent's value or more (we look for a
- *   strictly better split);
- * - the stages still to come can hold at most (best - 1) each, so the
- *   stages chosen so far must hold at least total - left * (best - 1);
- * - both cuts look ahead: a stage's later rounds add at least one layer
+ *   strictly better split), a segment not more than its cap;
+ * - the stages still to come can hold at most (best - 1) each and their
+ *   segments at most the caps, so the stages chosen so far must hold at
+ *   least the rest; the rest of a round must fit the caps of the stages
+ *   after, and a round the caps of its pp segments;
+ * - these cuts look ahead: a stage's later rounds add at least one layer
  *   each and at most up to their last possible end;
- * - a (stage, X) state that found nothing better under the current bound
- *   finds nothing under any lower one (a failure memo, sound because the
- *   bound only falls).
+ * - a (stage, X, M) state that found nothing under the current bound
+ *   finds nothing under any lower one (a failure memo that keeps the
+ *   bound of each entry, sound because the bound only falls).
  * Costs are whole numbers (scaled FLOPs, see cost_scale), so "better"
- * is exact. A first pass in ascending order finds the optimum's value;
- * a second, bounded by it, picks the split the tie-break wants.
- * Tie-break: the second pass visits M, then each stage's ends in stage order,
+ * is exact. Phase 1 in ascending order finds B1. Phase 2 lowers C1, then
+ * C2, by a descent: each search looks for a split with every stage
+ * within B1 under the next lower segment cost that occurs, stopping at
+ * the first it meets, until none is left (the memo carries over).
+ * Tie-break: phase 2 visits M, then each stage's ends in stage order,
  * every choice ordered by its distance from the same boundary of the
- * cost-proportional split (the nearer first, the smaller on a tie), and
- * only strict improvements replace the incumbent: the split kept is the
- * first optimum in that fixed order, so ties go to the split nearest the
- * proportional one and a recipe always gets the same plan. The search
- * stops early when it meets the lower bound (the mean stage, the heaviest
- * layer). */
+ * cost-proportional split (the nearer first, the smaller on a tie); the
+ * first split a search meets under a cap is also the first under its own
+ * lower figure, so the split kept is the first optimum in that fixed
+ * order: ties go to the split nearest the proportional one and a recipe
+ * always gets the same plan. Searches stop early at the lower bounds
+ * (the mean stage or segment, the heaviest layer). Should phase 1 stop
+ * at the work limit, phase 2 spends its own on a better B1 instead. */
 #define NO_CAP INT64_MAX
 
+/* Failed states: key (1, stage and flags, X, M[1..vpp-1]), then the
+ * bound they failed under (two words); a 0 first word marks a free
+ * slot. */
 struct split_memo {
-	uint32_t *slot; /* cap entries of (vpp + 2): gen, stage, X... */
+	uint32_t *slot; /* cap entries of width words */
 	size_t cap, used;
-	int width;
-	uint32_t gen; /* one per round start vector; 0 marks a free slot */
+	int keylen, width;
 };
 
 struct split_search {
@@ -93,6 +108,8 @@ struct split_search {
 	int64_t cap;   /* most a segment may cost; NO_CAP: unbounded */
 	int64_t cap2;  /* most every segment but one may cost (NO_CAP) */
 	int over;      /* segments so far above cap2: at most one */
+	int falling;   /* what falls as the search goes: 0 best, 1 cap,
+			  2 cap2 (the memo's bound) */
 	int *m;        /* round starts, vpp + 1 */
 	int *ends;     /* current: ends[t * vpp + v] */
 	int *best_ends;
@@ -119,18 +136,30 @@ static uint64_t memo_hash(const uint32_t *k, int len)
 	return h;
 }
 
-/* Returns the slot for key (gen, t, X): found (*hit) or the empty one. */
-static uint32_t *memo_slot(struct split_memo *mm, int t, const int *xv,
-			   bool *hit)
+/* The bound a failure holds under: it holds under any lower one too,
+ * since a lower incumbent or cap only takes splits away. */
+static int64_t memo_bound(const struct split_search *ss)
 {
-	uint32_t key[mm->width];
+	return ss->falling == 0 ? ss->best
+	       : ss->falling == 1 ? ss->cap
+				  : ss->cap2;
+}
+
+/* Returns the slot for the state (stage and flags, X, under the current
+ * round starts): found (*hit) or the empty one; fills key. */
+static uint32_t *memo_slot(const struct split_search *ss, int state,
+			   const int *xv, uint32_t *key, bool *hit)
+{
+	const struct split_memo *mm = &ss->memo;
 	uint64_t h;
 
-	key[0] = mm->gen;
-	key[1] = (uint32_t)t;
-	for (int v = 0; v + 2 < mm->width; v++)
+	key[0] = 1;
+	key[1] = (uint32_t)state;
+	for (int v = 0; v < ss->vpp; v++)
 		key[v + 2] = (uint32_t)xv[v];
-	h = memo_hash(key, mm->width);
+	for (int v = 1; v < ss->vpp; v++)
+		key[ss->vpp + 1 + v] = (uint32_t)ss->m[v];
+	h = memo_hash(key, mm->keylen);
 	for (size_t i = h & (mm->cap - 1);; i = (i + 1) & (mm->cap - 1)) {
 		uint32_t *s = mm->slot + i * (size_t)mm->width;
 
@@ -138,43 +167,59 @@ static uint32_t *memo_slot(struct split_memo *mm, int t, const int *xv,
 			*hit = false;
 			return s;
 		}
-		if (!memcmp(s, key, sizeof(key))) {
+		if (!memcmp(s, key, sizeof(uint32_t) * (size_t)mm->keylen)) {
 			*hit = true;
 			return s;
 		}
 	}
 }
 
-static bool memo_failed(struct split_memo *mm, int t, const int *xv)
+static int64_t memo_stored(const uint32_t *s, int keylen)
 {
-	bool hit;
-
-	if (!mm->slot)
-		return false;
-	memo_slot(mm, t, xv, &hit);
-	return hit;
+	return (int64_t)((uint64_t)s[keylen] << 32 | s[keylen + 1]);
 }
 
-static void memo_mark_failed(struct split_memo *mm, int t, const int *xv)
+static bool memo_failed(const struct split_search *ss, int state,
+			const int *xv)
 {
+	uint32_t key[ss->memo.width];
+	const uint32_t *s;
 	bool hit;
-	uint32_t *s;
+
+	if (!ss->memo.slot)
+		return false;
+	s = memo_slot(ss, state, xv, key, &hit);
+	return hit && memo_stored(s, ss->memo.keylen) >= memo_bound(ss);
+}
+
+static void memo_clear(struct split_memo *mm)
+{
+	if (mm->slot)
+		memset(mm->slot, 0, mm->cap * (size_t)mm->width * 4);
+	mm->used = 0;
+}
+
+static void memo_mark_failed(struct split_search *ss, int state,
+			     const int *xv)
+{
+	struct split_memo *mm = &ss->memo;
+	uint32_t key[mm->width], *s;
+	uint64_t b = (uint64_t)memo_bound(ss);
+	bool hit;
 
 	if (!mm->slot)
 		return;
-	if (mm->used * 2 >= mm->cap) {
-		/* full: forget everything (the memo only saves work) */
-		memset(mm->slot, 0, mm->cap * (size_t)mm->width * 4);
-		mm->used = 0;
-	}
-	s = memo_slot(mm, t, xv, &hit);
-	if (hit)
+	if (mm->used * 2 >= mm->cap)
+		memo_clear(mm); /* full: forget all (it only saves work) */
+	s = memo_slot(ss, state, xv, key, &hit);
+	if (hit && memo_stored(s, mm->keylen) >= (int64_t)b)
 		return;
-	s[0] = mm->gen;
-	s[1] = (uint32_t)t;
-	for (int v = 0; v + 2 < mm->width; v++)
-		s[v + 2] = (uint32_t)xv[v];
-	mm->used++;
+	if (!hit) {
+		memcpy(s, key, sizeof(uint32_t) * (size_t)mm->keylen);
+		mm->used++;
+	}
+	s[mm->keylen] = (uint32_t)(b >> 32);
+	s[mm->keylen + 1] = (uint32_t)b;
 }
 
 /* Candidates in [lo, hi] by distance from a target, the smaller first on
@@ -268,24 +313,33 @@ static int64_t seg_cap(const struct split_search *ss)
 	return ss->over > 0 ? ss->cap2 : ss->cap;
 }
 
-/* k segments of at most seg_cap each; saturates far below overflow
- * (every real cost sum stays within 2^61, see cost_scale). */
-static int64_t cap_times(const struct split_search *ss, int64_t k)
+/* The most k further segments may cost together: k times seg_cap, or,
+ * while no segment went above cap2, one at cap and k - 1 at cap2.
+ * Saturates far below overflow (every real cost sum stays within 2^61,
+ * see cost_scale). */
+static int64_t cap_sum(const struct split_search *ss, int64_t k)
 {
-	int64_t big = INT64_MAX / 4, cap = seg_cap(ss);
+	int64_t big = INT64_MAX / 4, cap = seg_cap(ss), one = 0;
 
-	if (cap == NO_CAP || (k > 0 && cap > big / k))
+	if (k < 1)
+		return 0;
+	if (cap == NO_CAP || cap > big / k)
 		return big;
-	return cap * k;
+	if (ss->over == 0 && ss->cap2 != NO_CAP) {
+		one = ss->cap - ss->cap2; /* the one segment above cap2 */
+		cap = ss->cap2;
+	}
+	return cap * k + one;
 }
 
-/* The most a stage still to come may cost: below the incumbent, and at
- * most vpp segments of at most the cap. */
-static int64_t stage_room(const struct split_search *ss)
+/* The most the `stages` stages still to come may cost together: each
+ * below the incumbent, and their vpp segments each within the caps. */
+static int64_t stages_room(const struct split_search *ss, int stages)
 {
-	int64_t by_cap = cap_times(ss, ss->vpp);
+	int64_t by_cap = cap_sum(ss, (int64_t)stages * ss->vpp);
+	int64_t by_best = (int64_t)stages * (ss->best - 1);
 
-	return by_cap < ss->best - 1 ? by_cap : ss->best - 1;
+	return by_cap < by_best ? by_cap : by_best;
 }
 
 /* The first end of stage t's segment in round v that leaves the rest of
@@ -301,7 +355,7 @@ static int first_end_under_cap(const struct split_search *ss, int t, int v,
 		return lo;
 	return first_end_from(ss, lo, hi,
 			      ss->P[ss->m[v + 1]] + tail -
-				      cap_times(ss, ss->pp - 1 - t));
+				      cap_sum(ss, ss->pp - 1 - t));
 }
 
 static void search_stage(struct split_search *ss, int t, int64_t done_cost,
@@ -344,8 +398,7 @@ static void search_round(struct split_search *ss, int t, int v,
 	lo = first_end_under_cap(ss, t, v, lo, hi);
 	/* The stage must hold what the stages after it cannot: skip, by
 	 * bisection on the prefix costs, the ends that leave too much. */
-	need = ss->total - done_cost -
-	       (int64_t)(ss->pp - 1 - t) * stage_room(ss);
+	need = ss->total - done_cost - stages_room(ss, ss->pp - 1 - t);
 	if (lo < hi)
 		lo = first_end_from(ss, lo, hi,
 				    need - stage_cost - extra - max_rest +
@@ -368,7 +421,7 @@ static void search_round(struct split_search *ss, int t, int v,
 		}
 		/* the bound falls as improvements come: read it each time */
 		need = ss->total - done_cost -
-		       (int64_t)(ss->pp - 1 - t) * stage_room(ss);
+		       stages_room(ss, ss->pp - 1 - t);
 		if (c + min_rest > ss->best - 1 || c + max_rest < need)
 			continue;
 		next[v] = e;
@@ -385,6 +438,13 @@ static void search_round(struct split_search *ss, int t, int v,
 		if (worst >= ss->best)
 			return;
 	}
+}
+
+/* The memo's state word: the stage, whether a segment went above cap2,
+ * and what falls (entries of one search phase mean nothing in another). */
+static int memo_state(const struct split_search *ss, int t)
+{
+	return (ss->falling * ss->pp + t) * 2 + ss->over;
 }
 
 static void search_stage(struct split_search *ss, int t, int64_t done_cost,
@@ -406,14 +466,11 @@ static void search_stage(struct split_search *ss, int t, int64_t done_cost,
 		ss->stop = true;
 		return;
 	}
-	/* the state is the stage, X and whether a segment went above
-	 * cap2 */
-	if (memo_failed(&ss->memo, 2 * t + ss->over,
-			ss->x + (size_t)t * ss->vpp))
+	if (memo_failed(ss, memo_state(ss, t), ss->x + (size_t)t * ss->vpp))
 		return;
 	search_round(ss, t, 0, 0, done_cost, worst);
 	if (ss->best == before && !ss->stop)
-		memo_mark_failed(&ss->memo, 2 * t + ss->over,
+		memo_mark_failed(ss, memo_state(ss, t),
 				 ss->x + (size_t)t * ss->vpp);
 }
 
@@ -432,13 +489,6 @@ static void search_rounds(struct split_search *ss, int v)
 		}
 		if (floor0 > ss->best - 1 || floor1 > ss->best - 1)
 			return;
-		if (++ss->memo.gen == 0 && ss->memo.slot) {
-			/* wrapped: old entries would match new vectors */
-			memset(ss->memo.slot, 0,
-			       ss->memo.cap * (size_t)ss->memo.width * 4);
-			ss->memo.used = 0;
-			ss->memo.gen = 1;
-		}
 		memcpy(ss->x, ss->m, sizeof(int) * (size_t)ss->vpp);
 		search_stage(ss, 0, 0, 0);
 		return;
@@ -451,12 +501,11 @@ static void search_rounds(struct split_search *ss, int v)
 		int64_t head = v == 1 ? ss->first : 0;
 
 		hi = last_end_within(ss, ss->m[v - 1], lo, hi,
-				     cap_times(ss, ss->pp) - head);
+				     cap_sum(ss, ss->pp) - head);
 		lo = first_end_from(ss, lo, hi,
 				    ss->P[ss->n] + ss->last -
-					    cap_times(ss, (int64_t)ss->pp *
-								  (ss->vpp -
-								   v)));
+					    cap_sum(ss, (int64_t)ss->pp *
+								(ss->vpp - v)));
 	}
 	for (struct outward o = outward_start(lo, hi,
 					      ss->mtarget[v * ss->pp]);
@@ -629,53 +678,43 @@ static int64_t split_segment_rank(const struct split_search *ss,
 	return top[rank];
 }
 
+/* One search at cap c of the given rank (see least_cap). */
+static int split_within_rank(struct split_search *ss, int64_t b1, int rank,
+			     int64_t cap0, int64_t c)
+{
+	return rank ? split_within(ss, b1, cap0, c)
+		    : split_within(ss, b1, c, NO_CAP);
+}
+
 /* The least cap of one rank (0: every segment, 1: every segment but
- * the most expensive, the cap of rank 0 staying at cap0) in [lo, hi],
- * hi that of sizes, over splits whose stages are within b1: a
- * bisection over the segment costs that occur, each step one search in
- * the tie-break order, so the split found at the least cap is the one
- * kept (the first split under a cap is also the first under its own,
- * lower, figure). Returns the cap, sizes holding its split, or -1 when
- * the work limit stopped a search. */
+ * the most expensive, the cap of rank 0 staying at cap0), no lower than
+ * lo, over splits whose stages are within b1, starting from that of
+ * sizes. A descent: each search, in the tie-break order, looks for a
+ * split under the next lower segment cost that occurs, until none is
+ * left; the failure memo carries over, since a state that failed under
+ * a cap fails under any lower one. The split of the last search found
+ * is the first in the tie-break order under its own figure, so the one
+ * kept. Returns the cap, sizes holding its split, or -1 when the work
+ * limit stopped a search (sizes: the last split found). */
 static int64_t least_cap(struct split_search *ss, int *sizes, int64_t b1,
 			 int rank, int64_t cap0, int64_t lo)
 {
 	int64_t hi = split_segment_rank(ss, sizes, rank);
-	bool hi_in_order = false; /* sizes is the tie-break's split at hi */
 	int got;
 
-	if (lo > hi)
-		lo = hi;
-	while (lo < hi) {
-		int64_t mid = lo + (hi - lo) / 2;
-		int64_t c = segment_value_at_most(ss, mid);
-
-		if (c < lo) { /* no segment costs anything in [lo, mid] */
-			lo = mid + 1;
-			continue;
-		}
-		got = rank ? split_within(ss, b1, cap0, c)
-			   : split_within(ss, b1, c, NO_CAP);
+	ss->falling = rank + 1;
+	/* first the tie-break's split at the figure of sizes */
+	for (int64_t c = hi; c >= lo; c = segment_value_at_most(ss, hi - 1)) {
+		got = split_within_rank(ss, b1, rank, cap0, c);
 		if (got < 0)
 			return -1;
-		if (got == 0) {
-			lo = mid + 1;
-			continue;
-		}
+		if (got == 0)
+			break;
 		ends_to_sizes(ss, ss->best_ends, ss->best_m, sizes);
 		hi = split_segment_rank(ss, sizes, rank);
-		hi_in_order = true;
+		if (hi <= lo)
+			break;
 	}
-	if (hi_in_order)
-		return hi;
-	/* the split on entry already had the least cap: find the
-	 * tie-break's split at it */
-	got = rank ? split_within(ss, b1, cap0, hi)
-		   : split_within(ss, b1, hi, NO_CAP);
-	if (got < 0)
-		return -1;
-	if (got > 0)
-		ends_to_sizes(ss, ss->best_ends, ss->best_m, sizes);
 	return hi;
 }
 
@@ -685,10 +724,10 @@ static int64_t least_cap(struct split_search *ss, int *sizes, int64_t b1,
  * fixes C1 alone and would leave the others free), then the tie-break.
  * sizes holds B1's split on entry and the chosen one on return. Returns
  * -1 when the work limit (shared by all steps) stopped it: sizes is then
- * the best split found, its stages still within B1. `b1_proven`: B1 is
- * the optimum, so some stage reaches it and a segment holds at least
- * 1/vpp of it. */
-static int split_capped(struct split_search *ss, int *sizes, bool b1_proven)
+ * the best split found, its stages still within B1. B1 is the proven
+ * optimum, so some stage reaches it and a segment holds at least 1/vpp
+ * of it. */
+static int split_capped(struct split_search *ss, int *sizes)
 {
 	int nseg = ss->pp * ss->vpp;
 	int64_t b1 = split_value(ss, sizes), c1;
@@ -703,7 +742,7 @@ static int split_capped(struct split_search *ss, int *sizes, bool b1_proven)
 		lo = segment_value(ss, 0, 1);
 	if (nseg > 1 && segment_value(ss, ss->n - 1, ss->n) > lo)
 		lo = segment_value(ss, ss->n - 1, ss->n);
-	if (b1_proven && (b1 + ss->vpp - 1) / ss->vpp > lo)
+	if ((b1 + ss->vpp - 1) / ss->vpp > lo)
 		lo = (b1 + ss->vpp - 1) / ss->vpp;
 	c1 = least_cap(ss, sizes, b1, 0, NO_CAP, lo);
 	if (c1 < 0)
@@ -774,7 +813,8 @@ int n56_split_balanced_ex(const struct n56_split_problem *pb, int *sizes,
 	if (split_value(&ss, cand) < split_value(&ss, sizes))
 		memcpy(sizes, cand, sizeof(int) * (size_t)nseg);
 	ss.best = split_value(&ss, sizes) + 1;
-	ss.memo.width = pb->vpp + 2;
+	ss.memo.keylen = 2 * pb->vpp + 1;
+	ss.memo.width = ss.memo.keylen + 2;
 	/* at most 8 MiB of memo, a power of two of slots */
 	ss.memo.cap = 1u << 18;
 	while (ss.memo.cap > 1024 &&
@@ -799,8 +839,19 @@ int n56_split_balanced_ex(const struct n56_split_problem *pb, int *sizes,
 	ss.target = ss.tb;
 	ss.mtarget = ss.tb;
 	ss.nodes = 0;
-	if (split_capped(&ss, sizes, proven) < 0)
-		proven = false;
+	if (proven) {
+		if (split_capped(&ss, sizes) < 0)
+			proven = false;
+	} else {
+		/* B1 itself is not proven: spend phase 2 on a better
+		 * one (or the tie-break's at B1), the caps off */
+		ss.best = split_value(&ss, sizes) + 1;
+		ss.found = false;
+		ss.stop = false;
+		search_rounds(&ss, 1);
+		if (ss.found)
+			ends_to_sizes(&ss, ss.best_ends, ss.best_m, sizes);
+	}
 	if (exact)
 		*exact = proven;
 	rc = 0;
