@@ -220,8 +220,9 @@ static void test_exact_matches_brute_force(void **state)
 					if (objective_cmp(vg, sg, vw, sw) ||
 					    memcmp(got, want, sizeof(got))) {
 						print_error("pp %d vpp %d n %d "
-							    "rep %d: got %g/%g/%g "
-							    "want %g/%g/%g\n",
+							    "rep %d: got "
+							    "%g/%g/%g want "
+							    "%g/%g/%g\n",
 							    pp, vpp, n, rep,
 							    vg, sg[0], sg[1],
 							    vw, sw[0], sw[1]);

@@ -336,6 +336,9 @@ static void print_layout(const struct n56_plan *p)
 		printf("  %-3d %-3d %-9s %-6d %-10.3g %s\n", s->pp, s->vpp,
 		       range, s->count, s->cost, s->letters);
 	}
+	if (!l->split_exact)
+		printf("split: search stopped at its work limit; best split "
+		       "found shown (not proven optimal)\n");
 	printf("\n");
 }
 
@@ -504,6 +507,7 @@ static json_t *layout_json(const struct n56_layout *l)
 	json_object_set_new(imb, "naive", json_real(l->imbalance_naive));
 	json_object_set_new(o, "imbalance", imb);
 	json_object_set_new(o, "hand_split", json_boolean(l->hand_split));
+	json_object_set_new(o, "split_exact", json_boolean(l->split_exact));
 	return o;
 }
 
