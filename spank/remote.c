@@ -266,8 +266,8 @@ static void step_gpus_mismatch(const char *path, long gpn,
 		n56_remote_fail("%s (topology %s; Slurm names the step's GPUs "
 				"as '%s'): run one rank per GPU (srun "
 				"--ntasks-per-node=%d) or ask for %ld GPUs per "
-				"node (--gpus-per-node=%ld) so that Slurm names "
-				"them",
+				"node (--gpus-per-node=%ld) so that Slurm "
+				"names them",
 				why, path, step_gpus ? step_gpus : "(none)",
 				n56_st.shape.gpus, gpn, gpn);
 }

@@ -167,8 +167,9 @@ static void test_no_evidence_trusts_map(void **state)
 			       "lassen12", why, sizeof(why)),
 			 0);
 	assert_string_equal(why, "homogeneity: lassen12: 4 GPUs as the admin "
-				 "map says; its islands are not checked "
-				 "(none finds no islands of its own)");
+				 "map says; its islands are not checked (the "
+				 "node has no evidence of its own: islands "
+				 "none)");
 	/* The count is checked even then. */
 	s.gpus = 2;
 	assert_int_equal(check(&a, "the admin map", "s0", &s, "none",
@@ -555,8 +556,8 @@ static void test_no_evidence_map_trusted(void **state)
 			       "to check the admin map against"));
 	assert_int_equal(node_check(w, "n1", why, sizeof(why)), 0);
 	assert_string_equal(why, "homogeneity: n1: 4 GPUs as the admin map "
-				 "says; its islands are not checked (none "
-				 "finds no islands of its own)");
+				 "says; its islands are not checked (the node "
+				 "has no evidence of its own: islands none)");
 }
 
 /* slurmd writes the cache with the map; the step reads it without the

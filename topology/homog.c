@@ -66,7 +66,8 @@ int n56_shape_check(const struct n56_shape_view *assumed,
 	if (s->degraded || s->assumed) {
 		snprintf(why, whylen,
 			 "homogeneity: %s: %d GPUs as %s says; its islands "
-			 "are not checked (%s finds no islands of its own)",
+			 "are not checked (the node has no evidence of its "
+			 "own: islands %s)",
 			 host, a->gpus, assumed->by, seen->by);
 		return 0;
 	}

@@ -435,6 +435,83 @@ case_record_admin_comment() { # policy record.field admin_comment
 		{ fail "Comment changed: $(echo "$job" | grep -i comment)"; return 1; }
 }
 
+# ---- node homogeneity: a node that does not look like the shape it would
+# place by fails its tasks (the node stays idle). The fake GPUs have no
+# topology, so the plugin is given a 4-GPU node's XML (islands 0-1 | 2-3 from
+# its NVLink distances) with plugstack topology=, for these cases only.
+HOMOG_XML=$top/../shared/fixtures/topology/derived_ipa20-2islands.xml
+homog_begin() { # install the XML and name it in plugstack.conf
+	[ -f "$HOMOG_XML" ] || { echo "    skipped: $HOMOG_XML is absent"; return 1; }
+	install -m 0644 "$HOMOG_XML" "$D/etc/homog.xml" &&
+		cp "$D/etc/plugstack.conf" "$D/etc/plugstack.conf.homog" &&
+		sed -i "/spank_nam56r.so/s|\$| topology=$D/etc/homog.xml|" \
+			"$D/etc/plugstack.conf" &&
+		cp "$POLICY" "$D/etc/policy.homog"
+}
+homog_end() {
+	mv "$D/etc/plugstack.conf.homog" "$D/etc/plugstack.conf"
+	cat "$D/etc/policy.homog" >"$POLICY" && rm -f "$D/etc/policy.homog"
+	policy_restore
+}
+homog_map() { # ENTRY...: an admin map of these entries in the policy
+	local e lines="  islands:"
+	for e in "$@"; do lines="$lines\n    - $e"; done
+	sed -i "s|^  island_source: auto\$|&\n$lines|" "$POLICY"
+	grep -q '^  islands:$' "$POLICY" ||
+		{ fail "examples/policy.yaml has no 'island_source: auto' line"; return 1; }
+}
+homog_job() { # DIR GPN WANT MESSAGE: 2 x GPN ranks end in WANT
+	local id
+	id=$(as_user "$1" sbatch --parsable -N"$NNODES" --ntasks-per-node="$2" \
+		--gpus-per-node="$2" --nam56r-recipe=r.yaml job.sh 2>"$1/sbatch.err") ||
+		{ fail "sbatch: $(cat "$1/sbatch.err")"; return 1; }
+	finish_job "$1" "$id" "$3" || return 1
+	JOB=$id
+	[ -z "$4" ] && return 0
+	grep -qF -- "$4" "$1/slurm-$id.out" ||
+		{ fail "no message '$4': $(head -3 "$1/slurm-$id.out")"; return 1; }
+	[ -n "$(ls "$1/out")" ] &&
+		{ fail "ranks ran on a node that was refused"; return 1; }
+	echo "    job $id $3: $(grep -m1 -F -- "$4" "$1/slurm-$id.out")"
+}
+
+case_homog_gpu_count() { # 8 ranks per node on a 4-GPU node
+	local c; c=$(mkcase homog_gpu_count) || return 1
+	good_recipe "$c/r.yaml"
+	homog_begin || return 0
+	homog_job "$c" 8 FAILED "nam56r: the step expects 8 GPUs on n1, but hwloc on n1 finds 4"
+	local rc=$?
+	homog_end
+	return $rc
+}
+
+case_homog_admin_map() { # the map's island of 4 against the node's 2 + 2
+	local c; c=$(mkcase homog_admin_map) || return 1
+	good_recipe "$c/r.yaml"
+	homog_begin || return 0
+	homog_map '{nodes: "n[1-2]", gpus: "0-3", domain: nvl-a}' &&
+		homog_job "$c" 4 FAILED "nam56r: the admin map puts GPUs 0-3 of n1 in domain nvl-a, but hwloc-distances on n1 finds islands 0-1 | 2-3"
+	local rc=$?
+	homog_end
+	return $rc
+}
+
+case_homog_agrees() { # a map the node confirms: ranks run with the shape
+	local c; c=$(mkcase homog_agrees) || return 1
+	good_recipe "$c/r.yaml"
+	homog_begin || return 0
+	homog_map '{nodes: "n[1-2]", gpus: "0-1", domain: a}' \
+		'{nodes: "n[1-2]", gpus: "2-3", domain: b}' &&
+		homog_job "$c" 4 COMPLETED ""
+	local rc=$?
+	homog_end
+	[ $rc = 0 ] || return 1
+	local n
+	n=$(cat "$c"/out/* 2>/dev/null | grep -c '^NAM56R_NODE_SHAPE=2+2@2$')
+	[ "$n" = 8 ] || { fail "NAM56R_NODE_SHAPE=2+2@2 on $n of 8 ranks"; return 1; }
+	echo "    job $JOB: 8 ranks with NAM56R_NODE_SHAPE=2+2@2"
+}
+
 ALL_CASES="srun_hostname batch_ranks pinned_env_wins recipe_changed_after_submit
 recipe_deleted_after_submit export_none refuse_tp3 refuse_global_batch
 refuse_ep5 refuse_misspelt_key refuse_tab refuse_empty refuse_binary
@@ -443,7 +520,7 @@ recipe_only_root_can_read policy_bad_owner policy_writable_by_others
 policy_bad_owner_at_run record_keeps_comment placement_command
 sbatch_directives srun_direct user_args runtime_not_allowed runtime_exec_fails
 refuse_too_large helper_step no_topology_cache option_in_help salloc_ranks
-record_admin_comment"
+record_admin_comment homog_gpu_count homog_admin_map homog_agrees"
 
 # ---- main ---------------------------------------------------------------
 [ $# -ge 1 ] || { sed -n '6,13p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
