@@ -5,9 +5,10 @@
  * For the built-in NAM56R recipe tiled to each depth (default 52 and
  * 1024), times the cost model and the split for every pp x vpp with
  * pp*vpp <= 64 that Megatron accepts (vpp > 1 needs pp > 1), and prints
- * one line per shape: the best of several runs, the search's visits,
- * whether it finished (exact) or stopped at its work limit, and the
- * balanced and equal-count imbalances. */
+ * one line per shape: the best of several runs, whether the search
+ * finished (exact) or stopped at its work limit, the balanced and
+ * equal-count imbalances, and the chosen split's most expensive and next
+ * most expensive segment (virtual stage) over the mean segment. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,32 @@ static void print_diags(const struct n56_diags *d)
 	}
 }
 
+/* The most expensive segment and the next one over the mean segment. */
+static void segment_figures(const struct n56_split_problem *pb,
+			    const int *sizes, double *top, double *next)
+{
+	int nseg = pb->pp * pb->vpp, at = 0;
+	double sum = 0, t0 = 0, t1 = 0;
+
+	for (int s = 0; s < nseg; s++) {
+		double c = (s == 0 ? pb->first : 0) +
+			   (s == nseg - 1 ? pb->last : 0);
+
+		for (int i = at; i < at + sizes[s]; i++)
+			c += pb->w[i];
+		at += sizes[s];
+		sum += c;
+		if (c > t0) {
+			t1 = t0;
+			t0 = c;
+		} else if (c > t1) {
+			t1 = c;
+		}
+	}
+	*top = sum > 0 ? t0 / (sum / nseg) : 1;
+	*next = sum > 0 ? t1 / (sum / nseg) : 1;
+}
+
 /* One shape: returns 0, or -1 when the split failed. */
 static int bench_shape(const struct n56_recipe *r, const struct n56_layout *l,
 		       const struct n56_layer_costs *c, int pp, int vpp)
@@ -44,7 +71,7 @@ static int bench_shape(const struct n56_recipe *r, const struct n56_layout *l,
 	int nseg = pp * vpp, *sizes = calloc((size_t)nseg, sizeof(int));
 	int *eq = calloc((size_t)nseg, sizeof(int));
 	double *stage = calloc((size_t)pp, sizeof(double));
-	double best_t = 1e9, worst, sum = 0, bal, naive;
+	double best_t = 1e9, worst, sum = 0, bal, naive, top, next;
 	bool exact = false;
 	int runs = 0, rc = -1;
 
@@ -72,10 +99,11 @@ static int bench_shape(const struct n56_recipe *r, const struct n56_layout *l,
 	n56_split_equal(pb.n, nseg, eq);
 	worst = n56_split_stage_costs(&pb, eq, stage);
 	naive = worst / (sum / pp);
+	segment_figures(&pb, sizes, &top, &next);
 	printf("depth %4d pp %2d vpp %2d  split %10.3f ms  %s  balanced %.4f "
-	       "naive %.4f\n",
+	       "naive %.4f  segments %.4f next %.4f\n",
 	       pb.n, pp, vpp, best_t * 1e3, exact ? "exact  " : "LIMITED",
-	       bal, naive);
+	       bal, naive, top, next);
 	rc = 0;
 out:
 	free(sizes);
