@@ -40,6 +40,14 @@ int n56_diag_format(const struct n56_diag *g, char *buf, size_t len)
 	return snprintf(buf, len, "%s: %s", g->file, g->msg);
 }
 
+int n56_diag_format_error(const struct n56_diag *g, char *buf, size_t len)
+{
+	if (g->line > 0)
+		return snprintf(buf, len, "%s:%d:%d: error: %s", g->file,
+				g->line, g->col, g->msg);
+	return snprintf(buf, len, "%s: error: %s", g->file, g->msg);
+}
+
 void n56_diags_free(struct n56_diags *d)
 {
 	if (!d)

@@ -31,6 +31,9 @@ void n56_diag_add(struct n56_diags *d, const char *file, struct n56_pos pos,
 		  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* Writes "file:line:col: msg" (or "file: msg" with no line) to buf. */
 int n56_diag_format(const struct n56_diag *g, char *buf, size_t len);
+/* The same as a compiler error, "file:line:col: error: msg", the form every
+ * command and the plugin show a user. */
+int n56_diag_format_error(const struct n56_diag *g, char *buf, size_t len);
 void n56_diags_free(struct n56_diags *d);
 
 #endif

@@ -37,7 +37,7 @@ static void print_diags(const struct n56_diags *d)
 	char line[1024];
 
 	for (size_t i = 0; i < d->n; i++) {
-		n56_diag_line(&d->v[i], line, sizeof(line));
+		n56_diag_format_error(&d->v[i], line, sizeof(line));
 		fprintf(stderr, N56_LOG_PREFIX "%s\n", line);
 	}
 }

@@ -136,14 +136,3 @@ const char *n56_spank_cache_dir(const struct n56_spank_args *a,
 		return p->topology.cache_dir.v;
 	return N56_DEFAULT_CACHE_DIR;
 }
-
-void n56_diag_line(const struct n56_diag *g, char *buf, size_t len)
-{
-	const char *file = g->file ? g->file : "nam56r";
-
-	if (g->line > 0)
-		snprintf(buf, len, "%s:%d:%d: error: %s", file, g->line,
-			 g->col, g->msg);
-	else
-		snprintf(buf, len, "%s: error: %s", file, g->msg);
-}

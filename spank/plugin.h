@@ -84,7 +84,5 @@ int n56_spank_load_policy(const struct n56_spank_args *a,
 			  struct n56_policy **out, struct n56_diags *d);
 const char *n56_spank_cache_dir(const struct n56_spank_args *a,
 				const struct n56_policy *p);
-/* "file:line:col: error: msg" of one diagnostic. */
-void n56_diag_line(const struct n56_diag *g, char *buf, size_t len);
 
 #endif

@@ -46,7 +46,7 @@ static void fail_diags(const struct n56_diags *d)
 	char line[1024];
 
 	for (size_t i = 0; i < d->n; i++) {
-		n56_diag_line(&d->v[i], line, sizeof(line));
+		n56_diag_format_error(&d->v[i], line, sizeof(line));
 		n56_remote_fail("%s", line);
 	}
 }

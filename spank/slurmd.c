@@ -32,7 +32,7 @@ int n56_slurmd_init(spank_t sp, int ac, char **av)
 		char line[1024];
 
 		for (size_t i = 0; i < d.n; i++) {
-			n56_diag_line(&d.v[i], line, sizeof(line));
+			n56_diag_format_error(&d.v[i], line, sizeof(line));
 			slurm_error(N56_LOG_PREFIX "%s", line);
 		}
 		policy = NULL;

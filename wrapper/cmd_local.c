@@ -23,6 +23,7 @@
 #include "topology/rankenv.h"
 #include "topology/topology.h"
 #include "wrapper/commands.h"
+#include "wrapper/cli.h"
 
 #define PROG "nam56r-launch local: "
 /* After the first rank fails, the others get this long to finish (a
@@ -135,16 +136,6 @@ static int parse_local(int argc, char **argv, struct local_opts *o)
 	o->cmd = argv + i;
 	o->ncmd = argc - i;
 	return 0;
-}
-
-static void print_diags(const struct n56_diags *d)
-{
-	char line[1024];
-
-	for (size_t i = 0; i < d->n; i++) {
-		n56_diag_format(&d->v[i], line, sizeof(line));
-		fprintf(stderr, PROG "%s\n", line);
-	}
 }
 
 /* "0,4,1,5": N distinct GPU indices below ngpus, as CUDA_VISIBLE_DEVICES. */
@@ -384,17 +375,17 @@ int n56_cmd_local(int argc, char **argv)
 		return p > 0 ? N56_EXIT_OK : N56_EXIT_USAGE;
 	if (o.policy ? n56_policy_load(o.policy, &policy, &d) :
 	    !(policy = n56_policy_empty())) {
-		print_diags(&d);
+		n56_print_diags(PROG, &d);
 		goto out;
 	}
 	if (o.recipe ? n56_recipe_load(o.recipe, &recipe, &d) :
 	    n56_recipe_builtin(&recipe, &d)) {
-		print_diags(&d);
+		n56_print_diags(PROG, &d);
 		goto out;
 	}
 	struct n56_plan_request req = {1, o.n};
 	if (n56_plan_build(recipe, policy, &req, &plan, &d)) {
-		print_diags(&d);
+		n56_print_diags(PROG, &d);
 		goto out;
 	}
 	if (node_shape(&o, policy, &topo, &shape))

@@ -17,6 +17,7 @@
 #include "topology/placement.h"
 #include "topology/topology.h"
 #include "wrapper/commands.h"
+#include "wrapper/cli.h"
 #include "wrapper/picture.h"
 
 enum format { FORMAT_TEXT, FORMAT_JSON };
@@ -201,19 +202,6 @@ static int parse_opts(const char *cmd, bool full, int argc, char **argv,
 	return GO_ON;
 }
 
-static void print_diags(const struct n56_diags *d)
-{
-	for (size_t i = 0; i < d->n; i++) {
-		const struct n56_diag *g = &d->v[i];
-
-		if (g->line > 0)
-			fprintf(stderr, "%s:%d:%d: error: %s\n", g->file,
-				g->line, g->col, g->msg);
-		else
-			fprintf(stderr, "%s: error: %s\n", g->file, g->msg);
-	}
-}
-
 static void inputs_free(struct plan_inputs *in)
 {
 	n56_placer_free(in->placer);
@@ -244,7 +232,7 @@ static int load_inputs(const struct plan_opts *o, struct plan_inputs *in)
 		}
 	}
 	if (rc || !in->policy) {
-		print_diags(&in->diags);
+		n56_print_diags("", &in->diags);
 		return N56_EXIT_USAGE;
 	}
 	return N56_EXIT_OK;
@@ -259,7 +247,7 @@ static int build_plan(const struct plan_opts *o, struct plan_inputs *in)
 		req.gpus_per_node = in->shape.gpus;
 	if (n56_plan_build(in->recipe, in->policy, &req, &in->plan,
 			   &in->diags)) {
-		print_diags(&in->diags);
+		n56_print_diags("", &in->diags);
 		return N56_EXIT_USAGE;
 	}
 	return N56_EXIT_OK;

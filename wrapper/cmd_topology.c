@@ -11,6 +11,7 @@
 #include "policy/recipe.h"
 #include "topology/topology.h"
 #include "wrapper/commands.h"
+#include "wrapper/cli.h"
 
 /* The policy parser lives in libn56policy; a build without it still shows
  * the topology, it only cannot read --policy. */
@@ -154,12 +155,7 @@ static int load_policy(const char *path, struct n56_policy **out)
 		return -1;
 	}
 	if (n56_policy_load(path, out, &d) < 0) {
-		for (size_t i = 0; i < d.n; i++) {
-			char buf[1024];
-
-			n56_diag_format(&d.v[i], buf, sizeof(buf));
-			fprintf(stderr, "%s\n", buf);
-		}
+		n56_print_diags("", &d);
 		if (!d.n)
 			fprintf(stderr, "%s: cannot load the policy\n", path);
 		ret = -1;

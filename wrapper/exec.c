@@ -19,6 +19,7 @@
 #include "topology/rankenv.h"
 #include "topology/topology.h"
 #include "wrapper/commands.h"
+#include "wrapper/cli.h"
 
 #ifndef NAM56R_SYSCONFDIR
 #define NAM56R_SYSCONFDIR "/etc"
@@ -107,16 +108,6 @@ static int parse_opts(int argc, char **argv, struct exec_opts *o)
 	return 0;
 }
 
-static void print_diags(const struct n56_diags *d)
-{
-	char line[1024];
-
-	for (size_t i = 0; i < d->n; i++) {
-		n56_diag_format(&d->v[i], line, sizeof(line));
-		fprintf(stderr, PROG "%s\n", line);
-	}
-}
-
 static int load_policy(const char *opt, struct n56_policy **out,
 		       const char **path)
 {
@@ -143,7 +134,7 @@ static int load_policy(const char *opt, struct n56_policy **out,
 		rc = *out ? 0 : -1;
 	}
 	if (rc)
-		print_diags(&d);
+		n56_print_diags(PROG, &d);
 	n56_diags_free(&d);
 	return rc;
 }
@@ -173,7 +164,7 @@ static int carried_recipe(struct n56_recipe **out)
 		goto out;
 	}
 	if (n56_recipe_parse(path ? path : "recipe", buf, len, out, &d)) {
-		print_diags(&d);
+		n56_print_diags(PROG, &d);
 		goto out;
 	}
 	rc = 0;
@@ -475,12 +466,12 @@ int n56_cmd_exec(int argc, char **argv)
 			goto out;
 	} else if (o.recipe ? n56_recipe_load(o.recipe, &recipe, &d) :
 		   n56_recipe_builtin(&recipe, &d)) {
-		print_diags(&d);
+		n56_print_diags(PROG, &d);
 		goto out;
 	}
 	struct n56_plan_request req = {nodes, ntasks / nodes};
 	if (n56_plan_build(recipe, policy, &req, &plan, &d)) {
-		print_diags(&d);
+		n56_print_diags(PROG, &d);
 		goto out;
 	}
 	if (plugin) {
