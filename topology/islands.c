@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "topology/topology.h"
+#include "topology/util.h"
 
 #include <errno.h>
 #include <hwloc.h>
@@ -504,23 +505,6 @@ static bool is_nvswitch(hwloc_obj_t o)
 	       (o->subtype && !strcmp(o->subtype, "NVSwitch"));
 }
 
-static int uf_find(int *up, int x)
-{
-	while (up[x] != x) {
-		up[x] = up[up[x]];
-		x = up[x];
-	}
-	return x;
-}
-
-static void uf_union(int *up, int a, int b)
-{
-	a = uf_find(up, a);
-	b = uf_find(up, b);
-	if (a != b)
-		up[a > b ? a : b] = a < b ? a : b;
-}
-
 static int gpu_of(hwloc_obj_t o, hwloc_obj_t *gpu_obj, int ngpus)
 {
 	while (o && o->type != HWLOC_OBJ_PCI_DEVICE)
@@ -553,7 +537,7 @@ static int join_matrix(struct hwloc_distances_s *d, hwloc_obj_t *gpu_obj,
 	for (unsigned i = 0; i < n; i++) {
 		g[i] = d->objs[i] ? gpu_of(d->objs[i], gpu_obj, ngpus) : -1;
 		if (g[i] >= 0) {
-			uf_union(node, ngpus + i, g[i]);
+			n56_uf_union(node, ngpus + i, g[i]);
 			mapped++;
 		} else if (!d->objs[i] || !is_nvswitch(d->objs[i])) {
 			g[i] = -2; /* not a node of the link graph */
@@ -563,11 +547,11 @@ static int join_matrix(struct hwloc_distances_s *d, hwloc_obj_t *gpu_obj,
 		for (unsigned j = i + 1; j < n; j++)
 			if (g[i] != -2 && g[j] != -2 &&
 			    (d->values[i * n + j] || d->values[j * n + i]))
-				uf_union(node, ngpus + i, ngpus + j);
+				n56_uf_union(node, ngpus + i, ngpus + j);
 	for (int a = 0; a < ngpus; a++)
 		for (int b = a + 1; b < ngpus; b++)
-			if (uf_find(node, a) == uf_find(node, b))
-				uf_union(up, a, b);
+			if (n56_uf_find(node, a) == n56_uf_find(node, b))
+				n56_uf_union(up, a, b);
 	free(node);
 	free(g);
 	return mapped;
@@ -650,7 +634,7 @@ int n56_islands_distances(struct n56_topology *t, hwloc_obj_t *gpu_obj,
 		free(d);
 	}
 	for (int i = 0; i < t->ngpus; i++)
-		label[i] = uf_find(up, i);
+		label[i] = n56_uf_find(up, i);
 	free(up);
 	return used;
 }

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include "topology/topology.h"
+#include "topology/util.h"
 
 #include <dlfcn.h>
 #include <stdarg.h>
@@ -155,21 +156,6 @@ static int find_gpu(const unsigned long *keys, int ngpus, const char *bus)
 	return -1;
 }
 
-static int uf_find(int *up, int x)
-{
-	while (up[x] != x)
-		x = up[x] = up[up[x]];
-	return x;
-}
-
-static void uf_union(int *up, int a, int b)
-{
-	a = uf_find(up, a);
-	b = uf_find(up, b);
-	if (a != b)
-		up[a > b ? a : b] = a < b ? a : b;
-}
-
 static void add_fact(char *facts, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static void add_fact(char *facts, size_t len, const char *fmt, ...)
@@ -311,7 +297,7 @@ int n56_nvml_islands(const char *library, char (*pci)[32], int ngpus,
 			rp.bus_id[sizeof(rp.bus_id) - 1] = '\0';
 			peer = find_gpu(keys, ngpus, rp.bus_id);
 			if (peer >= 0)
-				uf_union(up, g, peer);
+				n56_uf_union(up, g, peer);
 		}
 		{
 			bool zero;
@@ -333,14 +319,14 @@ int n56_nvml_islands(const char *library, char (*pci)[32], int ngpus,
 		nswitch++;
 		for (int j = i + 1; j < ngpus; j++)
 			if (on_switch[j])
-				uf_union(up, i, j);
+				n56_uf_union(up, i, j);
 	}
 	for (int i = 0; i < ngpus; i++)
 		for (int j = i + 1; j < ngpus; j++)
 			if (clique[i][0] && !strcmp(clique[i], clique[j]))
-				uf_union(up, i, j);
+				n56_uf_union(up, i, j);
 	for (int i = 0; i < ngpus; i++)
-		label[i] = uf_find(up, i);
+		label[i] = n56_uf_find(up, i);
 	add_fact(facts, factslen,
 		 "islands: nvml: %d active NVLink links on %d of %d GPUs; %d "
 		 "GPU%s linked to NVSwitch (one island)",

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "topology/placement.h"
+#include "topology/util.h"
 
 struct n56_placer {
 	struct n56_parallel par;
@@ -26,19 +27,6 @@ struct n56_placer {
 	int gpu_local[N56_MAX_GPUS_PER_NODE]; /* CUDA index -> local rank */
 	int gpu_island[N56_MAX_GPUS_PER_NODE]; /* CUDA index -> node island */
 };
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* Appends to a fixed buffer, truncating silently: the report text is for
  * people, and a cut-off list is better than none. */
@@ -69,14 +57,14 @@ static int check_parallel(const struct n56_parallel *par, long world,
 
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		if (sizes[i].v < 1) {
-			set_err(err, errlen,
+			n56_set_err(err, errlen,
 				"%s is %ld; every parallel size must be at "
 				"least 1", sizes[i].name, sizes[i].v);
 			return -1;
 		}
 	}
 	if (par->world != world) {
-		set_err(err, errlen,
+		n56_set_err(err, errlen,
 			"the plan's world size is %ld but the allocation has "
 			"%ld GPUs; plan for the same nodes and GPUs per node",
 			par->world, world);
@@ -87,7 +75,7 @@ static int check_parallel(const struct n56_parallel *par, long world,
 	if (world % par->tp || (world / par->tp) % par->cp ||
 	    (world / par->tp / par->cp) % par->pp ||
 	    world / par->tp / par->cp / par->pp != par->dp) {
-		set_err(err, errlen,
+		n56_set_err(err, errlen,
 			"tp %ld x cp %ld x dp %ld x pp %ld is not the world "
 			"size %ld; make dp = world / (tp*cp*pp)",
 			par->tp, par->cp, par->dp, par->pp, world);
@@ -95,7 +83,7 @@ static int check_parallel(const struct n56_parallel *par, long world,
 	}
 	if (world % par->etp || (world / par->etp) % par->ep ||
 	    (world / par->etp / par->ep) % par->pp) {
-		set_err(err, errlen,
+		n56_set_err(err, errlen,
 			"the expert grid etp %ld x ep %ld x pp %ld does not "
 			"divide the world size %ld; choose etp and ep so that "
 			"etp*ep*pp divides it", par->etp, par->ep, par->pp,
@@ -105,7 +93,7 @@ static int check_parallel(const struct n56_parallel *par, long world,
 	/* Megatron asserts this when PP is not the outermost coordinate:
 	 * otherwise the dense and expert pipeline groups differ. */
 	if (par->pp_before_dp && par->etp * par->ep != par->tp * par->cp) {
-		set_err(err, errlen,
+		n56_set_err(err, errlen,
 			"rank order tp-cp-ep-pp-dp needs the same "
 			"data-parallel size for dense and expert layers, but "
 			"etp*ep is %ld and tp*cp is %ld; use tp-cp-ep-dp-pp "
@@ -120,20 +108,20 @@ static int check_shape(const struct n56_node_shape *s, char *err,
 		       size_t errlen)
 {
 	if (s->gpus < 1 || s->gpus > N56_MAX_GPUS_PER_NODE) {
-		set_err(err, errlen,
+		n56_set_err(err, errlen,
 			"a node has %d GPUs; placement handles 1 to %d",
 			s->gpus, N56_MAX_GPUS_PER_NODE);
 		return -1;
 	}
 	if (s->nislands < 1 || s->nislands > s->gpus) {
-		set_err(err, errlen,
+		n56_set_err(err, errlen,
 			"the node shape has %d islands for %d GPUs; it needs "
 			"1 to %d", s->nislands, s->gpus, s->gpus);
 		return -1;
 	}
 	for (int g = 0; g < s->gpus; g++) {
 		if (s->island_of[g] < 0 || s->island_of[g] >= s->nislands) {
-			set_err(err, errlen,
+			n56_set_err(err, errlen,
 				"GPU %d is in island %d, outside 0..%d; number "
 				"the islands from 0", g, s->island_of[g],
 				s->nislands - 1);
@@ -141,7 +129,7 @@ static int check_shape(const struct n56_node_shape *s, char *err,
 		}
 	}
 	if (s->nodes_per_domain < 0) {
-		set_err(err, errlen,
+		n56_set_err(err, errlen,
 			"nodes_per_domain is %d; use 1 for islands that stop "
 			"at the node", s->nodes_per_domain);
 		return -1;
@@ -323,7 +311,7 @@ int n56_placer_new(const struct n56_parallel *par,
 	if (out)
 		*out = NULL;
 	if (!par || !shape || !out) {
-		set_err(err, errlen, "placement needs the parallel sizes, "
+		n56_set_err(err, errlen, "placement needs the parallel sizes, "
 			"a node shape and a result pointer");
 		goto out;
 	}
@@ -331,7 +319,7 @@ int n56_placer_new(const struct n56_parallel *par,
 		goto out;
 	/* The bound keeps node * islands inside an int island id. */
 	if (nodes < 1 || nodes > N56_MAX_NODES) {
-		set_err(err, errlen, "the allocation has %ld nodes; "
+		n56_set_err(err, errlen, "the allocation has %ld nodes; "
 			"placement needs 1 to %ld", nodes, N56_MAX_NODES);
 		goto out;
 	}
@@ -339,7 +327,7 @@ int n56_placer_new(const struct n56_parallel *par,
 		goto out;
 	pl = calloc(1, sizeof(*pl));
 	if (!pl) {
-		set_err(err, errlen, "placement: %s", strerror(errno));
+		n56_set_err(err, errlen, "placement: %s", strerror(errno));
 		goto out;
 	}
 	pl->par = *par;

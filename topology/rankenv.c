@@ -8,19 +8,7 @@
 #include <string.h>
 
 #include "topology/rankenv.h"
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
+#include "topology/util.h"
 
 static int env_add(struct n56_env *e, size_t *cap, const char *name,
 		   const char *value, enum n56_origin origin, const char *why)
@@ -91,28 +79,28 @@ int n56_rank_env(const struct n56_plan *plan, const struct n56_placer *pl,
 	if (out)
 		memset(out, 0, sizeof(*out));
 	if (!plan || !pl || !out) {
-		set_err(err, errlen, "the rank environment needs a plan, a "
+		n56_set_err(err, errlen, "the rank environment needs a plan, a "
 			"placement and a result");
 		return -1;
 	}
 	world = n56_placer_parallel(pl)->world;
 	if (rank < 0 || rank >= world) {
-		set_err(err, errlen, "rank %ld is outside 0..%ld of the plan",
+		n56_set_err(err, errlen, "rank %ld is outside 0..%ld of the plan",
 			rank, world - 1);
 		return -1;
 	}
 	if (!master_addr || !*master_addr) {
-		set_err(err, errlen, "no master address: pass the first host "
+		n56_set_err(err, errlen, "no master address: pass the first host "
 			"of the job's node list");
 		return -1;
 	}
 	if (master_port < 1 || master_port > 65535) {
-		set_err(err, errlen, "master port %d is outside 1..65535; set "
+		n56_set_err(err, errlen, "master port %d is outside 1..65535; set "
 			"record.master_port in the site policy", master_port);
 		return -1;
 	}
 	if (n56_visible_devices(pl, devices, sizeof(devices)) < 0) {
-		set_err(err, errlen, "CUDA_VISIBLE_DEVICES does not fit");
+		n56_set_err(err, errlen, "CUDA_VISIBLE_DEVICES does not fit");
 		return -1;
 	}
 	n56_place_rank(pl, rank, &p);
@@ -157,7 +145,7 @@ int n56_rank_env(const struct n56_plan *plan, const struct n56_placer *pl,
 	rc = 0;
 	goto out;
 nomem:
-	set_err(err, errlen, "rank environment: %s", strerror(ENOMEM));
+	n56_set_err(err, errlen, "rank environment: %s", strerror(ENOMEM));
 out:
 	n56_env_clear(&e);
 	return rc;
