@@ -703,6 +703,8 @@ static int64_t least_cap(struct split_search *ss, int *sizes, int64_t b1,
 	int got;
 
 	ss->falling = rank + 1;
+	if (lo > hi)
+		lo = hi; /* never skip the tie-break's search */
 	/* first the tie-break's split at the figure of sizes */
 	for (int64_t c = hi; c >= lo; c = segment_value_at_most(ss, hi - 1)) {
 		got = split_within_rank(ss, b1, rank, cap0, c);
