@@ -97,6 +97,7 @@ double n56_split_stage_costs(const struct n56_split_problem *pb,
 struct split_memo {
 	uint32_t *slot; /* cap entries of width words */
 	size_t cap, used;
+	size_t max_cap; /* it grows by doubling up to this many slots */
 	int keylen, width;
 };
 
@@ -145,21 +146,12 @@ static int64_t memo_bound(const struct split_search *ss)
 				  : ss->cap2;
 }
 
-/* Returns the slot for the state (stage and flags, X, under the current
- * round starts): found (*hit) or the empty one; fills key. */
-static uint32_t *memo_slot(const struct split_search *ss, int state,
-			   const int *xv, uint32_t *key, bool *hit)
+/* The slot holding key, or the empty one where it would go. */
+static uint32_t *memo_find(const struct split_memo *mm, const uint32_t *key,
+			   bool *hit)
 {
-	const struct split_memo *mm = &ss->memo;
-	uint64_t h;
+	uint64_t h = memo_hash(key, mm->keylen);
 
-	key[0] = 1;
-	key[1] = (uint32_t)state;
-	for (int v = 0; v < ss->vpp; v++)
-		key[v + 2] = (uint32_t)xv[v];
-	for (int v = 1; v < ss->vpp; v++)
-		key[ss->vpp + 1 + v] = (uint32_t)ss->m[v];
-	h = memo_hash(key, mm->keylen);
 	for (size_t i = h & (mm->cap - 1);; i = (i + 1) & (mm->cap - 1)) {
 		uint32_t *s = mm->slot + i * (size_t)mm->width;
 
@@ -172,6 +164,47 @@ static uint32_t *memo_slot(const struct split_search *ss, int state,
 			return s;
 		}
 	}
+}
+
+/* Doubles the table, keeping every entry; false when it may not grow
+ * (at its ceiling, or out of memory). */
+static bool memo_grow(struct split_memo *mm)
+{
+	struct split_memo big = *mm;
+	size_t w = (size_t)mm->width;
+
+	if (mm->cap >= mm->max_cap)
+		return false;
+	big.cap = mm->cap * 2;
+	big.slot = calloc(big.cap * w, 4);
+	if (!big.slot)
+		return false;
+	for (size_t i = 0; i < mm->cap; i++) {
+		const uint32_t *o = mm->slot + i * w;
+		bool hit;
+
+		if (o[0])
+			memcpy(memo_find(&big, o, &hit), o, 4 * w);
+	}
+	free(mm->slot);
+	*mm = big;
+	return true;
+}
+
+/* Returns the slot for the state (stage and flags, X, under the current
+ * round starts): found (*hit) or the empty one; fills key. */
+static uint32_t *memo_slot(const struct split_search *ss, int state,
+			   const int *xv, uint32_t *key, bool *hit)
+{
+	const struct split_memo *mm = &ss->memo;
+
+	key[0] = 1;
+	key[1] = (uint32_t)state;
+	for (int v = 0; v < ss->vpp; v++)
+		key[v + 2] = (uint32_t)xv[v];
+	for (int v = 1; v < ss->vpp; v++)
+		key[ss->vpp + 1 + v] = (uint32_t)ss->m[v];
+	return memo_find(mm, key, hit);
 }
 
 static int64_t memo_stored(const uint32_t *s, int keylen)
@@ -209,7 +242,7 @@ static void memo_mark_failed(struct split_search *ss, int state,
 
 	if (!mm->slot)
 		return;
-	if (mm->used * 2 >= mm->cap)
+	if (mm->used * 2 >= mm->cap && !memo_grow(mm))
 		memo_clear(mm); /* full: forget all (it only saves work) */
 	s = memo_slot(ss, state, xv, key, &hit);
 	if (hit && memo_stored(s, mm->keylen) >= (int64_t)b)
@@ -817,11 +850,13 @@ int n56_split_balanced_ex(const struct n56_split_problem *pb, int *sizes,
 	ss.best = split_value(&ss, sizes) + 1;
 	ss.memo.keylen = 2 * pb->vpp + 1;
 	ss.memo.width = ss.memo.keylen + 2;
-	/* at most 8 MiB of memo, a power of two of slots */
-	ss.memo.cap = 1u << 18;
-	while (ss.memo.cap > 1024 &&
-	       ss.memo.cap * (size_t)ss.memo.width * 4 > (8u << 20))
-		ss.memo.cap >>= 1;
+	/* a power of two of slots, from 256 (a small search touches a few
+	 * KiB) doubling up to at most 8 MiB */
+	ss.memo.max_cap = 1u << 18;
+	while (ss.memo.max_cap > 1024 &&
+	       ss.memo.max_cap * (size_t)ss.memo.width * 4 > (8u << 20))
+		ss.memo.max_cap >>= 1;
+	ss.memo.cap = 256;
 	ss.memo.slot = calloc(ss.memo.cap * (size_t)ss.memo.width, 4);
 	/* without a memo the search is slower but still exact */
 	ss.m[0] = 0;
