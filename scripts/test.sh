@@ -2,9 +2,10 @@
 # The project's whole test suite, as README.md gives it and CI runs it:
 #   unit tests (cmocka), the same under ASan+UBSan and under valgrind,
 #   the fuzzers for a bounded time, `make distcheck`, and the integration
-#   tests on a real local Slurm cluster (munge, slurmctld, 2 slurmd).
+#   tests on a real local Slurm cluster (munge, slurmctld, 2 slurmd),
+#   then the README's main command (scripts/demo.sh) on the same build.
 # Usage: scripts/test.sh [--quick] [--no-deps]
-#   --quick    unit tests and integration tests only
+#   --quick    unit tests, integration tests and the demo only
 #   --no-deps  do not run scripts/deps.sh (packages already installed)
 # Env: FUZZ_SECONDS (default 60 per fuzzer), JOBS (default 2).
 set -uo pipefail
@@ -60,6 +61,10 @@ if [ $quick = 0 ]; then
 fi
 stage "integration tests on a local Slurm cluster" \
 	bash tests/integration/run.sh "$top/build"
+# The README's other command, on the same build: a real sbatch with the
+# recipe across two nodes, the record and the placement shown.
+stage "the README's main command (scripts/demo.sh)" \
+	env BUILD="$top/build" bash scripts/demo.sh --no-deps
 
 echo
 [ ${#failures[@]} -gt 0 ] && printf 'failed stage: %s\n' "${failures[@]}"
