@@ -249,6 +249,52 @@ static void test_too_large(void **state)
 	LOAD_FAILS(f, path, want);
 }
 
+/* The reader sizes its buffer from fstat and grows it: a file of exactly
+ * the limit is read whole, and a file that reports size 0 (procfs) but
+ * holds more than the first guess still reads to its end or stops at the
+ * limit. */
+static void test_read_sizes(void **state)
+{
+	struct fixture *f = *state;
+	struct n56_diags d = { 0 };
+	char path[128], msg[256], *buf = NULL;
+	size_t len = 0;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/exact", f->tmpdir);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	for (int i = 0; i < 10000; i++)
+		fputc('a' + i % 26, fp);
+	fclose(fp);
+	assert_int_equal(n56_read_file(path, 10000, &buf, &len, &d), 0);
+	assert_int_equal(len, 10000);
+	assert_int_equal(buf[9999], 'a' + 9999 % 26);
+	assert_int_equal(buf[10000], '\0');
+	free(buf);
+	assert_int_equal(n56_read_file(path, 9999, &buf, &len, &d), -1);
+	assert_int_equal(d.n, 1);
+	n56_diag_format(&d.v[0], msg, sizeof(msg));
+	assert_non_null(strstr(msg, "too large (10000 bytes, at most 9999)"));
+	n56_diags_free(&d);
+
+	/* st_size 0, content well above the first 4 KiB guess */
+	if (n56_read_file("/proc/self/smaps", 1 << 20, &buf, &len, &d)) {
+		n56_diags_free(&d);
+		skip();
+	}
+	assert_true(len > 16384);
+	assert_int_equal(strlen(buf), len);
+	free(buf);
+	assert_int_equal(n56_read_file("/proc/self/smaps", 5000, &buf, &len,
+				       &d), -1);
+	assert_int_equal(d.n, 1);
+	n56_diag_format(&d.v[0], msg, sizeof(msg));
+	assert_string_equal(msg, "/proc/self/smaps: too large (more than "
+				 "5000 bytes)");
+	n56_diags_free(&d);
+}
+
 static void test_wrong_type_int(void **state)
 {
 	FAILS(*state, MINIMAL "parallelism: {tp: two, pp: \"2\", ep: 1.5, "
@@ -919,6 +965,7 @@ int main(void)
 		T(test_directory),
 		T(test_fifo),
 		T(test_too_large),
+		T(test_read_sizes),
 		T(test_wrong_type_int),
 		T(test_wrong_type_bool),
 		T(test_wrong_type_string),
