@@ -8,6 +8,7 @@
 # Blocks of RUNS runs alternate (the order flips every round) so that drift
 # of the machine hits both alike. Prints the mean per run of each, the
 # wrapper's own cost (the difference) and the ratio. Target: about 1 ms.
+# LD_LIBRARY_PATH, when set, is passed to both (libraries a node lacks).
 # Usage: bench/bench_exec.sh BUILDDIR [ROUNDS] [RUNS]  (defaults 10, 50)
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,7 +31,8 @@ mapfile -t gen < <("$launch" plan --recipe "$top/examples/nam56r.yaml" \
 step_env=(env -i PATH="$bindir:/usr/bin:/bin" NAM56R_POLICY="$top/examples/policy.yaml"
 	SLURM_JOB_ID=4321 SLURM_PROCID=11 SLURM_NNODES=2 SLURM_NTASKS=16
 	SLURM_NODEID=1 SLURM_LOCALID=3 SLURM_STEP_NODELIST='n[1-2]'
-	CUDA_VISIBLE_DEVICES=0,1,2,3,4,5,6,7)
+	CUDA_VISIBLE_DEVICES=0,1,2,3,4,5,6,7
+	${LD_LIBRARY_PATH:+LD_LIBRARY_PATH="$LD_LIBRARY_PATH"})
 run_direct() { "${step_env[@]}" n56-echo-runtime "${gen[@]}" >/dev/null; }
 run_wrapper() {
 	"${step_env[@]}" "$launch" --recipe "$top/examples/nam56r.yaml" \
