@@ -323,9 +323,114 @@ int n56_policy_load(const char *path, struct n56_policy **out,
 	return rc;
 }
 
+/* One directory above the policy: root's, and writable by nobody else
+ * unless sticky (as /tmp: there only an entry's owner may rename or
+ * remove it, and the policy's owner is root). */
+static int check_dir(const char *policy, const char *dir,
+		     struct n56_diags *d)
+{
+	static const struct n56_pos nopos = { 0, 0 };
+	struct stat st;
+	const char *why = NULL;
+	char whybuf[64];
+
+	if (stat(dir, &st) < 0) {
+		n56_diag_add(d, policy, nopos, "refusing the site policy: "
+			     "cannot stat its directory %s: %s", dir,
+			     strerror(errno));
+		return -1;
+	}
+	if (st.st_uid != 0) {
+		snprintf(whybuf, sizeof(whybuf), "owned by uid %lu, not root",
+			 (unsigned long)st.st_uid);
+		why = whybuf;
+	} else if (!(st.st_mode & S_ISVTX) && (st.st_mode & S_IWOTH)) {
+		why = "writable by others";
+	} else if (!(st.st_mode & S_ISVTX) && (st.st_mode & S_IWGRP) &&
+		   st.st_gid != 0) {
+		snprintf(whybuf, sizeof(whybuf), "writable by group %lu, not "
+			 "root", (unsigned long)st.st_gid);
+		why = whybuf;
+	}
+	if (!why)
+		return 0;
+	n56_diag_add(d, policy, nopos, "refusing the site policy: its "
+		     "directory %s is %s, so others could replace the file "
+		     "(chown root:root %s; chmod go-w %s)", dir, why, dir, dir);
+	return -1;
+}
+
+/* Every directory from / down to the file's own, in path (absolute). */
+static int check_dirs_of(const char *policy, const char *path,
+			 struct n56_diags *d)
+{
+	size_t n = strlen(path);
+	char *dir = malloc(n + 2);
+	int rc = 0;
+
+	if (!dir) {
+		n56_diag_add(d, policy, (struct n56_pos){ 0, 0 },
+			     "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (path[i] != '/')
+			continue;
+		memcpy(dir, path, i ? i : 1);
+		dir[i ? i : 1] = '\0';
+		rc = check_dir(policy, dir, d);
+	}
+	free(dir);
+	return rc;
+}
+
+/* The directories above the policy, both as named (a symbolic link there
+ * could be repointed) and as resolved (the file's real directory could
+ * be renamed into), and the resolved name must still be the file open on
+ * fd. */
+static int check_parents(const char *path, const struct stat *fst,
+			 struct n56_diags *d)
+{
+	static const struct n56_pos nopos = { 0, 0 };
+	char *abs = NULL, *real = NULL;
+	struct stat rst;
+	int rc = -1;
+
+	if (path[0] == '/') {
+		abs = strdup(path);
+	} else {
+		char *cwd = getcwd(NULL, 0);
+
+		if (cwd && (abs = malloc(strlen(cwd) + strlen(path) + 2)))
+			sprintf(abs, "%s/%s", cwd, path);
+		free(cwd);
+	}
+	real = realpath(path, NULL);
+	if (!abs || !real) {
+		n56_diag_add(d, path, nopos, "refusing the site policy: "
+			     "cannot resolve its path: %s", strerror(errno));
+		goto out;
+	}
+	if (stat(real, &rst) < 0 || rst.st_dev != fst->st_dev ||
+	    rst.st_ino != fst->st_ino) {
+		n56_diag_add(d, path, nopos, "refusing the site policy: the "
+			     "file changed while it was being checked");
+		goto out;
+	}
+	if (check_dirs_of(path, abs, d) == 0 &&
+	    (!strcmp(abs, real) || check_dirs_of(path, real, d) == 0))
+		rc = 0;
+out:
+	free(abs);
+	free(real);
+	return rc;
+}
+
 /* As sshd's StrictModes: whoever can write the policy controls every job's
- * environment, so only root may. The checks use fstat on the descriptor
- * we then read, so the file cannot be swapped between check and use. */
+ * environment, so only root may, and only root may replace it: the same
+ * rules hold for every directory above it. The file's own checks use
+ * fstat on the descriptor we then read, so the file cannot be swapped
+ * between check and use. */
 int n56_policy_load_trusted(const char *path, struct n56_policy **out,
 			    struct n56_diags *d)
 {
@@ -366,6 +471,8 @@ int n56_policy_load_trusted(const char *path, struct n56_policy **out,
 			     (unsigned long)st.st_gid, path, path);
 		goto out;
 	}
+	if (check_parents(path, &st, d) < 0)
+		goto out;
 	if (n56_read_fd(fd, path, N56_POLICY_MAX_BYTES, &buf, &len, d) < 0)
 		goto out;
 	rc = n56_policy_parse(path, buf, len, out, d);

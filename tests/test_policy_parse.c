@@ -442,6 +442,92 @@ static void test_trusted_0664_group_1000(void **state)
 	trusted_refused(*state, "writable by group 1000, not root");
 }
 
+/* Loading `path` is refused because of directory `dir`. */
+static void dir_refused(struct fixture *f, const char *path, const char *dir,
+			const char *why)
+{
+	char want[768];
+	const char *const wantv[] = { want };
+
+	snprintf(want, sizeof(want), "%s: refusing the site policy: its "
+		 "directory %s is %s, so others could replace the file (chown "
+		 "root:root %s; chmod go-w %s)", path, dir, why, dir, dir);
+	assert_int_equal(n56_policy_load_trusted(path, &f->p, &f->d), -1);
+	assert_null(f->p);
+	check_diags(&f->d, wantv, 1);
+	n56_diags_free(&f->d);
+}
+
+/* Whoever can write a directory above the policy can replace the file:
+ * each directory must be root's and not writable by others, unless it is
+ * sticky (as /tmp, which every fixture sits under). */
+static void test_trusted_directory_modes(void **state)
+{
+	struct fixture *f = *state;
+
+	NEEDS_ROOT();
+	write_policy(f, 0, 0, 0644);
+	assert_int_equal(chmod(f->tmpdir, 0777), 0);
+	dir_refused(f, f->path, f->tmpdir, "writable by others");
+	assert_int_equal(chmod(f->tmpdir, 01777), 0);
+	trusted_ok(f);
+	n56_policy_free(f->p);
+	f->p = NULL;
+	assert_int_equal(chmod(f->tmpdir, 0775), 0);
+	assert_int_equal(chown(f->tmpdir, 0, 0), 0);
+	trusted_ok(f);
+	n56_policy_free(f->p);
+	f->p = NULL;
+	assert_int_equal(chown(f->tmpdir, 0, 1000), 0);
+	dir_refused(f, f->path, f->tmpdir, "writable by group 1000, not root");
+	assert_int_equal(chown(f->tmpdir, 1000, 0), 0);
+	assert_int_equal(chmod(f->tmpdir, 0755), 0);
+	dir_refused(f, f->path, f->tmpdir, "owned by uid 1000, not root");
+	assert_int_equal(chown(f->tmpdir, 0, 0), 0);
+	assert_int_equal(chmod(f->tmpdir, 0777), 0);
+	/* a relative name is checked from the working directory up */
+	{
+		char *cwd = getcwd(NULL, 0);
+
+		assert_non_null(cwd);
+		assert_int_equal(chdir(f->tmpdir), 0);
+		dir_refused(f, "policy.yaml", f->tmpdir, "writable by others");
+		assert_int_equal(chdir(cwd), 0);
+		free(cwd);
+	}
+	assert_int_equal(chmod(f->tmpdir, 0700), 0);
+}
+
+/* A symbolic link is checked both ways: the directories on the name given
+ * and those of the file it resolves to. */
+static void test_trusted_symlink_directories(void **state)
+{
+	struct fixture *f = *state;
+	char sub[160], real[192], link[192];
+
+	NEEDS_ROOT();
+	snprintf(sub, sizeof(sub), "%s/sub", f->tmpdir);
+	snprintf(real, sizeof(real), "%s/real.yaml", sub);
+	snprintf(link, sizeof(link), "%s/link.yaml", sub);
+	assert_int_equal(mkdir(sub, 0755), 0);
+	/* the fixture's path, in a safe directory, links to sub/real.yaml */
+	write_policy(f, 0, 0, 0644);
+	assert_int_equal(rename(f->path, real), 0);
+	assert_int_equal(symlink(real, f->path), 0);
+	trusted_ok(f);
+	n56_policy_free(f->p);
+	f->p = NULL;
+	assert_int_equal(chmod(sub, 0777), 0);
+	dir_refused(f, f->path, sub, "writable by others");
+	/* a link in an unsafe directory to a file in a safe one */
+	assert_int_equal(unlink(f->path), 0);
+	assert_int_equal(rename(real, f->path), 0);
+	assert_int_equal(symlink(f->path, link), 0);
+	dir_refused(f, link, sub, "writable by others");
+	assert_int_equal(unlink(link), 0);
+	assert_int_equal(rmdir(sub), 0);
+}
+
 /* Even a root-owned policy must be a regular file we can read. */
 static void test_trusted_missing_and_directory(void **state)
 {
@@ -489,6 +575,8 @@ int main(void)
 		T(test_trusted_0664_group_root),
 		T(test_trusted_0664_group_1000),
 		T(test_trusted_missing_and_directory),
+		T(test_trusted_directory_modes),
+		T(test_trusted_symlink_directories),
 		T(test_free_null),
 #undef T
 	};

@@ -172,13 +172,16 @@ case_recipe_only_root_can_read() { unreadable_case recipe_only_root_can_read roo
 # A policy file with bad ownership or mode: the plugin refuses to use it.
 # At submission the user sees why; on a compute node (the file went bad
 # after submission) the job fails from task_init and the node stays up.
-policy_broken() { # ACTION: owner|mode
+policy_broken() { # ACTION: owner|mode|dir
 	case $1 in
 	owner) chown "$U" "$POLICY" ;;
 	mode) chmod 0666 "$POLICY" ;;
+	dir) chmod 0777 "${POLICY%/*}" ;; # anyone could replace the file
 	esac
 }
-policy_restore() { chown root:root "$POLICY" && chmod 0644 "$POLICY"; }
+policy_restore() {
+	chown root:root "$POLICY" && chmod 0644 "$POLICY" && chmod 0755 "${POLICY%/*}"
+}
 
 policy_submit_case() { # NAME ACTION
 	local c; c=$(mkcase "$1") || return 1
@@ -197,6 +200,7 @@ policy_submit_case() { # NAME ACTION
 }
 case_policy_bad_owner() { policy_submit_case policy_bad_owner owner; }
 case_policy_writable_by_others() { policy_submit_case policy_writable_by_others mode; }
+case_policy_dir_writable_by_others() { policy_submit_case policy_dir_writable_by_others dir; }
 
 case_policy_bad_owner_at_run() {
 	local c; c=$(mkcase policy_bad_owner_at_run) || return 1
@@ -517,7 +521,7 @@ recipe_deleted_after_submit export_none refuse_tp3 refuse_global_batch
 refuse_ep5 refuse_misspelt_key refuse_tab refuse_empty refuse_binary
 refuse_missing_file refuse_denied_env recipe_unreadable_by_user
 recipe_only_root_can_read policy_bad_owner policy_writable_by_others
-policy_bad_owner_at_run record_keeps_comment placement_command
+policy_dir_writable_by_others policy_bad_owner_at_run record_keeps_comment placement_command
 sbatch_directives srun_direct user_args runtime_not_allowed runtime_exec_fails
 refuse_too_large helper_step no_topology_cache option_in_help salloc_ranks
 record_admin_comment homog_gpu_count homog_admin_map homog_agrees"
