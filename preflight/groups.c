@@ -226,12 +226,12 @@ double n56pf_busbw(enum n56pf_kind k, long n, double bytes, double seconds)
 	algbw = bytes / seconds / 1e9;
 	switch (k) {
 	case N56PF_TP:
-	case N56PF_CP:
 	case N56PF_DP: /* all-reduce: 2(n-1)/n of the data crosses a link */
 		return algbw * 2.0 * (double)(n - 1) / (double)n;
 	case N56PF_EP: /* all-to-all: (n-1)/n leaves each rank */
 		return algbw * (double)(n - 1) / (double)n;
-	default: /* send/recv between two stages */
+	default: /* send/recv: between two stages (PP), to the ring's next
+		  * rank (CP); every byte crosses a link */
 		return algbw;
 	}
 }

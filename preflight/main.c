@@ -245,7 +245,9 @@ static int fetch_id(const char *addr, const char *port, long world,
 }
 
 /* One timed operation of a kind on comm; peer is the other stage for PP
- * (sender when sending is true). */
+ * (sender when sending is true). CP is the ring exchange of context
+ * parallel attention: each rank sends to the next and receives from the
+ * previous at once. */
 static ncclResult_t run_op(enum n56pf_kind k, ncclComm_t comm, long n,
 			   int peer, bool sending, float *send, float *recv,
 			   size_t bytes, cudaStream_t st)
@@ -257,6 +259,23 @@ static ncclResult_t run_op(enum n56pf_kind k, ncclComm_t comm, long n,
 	case N56PF_PP:
 		return sending ? ncclSend(send, count, ncclFloat, peer, comm, st)
 			       : ncclRecv(recv, count, ncclFloat, peer, comm, st);
+	case N56PF_CP: { /* one step of the ring attention's exchange */
+		int me;
+
+		if ((r = ncclCommUserRank(comm, &me)) != ncclSuccess ||
+		    (r = ncclGroupStart()) != ncclSuccess)
+			return r;
+		r = ncclSend(send, count, ncclFloat, (int)((me + 1) % n), comm,
+			     st);
+		if (r == ncclSuccess)
+			r = ncclRecv(recv, count, ncclFloat,
+				     (int)((me + n - 1) % n), comm, st);
+		if (r != ncclSuccess) {
+			ncclGroupEnd();
+			return r;
+		}
+		return ncclGroupEnd();
+	}
 	case N56PF_EP:
 		count /= (size_t)n;
 		if ((r = ncclGroupStart()) != ncclSuccess)
@@ -589,8 +608,8 @@ int main(int argc, char **argv)
 
 	/* Every rank runs the same phases in the same order; groups of one
 	 * kind run side by side, as they would in training. */
-	static const enum n56pf_kind collective[] = {N56PF_TP, N56PF_DP,
-						     N56PF_EP};
+	static const enum n56pf_kind collective[] = {N56PF_TP, N56PF_CP,
+						     N56PF_DP, N56PF_EP};
 	for (size_t i = 0; i < sizeof(collective) / sizeof(collective[0]);
 	     i++) {
 		enum n56pf_kind k = collective[i];

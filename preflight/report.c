@@ -323,8 +323,9 @@ void n56pf_report_text(FILE *f, const struct n56pf_report *r)
 			e->why);
 	}
 	fprintf(f, "\nbus bandwidth in GB/s (nccl-tests convention): "
-		"all-reduce for tp/dp, all-to-all for ep,\nsend/recv for pp; "
-		"the slowest rank of each group counts.\n");
+		"all-reduce for tp/dp, all-to-all for ep,\nsend/recv for pp, "
+		"the ring exchange for cp; the slowest rank of each group "
+		"counts.\n");
 	if (r->verdict == N56PF_FAIL) {
 		fprintf(f, "\nFAILED:\n");
 		for (long i = 0; i < g->world; i++)

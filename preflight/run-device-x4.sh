@@ -15,6 +15,8 @@
 #     gpuorder4   tp 2, dp 2 with the GPU order forced to 0,2,1,3 (each TP
 #                 group split across the halves): on a fully switched node
 #                 every pair is NVLink, so expect PASS
+#     tp2cp2      tp 2, cp 2: two TP groups and two context-parallel rings
+#                 (CP reported without a threshold)
 # NCCL_NVLS_ENABLE stays 0 in every process: multicast can take a shared
 # host's GPUs out of service.
 set -u
@@ -81,7 +83,7 @@ topo() {
 	cat "$out/topo-xml.txt"
 }
 
-[ $# -gt 0 ] || set -- topo tp4 tp4off tp2dp2 ep4 gpuorder4
+[ $# -gt 0 ] || set -- topo tp4 tp4off tp2dp2 ep4 gpuorder4 tp2cp2
 for c in "$@"; do
 	case $c in
 	topo) topo ;;
@@ -92,6 +94,7 @@ for c in "$@"; do
 	gpuorder4) run gpuorder4 \
 		"--recipe $here/tp2dp2.yaml --gpu-order 0,2,1,3" \
 		"--min-dp-busbw 100" ;;
+	tp2cp2) run tp2cp2 "--recipe $here/tp2cp2.yaml" "" ;;
 	*) echo "run-device-x4.sh: unknown case '$c'" >&2; exit 2 ;;
 	esac
 done

@@ -12,6 +12,7 @@
 #     gpuorder   tp 2 with the GPU order forced to 1,0
 #     degraded   tp 2 placed from an XML without NVLink facts: no
 #                expectation, INFO
+#     cp2        cp 2: the context-parallel ring exchange, INFO
 # NCCL_NVLS_ENABLE stays 0: multicast can take a shared host's GPUs out of
 # service.
 set -u
@@ -50,6 +51,7 @@ for c in "$@"; do
 	gpuorder) run gpuorder "--recipe $here/tp2.yaml --gpu-order 1,0" "" ;;
 	degraded) run degraded "--recipe $here/tp2.yaml --topology \
 $here/data/h200-x2-live.xml" "" ;;
+	cp2) run cp2 "--recipe $here/cp2.yaml" "" ;;
 	*) echo "run-device.sh: unknown case '$c'" >&2; exit 2 ;;
 	esac
 done

@@ -440,6 +440,8 @@ static void test_busbw(void **state)
 	assert_true(n56pf_busbw(N56PF_DP, 8, 1e9, 1) == 1.75);
 	assert_true(n56pf_busbw(N56PF_EP, 8, 1e9, 1) == 0.875);
 	assert_true(n56pf_busbw(N56PF_PP, 2, 1e9, 0.5) == 2.0);
+	/* CP: the ring exchange, each rank's whole buffer to its next */
+	assert_true(n56pf_busbw(N56PF_CP, 4, 1e9, 0.5) == 2.0);
 	assert_true(n56pf_busbw(N56PF_TP, 2, 1e9, 0) == 0);
 }
 
