@@ -323,15 +323,37 @@ int n56_policy_load(const char *path, struct n56_policy **out,
 	return rc;
 }
 
-/* One directory above the policy: root's, and writable by nobody else
- * unless sticky (as /tmp: there only an entry's owner may rename or
- * remove it, and the policy's owner is root). */
+/* Why st is not safe to trust (owned by someone other than root, or
+ * writable by someone else), in buf; NULL when it is. A sticky directory
+ * (as /tmp) may be writable by all: there only an entry's owner, root
+ * here, may rename or remove it. */
+static const char *not_roots_alone(const struct stat *st, char *buf,
+				   size_t len)
+{
+	bool sticky = S_ISDIR(st->st_mode) && (st->st_mode & S_ISVTX);
+
+	if (st->st_uid != 0) {
+		snprintf(buf, len, "owned by uid %lu, not root",
+			 (unsigned long)st->st_uid);
+		return buf;
+	}
+	if (!sticky && (st->st_mode & S_IWOTH))
+		return "writable by others";
+	if (!sticky && (st->st_mode & S_IWGRP) && st->st_gid != 0) {
+		snprintf(buf, len, "writable by group %lu, not root",
+			 (unsigned long)st->st_gid);
+		return buf;
+	}
+	return NULL;
+}
+
+/* One directory above the policy, under the same rules as the file. */
 static int check_dir(const char *policy, const char *dir,
 		     struct n56_diags *d)
 {
 	static const struct n56_pos nopos = { 0, 0 };
 	struct stat st;
-	const char *why = NULL;
+	const char *why;
 	char whybuf[64];
 
 	if (stat(dir, &st) < 0) {
@@ -340,18 +362,7 @@ static int check_dir(const char *policy, const char *dir,
 			     strerror(errno));
 		return -1;
 	}
-	if (st.st_uid != 0) {
-		snprintf(whybuf, sizeof(whybuf), "owned by uid %lu, not root",
-			 (unsigned long)st.st_uid);
-		why = whybuf;
-	} else if (!(st.st_mode & S_ISVTX) && (st.st_mode & S_IWOTH)) {
-		why = "writable by others";
-	} else if (!(st.st_mode & S_ISVTX) && (st.st_mode & S_IWGRP) &&
-		   st.st_gid != 0) {
-		snprintf(whybuf, sizeof(whybuf), "writable by group %lu, not "
-			 "root", (unsigned long)st.st_gid);
-		why = whybuf;
-	}
+	why = not_roots_alone(&st, whybuf, sizeof(whybuf));
 	if (!why)
 		return 0;
 	n56_diag_add(d, policy, nopos, "refusing the site policy: its "
@@ -436,7 +447,8 @@ int n56_policy_load_trusted(const char *path, struct n56_policy **out,
 {
 	static const struct n56_pos nopos = { 0, 0 };
 	struct stat st;
-	char *buf = NULL;
+	const char *why;
+	char *buf = NULL, whybuf[64];
 	size_t len = 0;
 	int fd, rc = -1;
 
@@ -452,23 +464,11 @@ int n56_policy_load_trusted(const char *path, struct n56_policy **out,
 			     strerror(errno));
 		goto out;
 	}
-	if (st.st_uid != 0) {
-		n56_diag_add(d, path, nopos, "refusing the site policy: owned "
-			     "by uid %lu, not root (chown root:root %s; chmod "
-			     "go-w %s)", (unsigned long)st.st_uid, path, path);
-		goto out;
-	}
-	if (st.st_mode & S_IWOTH) {
-		n56_diag_add(d, path, nopos, "refusing the site policy: "
-			     "writable by others (chown root:root %s; chmod "
-			     "go-w %s)", path, path);
-		goto out;
-	}
-	if ((st.st_mode & S_IWGRP) && st.st_gid != 0) {
-		n56_diag_add(d, path, nopos, "refusing the site policy: "
-			     "writable by group %lu, not root (chown "
-			     "root:root %s; chmod go-w %s)",
-			     (unsigned long)st.st_gid, path, path);
+	why = not_roots_alone(&st, whybuf, sizeof(whybuf));
+	if (why) {
+		n56_diag_add(d, path, nopos, "refusing the site policy: %s "
+			     "(chown root:root %s; chmod go-w %s)", why, path,
+			     path);
 		goto out;
 	}
 	if (check_parents(path, &st, d) < 0)
