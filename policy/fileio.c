@@ -45,11 +45,12 @@ int n56_read_fd(int fd, const char *path, size_t max, char **buf,
 	/* Read to EOF rather than trusting st_size: the file may grow while
 	 * we read, and the size limit must still hold. The buffer starts at
 	 * the size seen (plus room to notice growth) and doubles up to
-	 * max + 1, so a small file costs a small allocation. */
+	 * max + 1, so a small file costs a small allocation; one more byte
+	 * always stays free for the terminating NUL. */
 	size_t cap = (size_t)st.st_size + 4096;
 	if (cap > max + 1)
 		cap = max + 1;
-	data = malloc(cap);
+	data = malloc(cap + 1);
 	if (!data) {
 		n56_diag_add(d, path, nopos, "out of memory");
 		goto out;
@@ -57,7 +58,7 @@ int n56_read_fd(int fd, const char *path, size_t max, char **buf,
 	for (;;) {
 		if (used == cap) { /* cap <= max here: a full max + 1 failed */
 			size_t ncap = cap > (max + 1) / 2 ? max + 1 : cap * 2;
-			char *nd = realloc(data, ncap);
+			char *nd = realloc(data, ncap + 1);
 			if (!nd) {
 				n56_diag_add(d, path, nopos, "out of memory");
 				goto out;
@@ -81,14 +82,6 @@ int n56_read_fd(int fd, const char *path, size_t max, char **buf,
 				     "%zu bytes)", max);
 			goto out;
 		}
-	}
-	if (used == cap) { /* room for the terminating NUL */
-		char *nd = realloc(data, cap + 1);
-		if (!nd) {
-			n56_diag_add(d, path, nopos, "out of memory");
-			goto out;
-		}
-		data = nd;
 	}
 	data[used] = '\0';
 	*buf = data;
