@@ -129,6 +129,13 @@ int n56_plan_translate(const struct n56_recipe *r,
 		       const struct n56_parallel *par,
 		       const struct n56_layout *l, char ***argv, size_t *argc);
 void n56_argv_free(char **argv);
+/* Values the translation derives where the recipe leaves them unset
+ * (policy/translate.c; nam56r.yaml(5) says which and why). */
+bool n56_rope_fusion_on(const struct n56_recipe *r,
+			const struct n56_layout *l);
+const char *n56_cp_comm_type(const struct n56_recipe *r,
+			     const struct n56_layout *l);
+bool n56_router_pre_softmax(const struct n56_recipe *r);
 /* Fixed policy: site pinned, recipe, site defaults (policy/env.c). */
 int n56_env_merge(const struct n56_recipe *r, const struct n56_policy *p,
 		  struct n56_env *out, struct n56_diags *d);

@@ -52,6 +52,12 @@ static const char *const graph_impls[] = { "none", "local",
 static const char *const graph_modules[] = { "attn", "mlp", "moe",
 					     "moe_router", "moe_preprocess",
 					     "mamba", NULL };
+/* Megatron's --position-embedding-type values a hybrid model takes. */
+static const char *const position_embeddings[] = { "rope", "yarn", "none",
+						   "learned_absolute", NULL };
+static const char *const cp_comm_types[] = { "p2p", "a2a", "allgather",
+					     "a2a+p2p", NULL };
+static const char *const score_functions[] = { "softmax", "sigmoid", NULL };
 static const char *const rank_orders[] = { "tp-cp-ep-dp-pp", "tp-cp-ep-pp-dp",
 					   NULL };
 
@@ -188,6 +194,9 @@ static void walk_moe(struct n56_yctx *y, yaml_node_t *n, const char *path,
 		      balancers),
 		K_NUM("aux_loss_coeff", &r->model.moe.aux_loss_coeff),
 		K_BOOL("mod", &r->model.moe.mod),
+		K_STR("router_score_function",
+		      &r->model.moe.router_score_function, score_functions),
+		K_BOOL("router_pre_softmax", &r->model.moe.router_pre_softmax),
 	};
 	n56_ywalk_map(y, n, path, keys, NKEYS(keys));
 }
@@ -228,6 +237,10 @@ static void walk_model(struct n56_yctx *y, yaml_node_t *n, const char *path,
 		      SIZE_RANGE),
 		K_INT("vocab_size", &r->model.vocab_size, SIZE_RANGE),
 		K_STR("sparse_mode", &r->model.sparse_mode, sparse_modes),
+		K_STR("position_embedding", &r->model.position_embedding,
+		      position_embeddings),
+		K_BOOL("linear_bias", &r->model.linear_bias),
+		K_BOOL("rope_fusion", &r->model.rope_fusion),
 		K_MAP("attention", walk_attention, r),
 		K_MAP("mamba", walk_mamba, r),
 		K_MAP("moe", walk_moe, r),
@@ -250,6 +263,8 @@ static void walk_parallelism(struct n56_yctx *y, yaml_node_t *n,
 		K_INT("cp", &r->parallel.cp, SIZE_RANGE),
 		K_BOOL("sequence_parallel", &r->parallel.sequence_parallel),
 		K_STR("rank_order", &r->parallel.rank_order, rank_orders),
+		K_STR("cp_comm_type", &r->parallel.cp_comm_type,
+		      cp_comm_types),
 	};
 	n56_ywalk_map(y, n, path, keys, NKEYS(keys));
 }
@@ -344,7 +359,9 @@ static int set_defaults(struct n56_recipe *r)
 	    n56_str_default(&r->model.moe.dispatcher, "alltoall") ||
 	    n56_str_default(&r->model.moe.load_balancing, "aux_loss") ||
 	    n56_str_default(&r->runtime.cuda_graphs.impl, "none") ||
-	    n56_str_default(&r->model.sparse_mode, "none"))
+	    n56_str_default(&r->model.sparse_mode, "none") ||
+	    n56_str_default(&r->model.position_embedding, "rope") ||
+	    n56_str_default(&r->model.moe.router_score_function, "softmax"))
 		return -1;
 	return 0;
 }
@@ -438,6 +455,9 @@ void n56_recipe_free(struct n56_recipe *r)
 	free(r->content);
 	n56_str_clear(&r->model.pattern);
 	n56_str_clear(&r->model.sparse_mode);
+	n56_str_clear(&r->model.position_embedding);
+	n56_str_clear(&r->model.moe.router_score_function);
+	n56_str_clear(&r->parallel.cp_comm_type);
 	n56_intlist_clear(&r->model.attention.dsa.a_layer_ranks);
 	n56_str_clear(&r->model.attention.dsa.backend);
 	n56_intlist_clear(&r->model.attention.engram.a_layer_ranks);

@@ -75,6 +75,10 @@ struct n56_recipe {
 		struct n56_int ffn_hidden_size;
 		struct n56_int vocab_size;
 		struct n56_str sparse_mode; /* tilelang | gather_scatter | none */
+		/* rope | yarn | none | learned_absolute (default rope) */
+		struct n56_str position_embedding;
+		struct n56_bool linear_bias; /* default false */
+		struct n56_bool rope_fusion; /* unset: on, off with DSA */
 		struct {                    /* A blocks */
 			struct n56_int heads;
 			struct n56_int query_groups;
@@ -116,6 +120,8 @@ struct n56_recipe {
 			struct n56_str load_balancing;
 			struct n56_num aux_loss_coeff;
 			struct n56_bool mod; /* mixture of depths */
+			struct n56_str router_score_function; /* softmax|sigmoid */
+			struct n56_bool router_pre_softmax; /* unset: top-1 */
 		} moe;
 		struct { /* R blocks */
 			struct n56_str mixer; /* e.g. m2rnn */
@@ -132,6 +138,8 @@ struct n56_recipe {
 		struct n56_int tp, pp, vpp, ep, etp, cp;
 		struct n56_bool sequence_parallel;
 		struct n56_str rank_order; /* tp-cp-ep-dp-pp | tp-cp-ep-pp-dp */
+		/* p2p|a2a|allgather|a2a+p2p; unset: p2p, allgather with DSA */
+		struct n56_str cp_comm_type;
 	} parallel;
 
 	struct {

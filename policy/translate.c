@@ -76,7 +76,41 @@ static void push_num(struct argv_builder *b, const char *flag,
 	push(b, v->text);
 }
 
+/* DSA's absorbed MLA has no fused RoPE kernel: off with DSA unless the
+ * recipe says otherwise (then validate refuses it). */
+bool n56_rope_fusion_on(const struct n56_recipe *r, const struct n56_layout *l)
+{
+	if (r->model.rope_fusion.set)
+		return r->model.rope_fusion.v;
+	return l->ndsa == 0;
+}
+
+/* DSA's indexer needs the whole sequence: all-gather context parallelism. */
+const char *n56_cp_comm_type(const struct n56_recipe *r,
+			     const struct n56_layout *l)
+{
+	if (r->parallel.cp_comm_type.v)
+		return r->parallel.cp_comm_type.v;
+	return l->ndsa ? "allgather" : "p2p";
+}
+
+/* Top-1 softmax routing needs the softmax before the top-k (a softmax over
+ * one score has a zero gradient); sinkhorn routes otherwise. */
+bool n56_router_pre_softmax(const struct n56_recipe *r)
+{
+	const typeof(r->model.moe) *moe = &r->model.moe;
+
+	if (moe->router_pre_softmax.set)
+		return moe->router_pre_softmax.v;
+	return moe->topk.v == 1 && moe->router_score_function.v &&
+	       !strcmp(moe->router_score_function.v, "softmax") &&
+	       !(moe->load_balancing.v &&
+		 !strcmp(moe->load_balancing.v, "sinkhorn"));
+}
+
 static void translate_parallel(struct argv_builder *b,
+			       const struct n56_recipe *r,
+			       const struct n56_layout *l,
 			       const struct n56_parallel *par)
 {
 	push_long(b, "--tensor-model-parallel-size", par->tp);
@@ -88,6 +122,10 @@ static void translate_parallel(struct argv_builder *b,
 		push(b, "--sequence-parallel");
 	if (par->pp_before_dp)
 		push(b, "--use-tp-pp-dp-mapping");
+	if (par->cp > 1) {
+		push(b, "--cp-comm-type");
+		push(b, n56_cp_comm_type(r, l));
+	}
 }
 
 static void translate_model(struct argv_builder *b, const struct n56_recipe *r,
@@ -106,6 +144,13 @@ static void translate_model(struct argv_builder *b, const struct n56_recipe *r,
 	push_opt(b, "--hidden-size", &r->model.hidden_size);
 	push_opt(b, "--ffn-hidden-size", &r->model.ffn_hidden_size);
 	push_opt(b, "--num-attention-heads", &at->heads);
+	push_opt(b, "--kv-channels", &at->kv_channels);
+	push_opt(b, "--vocab-size", &r->model.vocab_size);
+	push_str(b, "--position-embedding-type", &r->model.position_embedding);
+	if (!r->model.linear_bias.v)
+		push(b, "--disable-bias-linear");
+	if (!n56_rope_fusion_on(r, l))
+		push(b, "--no-rope-fusion");
 	if (!mla_on && at->query_groups.v > 0 &&
 	    at->query_groups.v < at->heads.v) {
 		push(b, "--group-query-attention");
@@ -152,6 +197,9 @@ static void translate_moe(struct argv_builder *b, const struct n56_recipe *r,
 		push(b, "--moe-grouped-gemm");
 	push_str(b, "--moe-router-load-balancing-type", &moe->load_balancing);
 	push_num(b, "--moe-aux-loss-coeff", &moe->aux_loss_coeff);
+	push_str(b, "--moe-router-score-function", &moe->router_score_function);
+	if (n56_router_pre_softmax(r))
+		push(b, "--moe-router-pre-softmax");
 }
 
 static void translate_runtime(struct argv_builder *b,
@@ -172,6 +220,9 @@ static void translate_runtime(struct argv_builder *b,
 				push(b, cg->modules.v[i]);
 		}
 		push_opt(b, "--cuda-graph-warmup-steps", &cg->warmup_steps);
+		/* A full-iteration graph cannot hold the NaN check's sync. */
+		if (!strcmp(cg->impl.v, "full_iteration"))
+			push(b, "--no-check-for-nan-in-loss-and-grad");
 	}
 }
 
@@ -185,7 +236,7 @@ int n56_plan_translate(const struct n56_recipe *r,
 	*argc = 0;
 	if (!l->native_pattern)
 		return -1;
-	translate_parallel(&b, par);
+	translate_parallel(&b, r, l, par);
 	translate_model(&b, r, l);
 	translate_moe(&b, r, l);
 	translate_runtime(&b, r);

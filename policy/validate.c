@@ -169,6 +169,15 @@ static int check_sizes(const struct n56_recipe *r, struct n56_diags *d)
 			      1L << 40, d);
 	bad += check_positive(r, "model.attention.heads",
 			      &r->model.attention.heads, MAX_CANDIDATE, d);
+	/* The runtime gets the generated args only: no tokenizer gives it. */
+	if (!r->model.vocab_size.set) {
+		n56_diag_add(d, r->path, r->model.hidden_size.pos,
+			     "model.vocab_size is not set: Megatron needs the "
+			     "vocabulary size (--vocab-size) to build the "
+			     "embedding and the output layer: set it to the "
+			     "tokenizer's vocabulary size");
+		bad++;
+	}
 	return bad;
 }
 
@@ -340,34 +349,6 @@ static void rule_mamba_groups(const struct n56_recipe *r,
 		     mg, mh, alts_text(&a, list, sizeof(list)));
 }
 
-static void rule_sequence_parallel(const struct n56_recipe *r,
-				   const struct n56_layout *l,
-				   const struct n56_parallel *par,
-				   struct n56_diags *d)
-{
-	struct alts a = { 0 }, above = { 0 };
-	char list[256];
-
-	if (!par->sequence_parallel || par->tp > 1)
-		return;
-	tp_candidates(r, l, &a);
-	for (size_t i = 0; i < a.n; i++)
-		if (a.v[i] > 1)
-			alts_add(&above, a.v[i]);
-	above.more = a.more;
-	if (above.n)
-		n56_diag_add(d, r->path, r->parallel.sequence_parallel.pos,
-			     "sequence_parallel needs tp > 1 (Megatron turns "
-			     "it off at tp 1): set sequence_parallel false, "
-			     "or tp %s",
-			     alts_text(&above, list, sizeof(list)));
-	else
-		n56_diag_add(d, r->path, r->parallel.sequence_parallel.pos,
-			     "sequence_parallel needs tp > 1 (Megatron turns "
-			     "it off at tp 1), and the heads allow no tp > 1: "
-			     "set sequence_parallel false");
-}
-
 static void rule_context_parallel(const struct n56_recipe *r,
 				  const struct n56_parallel *par,
 				  struct n56_diags *d)
@@ -414,6 +395,265 @@ static void rule_expert_parallel(const struct n56_recipe *r,
 	n56_diag_add(d, r->path, r->parallel.ep.pos,
 		     "ep %ld: %ld experts allow ep %s", par->ep, experts,
 		     alts_text(&a, list, sizeof(list)));
+}
+
+static bool str_is(const struct n56_str *s, const char *v)
+{
+	return s->v && !strcmp(s->v, v);
+}
+
+static bool has_module(const struct n56_recipe *r, const char *m)
+{
+	const struct n56_strlist *x = &r->runtime.cuda_graphs.modules;
+
+	for (size_t i = 0; i < x->n; i++)
+		if (x->v[i] && !strcmp(x->v[i], m))
+			return true;
+	return false;
+}
+
+static struct n56_pos module_pos(const struct n56_recipe *r, const char *m)
+{
+	const struct n56_strlist *x = &r->runtime.cuda_graphs.modules;
+
+	for (size_t i = 0; i < x->n; i++)
+		if (x->v[i] && !strcmp(x->v[i], m) && x->item_pos)
+			return x->item_pos[i];
+	return x->pos;
+}
+
+/* Megatron (arguments.py validate_args): MTP needs rope or no position
+ * embedding. */
+static void rule_position_embedding(const struct n56_recipe *r,
+				    struct n56_diags *d)
+{
+	const struct n56_str *pe = &r->model.position_embedding;
+
+	if (r->model.mtp.depths.v <= 0 || str_is(pe, "rope") ||
+	    str_is(pe, "none"))
+		return;
+	n56_diag_add(d, r->path, pe->set ? pe->pos : r->model.mtp.depths.pos,
+		     "model.position_embedding %s with MTP (model.mtp.depths "
+		     "%ld): Megatron's multi-token prediction supports rope "
+		     "and none only: use position_embedding: rope, or "
+		     "mtp.depths: 0",
+		     pe->v, r->model.mtp.depths.v);
+}
+
+/* Megatron (TransformerConfig): DSA's absorbed MLA has no linear bias and
+ * no fused RoPE; a bias in experts needs ETP 1. */
+static void rule_bias_and_fusion(const struct n56_recipe *r,
+				 const struct n56_layout *l,
+				 const struct n56_parallel *par,
+				 struct n56_diags *d)
+{
+	if (l->ndsa && r->model.linear_bias.v)
+		n56_diag_add(d, r->path, r->model.linear_bias.pos,
+			     "model.linear_bias true with DSA attention (%d "
+			     "DSA layer%s): DSA's absorbed MLA has no linear "
+			     "bias: set linear_bias: false, or turn DSA off "
+			     "(model.attention.dsa.a_layer_ranks: [])",
+			     l->ndsa, l->ndsa == 1 ? "" : "s");
+	if (l->ndsa && r->model.rope_fusion.set && r->model.rope_fusion.v)
+		n56_diag_add(d, r->path, r->model.rope_fusion.pos,
+			     "model.rope_fusion true with DSA attention: "
+			     "Megatron has no fused RoPE for DSA: remove "
+			     "rope_fusion (the plan turns it off with DSA), or "
+			     "turn DSA off");
+	if (r->model.linear_bias.v && l->counts[N56_E] && par->etp > 1)
+		n56_diag_add(d, r->path, r->model.linear_bias.pos,
+			     "model.linear_bias true with MoE and etp %ld: "
+			     "Megatron supports a bias in experts only at etp "
+			     "1: set linear_bias: false, or parallelism.etp: 1",
+			     par->etp);
+}
+
+/* Megatron (arguments.py): without kv_channels, the head size is
+ * hidden_size / heads and must be whole. MLA sizes its heads itself. */
+static void rule_kv_channels(const struct n56_recipe *r,
+			     const struct n56_layout *l, struct n56_diags *d)
+{
+	long h = r->model.hidden_size.v, heads = r->model.attention.heads.v;
+
+	(void)l;
+	if (r->model.attention.kv_channels.set || heads <= 0 || h % heads == 0)
+		return;
+	n56_diag_add(d, r->path, r->model.hidden_size.pos,
+		     "hidden_size %ld is not a multiple of %ld attention "
+		     "heads, and model.attention.kv_channels is not set: set "
+		     "kv_channels (the size of one head), or a hidden size "
+		     "that is a multiple of %ld",
+		     h, heads, heads);
+}
+
+/* Megatron (TransformerConfig): DSA's indexer sees the whole sequence, so
+ * context parallelism must all-gather it. */
+static void rule_cp_comm(const struct n56_recipe *r,
+			 const struct n56_layout *l,
+			 const struct n56_parallel *par, struct n56_diags *d)
+{
+	const struct n56_str *t = &r->parallel.cp_comm_type;
+
+	if (str_is(t, "a2a+p2p") && par->cp > 1)
+		n56_diag_add(d, r->path, t->pos,
+			     "parallelism.cp_comm_type a2a+p2p needs "
+			     "hierarchical context-parallel sizes, which a "
+			     "recipe cannot give: use p2p, a2a or allgather");
+	if (!l->ndsa || par->cp <= 1 || !t->v || str_is(t, "allgather"))
+		return;
+	n56_diag_add(d, r->path, t->pos,
+		     "parallelism.cp_comm_type %s with DSA attention and cp "
+		     "%ld: DSA needs allgather: remove cp_comm_type (the plan "
+		     "derives allgather), or set it to allgather",
+		     t->v, par->cp);
+}
+
+/* Megatron (TransformerConfig): top-1 softmax routing needs the softmax
+ * before the top-k. The plan derives it; an explicit false is refused. */
+static void rule_router(const struct n56_recipe *r, const struct n56_layout *l,
+			struct n56_diags *d)
+{
+	const typeof(r->model.moe) *moe = &r->model.moe;
+
+	if (!l->counts[N56_E] || moe->topk.v != 1 ||
+	    !str_is(&moe->router_score_function, "softmax") ||
+	    str_is(&moe->load_balancing, "sinkhorn") ||
+	    n56_router_pre_softmax(r))
+		return;
+	n56_diag_add(d, r->path, moe->router_pre_softmax.pos,
+		     "model.moe.router_pre_softmax false with top-1 softmax "
+		     "routing: a softmax over one score has no gradient: "
+		     "remove router_pre_softmax (the plan turns it on), use "
+		     "topk 2 or more, or router_score_function: sigmoid");
+}
+
+/* Megatron (TransformerConfig.__post_init__ and validate_args): which
+ * CUDA-graph modules fit the model and the implementation. */
+static void rule_cuda_graphs(const struct n56_recipe *r,
+			     const struct n56_layout *l, struct n56_diags *d)
+{
+	const typeof(r->runtime.cuda_graphs) *cg = &r->runtime.cuda_graphs;
+	bool local = str_is(&cg->impl, "local");
+	bool router = has_module(r, "moe_router") ||
+		      (local && has_module(r, "moe_preprocess"));
+	bool experts = l->counts[N56_E] && r->model.moe.experts.v > 1;
+
+	if (!cg->impl.v || str_is(&cg->impl, "none"))
+		return;
+	if (str_is(&cg->impl, "full_iteration")) {
+		if (cg->modules.n)
+			n56_diag_add(d, r->path, cg->modules.pos,
+				     "runtime.cuda_graphs.modules with impl "
+				     "full_iteration: a full-iteration graph "
+				     "captures everything: remove modules, or "
+				     "use impl transformer_engine or local");
+		return;
+	}
+	if (has_module(r, "moe") && has_module(r, "moe_router"))
+		n56_diag_add(d, r->path, module_pos(r, "moe"),
+			     "runtime.cuda_graphs.modules: moe and "
+			     "moe_router exclude each other: keep one");
+	if (!local && has_module(r, "moe_preprocess") &&
+	    !has_module(r, "moe_router"))
+		n56_diag_add(d, r->path, module_pos(r, "moe_preprocess"),
+			     "runtime.cuda_graphs.modules: moe_preprocess "
+			     "needs moe_router with impl %s: add moe_router",
+			     cg->impl.v);
+	if (!experts) {
+		const char *m = has_module(r, "moe")	    ? "moe"
+				: has_module(r, "moe_router") ? "moe_router"
+				: router		    ? "moe_preprocess"
+							    : NULL;
+		if (m)
+			n56_diag_add(d, r->path, module_pos(r, m),
+				     "runtime.cuda_graphs.modules: %s needs "
+				     "MoE layers with more than one expert "
+				     "(the model has %s): remove it",
+				     m,
+				     l->counts[N56_E] ? "one expert"
+						      : "no E blocks");
+		return;
+	}
+	/* Every E block is MoE (Megatron's moe_layer_freq 1): no dense MLP. */
+	if (has_module(r, "mlp"))
+		n56_diag_add(d, r->path, module_pos(r, "mlp"),
+			     "runtime.cuda_graphs.modules: mlp captures dense "
+			     "MLP layers, and every E block is MoE: remove "
+			     "it, or use moe_router");
+	/* Megatron graphs a whole MoE layer only with drop-and-pad routing,
+	 * which a recipe cannot choose. */
+	if (has_module(r, "moe"))
+		n56_diag_add(d, r->path, module_pos(r, "moe"),
+			     "runtime.cuda_graphs.modules: moe needs "
+			     "drop-and-pad expert capacity, which a recipe "
+			     "does not set: use moe_router and moe_preprocess");
+}
+
+/* Megatron (parallel_state.initialize_model_parallel): with pp before dp
+ * in the rank order, the expert grid must have the same data-parallel size
+ * as the attention grid: tp x cp = etp x ep. */
+static void rule_rank_order(const struct n56_recipe *r,
+			    const struct n56_parallel *par,
+			    struct n56_diags *d)
+{
+	long edp, egrid = par->etp * par->ep * par->pp;
+
+	if (!par->pp_before_dp || par->pp <= 1 || !par->dp || !egrid ||
+	    par->world % egrid)
+		return;
+	edp = par->world / egrid;
+	if (edp == par->dp)
+		return;
+	n56_diag_add(d, r->path, r->parallel.rank_order.pos,
+		     "rank_order tp-cp-ep-pp-dp with pp %ld: Megatron needs "
+		     "the same data-parallel size for attention (world / (tp "
+		     "%ld x cp %ld x pp) = %ld) and experts (world / (etp %ld "
+		     "x ep %ld x pp) = %ld): use rank_order tp-cp-ep-dp-pp, "
+		     "or sizes with tp x cp = etp x ep",
+		     par->pp, par->tp, par->cp, par->dp, par->etp, par->ep,
+		     edp);
+}
+
+/* Megatron's interleaved 1F1B schedule (pipeline_parallel/schedules.py,
+ * forward_backward_pipelining_with_interleaving), checked when a step
+ * runs: with the default group of pp microbatches per virtual stage, the
+ * microbatch count must be at least pp and, past a whole group, leave no
+ * remainder smaller than pp, i.e. be a multiple of pp. */
+static void rule_interleaved_schedule(const struct n56_recipe *r,
+				      const struct n56_parallel *par,
+				      struct n56_diags *d)
+{
+	long gb = r->batch.global_batch_size.v;
+	long mb = r->batch.micro_batch_size.v, m, unit, lo, hi;
+
+	if (par->vpp <= 1 || par->pp <= 1 || !par->dp ||
+	    mb > (1L << 40) / par->dp)
+		return;
+	unit = mb * par->dp;
+	if (gb % unit)
+		return; /* rule_batch says it */
+	m = gb / unit;
+	if (m >= par->pp && m % par->pp == 0)
+		return;
+	lo = m / par->pp * par->pp * unit;
+	hi = (m / par->pp + 1) * par->pp * unit;
+	if (lo)
+		n56_diag_add(d, r->path, r->batch.global_batch_size.pos,
+			     "global batch %ld gives %ld microbatch%s per "
+			     "iteration (global / (micro %ld x dp %ld)); with "
+			     "vpp %ld Megatron's interleaved schedule needs a "
+			     "multiple of pp %ld: use global batch %ld or %ld, "
+			     "or vpp 1",
+			     gb, m, m == 1 ? "" : "es", mb, par->dp, par->vpp,
+			     par->pp, lo, hi);
+	else
+		n56_diag_add(d, r->path, r->batch.global_batch_size.pos,
+			     "global batch %ld gives %ld microbatch%s per "
+			     "iteration (global / (micro %ld x dp %ld)); with "
+			     "vpp %ld Megatron's interleaved schedule needs at "
+			     "least pp %ld: use global batch %ld, or vpp 1",
+			     gb, m, m == 1 ? "" : "es", mb, par->dp, par->vpp,
+			     par->pp, hi);
 }
 
 /* Flags the translation owns, or that Megatron forbids with a hybrid
@@ -609,10 +849,17 @@ int n56_plan_validate(const struct n56_recipe *r, const struct n56_policy *p,
 	rule_batch(r, par, d);
 	rule_tp_heads(r, l, par, d);
 	rule_mamba_groups(r, l, d);
-	rule_sequence_parallel(r, l, par, d);
 	rule_context_parallel(r, par, d);
 	rule_expert_parallel(r, par, d);
 	rule_virtual_pipeline(r, l, par, d);
+	rule_interleaved_schedule(r, par, d);
+	rule_rank_order(r, par, d);
+	rule_position_embedding(r, d);
+	rule_bias_and_fusion(r, l, par, d);
+	rule_kv_channels(r, l, d);
+	rule_cp_comm(r, l, par, d);
+	rule_router(r, l, d);
+	rule_cuda_graphs(r, l, d);
 	return d->n > before ? -1 : 0;
 }
 

@@ -40,8 +40,11 @@ variant() { # variant NAME SED-EXPR: the NAM56R recipe with one edit
 expect 0 "$bin" validate
 grep -q '^recipe OK: builtin sha256=[0-9a-f]\{64\} world=8 tp=1 pp=2 vpp=2 ep=1 etp=1 cp=1 dp=4$' "$tmp/out" ||
 	fail "validate output: $(cat "$tmp/out")"
-expect 0 "$bin" validate --recipe "$recipe" --nodes 4 --gpus-per-node 8
-grep -q "world=32 .* dp=16" "$tmp/out" || fail "validate 4x8: $(cat "$tmp/out")"
+expect 0 "$bin" validate --recipe "$recipe" --nodes 2 --gpus-per-node 8
+grep -q "world=16 .* dp=8" "$tmp/out" || fail "validate 2x8: $(cat "$tmp/out")"
+# 4 x 8: one microbatch an iteration, fewer than interleaving's group of 2
+expect 2 "$bin" validate --recipe "$recipe" --nodes 4 --gpus-per-node 8
+stderr_has "nam56r.yaml:$(lineof "$recipe" 'global_batch_size:'):22: error: global batch 64 gives 1 microbatch per iteration (global / (micro 4 x dp 16)); with vpp 2 Megatron's interleaved schedule needs at least pp 2: use global batch 128, or vpp 1"
 expect 0 "$bin" plan --help
 grep -q '^usage: nam56r-launch plan' "$tmp/out" || fail "plan --help"
 expect 0 "$bin" validate --help
@@ -53,7 +56,7 @@ for s in 'recipe: builtin sha256=' 'native pattern:' 'generated native args' \
 done
 
 # JSON: valid, with every key DESIGN.md names.
-expect 0 "$bin" plan --recipe "$recipe" --nodes 4 --gpus-per-node 8 --format json
+expect 0 "$bin" plan --recipe "$recipe" --nodes 2 --gpus-per-node 8 --format json
 cp "$tmp/out" "$tmp/plan.json"
 python3 - "$tmp/plan.json" <<'PY' || fail "plan JSON keys"
 import json, sys
@@ -72,8 +75,8 @@ for k in ["generated_native_args", "fixed_policy", "patch_surface",
     assert k in p, k
 assert p["layout"]["counts"] == {"A": 13, "E": 22, "M": 13, "R": 4}
 assert p["layout"]["r_layer_indices"] == [12, 24, 36, 48]
-assert p["parallel"]["world"] == 32 and p["parallel"]["dp"] == 16
-assert len(p["placement"]) == 32
+assert p["parallel"]["world"] == 16 and p["parallel"]["dp"] == 8
+assert len(p["placement"]) == 16
 for r, row in enumerate(p["placement"]):
     assert row["rank"] == r
     for k in ["node", "local_rank", "gpu", "island", "tp", "cp", "ep", "dp", "pp"]:

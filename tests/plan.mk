@@ -24,7 +24,7 @@ tests_test_env_CFLAGS = $(TEST_CFLAGS)
 tests_test_env_LDADD = $(TEST_LIBS)
 endif
 EXTRA_DIST += tests/data/plan/gqa-tp2.yaml tests/data/plan/dense-graphs.yaml \
-	tests/golden/builtin-1x8.args tests/golden/nam56r-4x8.args \
+	tests/golden/builtin-1x8.args tests/golden/nam56r-2x8.args \
 	tests/golden/gqa-tp2-1x8.args tests/golden/dense-graphs-1x8.args
 # The plan and validate commands end to end (exit codes, messages, JSON).
 TESTS += tests/plan-cli.sh

@@ -194,6 +194,8 @@ static void test_expert_grid(void **state)
 	struct fixture *f = *state;
 
 	edit(f, "\n  ep: 1\n", "\n  ep: 16\n");
+	/* 128 = micro 4 x dp 16 x 2 microbatches, as interleaving needs */
+	edit(f, "global_batch_size: 64", "global_batch_size: 128");
 	assert_int_equal(build(f, 1, 8), -1);
 	assert_int_equal(f->d.n, 1);
 	expect(f, 0, loc(f, "\n  ep: 16", "16"),
@@ -300,16 +302,301 @@ static void test_mamba_groups(void **state)
 	       "8, 14, 28 or 56 groups");
 }
 
-static void test_sequence_parallel_needs_tp(void **state)
+/* Megatron turns sequence parallelism off at tp 1 and starts: the plan
+ * passes the flag on rather than refuse (conformance corpus). */
+static void test_sequence_parallel_at_tp1_passes(void **state)
 {
 	struct fixture *f = *state;
 
 	edit(f, "sequence_parallel: false", "sequence_parallel: true");
+	assert_int_equal(build(f, 1, 8), 0);
+	assert_true(has_arg(f->plan, "--sequence-parallel"));
+}
+
+/* The value after flag in the plan's args, or NULL. */
+static const char *arg_value(const struct n56_plan *p, const char *flag)
+{
+	for (size_t i = 0; i + 1 < p->argc; i++)
+		if (!strcmp(p->argv[i], flag))
+			return p->argv[i + 1];
+	return NULL;
+}
+
+/* schedules.py forward_backward_pipelining_with_interleaving (lines
+ * 1160-1180 at the pinned commit): pp <= group <= m, and m % group is 0
+ * or at least pp; the group defaults to pp. */
+static void test_interleaved_schedule_too_few(void **state)
+{
+	struct fixture *f = *state;
+
+	/* 4 x 8: dp 16, 64 / (4 x 16) = 1 microbatch < pp 2 */
+	assert_int_equal(build(f, 4, 8), -1);
+	assert_int_equal(f->d.n, 1);
+	expect(f, 0, loc(f, "global_batch_size: 64", "64"),
+	       "global batch 64 gives 1 microbatch per iteration (global / "
+	       "(micro 4 x dp 16)); with vpp 2 Megatron's interleaved "
+	       "schedule needs at least pp 2: use global batch 128, or vpp 1");
+}
+
+static void test_interleaved_schedule_remainder(void **state)
+{
+	struct fixture *f = *state;
+
+	/* 1 x 8: dp 4, 48 / (4 x 4) = 3 microbatches, 3 % 2 = 1 < pp */
+	edit(f, "global_batch_size: 64", "global_batch_size: 48");
 	assert_int_equal(build(f, 1, 8), -1);
 	assert_int_equal(f->d.n, 1);
-	expect(f, 0, loc(f, "sequence_parallel: true", "true"),
-	       "sequence_parallel needs tp > 1 (Megatron turns it off at tp "
-	       "1): set sequence_parallel false, or tp 2, 4 or 8");
+	expect(f, 0, loc(f, "global_batch_size: 48", "48"),
+	       "global batch 48 gives 3 microbatches per iteration (global / "
+	       "(micro 4 x dp 4)); with vpp 2 Megatron's interleaved "
+	       "schedule needs a multiple of pp 2: use global batch 32 or 64,"
+	       " or vpp 1");
+}
+
+static void test_interleaved_schedule_vpp1_passes(void **state)
+{
+	struct fixture *f = *state;
+
+	edit(f, "\n  vpp: 2\n", "\n  vpp: 1\n");
+	edit(f, "global_batch_size: 64", "global_batch_size: 48");
+	assert_int_equal(build(f, 1, 8), 0);
+}
+
+static void test_position_embedding(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(build(f, 1, 8), 0);
+	assert_string_equal(arg_value(f->plan, "--position-embedding-type"),
+			    "rope");
+	n56_plan_free(f->plan);
+	f->plan = NULL;
+	n56_recipe_free(f->r);
+	f->r = NULL;
+	edit(f, "  sparse_mode: tilelang\n",
+	     "  sparse_mode: tilelang\n  position_embedding: learned_absolute\n");
+	assert_int_equal(build(f, 1, 8), -1);
+	assert_int_equal(f->d.n, 1);
+	expect(f, 0, loc(f, "position_embedding: learned", "learned"),
+	       "model.position_embedding learned_absolute with MTP "
+	       "(model.mtp.depths 2): Megatron's multi-token prediction "
+	       "supports rope and none only: use position_embedding: rope, "
+	       "or mtp.depths: 0");
+}
+
+static void test_dsa_derives_no_bias_no_rope_fusion(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(build(f, 1, 8), 0);
+	assert_true(has_arg(f->plan, "--disable-bias-linear"));
+	assert_true(has_arg(f->plan, "--no-rope-fusion"));
+}
+
+static void test_dsa_refuses_bias_and_rope_fusion(void **state)
+{
+	struct fixture *f = *state;
+
+	edit(f, "  sparse_mode: tilelang\n",
+	     "  sparse_mode: tilelang\n  linear_bias: true\n"
+	     "  rope_fusion: true\n");
+	assert_int_equal(build(f, 1, 8), -1);
+	assert_int_equal(f->d.n, 2);
+	expect(f, 0, loc(f, "linear_bias: true", "true"),
+	       "model.linear_bias true with DSA attention (9 DSA layers): "
+	       "DSA's absorbed MLA has no linear bias: set linear_bias: "
+	       "false, or turn DSA off (model.attention.dsa.a_layer_ranks: "
+	       "[])");
+	expect(f, 1, loc(f, "rope_fusion: true", "true"),
+	       "model.rope_fusion true with DSA attention: Megatron has no "
+	       "fused RoPE for DSA: remove rope_fusion (the plan turns it off "
+	       "with DSA), or turn DSA off");
+}
+
+static void no_dsa(struct fixture *f)
+{
+	edit(f, "a_layer_ranks: [1, 2, 3, 5, 6, 7, 9, 10, 11]",
+	     "a_layer_ranks: []");
+}
+
+static void test_rope_fusion_on_without_dsa(void **state)
+{
+	struct fixture *f = *state;
+
+	no_dsa(f);
+	assert_int_equal(build(f, 1, 8), 0);
+	assert_false(has_arg(f->plan, "--no-rope-fusion"));
+}
+
+static void test_moe_bias_needs_etp1(void **state)
+{
+	struct fixture *f = *state;
+
+	no_dsa(f);
+	edit(f, "  sparse_mode: tilelang\n",
+	     "  sparse_mode: tilelang\n  linear_bias: true\n");
+	edit(f, "\n  etp: 1\n", "\n  etp: 2\n");
+	assert_int_equal(build(f, 2, 8), -1);
+	assert_int_equal(f->d.n, 1);
+	expect(f, 0, loc(f, "linear_bias: true", "true"),
+	       "model.linear_bias true with MoE and etp 2: Megatron supports "
+	       "a bias in experts only at etp 1: set linear_bias: false, or "
+	       "parallelism.etp: 1");
+	n56_diags_free(&f->d);
+	n56_recipe_free(f->r);
+	f->r = NULL;
+	edit(f, "\n  etp: 2\n", "\n  etp: 1\n");
+	assert_int_equal(build(f, 2, 8), 0);
+	assert_false(has_arg(f->plan, "--disable-bias-linear"));
+}
+
+static void test_kv_channels(void **state)
+{
+	struct fixture *f = *state;
+
+	edit(f, "hidden_size: 3584", "hidden_size: 3600");
+	assert_int_equal(build(f, 1, 8), -1);
+	assert_int_equal(f->d.n, 1);
+	expect(f, 0, loc(f, "hidden_size: 3600", "3600"),
+	       "hidden_size 3600 is not a multiple of 56 attention heads, and "
+	       "model.attention.kv_channels is not set: set kv_channels (the "
+	       "size of one head), or a hidden size that is a multiple of 56");
+	n56_diags_free(&f->d);
+	n56_recipe_free(f->r);
+	f->r = NULL;
+	edit(f, "    query_groups: 8\n", "    query_groups: 8\n"
+					   "    kv_channels: 64\n");
+	assert_int_equal(build(f, 1, 8), 0);
+	assert_string_equal(arg_value(f->plan, "--kv-channels"), "64");
+}
+
+static void test_dsa_cp_comm_type(void **state)
+{
+	struct fixture *f = *state;
+
+	edit(f, "\n  cp: 1\n", "\n  cp: 2\n");
+	assert_int_equal(build(f, 2, 8), 0);
+	assert_string_equal(arg_value(f->plan, "--cp-comm-type"), "allgather");
+	n56_plan_free(f->plan);
+	f->plan = NULL;
+	n56_recipe_free(f->r);
+	f->r = NULL;
+	edit(f, "\n  cp: 2\n", "\n  cp: 2\n  cp_comm_type: p2p\n");
+	assert_int_equal(build(f, 2, 8), -1);
+	assert_int_equal(f->d.n, 1);
+	expect(f, 0, loc(f, "cp_comm_type: p2p", "p2p"),
+	       "parallelism.cp_comm_type p2p with DSA attention and cp 2: DSA "
+	       "needs allgather: remove cp_comm_type (the plan derives "
+	       "allgather), or set it to allgather");
+}
+
+static void test_top1_router(void **state)
+{
+	struct fixture *f = *state;
+
+	edit(f, "    topk: 4\n", "    topk: 1\n");
+	assert_int_equal(build(f, 1, 8), 0);
+	assert_true(has_arg(f->plan, "--moe-router-pre-softmax"));
+	n56_plan_free(f->plan);
+	f->plan = NULL;
+	n56_recipe_free(f->r);
+	f->r = NULL;
+	edit(f, "    topk: 1\n", "    topk: 1\n    router_pre_softmax: false\n");
+	assert_int_equal(build(f, 1, 8), -1);
+	assert_int_equal(f->d.n, 1);
+	expect(f, 0, loc(f, "router_pre_softmax: false", "false"),
+	       "model.moe.router_pre_softmax false with top-1 softmax "
+	       "routing: a softmax over one score has no gradient: remove "
+	       "router_pre_softmax (the plan turns it on), use topk 2 or "
+	       "more, or router_score_function: sigmoid");
+}
+
+static void test_cuda_graph_modules(void **state)
+{
+	struct fixture *f = *state;
+
+	edit(f, "modules: [attn, mamba, moe_router, moe_preprocess]",
+	     "modules: [attn, moe, moe_router, mlp]");
+	assert_int_equal(build(f, 1, 8), -1);
+	assert_int_equal(f->d.n, 3);
+	expect(f, 0, loc(f, "modules: [attn, moe,", "moe,"),
+	       "runtime.cuda_graphs.modules: moe and moe_router exclude each "
+	       "other: keep one");
+	expect(f, 1, loc(f, "moe_router, mlp]", "mlp"),
+	       "runtime.cuda_graphs.modules: mlp captures dense MLP layers, "
+	       "and every E block is MoE: remove it, or use moe_router");
+	expect(f, 2, loc(f, "modules: [attn, moe,", "moe,"),
+	       "runtime.cuda_graphs.modules: moe needs drop-and-pad expert "
+	       "capacity, which a recipe does not set: use moe_router and "
+	       "moe_preprocess");
+}
+
+static void test_cuda_graph_router_needs_experts(void **state)
+{
+	struct fixture *f = *state;
+
+	edit(f, "    experts: 16\n", "    experts: 1\n");
+	edit(f, "modules: [attn, mamba, moe_router, moe_preprocess]",
+	     "modules: [attn, mamba, moe_router]");
+	assert_int_equal(build(f, 1, 8), -1);
+	assert_int_equal(f->d.n, 1);
+	expect(f, 0, loc(f, "mamba, moe_router]", "moe_r"),
+	       "runtime.cuda_graphs.modules: moe_router needs MoE layers with "
+	       "more than one expert (the model has one expert): remove it");
+}
+
+static void test_cuda_graph_preprocess_needs_router(void **state)
+{
+	struct fixture *f = *state;
+
+	edit(f, "modules: [attn, mamba, moe_router, moe_preprocess]",
+	     "modules: [attn, mamba, moe_preprocess]");
+	assert_int_equal(build(f, 1, 8), -1);
+	assert_int_equal(f->d.n, 1);
+	expect(f, 0, loc(f, "mamba, moe_preprocess]", "moe_pre"),
+	       "runtime.cuda_graphs.modules: moe_preprocess needs moe_router "
+	       "with impl transformer_engine: add moe_router");
+	n56_diags_free(&f->d);
+	n56_recipe_free(f->r);
+	f->r = NULL;
+	/* the local implementation graphs the router with the preprocess */
+	edit(f, "impl: transformer_engine", "impl: local");
+	assert_int_equal(build(f, 1, 8), 0);
+}
+
+static void test_cuda_graph_full_iteration(void **state)
+{
+	struct fixture *f = *state;
+
+	edit(f, "impl: transformer_engine", "impl: full_iteration");
+	assert_int_equal(build(f, 1, 8), -1);
+	assert_int_equal(f->d.n, 1);
+	expect(f, 0, loc(f, "modules: [attn", "["),
+	       "runtime.cuda_graphs.modules with impl full_iteration: a "
+	       "full-iteration graph captures everything: remove modules, or "
+	       "use impl transformer_engine or local");
+	n56_diags_free(&f->d);
+	n56_recipe_free(f->r);
+	f->r = NULL;
+	edit(f, "modules: [attn, mamba, moe_router, moe_preprocess]",
+	     "modules: []");
+	assert_int_equal(build(f, 1, 8), 0);
+	assert_true(has_arg(f->plan, "--no-check-for-nan-in-loss-and-grad"));
+}
+
+static void test_rank_order_expert_dp(void **state)
+{
+	struct fixture *f = *state;
+
+	edit(f, "rank_order: tp-cp-ep-dp-pp", "rank_order: tp-cp-ep-pp-dp");
+	edit(f, "\n  cp: 1\n", "\n  cp: 2\n");
+	assert_int_equal(build(f, 1, 8), -1);
+	assert_int_equal(f->d.n, 1);
+	expect(f, 0, loc(f, "rank_order: tp-cp-ep-pp-dp", "tp"),
+	       "rank_order tp-cp-ep-pp-dp with pp 2: Megatron needs the same "
+	       "data-parallel size for attention (world / (tp 1 x cp 2 x pp) "
+	       "= 2) and experts (world / (etp 1 x ep 1 x pp) = 4): use "
+	       "rank_order tp-cp-ep-dp-pp, or sizes with tp x cp = etp x ep");
 }
 
 static void test_context_parallel(void **state)
@@ -345,8 +632,8 @@ static void test_expert_parallel(void **state)
 	struct fixture *f = *state;
 
 	edit(f, "\n  ep: 1\n", "\n  ep: 5\n");
-	/* 5 nodes x 2 GPUs: dp 5, the expert grid 10 fits, 60 = 4 x 5 x 3. */
-	edit(f, "global_batch_size: 64", "global_batch_size: 60");
+	/* 5 nodes x 2 GPUs: dp 5, the expert grid 10 fits, 80 = 4 x 5 x 4. */
+	edit(f, "global_batch_size: 64", "global_batch_size: 80");
 	assert_int_equal(build(f, 5, 2), -1);
 	assert_int_equal(f->d.n, 1);
 	expect(f, 0, loc(f, "\n  ep: 5", "5"),
@@ -631,7 +918,23 @@ int main(void)
 		T(test_query_groups),
 		T(test_mamba_heads_tp),
 		T(test_mamba_groups),
-		T(test_sequence_parallel_needs_tp),
+		T(test_sequence_parallel_at_tp1_passes),
+		T(test_interleaved_schedule_too_few),
+		T(test_interleaved_schedule_remainder),
+		T(test_interleaved_schedule_vpp1_passes),
+		T(test_position_embedding),
+		T(test_dsa_derives_no_bias_no_rope_fusion),
+		T(test_dsa_refuses_bias_and_rope_fusion),
+		T(test_rope_fusion_on_without_dsa),
+		T(test_moe_bias_needs_etp1),
+		T(test_kv_channels),
+		T(test_dsa_cp_comm_type),
+		T(test_top1_router),
+		T(test_cuda_graph_modules),
+		T(test_cuda_graph_router_needs_experts),
+		T(test_cuda_graph_preprocess_needs_router),
+		T(test_cuda_graph_full_iteration),
+		T(test_rank_order_expert_dp),
 		T(test_context_parallel),
 		T(test_context_parallel_passes),
 		T(test_expert_parallel),

@@ -122,6 +122,19 @@ def set_node_software(node):
     from packaging.version import Version
     import megatron.core.utils as mcu
     mcu._te_version = Version(node["te"] or "0.0.0")
+    import torch
+    hopper = types.SimpleNamespace(major=9, minor=0, name="NVIDIA H200",
+                                   total_memory=143771
+                                   * 1024 * 1024, multi_processor_count=132)
+    torch.cuda.get_device_properties = lambda device=None: hopper
+    if node["te"]:
+        # TE's fused RoPE, which Megatron imports from TE when it is there
+        from megatron.core.models.common.embeddings import rope_utils
+
+        def te_fused_rope(*a, **k):
+            raise RuntimeError("Transformer Engine stand-in: not callable")
+        if rope_utils.fused_apply_rotary_pos_emb is None:
+            rope_utils.fused_apply_rotary_pos_emb = te_fused_rope
     if node["dsa_backends"]:
         # The backends' own check asks for a CUDA device first. Only after
         # the imports, some of which probe the device when it is there.
