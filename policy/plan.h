@@ -136,6 +136,10 @@ bool n56_rope_fusion_on(const struct n56_recipe *r,
 const char *n56_cp_comm_type(const struct n56_recipe *r,
 			     const struct n56_layout *l);
 bool n56_router_pre_softmax(const struct n56_recipe *r);
+/* The i-th piece of node software the generated args need (i from 0), or
+ * NULL past the last (policy/validate.c). */
+const char *n56_node_requirement(const struct n56_recipe *r,
+				 const struct n56_layout *l, size_t i);
 /* Fixed policy: site pinned, recipe, site defaults (policy/env.c). */
 int n56_env_merge(const struct n56_recipe *r, const struct n56_policy *p,
 		  struct n56_env *out, struct n56_diags *d);

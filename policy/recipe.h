@@ -206,6 +206,12 @@ struct n56_policy {
 		struct n56_num min_tp_busbw_gbps;
 		struct n56_num min_dp_busbw_gbps;
 	} preflight;
+	struct { /* what the site's compute nodes have installed */
+		/* Transformer Engine version, or "none"; unset: not said */
+		struct n56_str transformer_engine;
+		/* DSA kernel backends whose packages the nodes have */
+		struct n56_strlist dsa_backends;
+	} node;
 };
 
 /* Parse from a file or a buffer. `name` is used in messages. On error returns

@@ -156,6 +156,22 @@ static void walk_record(struct n56_yctx *y, yaml_node_t *n, const char *path,
 	n56_ywalk_map(y, n, path, keys, NKEYS(keys));
 }
 
+static const char *const node_dsa_backends[] = { "tilelang", "cudnn",
+						 NULL };
+
+static void walk_node(struct n56_yctx *y, yaml_node_t *n, const char *path,
+		      void *dst)
+{
+	struct n56_policy *p = dst;
+	const struct n56_ykey keys[] = {
+		{ .name = "transformer_engine", .type = N56_Y_STR,
+		  .dst = &p->node.transformer_engine },
+		{ .name = "dsa_backends", .type = N56_Y_STRLIST,
+		  .dst = &p->node.dsa_backends, .choices = node_dsa_backends },
+	};
+	n56_ywalk_map(y, n, path, keys, NKEYS(keys));
+}
+
 static void walk_preflight(struct n56_yctx *y, yaml_node_t *n,
 			   const char *path, void *dst)
 {
@@ -293,6 +309,8 @@ int n56_policy_parse(const char *name, const char *buf, size_t len,
 			  .walk = walk_record, .dst = p },
 			{ .name = "preflight", .type = N56_Y_MAP,
 			  .walk = walk_preflight, .dst = p },
+			{ .name = "node", .type = N56_Y_MAP,
+			  .walk = walk_node, .dst = p },
 		};
 		n56_ywalk_map(&y, root, "", keys, NKEYS(keys));
 	}
@@ -498,6 +516,8 @@ void n56_policy_free(struct n56_policy *p)
 	n56_str_clear(&p->topology.cache_dir);
 	n56_str_clear(&p->record.field);
 	n56_num_clear(&p->preflight.min_tp_busbw_gbps);
+	n56_str_clear(&p->node.transformer_engine);
+	n56_strlist_clear(&p->node.dsa_backends);
 	n56_num_clear(&p->preflight.min_dp_busbw_gbps);
 	free(p);
 }

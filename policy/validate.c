@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "policy/megatron.h"
 #include "policy/plan.h"
 
 /* Bounds that keep every product below LONG_MAX. */
@@ -614,6 +615,76 @@ static void rule_rank_order(const struct n56_recipe *r,
 		     edp);
 }
 
+static bool list_has(const struct n56_strlist *l, const char *v)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i] && !strcmp(l->v[i], v))
+			return true;
+	return false;
+}
+
+/* The DSA kernel backend the args ask for, or NULL (none, or no DSA). */
+static const char *dsa_backend_used(const struct n56_recipe *r,
+				    const struct n56_layout *l)
+{
+	const char *b = r->model.attention.dsa.backend.v;
+
+	return l->ndsa && b && strcmp(b, "none") ? b : NULL;
+}
+
+const char *n56_node_requirement(const struct n56_recipe *r,
+				 const struct n56_layout *l, size_t i)
+{
+	static const char te[] =
+		"Transformer Engine " N56_MEGATRON_TE_VERSION
+		" (Megatron's default transformer implementation; the "
+		"version Megatron " N56_MEGATRON_DATE " pins)";
+	const char *b = dsa_backend_used(r, l);
+
+	if (i == 0)
+		return te;
+	if (i == 1 && b)
+		return !strcmp(b, "tilelang")
+			       ? "TileLang DSA kernels (--dsa-kernel-backend "
+				 "tilelang)"
+			       : "cuDNN DSA kernels and flash_mla "
+				 "(--dsa-kernel-backend cudnn)";
+	return NULL;
+}
+
+/* What the site says its nodes have (policy node:) against what the args
+ * need; where the policy says nothing, `plan` lists the needs. */
+static void rule_node_software(const struct n56_recipe *r,
+			       const struct n56_policy *p,
+			       const struct n56_layout *l, struct n56_diags *d)
+{
+	const struct n56_str *te = p ? &p->node.transformer_engine : NULL;
+	const char *b = dsa_backend_used(r, l);
+	struct n56_pos none = { 0, 0 };
+
+	if (te && te->v && !strcmp(te->v, "none"))
+		n56_diag_add(d, r->path, none,
+			     "the site's nodes have no Transformer Engine "
+			     "(policy %s: node.transformer_engine none), and "
+			     "the generated args use it, Megatron's default "
+			     "transformer implementation: ask the site admin "
+			     "for nodes with Transformer Engine %s",
+			     p->path, N56_MEGATRON_TE_VERSION);
+	if (!b || !p || !p->node.dsa_backends.set ||
+	    list_has(&p->node.dsa_backends, b))
+		return;
+	n56_diag_add(d, r->path,
+		     r->model.attention.dsa.backend.set
+			     ? r->model.attention.dsa.backend.pos
+			     : r->model.attention.dsa.a_layer_ranks.pos,
+		     "model.attention.dsa.backend %s: the site's nodes have "
+		     "no %s DSA kernels (policy %s: node.dsa_backends): use "
+		     "backend none (Megatron's PyTorch fallback)%s%s",
+		     b, b, p->path,
+		     p->node.dsa_backends.n ? ", or " : "",
+		     p->node.dsa_backends.n ? p->node.dsa_backends.v[0] : "");
+}
+
 /* Megatron's interleaved 1F1B schedule (pipeline_parallel/schedules.py,
  * forward_backward_pipelining_with_interleaving), checked when a step
  * runs: with the default group of pp microbatches per virtual stage, the
@@ -860,6 +931,7 @@ int n56_plan_validate(const struct n56_recipe *r, const struct n56_policy *p,
 	rule_cp_comm(r, l, par, d);
 	rule_router(r, l, d);
 	rule_cuda_graphs(r, l, d);
+	rule_node_software(r, p, l, d);
 	return d->n > before ? -1 : 0;
 }
 

@@ -584,6 +584,51 @@ static void test_cuda_graph_full_iteration(void **state)
 	assert_true(has_arg(f->plan, "--no-check-for-nan-in-loss-and-grad"));
 }
 
+static void test_node_dsa_backend(void **state)
+{
+	struct fixture *f = *state;
+	char *have[] = { "cudnn" };
+
+	f->pol.node.dsa_backends.v = have;
+	f->pol.node.dsa_backends.n = 1;
+	f->pol.node.dsa_backends.set = true;
+	assert_int_equal(build(f, 1, 8), -1);
+	f->pol.node.dsa_backends.n = 0;
+	f->pol.node.dsa_backends.set = false;
+	assert_int_equal(f->d.n, 1);
+	expect(f, 0, loc(f, "backend: tilelang", "tilelang"),
+	       "model.attention.dsa.backend tilelang: the site's nodes have no "
+	       "tilelang DSA kernels (policy site.yaml: node.dsa_backends): "
+	       "use backend none (Megatron's PyTorch fallback), or cudnn");
+	n56_diags_free(&f->d);
+	n56_recipe_free(f->r);
+	f->r = NULL;
+	edit(f, "backend: tilelang", "backend: cudnn");
+	f->pol.node.dsa_backends.n = 1;
+	f->pol.node.dsa_backends.set = true;
+	assert_int_equal(build(f, 1, 8), 0);
+	f->pol.node.dsa_backends.n = 0;
+	f->pol.node.dsa_backends.set = false;
+}
+
+static void test_node_without_te(void **state)
+{
+	struct fixture *f = *state;
+	char none[] = "none";
+
+	f->pol.node.transformer_engine.v = none;
+	f->pol.node.transformer_engine.set = true;
+	assert_int_equal(build(f, 1, 8), -1);
+	f->pol.node.transformer_engine.v = NULL;
+	f->pol.node.transformer_engine.set = false;
+	assert_int_equal(f->d.n, 1);
+	expect(f, 0, "t.yaml",
+	       "the site's nodes have no Transformer Engine (policy site.yaml: "
+	       "node.transformer_engine none), and the generated args use it, "
+	       "Megatron's default transformer implementation: ask the site "
+	       "admin for nodes with Transformer Engine 2.17.1");
+}
+
 static void test_rank_order_expert_dp(void **state)
 {
 	struct fixture *f = *state;
@@ -935,6 +980,8 @@ int main(void)
 		T(test_cuda_graph_preprocess_needs_router),
 		T(test_cuda_graph_full_iteration),
 		T(test_rank_order_expert_dp),
+		T(test_node_dsa_backend),
+		T(test_node_without_te),
 		T(test_context_parallel),
 		T(test_context_parallel_passes),
 		T(test_expert_parallel),

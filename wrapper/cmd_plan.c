@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "policy/megatron.h"
 #include "policy/plan.h"
 #include "topology/placement.h"
 #include "topology/topology.h"
@@ -416,6 +417,33 @@ static void print_placement(const struct plan_opts *o,
 	printf("\n");
 }
 
+/* Node software the args need, where the site policy does not say it. */
+static void print_node_needs(const struct n56_plan *p)
+{
+	const char *need;
+
+	if (p->policy->node.transformer_engine.set &&
+	    p->policy->node.dsa_backends.set)
+		return;
+	for (size_t i = 0;
+	     (need = n56_node_requirement(p->recipe, &p->layout, i)); i++)
+		printf("node must have: %s\n", need);
+}
+
+static json_t *megatron_json(const struct n56_plan *p)
+{
+	json_t *m = json_object(), *needs = json_array();
+	const char *need;
+
+	json_object_set_new(m, "commit", json_string(N56_MEGATRON_COMMIT));
+	json_object_set_new(m, "date", json_string(N56_MEGATRON_DATE));
+	for (size_t i = 0;
+	     (need = n56_node_requirement(p->recipe, &p->layout, i)); i++)
+		json_array_append_new(needs, json_string(need));
+	json_object_set_new(m, "node_needs", needs);
+	return m;
+}
+
 static int print_text(const struct plan_opts *o, const struct plan_inputs *in)
 {
 	const struct n56_plan *p = in->plan;
@@ -425,7 +453,11 @@ static int print_text(const struct plan_opts *o, const struct plan_inputs *in)
 	printf("recipe: %s sha256=%s\n", p->recipe->path,
 	       p->recipe->sha256_hex);
 	printf("policy: %s\n", p->policy->path);
-	printf("plan sha256=%s\n\n", p->plan_sha256_hex);
+	printf("plan sha256=%s\n", p->plan_sha256_hex);
+	printf("megatron: rules of Megatron-LM %.12s (%s)\n",
+	       N56_MEGATRON_COMMIT, N56_MEGATRON_DATE);
+	print_node_needs(p);
+	printf("\n");
 	printf("parallel: world %ld = %ld node%s x %ld GPUs\n", par->world,
 	       p->nodes, p->nodes == 1 ? "" : "s", p->gpus_per_node);
 	printf("  tp %ld  pp %ld  vpp %ld  cp %ld  ep %ld  etp %ld  dp %ld  "
@@ -555,6 +587,7 @@ static json_t *plan_json(const struct plan_opts *o,
 	json_object_set_new(j, "recipe", recipe);
 	json_object_set_new(j, "policy", json_string(p->policy->path));
 	json_object_set_new(j, "plan_sha256", json_string(p->plan_sha256_hex));
+	json_object_set_new(j, "megatron", megatron_json(p));
 	json_object_set_new(j, "layout", layout_json(&p->layout));
 	json_object_set_new(j, "parallel", parallel_json(p));
 	json_object_set_new(j, "command",

@@ -40,7 +40,14 @@ mkdir -p "$work"
 t0=$SECONDS
 python3 "$here/corpus.py" "${corpus_args[@]}" "$work/corpus" || die "corpus.py failed"
 "$args_bin" < "$work/corpus/index.txt" > "$work/product.jsonl" || die "n56-args failed"
-python3 - "$work/product.jsonl" > "$work/requests.jsonl" <<'PY' || die "cannot build the requests"
+# The node-software pass: the hand-written cases again, on a site whose
+# policy says its nodes have the cuDNN DSA kernels only, judged by a
+# Megatron on such a node.
+grep '^[0-9]*-edge-' "$work/corpus/index.txt" |
+	sed "s|^|node-cudnn/|; s|\$| $here/node-cudnn.yaml|" > "$work/node-index.txt"
+"$args_bin" < "$work/node-index.txt" > "$work/product-node.jsonl" || die "n56-args failed"
+requests() {
+	python3 - "$1" <<'PY'
 import json, sys
 for line in open(sys.argv[1]):
     p = json.loads(line)
@@ -48,13 +55,21 @@ for line in open(sys.argv[1]):
         print(json.dumps({"id": p["id"], "args": p["args"], "env": p["env"],
                           "world": p["world"]}))
 PY
+}
+requests "$work/product.jsonl" > "$work/requests.jsonl" || die "cannot build the requests"
+requests "$work/product-node.jsonl" > "$work/requests-node.jsonl" || die "cannot build the requests"
 n=$(wc -l < "$work/corpus/index.txt")
 echo "conformance.sh: $n recipes, $(wc -l < "$work/requests.jsonl") with args, product verdicts in $((SECONDS - t0)) s"
 t1=$SECONDS
 "$here/run-judge.sh" "$chroot_dir" "$megatron" < "$work/requests.jsonl" \
 	> "$work/judge.jsonl" 2> "$work/judge.log" ||
 	{ tail -20 "$work/judge.log" >&2; die "judge.py failed"; }
+"$here/run-judge.sh" "$chroot_dir" "$megatron" --dsa-backends cudnn \
+	< "$work/requests-node.jsonl" >> "$work/judge.jsonl" 2>> "$work/judge.log" ||
+	{ tail -20 "$work/judge.log" >&2; die "judge.py failed (node pass)"; }
 echo "conformance.sh: Megatron's verdicts in $((SECONDS - t1)) s ($(head -1 "$work/judge.jsonl"))"
+echo "conformance.sh: rules of Megatron-LM $("$args_bin" --megatron)"
+cat "$work/product-node.jsonl" >> "$work/product.jsonl"
 python3 "$here/compare.py" "$work/product.jsonl" "$work/judge.jsonl" \
 	"$here/exceptions.txt" | tee "$work/report.txt"
 exit "${PIPESTATUS[0]}"

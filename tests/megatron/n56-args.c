@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "policy/megatron.h"
 #include "policy/plan.h"
 
 static json_t *diags_json(const struct n56_diags *d)
@@ -121,12 +122,16 @@ int main(int argc, char **argv)
 {
 	char line[8192];
 
+	if (argc == 2 && !strcmp(argv[1], "--megatron")) {
+		printf("%s (%s)\n", N56_MEGATRON_COMMIT, N56_MEGATRON_DATE);
+		return 0;
+	}
 	if (argc > 1) {
 		fprintf(argc == 2 && (!strcmp(argv[1], "-h") ||
 				      !strcmp(argv[1], "--help"))
 				? stdout
 				: stderr,
-			"usage: n56-args < LINES\n"
+			"usage: n56-args < LINES | n56-args --megatron\n"
 			"  each line: ID RECIPE NODES GPUS_PER_NODE [POLICY]\n"
 			"  prints one JSON object a line: the verdict, the "
 			"args the recipe implies and the env\n");
