@@ -13,6 +13,8 @@ packages=(
 	# the local Slurm cluster of the integration tests and the demo
 	slurm-wlm slurmctld slurmd slurm-client libslurm-dev munge
 	iproute2 util-linux passwd python3
+	# the Megatron conformance chroot (scripts/megatron-chroot.sh)
+	debootstrap
 )
 as_root=()
 if [ "$(id -u)" != 0 ]; then

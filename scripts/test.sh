@@ -3,11 +3,14 @@
 #   unit tests (cmocka), the same under ASan+UBSan and under valgrind,
 #   the fuzzers for a bounded time, `make distcheck`, and the integration
 #   tests on a real local Slurm cluster (munge, slurmctld, 2 slurmd),
-#   then the README's main command (scripts/demo.sh) on the same build.
+#   Megatron's start-up code on a slice of the conformance corpus
+#   (tests/megatron/README), then the README's main command
+#   (scripts/demo.sh) on the same build.
 # Usage: scripts/test.sh [--quick] [--no-deps]
 #   --quick    unit tests, integration tests and the demo only
 #   --no-deps  do not run scripts/deps.sh (packages already installed)
-# Env: FUZZ_SECONDS (default 60 per fuzzer), JOBS (default 2).
+# Env: FUZZ_SECONDS (default 60 per fuzzer), JOBS (default 2),
+#   MEGATRON_SLICE (default 120 corpus recipes).
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -16,7 +19,7 @@ for a in "$@"; do
 	case $a in
 	--quick) quick=1 ;;
 	--no-deps) deps=0 ;;
-	-h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "test.sh: unknown option $a" >&2; exit 2 ;;
 	esac
 done
@@ -59,6 +62,13 @@ if [ $quick = 0 ]; then
 		bash tests/fuzz/run.sh "$FUZZ_SECONDS" "$top/build-san"
 	stage "make distcheck" make -C "$top/build" distcheck
 fi
+# Megatron's own start-up code on a fixed slice of the conformance corpus,
+# in a Debian 13 chroot with Debian's torch (made once, then kept).
+megatron() {
+	bash scripts/megatron-chroot.sh &&
+		bash tests/megatron/conformance.sh --slice "${MEGATRON_SLICE:-120}" "$top/build"
+}
+stage "Megatron conformance (corpus slice)" megatron
 stage "integration tests on a local Slurm cluster" \
 	bash tests/integration/run.sh "$top/build"
 # The README's other command, on the same build: a real sbatch with the

@@ -3,4 +3,10 @@ noinst_PROGRAMS += tests/megatron/n56-args
 tests_megatron_n56_args_SOURCES = tests/megatron/n56-args.c
 tests_megatron_n56_args_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(YAML_CFLAGS)
 tests_megatron_n56_args_LDADD = libn56policy.la $(JANSSON_LIBS) $(YAML_LIBS) $(NETTLE_LIBS) -lm
-EXTRA_DIST += tests/megatron/README tests/megatron/judge.py
+EXTRA_DIST += tests/megatron/README tests/megatron/judge.py \
+	tests/megatron/corpus.py tests/megatron/compare.py \
+	tests/megatron/conformance.sh tests/megatron/run-judge.sh \
+	tests/megatron/exceptions.txt tests/megatron/node-cudnn.yaml
+# The whole corpus against Megatron (needs the chroot and Megatron-LM).
+check-megatron: tests/megatron/n56-args
+	$(SHELL) $(top_srcdir)/tests/megatron/conformance.sh $(abs_top_builddir)
