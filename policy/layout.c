@@ -973,15 +973,15 @@ static void check_mtp(const struct n56_recipe *r, struct n56_diags *d)
 	}
 }
 
-/* A hand-written split (layout.segments): one count per segment, each at
- * least one layer, adding up to the depth. */
+/* A hand-written split (layout.segments): one count per segment, adding
+ * up to the depth. A segment may be empty: Megatron's hybrid pattern
+ * allows `||`, and a hand split may want it (e.g. a light first stage). */
 static void check_hand_split(const struct n56_recipe *r, long nseg,
 			     const struct n56_parallel *par, int depth,
 			     struct n56_diags *d)
 {
 	const struct n56_intlist *seg = &r->layout.segments;
 	long sum = 0;
-	bool bad_item = false;
 
 	if ((long)seg->n != nseg) {
 		n56_diag_add(d, r->path, seg->pos,
@@ -991,20 +991,9 @@ static void check_hand_split(const struct n56_recipe *r, long nseg,
 			     seg->n, par->pp, par->vpp, nseg);
 		return;
 	}
-	for (size_t i = 0; i < seg->n; i++) {
-		struct n56_pos at = seg->item_pos ? seg->item_pos[i] : seg->pos;
-
-		if (seg->v[i] < 1) {
-			n56_diag_add(d, r->path, at,
-				     "layout.segments[%zu] is %ld: each "
-				     "segment needs at least one layer",
-				     i, seg->v[i]);
-			bad_item = true;
-		} else {
-			sum += seg->v[i];
-		}
-	}
-	if (!bad_item && sum != depth)
+	for (size_t i = 0; i < seg->n; i++)
+		sum += seg->v[i]; /* the parser keeps each in 0..INT32_MAX */
+	if (sum != depth)
 		n56_diag_add(d, r->path, seg->pos,
 			     "layout.segments adds up to %ld layers but the "
 			     "depth is %d: the counts must add up to the "

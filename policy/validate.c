@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "policy/megatron.h"
+#include "policy/megatron_args.h"
 #include "policy/plan.h"
 
 /* Bounds that keep every product below LONG_MAX. */
@@ -455,7 +456,9 @@ static void rule_bias_and_fusion(const struct n56_recipe *r,
 			     "bias: set linear_bias: false, or turn DSA off "
 			     "(model.attention.dsa.a_layer_ranks: [])",
 			     l->ndsa, l->ndsa == 1 ? "" : "s");
-	if (l->ndsa && r->model.rope_fusion.set && r->model.rope_fusion.v)
+	/* Megatron turns the fusion off itself unless the embedding is rope. */
+	if (l->ndsa && r->model.rope_fusion.set && r->model.rope_fusion.v &&
+	    str_is(&r->model.position_embedding, "rope"))
 		n56_diag_add(d, r->path, r->model.rope_fusion.pos,
 			     "model.rope_fusion true with DSA attention: "
 			     "Megatron has no fused RoPE for DSA: remove "
@@ -735,8 +738,11 @@ static const struct {
 } forbidden_extra[] = {
 	{ "--group-query-attention", NULL },
 	{ "--num-query-groups", NULL },
-	{ "--virtual-pipeline-model-parallel-size",
+	{ "--num-virtual-stages-per-pipeline-rank",
 	  "the hybrid pattern's '|' segments carry VPP: set parallelism.vpp" },
+	{ "--microbatch-group-size-per-virtual-pipeline-stage",
+	  "validation checks the interleaved schedule with Megatron's "
+	  "default group of pp microbatches" },
 	{ "--num-layers-per-virtual-pipeline-stage",
 	  "the hybrid pattern's '|' segments carry VPP: set parallelism.vpp" },
 	{ "--pipeline-model-parallel-layout",
@@ -790,6 +796,30 @@ static void rule_extra_args(const struct n56_recipe *r, bool mla_on,
 					     f);
 		}
 	}
+}
+
+struct extra_report {
+	const struct n56_recipe *r;
+	struct n56_diags *d;
+};
+
+static void report_extra(void *ctx, size_t i, const char *why)
+{
+	const struct extra_report *x = ctx;
+	const struct n56_strlist *e = &x->r->runtime.extra_args;
+
+	n56_diag_add(x->d, x->r->path, e->item_pos ? e->item_pos[i] : e->pos,
+		     "runtime.extra_args: %s", why);
+}
+
+/* extra_args as Megatron's argparse reads them (policy/megatron_args.c). */
+static void rule_extra_args_grammar(const struct n56_recipe *r,
+				    struct n56_diags *d)
+{
+	struct extra_report x = { r, d };
+
+	n56_megatron_args_check(r->runtime.extra_args.v,
+				r->runtime.extra_args.n, report_extra, &x);
 }
 
 static void rule_virtual_pipeline(const struct n56_recipe *r,
@@ -910,7 +940,13 @@ int n56_plan_validate(const struct n56_recipe *r, const struct n56_policy *p,
 	bool mla_on = r->model.attention.mla.enabled.v || l->ndsa > 0;
 
 	rule_command(r, p, d);
-	rule_extra_args(r, mla_on, d);
+	{
+		size_t seen = d->n;
+
+		rule_extra_args(r, mla_on, d);
+		if (d->n == seen) /* one message an arg */
+			rule_extra_args_grammar(r, d);
+	}
 	rule_engram(r, l, d);
 	/* The arithmetic rules divide by these sizes. */
 	if (check_request(r, req, d) + check_sizes(r, d))

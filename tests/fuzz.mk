@@ -7,7 +7,8 @@ FUZZ_PARSER_SOURCES = policy/diag.c policy/yamlutil.c policy/recipe.c \
 if ENABLE_FUZZERS
 FUZZ_FLAGS = -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -fno-omit-frame-pointer
-noinst_PROGRAMS += tests/fuzz/fuzz_recipe tests/fuzz/fuzz_policy
+noinst_PROGRAMS += tests/fuzz/fuzz_recipe tests/fuzz/fuzz_policy \
+	tests/fuzz/fuzz_args
 tests_fuzz_fuzz_recipe_SOURCES = tests/fuzz/fuzz_recipe.c \
 	$(FUZZ_PARSER_SOURCES)
 nodist_tests_fuzz_fuzz_recipe_SOURCES = policy/builtin.c
@@ -21,10 +22,14 @@ nodist_tests_fuzz_fuzz_policy_SOURCES = policy/builtin.c
 tests_fuzz_fuzz_policy_CFLAGS = $(tests_fuzz_fuzz_recipe_CFLAGS)
 tests_fuzz_fuzz_policy_LDFLAGS = $(FUZZ_FLAGS)
 tests_fuzz_fuzz_policy_LDADD = $(YAML_LIBS) $(NETTLE_LIBS) -lm
+tests_fuzz_fuzz_args_SOURCES = tests/fuzz/fuzz_args.c \
+	policy/megatron_args.c
+tests_fuzz_fuzz_args_CFLAGS = $(tests_fuzz_fuzz_recipe_CFLAGS)
+tests_fuzz_fuzz_args_LDFLAGS = $(FUZZ_FLAGS)
 FUZZ_SECONDS = 60
-fuzz: tests/fuzz/fuzz_recipe tests/fuzz/fuzz_policy
+fuzz: tests/fuzz/fuzz_recipe tests/fuzz/fuzz_policy tests/fuzz/fuzz_args
 	$(SHELL) $(srcdir)/tests/fuzz/run.sh $(FUZZ_SECONDS) $(abs_top_builddir)
 .PHONY: fuzz
 endif
 EXTRA_DIST += tests/fuzz/corpus tests/fuzz/run.sh tests/fuzz/yaml.dict \
-	tests/fuzz/fuzz_recipe.c tests/fuzz/fuzz_policy.c
+	tests/fuzz/fuzz_recipe.c tests/fuzz/fuzz_policy.c tests/fuzz/fuzz_args.c

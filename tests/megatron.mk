@@ -10,3 +10,11 @@ EXTRA_DIST += tests/megatron/README tests/megatron/judge.py \
 # The whole corpus against Megatron (needs the chroot and Megatron-LM).
 check-megatron: tests/megatron/n56-args
 	$(SHELL) $(top_srcdir)/tests/megatron/conformance.sh $(abs_top_builddir)
+if HAVE_CMOCKA
+check_PROGRAMS += tests/test_megatron_args
+TESTS += tests/test_megatron_args
+tests_test_megatron_args_SOURCES = tests/test_megatron_args.c
+tests_test_megatron_args_CFLAGS = $(TEST_CFLAGS)
+tests_test_megatron_args_LDADD = $(TEST_LIBS)
+endif
+EXTRA_DIST += tests/megatron/flags.py

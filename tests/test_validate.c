@@ -277,6 +277,10 @@ static void test_query_groups(void **state)
 	       "allow tp 1, 2 or 4");
 }
 
+/* Megatron checks these when it builds the Mamba mixer, not at start-up:
+ * megatron/core/ssm/mamba_mixer.py lines 262 and 270 (heads and groups
+ * divisible by tp) and 274 (groups divide heads) at the pinned commit; a
+ * conformance exception (tests/megatron/exceptions.txt). */
 static void test_mamba_heads_tp(void **state)
 {
 	struct fixture *f = *state;
@@ -584,6 +588,27 @@ static void test_cuda_graph_full_iteration(void **state)
 	assert_true(has_arg(f->plan, "--no-check-for-nan-in-loss-and-grad"));
 }
 
+static void test_extra_args_grammar(void **state)
+{
+	struct fixture *f = *state;
+
+	edit(f, "extra_args: []", "extra_args: [--sed, \"1\", --bf16]");
+	assert_int_equal(build(f, 1, 8), -1);
+	assert_int_equal(f->d.n, 2);
+	expect(f, 0, loc(f, "extra_args: [", "--sed"),
+	       "runtime.extra_args: --sed is not an option of Megatron-LM (did "
+	       "you mean --seed?)");
+	expect(f, 1, loc(f, "extra_args: [", "\"1\""),
+	       "runtime.extra_args: '1' is not an option and no option before "
+	       "it takes it as a value: Megatron refuses unrecognized "
+	       "arguments");
+	n56_diags_free(&f->d);
+	n56_recipe_free(f->r);
+	f->r = NULL;
+	edit(f, "--sed,", "--seed,");
+	assert_int_equal(build(f, 1, 8), 0);
+}
+
 static void test_node_dsa_backend(void **state)
 {
 	struct fixture *f = *state;
@@ -794,11 +819,11 @@ static void test_forbidden_extra_arg(void **state)
 	struct fixture *f = *state;
 
 	edit(f, "extra_args: []",
-	     "extra_args: [--virtual-pipeline-model-parallel-size=2]");
+	     "extra_args: [--num-virtual-stages-per-pipeline-rank=2]");
 	assert_int_equal(build(f, 1, 8), -1);
 	assert_int_equal(f->d.n, 1);
-	expect(f, 0, loc(f, "extra_args: [", "--virtual"),
-	       "runtime.extra_args: --virtual-pipeline-model-parallel-size is "
+	expect(f, 0, loc(f, "extra_args: [", "--num"),
+	       "runtime.extra_args: --num-virtual-stages-per-pipeline-rank is "
 	       "not allowed: the hybrid pattern's '|' segments carry VPP: set "
 	       "parallelism.vpp");
 }
@@ -980,6 +1005,7 @@ int main(void)
 		T(test_cuda_graph_preprocess_needs_router),
 		T(test_cuda_graph_full_iteration),
 		T(test_rank_order_expert_dp),
+		T(test_extra_args_grammar),
 		T(test_node_dsa_backend),
 		T(test_node_without_te),
 		T(test_context_parallel),

@@ -197,6 +197,44 @@ AXES = [
               for v in (True, False)]),
     ("ropefusion", [(str(v).lower(), {"model.rope_fusion": v})
                     for v in (True, False)]),
+    ("segments", [("-".join(map(str, v)) or "unset",
+                   {"layout.segments": v if v else DELETE})
+                  for v in ([], [13, 13, 13, 13], [20, 6, 20, 6],
+                            [26, 26], [10, 10, 10, 10], [52, 0, 0, 0],
+                            [1, 1, 1, 49])]),
+    ("cdmc", [(v or "unset", {"env.CUDA_DEVICE_MAX_CONNECTIONS":
+                              v if v else DELETE}) for v in ("", "1", "8")]),
+    ("allocconf", [("expandable", {"env.PYTORCH_CUDA_ALLOC_CONF":
+                                   "expandable_segments:True"})]),
+    ("extra", [(n, {"runtime.extra_args": v}) for n, v in (
+        ("seed", ["--seed", "1234"]),
+        ("dropout", ["--hidden-dropout", "0.0", "--attention-dropout",
+                     "0.0"]),
+        ("unknown", ["--no-such-flag"]),
+        ("numlayers", ["--num-layers", "52"]),
+        ("bf16", ["--bf16"]),
+        ("tp-again", ["--tensor-model-parallel-size", "2"]),
+        ("vpp", ["--virtual-pipeline-model-parallel-size", "2"]),
+        ("gqa", ["--group-query-attention"]),
+        ("swiglu", ["--swiglu"]))]),
+    ("mtpscale", [(v, {"model.mtp.loss_scaling_factor": float(v)})
+                  for v in ("0.1", "1.0")]),
+    ("mhc", [(str(v).lower(), {"model.attention.mhc": v})
+             for v in (True, False)]),
+    ("mod", [(str(v).lower(), {"model.moe.mod": v}) for v in (True, False)]),
+    ("sparse", [(v, {"model.sparse_mode": v})
+                for v in ("tilelang", "gather_scatter", "none")]),
+    ("seams", [("none", {"runtime.seams": []}),
+               ("rtail", {"runtime.seams": ["recurrent_tail"]})]),
+    ("ffn", [(str(v), {"model.ffn_hidden_size": v if v else DELETE})
+             for v in (0, 9216, 4096)]),
+    ("mlaranks", [("q%d-kv%d" % (q, k), {"model.attention.mla.q_lora_rank":
+                                         q, "model.attention.mla.kv_lora_rank":
+                                         k}) for q, k in ((64, 64), (1536, 512),
+                                                          (32, 16))]),
+    ("dsaidx", [("h%d-t%d" % (h, t), {"model.attention.dsa.indexer_heads": h,
+                                      "model.attention.dsa.topk": t})
+                for h, t in ((8, 512), (64, 2048), (4, 64))]),
     ("world", [("%dx%d" % nw, {"@nodes": nw[0], "@gpus": nw[1]})
                for nw in ((1, 8), (2, 8), (4, 8), (8, 8), (1, 4), (1, 2),
                           (1, 1), (2, 4), (16, 8))]),

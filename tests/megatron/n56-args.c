@@ -68,8 +68,9 @@ static json_t *unchecked(const struct n56_recipe *r,
 	if (n56_layout_tile(r, &l, &scratch) == 0 && par.pp >= 1 &&
 	    par.vpp >= 1 && par.pp * par.vpp <= l.depth &&
 	    (par.vpp == 1 || par.pp > 1)) {
-		n56_layout_split(r, &par, &l, &scratch);
-		if (n56_plan_translate(r, &par, &l, &argv, &argc) == 0)
+		/* A split that fails (a bad hand split) implies no args. */
+		if (n56_layout_split(r, &par, &l, &scratch) == 0 &&
+		    n56_plan_translate(r, &par, &l, &argv, &argc) == 0)
 			args = argv_json(argv);
 	}
 	n56_env_merge(r, p, &env, &scratch);
