@@ -69,10 +69,15 @@ static size_t distance(const char *a, const char *b)
 static const char *nearest_flag(const char *name)
 {
 	const char *best = NULL;
-	size_t bd = 4;
+	size_t bd = 4, nl = strlen(name);
 
 	for (size_t i = 0; i < NFLAGS; i++) {
-		size_t dd = distance(name, flags[i].name);
+		size_t fl = strlen(flags[i].name), dd;
+
+		/* the length difference bounds the distance from below */
+		if ((fl > nl ? fl - nl : nl - fl) >= bd)
+			continue;
+		dd = distance(name, flags[i].name);
 
 		if (dd < bd) {
 			bd = dd;
@@ -157,7 +162,7 @@ int n56_megatron_args_check(char *const *argv, size_t argc,
 			    n56_args_report report, void *ctx)
 {
 	char why[1024];
-	int bad = 0;
+	int bad = 0, suggested = 0;
 
 	for (size_t i = 0; i < argc; i++) {
 		const char *a = argv[i], *eq;
@@ -194,7 +199,9 @@ int n56_megatron_args_check(char *const *argv, size_t argc,
 		name[nl] = '\0';
 		f = find_flag(name);
 		if (!f) {
-			const char *near = nearest_flag(name);
+			/* a few suggestions are enough to see the typo */
+			const char *near =
+				suggested++ < 16 ? nearest_flag(name) : NULL;
 
 			if (near)
 				snprintf(why, sizeof(why),

@@ -609,6 +609,39 @@ static void test_extra_args_grammar(void **state)
 	assert_int_equal(build(f, 1, 8), 0);
 }
 
+static void test_vocab_size_required(void **state)
+{
+	struct fixture *f = *state;
+
+	edit(f, "  vocab_size: 131072\n", "");
+	assert_int_equal(build(f, 1, 8), -1);
+	assert_int_equal(f->d.n, 1);
+	expect(f, 0, loc(f, "hidden_size: 3584", "3584"),
+	       "model.vocab_size is not set: Megatron needs the vocabulary size "
+	       "(--vocab-size) to build the embedding and the output layer: set "
+	       "it to the tokenizer's vocabulary size");
+}
+
+static void test_cp_comm_a2a_p2p(void **state)
+{
+	struct fixture *f = *state;
+
+	no_dsa(f);
+	edit(f, "\n  cp: 1\n", "\n  cp: 2\n  cp_comm_type: a2a+p2p\n");
+	assert_int_equal(build(f, 2, 8), -1);
+	assert_int_equal(f->d.n, 1);
+	expect(f, 0, loc(f, "cp_comm_type: a2a", "a2a"),
+	       "parallelism.cp_comm_type a2a+p2p needs hierarchical "
+	       "context-parallel sizes, which a recipe cannot give: use p2p, "
+	       "a2a or allgather");
+	n56_diags_free(&f->d);
+	n56_recipe_free(f->r);
+	f->r = NULL;
+	edit(f, "cp_comm_type: a2a+p2p", "cp_comm_type: a2a");
+	assert_int_equal(build(f, 2, 8), 0);
+	assert_string_equal(arg_value(f->plan, "--cp-comm-type"), "a2a");
+}
+
 static void test_node_dsa_backend(void **state)
 {
 	struct fixture *f = *state;
@@ -1006,6 +1039,8 @@ int main(void)
 		T(test_cuda_graph_full_iteration),
 		T(test_rank_order_expert_dp),
 		T(test_extra_args_grammar),
+		T(test_vocab_size_required),
+		T(test_cp_comm_a2a_p2p),
 		T(test_node_dsa_backend),
 		T(test_node_without_te),
 		T(test_context_parallel),
