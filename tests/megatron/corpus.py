@@ -84,6 +84,8 @@ def emit(d, indent=0):
     out = []
     pad = "  " * indent
     for k, v in d.items():
+        if isinstance(v, dict) and not v:
+            continue  # a section whose only key was removed
         if isinstance(v, dict):
             out.append("%s%s:" % (pad, k))
             out.extend(emit(v, indent + 1))
