@@ -127,6 +127,16 @@ static void expect(struct fixture *f, size_t i, const char *where,
 	assert_string_equal(got, f->want);
 }
 
+/* Drops the last build (plan, messages, parsed recipe) before another. */
+static void reset(struct fixture *f)
+{
+	n56_plan_free(f->plan);
+	f->plan = NULL;
+	n56_diags_free(&f->d);
+	n56_recipe_free(f->r);
+	f->r = NULL;
+}
+
 static bool has_arg(const struct n56_plan *p, const char *a)
 {
 	for (size_t i = 0; i < p->argc; i++)
@@ -202,9 +212,7 @@ static void test_expert_grid(void **state)
 	       "world size 8 is not a multiple of the expert grid etp 1 x "
 	       "ep 16 x pp 2 = 32: run on a multiple of 4 nodes, or choose "
 	       "etp, ep and pp whose product divides 8");
-	n56_diags_free(&f->d);
-	n56_recipe_free(f->r);
-	f->r = NULL;
+	reset(f);
 	assert_int_equal(build(f, 4, 8), 0);
 	assert_true(has_arg(f->plan, "--expert-model-parallel-size"));
 }
@@ -373,10 +381,7 @@ static void test_position_embedding(void **state)
 	assert_int_equal(build(f, 1, 8), 0);
 	assert_string_equal(arg_value(f->plan, "--position-embedding-type"),
 			    "rope");
-	n56_plan_free(f->plan);
-	f->plan = NULL;
-	n56_recipe_free(f->r);
-	f->r = NULL;
+	reset(f);
 	edit(f, "  sparse_mode: tilelang\n",
 	     "  sparse_mode: tilelang\n  position_embedding: learned_absolute\n");
 	assert_int_equal(build(f, 1, 8), -1);
@@ -446,9 +451,7 @@ static void test_moe_bias_needs_etp1(void **state)
 	       "model.linear_bias true with MoE and etp 2: Megatron supports "
 	       "a bias in experts only at etp 1: set linear_bias: false, or "
 	       "parallelism.etp: 1");
-	n56_diags_free(&f->d);
-	n56_recipe_free(f->r);
-	f->r = NULL;
+	reset(f);
 	edit(f, "\n  etp: 2\n", "\n  etp: 1\n");
 	assert_int_equal(build(f, 2, 8), 0);
 	assert_false(has_arg(f->plan, "--disable-bias-linear"));
@@ -465,9 +468,7 @@ static void test_kv_channels(void **state)
 	       "hidden_size 3600 is not a multiple of 56 attention heads, and "
 	       "model.attention.kv_channels is not set: set kv_channels (the "
 	       "size of one head), or a hidden size that is a multiple of 56");
-	n56_diags_free(&f->d);
-	n56_recipe_free(f->r);
-	f->r = NULL;
+	reset(f);
 	edit(f, "    query_groups: 8\n", "    query_groups: 8\n"
 					   "    kv_channels: 64\n");
 	assert_int_equal(build(f, 1, 8), 0);
@@ -481,10 +482,7 @@ static void test_dsa_cp_comm_type(void **state)
 	edit(f, "\n  cp: 1\n", "\n  cp: 2\n");
 	assert_int_equal(build(f, 2, 8), 0);
 	assert_string_equal(arg_value(f->plan, "--cp-comm-type"), "allgather");
-	n56_plan_free(f->plan);
-	f->plan = NULL;
-	n56_recipe_free(f->r);
-	f->r = NULL;
+	reset(f);
 	edit(f, "\n  cp: 2\n", "\n  cp: 2\n  cp_comm_type: p2p\n");
 	assert_int_equal(build(f, 2, 8), -1);
 	assert_int_equal(f->d.n, 1);
@@ -501,10 +499,7 @@ static void test_top1_router(void **state)
 	edit(f, "    topk: 4\n", "    topk: 1\n");
 	assert_int_equal(build(f, 1, 8), 0);
 	assert_true(has_arg(f->plan, "--moe-router-pre-softmax"));
-	n56_plan_free(f->plan);
-	f->plan = NULL;
-	n56_recipe_free(f->r);
-	f->r = NULL;
+	reset(f);
 	edit(f, "    topk: 1\n", "    topk: 1\n    router_pre_softmax: false\n");
 	assert_int_equal(build(f, 1, 8), -1);
 	assert_int_equal(f->d.n, 1);
@@ -560,9 +555,7 @@ static void test_cuda_graph_preprocess_needs_router(void **state)
 	expect(f, 0, loc(f, "mamba, moe_preprocess]", "moe_pre"),
 	       "runtime.cuda_graphs.modules: moe_preprocess needs moe_router "
 	       "with impl transformer_engine: add moe_router");
-	n56_diags_free(&f->d);
-	n56_recipe_free(f->r);
-	f->r = NULL;
+	reset(f);
 	/* the local implementation graphs the router with the preprocess */
 	edit(f, "impl: transformer_engine", "impl: local");
 	assert_int_equal(build(f, 1, 8), 0);
@@ -579,9 +572,7 @@ static void test_cuda_graph_full_iteration(void **state)
 	       "runtime.cuda_graphs.modules with impl full_iteration: a "
 	       "full-iteration graph captures everything: remove modules, or "
 	       "use impl transformer_engine or local");
-	n56_diags_free(&f->d);
-	n56_recipe_free(f->r);
-	f->r = NULL;
+	reset(f);
 	edit(f, "modules: [attn, mamba, moe_router, moe_preprocess]",
 	     "modules: []");
 	assert_int_equal(build(f, 1, 8), 0);
@@ -602,9 +593,7 @@ static void test_extra_args_grammar(void **state)
 	       "runtime.extra_args: '1' is not an option and no option before "
 	       "it takes it as a value: Megatron refuses unrecognized "
 	       "arguments");
-	n56_diags_free(&f->d);
-	n56_recipe_free(f->r);
-	f->r = NULL;
+	reset(f);
 	edit(f, "--sed,", "--seed,");
 	assert_int_equal(build(f, 1, 8), 0);
 }
@@ -634,9 +623,7 @@ static void test_cp_comm_a2a_p2p(void **state)
 	       "parallelism.cp_comm_type a2a+p2p needs hierarchical "
 	       "context-parallel sizes, which a recipe cannot give: use p2p, "
 	       "a2a or allgather");
-	n56_diags_free(&f->d);
-	n56_recipe_free(f->r);
-	f->r = NULL;
+	reset(f);
 	edit(f, "cp_comm_type: a2a+p2p", "cp_comm_type: a2a");
 	assert_int_equal(build(f, 2, 8), 0);
 	assert_string_equal(arg_value(f->plan, "--cp-comm-type"), "a2a");
@@ -658,9 +645,7 @@ static void test_node_dsa_backend(void **state)
 	       "model.attention.dsa.backend tilelang: the site's nodes have no "
 	       "tilelang DSA kernels (policy site.yaml: node.dsa_backends): "
 	       "use backend none (Megatron's PyTorch fallback), or cudnn");
-	n56_diags_free(&f->d);
-	n56_recipe_free(f->r);
-	f->r = NULL;
+	reset(f);
 	edit(f, "backend: tilelang", "backend: cudnn");
 	f->pol.node.dsa_backends.n = 1;
 	f->pol.node.dsa_backends.set = true;
@@ -890,9 +875,7 @@ static void test_cuda_device_max_connections_site(void **state)
 	       "\"1\" because tp>1 (Megatron asserts it before Blackwell): "
 	       "override the site default in the recipe's env");
 	/* At tp 1 the same default is fine. */
-	n56_diags_free(&f->d);
-	n56_recipe_free(f->r);
-	f->r = NULL;
+	reset(f);
 	edit(f, "\n  tp: 2\n", "\n  tp: 1\n");
 	assert_int_equal(build(f, 1, 8), 0);
 	f->pol.env.defaults.n = 0;
