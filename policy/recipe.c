@@ -335,6 +335,9 @@ static void walk_layout(struct n56_yctx *y, yaml_node_t *n, const char *path,
 	const struct n56_ykey keys[] = {
 		K_INTS("segments", &r->layout.segments, COUNT_RANGE),
 		K_MAP("cost", walk_cost, r),
+		K_NUM("backward_ratio", &r->layout.backward_ratio),
+		K_NUM("p2p_latency_us", &r->layout.p2p_latency_us),
+		K_NUM("gpu_tflops", &r->layout.gpu_tflops),
 	};
 	n56_ywalk_map(y, n, path, keys, NKEYS(keys));
 }
@@ -476,6 +479,9 @@ void n56_recipe_free(struct n56_recipe *r)
 	n56_intlist_clear(&r->layout.segments);
 	for (int f = 0; f < N56_NFAMILIES; f++)
 		n56_num_clear(&r->layout.cost[f]);
+	n56_num_clear(&r->layout.backward_ratio);
+	n56_num_clear(&r->layout.p2p_latency_us);
+	n56_num_clear(&r->layout.gpu_tflops);
 	n56_kvlist_clear(&r->env);
 	free(r);
 }

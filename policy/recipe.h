@@ -164,6 +164,10 @@ struct n56_recipe {
 		struct n56_intlist segments;
 		/* measured cost per block family, overriding the model */
 		struct n56_num cost[N56_NFAMILIES];
+		/* the schedule model: backward time over forward time (2),
+		 * latency of a p2p hand-off in microseconds (0), achieved
+		 * TFLOP/s of one GPU to turn costs into time (400) */
+		struct n56_num backward_ratio, p2p_latency_us, gpu_tflops;
 	} layout;
 
 	struct n56_kvlist env; /* env the user asks for */

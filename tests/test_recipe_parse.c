@@ -133,7 +133,8 @@ static void test_unknown_key_lists_known(void **state)
 	n56_diags_free(&((struct fixture *)*state)->d);
 	FAILS(*state, MINIMAL "layout: {speed: 3}\n",
 	      "t.yaml:5:10: unknown key 'speed' in layout (known keys: "
-	      "segments, cost)");
+	      "segments, cost, backward_ratio, p2p_latency_us, "
+	      "gpu_tflops)");
 }
 
 static void test_tab_indent(void **state)
