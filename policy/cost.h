@@ -77,4 +77,19 @@ extern unsigned long n56_split_budget;
 double n56_split_stage_costs(const struct n56_split_problem *pb,
 			     const int *sizes, double *stage_cost);
 
+/* The schedule model of a split (policy/layout_schedule.c): reads the
+ * recipe's layout.backward_ratio, p2p_latency_us and gpu_tflops, the
+ * microbatch count global / (micro x dp), simulates the split in sizes,
+ * the equal-count split, and, unless hand is set, replaces sizes by the
+ * split of least simulated time (sizes on entry is its incumbent and the
+ * stage-balanced split kept in out->balanced_sizes). When the schedule
+ * cannot be simulated (a batch or schedule rule the validation reports),
+ * out->simulated is false with the reason and sizes is kept. Returns -1
+ * with a diag for a bad layout key or no memory. */
+int n56_layout_schedule(const struct n56_recipe *r,
+			const struct n56_parallel *par,
+			const struct n56_layer_costs *costs, int *sizes,
+			bool hand, struct n56_layout_schedule *out,
+			struct n56_diags *d);
+
 #endif

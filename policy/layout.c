@@ -1118,6 +1118,13 @@ int n56_layout_split(const struct n56_recipe *r, const struct n56_parallel *par,
 	} else if (n56_split_balanced_ex(&pb, sizes, &exact) < 0) {
 		goto oom;
 	}
+	/* the schedule model picks the split of least iteration time,
+	 * starting from the stage-balanced one */
+	if (n56_layout_schedule(r, par, &costs, sizes, r->layout.segments.set,
+				&l->sched, d) < 0)
+		goto out;
+	if (l->sched.simulated && !r->layout.segments.set)
+		exact = l->sched.exact;
 	native = native_with_bars(r, l->native_pattern, sizes, (int)nseg);
 	if (!native)
 		goto oom;

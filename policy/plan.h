@@ -22,6 +22,26 @@ struct n56_stage {
 	double mem_share; /* fraction of the model's parameters held */
 };
 
+/* The chosen split under the schedule model (policy/layout_schedule.c).
+ * Times in seconds at layout.gpu_tflops. */
+struct n56_layout_schedule {
+	bool simulated; /* false: why says why not */
+	char why[200];
+	long microbatches, group;
+	double backward_ratio, p2p_s, gpu_tflops;
+	double time_s;     /* the chosen split's iteration */
+	double ideal_s;    /* total work / pp: no bubble */
+	double balanced_s; /* the stage-balanced split (the old objective) */
+	double equal_s;    /* the equal-count split */
+	double *idle_s;       /* pp entries */
+	long *peak_inflight;  /* pp entries: (microbatch, chunk) pairs */
+	long *warmup;         /* pp entries: warm-up forwards */
+	int *balanced_sizes;  /* pp * vpp: the stage-balanced split */
+	bool exact;           /* the search finished (false: stopped) */
+	unsigned long tried;  /* splits simulated */
+	double s_per_cost;    /* seconds per unit of stage cost */
+};
+
 struct n56_layout {
 	char *pattern;  /* the recipe's family pattern, as written */
 	char *tiled;    /* depth letters */
@@ -39,6 +59,7 @@ struct n56_layout {
 	bool hand_split;           /* recipe pinned layout.segments */
 	bool split_exact; /* the balanced split is proven optimal (false:
 			   the search hit its work limit; best found) */
+	struct n56_layout_schedule sched;
 };
 
 enum n56_origin {
@@ -99,6 +120,8 @@ void n56_layout_clear(struct n56_layout *l);
  * l->native_pattern with `|` bars and the `/` MTP suffix. */
 int n56_layout_split(const struct n56_recipe *r, const struct n56_parallel *par,
 		     struct n56_layout *l, struct n56_diags *d);
+
+void n56_layout_schedule_clear(struct n56_layout_schedule *s);
 
 /* Env name checks shared by the plan and the plugin. */
 bool n56_env_name_denied(const struct n56_policy *p, const char *name);

@@ -399,7 +399,7 @@ struct sched_search {
 	bool stop;
 };
 
-unsigned long n56_sched_split_budget = 20000000ul;
+unsigned long n56_sched_split_budget = 2000000ul;
 
 #define TIE (1 - 1e-9)
 

@@ -101,4 +101,11 @@ double n56_sched_split_best(const struct n56_sched_split *sp, int *sizes,
 			    bool *exact, unsigned long *tried);
 extern unsigned long n56_sched_split_budget;
 
+/* The chosen split's schedule, every op kept, from a planned layout
+ * (policy/layout_schedule.c). */
+struct n56_layout;
+int n56_layout_schedule_ops(const struct n56_layout *l, int pp, int vpp,
+			    struct n56_sched_result *res, char *err,
+			    size_t errlen);
+
 #endif

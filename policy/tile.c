@@ -251,5 +251,6 @@ void n56_layout_clear(struct n56_layout *l)
 	for (int i = 0; i < l->nstages && l->stages; i++)
 		free(l->stages[i].letters);
 	free(l->stages);
+	n56_layout_schedule_clear(&l->sched);
 	memset(l, 0, sizeof(*l));
 }

@@ -471,9 +471,16 @@ static void check_nam56r(struct fixture *f, long pp, long vpp)
 	assert_int_equal(f->l.nstages, pp * vpp);
 	check_native(f);
 	assert_false(f->l.hand_split);
-	assert_true(f->l.split_exact);
+	/* the split is the schedule model's, from the stage-balanced one:
+	 * never slower than it, and when proven, than the equal split */
+	assert_true(f->l.sched.simulated);
+	assert_true(f->l.split_exact == f->l.sched.exact);
+	assert_true(f->l.sched.time_s <= f->l.sched.balanced_s * (1 + 1e-12));
+	if (f->l.sched.exact)
+		assert_true(f->l.sched.time_s <=
+			    f->l.sched.equal_s * (1 + 1e-12));
+	assert_true(f->l.sched.time_s >= f->l.sched.ideal_s * (1 - 1e-12));
 	assert_true(f->l.imbalance_balanced >= 1.0);
-	assert_true(f->l.imbalance_balanced <= f->l.imbalance_naive + 1e-12);
 	for (int s = 0; s < f->l.nstages; s++)
 		share += f->l.stages[s].mem_share;
 	assert_true(share > 0.999999 && share < 1.000001);
@@ -499,10 +506,16 @@ static void check_nam56r(struct fixture *f, long pp, long vpp)
 	}
 	assert_true(naive_check > f->l.imbalance_naive - 1e-12 &&
 		    naive_check < f->l.imbalance_naive + 1e-12);
-	print_message("NAM56R pp %ld vpp %ld mtp %ld: balanced %.4f naive "
-		      "%.4f pattern %s\n",
+	print_message("NAM56R pp %ld vpp %ld mtp %ld m %ld: imbalance %.4f "
+		      "naive %.4f, iteration %.4fx ideal (stage-balanced "
+		      "%.4fx, equal %.4fx)%s pattern %s\n",
 		      pp, vpp, f->r->model.mtp.depths.v,
-		      f->l.imbalance_balanced, f->l.imbalance_naive,
+		      f->l.sched.microbatches, f->l.imbalance_balanced,
+		      f->l.imbalance_naive,
+		      f->l.sched.time_s / f->l.sched.ideal_s,
+		      f->l.sched.balanced_s / f->l.sched.ideal_s,
+		      f->l.sched.equal_s / f->l.sched.ideal_s,
+		      f->l.sched.exact ? "" : " (search stopped)",
 		      f->l.native_pattern);
 }
 
@@ -536,8 +549,10 @@ static void test_nam56r_no_better_neighbour(void **state)
 		.w = c.flops, .n = c.depth, .first = c.first.flops,
 		.last = c.last.flops, .pp = 4, .vpp = 2,
 	};
+	/* the stage-balanced split the schedule search started from */
+	assert_non_null(f->l.sched.balanced_sizes);
 	for (int s = 0; s < nseg; s++)
-		sizes[s] = f->l.stages[s].count;
+		sizes[s] = f->l.sched.balanced_sizes[s];
 	best = n56_split_stage_costs(&pb, sizes, stage);
 	for (int s = 0; s + 1 < nseg; s++) {
 		for (int dir = -1; dir <= 1; dir += 2) {
@@ -589,9 +604,9 @@ static void test_nam56r_matches_brute_force(void **state)
 		assert_true(fabs(sg[0] - sw[0]) <= 1e-9 * sw[0]);
 		assert_true(fabs(sg[1] - sw[1]) <= 1e-9 * sw[1]);
 		assert_memory_equal(got, want, sizeof(got));
-		/* the plan shows the same split */
+		/* the plan starts its schedule search from the same split */
 		for (int s = 0; s < nseg; s++)
-			assert_int_equal(f->l.stages[s].count, got[s]);
+			assert_int_equal(f->l.sched.balanced_sizes[s], got[s]);
 		n56_layer_costs_free(&c);
 	}
 }

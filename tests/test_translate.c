@@ -195,12 +195,14 @@ static void test_dense_graphs(void **state)
 	assert_argv_properties(f->plan);
 }
 
-/* The plan hash changes with what the ranks run, not with the world. */
+/* The plan hash changes with what the ranks run, not with how the world
+ * is cut into nodes (another world changes the microbatch count, and so
+ * may change the split of least iteration time). */
 static void test_plan_hash(void **state)
 {
 	struct fixture *f = *state;
 	struct n56_plan *other = NULL;
-	struct n56_plan_request req = { 2, 8 };
+	struct n56_plan_request req = { 2, 4 };
 	char first[65];
 
 	load(f, NULL);
