@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "policy/megatron.h"
@@ -20,6 +21,7 @@
 #include "wrapper/commands.h"
 #include "wrapper/cli.h"
 #include "wrapper/picture.h"
+#include "wrapper/plan_schedule.h"
 
 enum format { FORMAT_TEXT, FORMAT_JSON };
 
@@ -31,6 +33,7 @@ struct plan_opts {
 	long gpus; /* 0: from the topology, else 8 */
 	enum format format;
 	long max_nodes_shown;
+	const char *picture; /* --picture FILE.svg; NULL: none */
 };
 
 struct plan_inputs {
@@ -41,6 +44,7 @@ struct plan_inputs {
 	struct n56_placer *placer;
 	struct n56_node_shape shape;
 	struct n56_place_report report;
+	struct n56_advice advice;
 	struct n56_diags diags;
 };
 
@@ -50,14 +54,16 @@ static void plan_usage(FILE *f)
 	      "[--nodes N]\n"
 	      "         [--gpus-per-node G] [--topology XML] "
 	      "[--format text|json]\n"
-	      "         [--max-nodes-shown N]\n\n"
+	      "         [--max-nodes-shown N] [--picture FILE.svg]\n\n"
 	      "Validates the recipe for N nodes of G GPUs and prints the "
 	      "full plan:\n"
 	      "parallel sizes, layer map, pipeline stages, generated native "
 	      "args,\n"
 	      "fixed-policy env with each value's origin, the runtime patch "
 	      "surface\n"
-	      "and the rank placement.\n\n"
+	      "the rank placement, the simulated pipeline schedule and "
+	      "advice on pp\n"
+	      "and vpp.\n\n"
 	      "  --recipe F           nam56r.yaml (default: the built-in "
 	      "NAM56R recipe)\n"
 	      "  --policy F           site policy.yaml (default: none)\n"
@@ -71,6 +77,9 @@ static void plan_usage(FILE *f)
 	      "  --format F           text (default) or json\n"
 	      "  --max-nodes-shown N  nodes drawn in the text placement "
 	      "(default 4)\n"
+	      "  --picture FILE.svg   also draw the placement and one "
+	      "iteration of the\n"
+	      "                       schedule as an SVG picture\n"
 	      "  -h, --help           this help\n\n"
 	      "Exit status: 0 ok, 2 invalid recipe, policy or usage, 1 other "
 	      "failure.\n",
@@ -132,6 +141,7 @@ static int parse_opts(const char *cmd, bool full, int argc, char **argv,
 		{ "topology", required_argument, NULL, 't' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "max-nodes-shown", required_argument, NULL, 'm' },
+		{ "picture", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -144,7 +154,7 @@ static int parse_opts(const char *cmd, bool full, int argc, char **argv,
 	optind = 0; /* GNU: restart the scan for this argv */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		bool plan_only = c == 't' || c == 'f' || c == 'm';
+		bool plan_only = c == 't' || c == 'f' || c == 'm' || c == 'P';
 
 		if (plan_only && !full)
 			c = '?';
@@ -180,6 +190,7 @@ static int parse_opts(const char *cmd, bool full, int argc, char **argv,
 					N56_MAX_NODES, &o->max_nodes_shown))
 				return N56_EXIT_USAGE;
 			break;
+		case 'P': o->picture = optarg; break;
 		case 'h': usage(stdout); return N56_EXIT_OK;
 		case ':':
 			fprintf(stderr, "nam56r-launch %s: %s needs a value\n",
@@ -205,6 +216,7 @@ static int parse_opts(const char *cmd, bool full, int argc, char **argv,
 
 static void inputs_free(struct plan_inputs *in)
 {
+	n56_advice_free(&in->advice);
 	n56_placer_free(in->placer);
 	n56_plan_free(in->plan);
 	n56_topology_free(in->topo);
@@ -312,7 +324,10 @@ static void print_layout(const struct n56_plan *p)
 	printf("stages: pp %ld x vpp %ld = %d segment%s, %s split; "
 	       "imbalance %.3f (equal-count split: %.3f)\n",
 	       p->par.pp, p->par.vpp, l->nstages, l->nstages == 1 ? "" : "s",
-	       l->hand_split ? "hand" : "cost-balanced", l->imbalance_balanced,
+	       l->hand_split		? "hand"
+	       : l->sched.simulated ? "least-iteration-time"
+				    : "cost-balanced",
+	       l->imbalance_balanced,
 	       l->imbalance_naive);
 	printf("  %-3s %-3s %-9s %-6s %-10s %s\n", "pp", "vpp", "layers",
 	       "count", "cost", "letters");
@@ -465,6 +480,7 @@ static int print_text(const struct plan_opts *o, const struct plan_inputs *in)
 	       par->tp, par->pp, par->vpp, par->cp, par->ep, par->etp, par->dp,
 	       order_name(par), par->sequence_parallel ? "on" : "off");
 	print_layout(p);
+	n56_print_schedule(stdout, p, &in->advice);
 	print_args(p);
 	print_env("fixed policy env (every rank)", &p->fixed_policy);
 	print_env("runtime patch surface", &p->patch_surface);
@@ -589,6 +605,7 @@ static json_t *plan_json(const struct plan_opts *o,
 	json_object_set_new(j, "plan_sha256", json_string(p->plan_sha256_hex));
 	json_object_set_new(j, "megatron", megatron_json(p));
 	json_object_set_new(j, "layout", layout_json(&p->layout));
+	json_object_set_new(j, "schedule", n56_schedule_json(p, &in->advice));
 	json_object_set_new(j, "parallel", parallel_json(p));
 	json_object_set_new(j, "command",
 			    strings_json(p->command, p->ncommand));
@@ -659,6 +676,53 @@ static int print_json(const struct plan_opts *o, const struct plan_inputs *in)
 	return fflush(stdout) || ferror(stdout) ? N56_EXIT_FAIL : N56_EXIT_OK;
 }
 
+/* Writes the SVG beside, then renames it into place: a failed run never
+ * leaves half a picture under the name asked for. */
+static int write_picture(const struct plan_opts *o,
+			 const struct plan_inputs *in)
+{
+	size_t len = strlen(o->picture) + 16;
+	char tmp[len], err[256] = "";
+	FILE *f;
+	int rc = -1;
+
+	snprintf(tmp, len, "%s.tmpXXXXXX", o->picture);
+	{
+		int fd = mkstemp(tmp);
+		mode_t um = umask(0);
+
+		umask(um); /* mkstemp's 0600 would hide the picture */
+		if (fd >= 0 && fchmod(fd, 0666 & ~um))
+			fd = (close(fd), -1);
+		if (fd < 0 || !(f = fdopen(fd, "w"))) {
+			fprintf(stderr,
+				"nam56r-launch plan: --picture %s: cannot "
+				"create %s: %s\n",
+				o->picture, tmp, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return -1;
+		}
+	}
+	if (n56_plan_svg(f, in->plan, in->placer, &in->shape, err,
+			 sizeof(err)) == 0)
+		rc = 0;
+	if (fclose(f) && rc == 0) {
+		snprintf(err, sizeof(err), "%s", strerror(errno));
+		rc = -1;
+	}
+	if (rc == 0 && rename(tmp, o->picture)) {
+		snprintf(err, sizeof(err), "%s", strerror(errno));
+		rc = -1;
+	}
+	if (rc) {
+		unlink(tmp);
+		fprintf(stderr, "nam56r-launch plan: --picture %s: %s\n",
+			o->picture, err);
+	}
+	return rc;
+}
+
 int n56_cmd_plan(int argc, char **argv)
 {
 	struct plan_opts o;
@@ -695,6 +759,15 @@ int n56_cmd_plan(int argc, char **argv)
 			rc = N56_EXIT_USAGE;
 			goto out;
 		}
+	}
+	if (n56_plan_advise(in.plan, &in.advice)) {
+		fprintf(stderr, "nam56r-launch plan: out of memory\n");
+		rc = N56_EXIT_FAIL;
+		goto out;
+	}
+	if (o.picture && write_picture(&o, &in)) {
+		rc = N56_EXIT_FAIL;
+		goto out;
 	}
 	rc = o.format == FORMAT_JSON ? print_json(&o, &in)
 				     : print_text(&o, &in);

@@ -1,0 +1,209 @@
+/* plan --picture FILE.svg: the placement (nodes x GPUs, islands, TP
+ * groups, pipeline stages) over one simulated iteration of the schedule,
+ * a time chart per pipeline rank: forwards light and backwards dark in the
+ * colour of their chunk, the microbatch written in the op when it fits,
+ * idle time left grey. Plain SVG 1.1, no script, no external resource. */
+#include <stdio.h>
+#include <string.h>
+
+#include "policy/schedule.h"
+#include "wrapper/plan_schedule.h"
+
+#define WIDTH 1200
+#define MARGIN 20
+#define LABEL_W 80
+#define CELL_W 64
+#define CELL_H 40
+#define ROW_H 26
+#define MAX_NODES_DRAWN 8
+
+/* Chunk hues, forward (light) and backward (dark) shades. */
+static const char *const fwd_fill[] = {"#9ecae1", "#a1d99b", "#fdd0a2",
+				       "#dadaeb", "#fcbba1", "#c7e9c0"};
+static const char *const bwd_fill[] = {"#3182bd", "#31a354", "#e6550d",
+				       "#756bb1", "#de2d26", "#238b45"};
+/* Stage colours of the placement cells. */
+static const char *const stage_fill[] = {"#fbb4ae", "#b3cde3", "#ccebc5",
+					 "#decbe4", "#fed9a6", "#ffffcc",
+					 "#e5d8bd", "#fddaec"};
+#define NCOLOURS(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+static void escaped(FILE *f, const char *s)
+{
+	for (; s && *s; s++) {
+		if (*s == '&')
+			fputs("&amp;", f);
+		else if (*s == '<')
+			fputs("&lt;", f);
+		else if (*s == '>')
+			fputs("&gt;", f);
+		else if (*s == '"')
+			fputs("&quot;", f);
+		else if ((unsigned char)*s >= 0x20)
+			fputc(*s, f);
+	}
+}
+
+/* The placement grid; returns its height. */
+static int draw_placement(FILE *f, int y0, const struct n56_plan *p,
+			  const struct n56_placer *pl,
+			  const struct n56_node_shape *shape)
+{
+	long nodes = p->nodes, shown = nodes < MAX_NODES_DRAWN ? nodes
+							       : MAX_NODES_DRAWN;
+	int gpus = shape->gpus, y = y0;
+
+	fprintf(f,
+		"<text x=\"%d\" y=\"%d\" class=\"h\">Placement: %ld node%s x "
+		"%d GPUs (cell: rank, tp group, pipeline stage; colour: "
+		"stage; thick line: NVLink island border)</text>\n",
+		MARGIN, y + 14, nodes, nodes == 1 ? "" : "s", gpus);
+	y += 24;
+	for (long n = 0; n < shown; n++) {
+		int x = MARGIN + LABEL_W;
+
+		fprintf(f, "<text x=\"%d\" y=\"%d\">node %ld</text>\n", MARGIN,
+			y + CELL_H / 2 + 4, n);
+		for (int g = 0; g < gpus; g++) {
+			long rank = n56_rank_on_gpu(pl, n, g);
+			struct n56_rank_place rp;
+			const char *fill = "#eeeeee";
+
+			if (rank >= 0) {
+				n56_place_rank(pl, rank, &rp);
+				fill = stage_fill[rp.pp % NCOLOURS(stage_fill)];
+			}
+			fprintf(f,
+				"<rect x=\"%d\" y=\"%d\" width=\"%d\" "
+				"height=\"%d\" fill=\"%s\" stroke=\"#666\"/>\n",
+				x, y, CELL_W - 4, CELL_H, fill);
+			if (rank >= 0)
+				fprintf(f,
+					"<text x=\"%d\" y=\"%d\" class=\"c\">"
+					"r%ld</text>\n<text x=\"%d\" y=\"%d\" "
+					"class=\"c\">tp%ld pp%ld</text>\n",
+					x + 4, y + 15, rank, x + 4, y + 31,
+					rp.tp, rp.pp);
+			if (g > 0 && shape->island_of[g] !=
+					     shape->island_of[g - 1])
+				fprintf(f,
+					"<line x1=\"%d\" y1=\"%d\" x2=\"%d\" "
+					"y2=\"%d\" stroke=\"#000\" "
+					"stroke-width=\"3\"/>\n",
+					x - 3, y - 2, x - 3, y + CELL_H + 2);
+			x += CELL_W;
+		}
+		y += CELL_H + 6;
+	}
+	if (shown < nodes) {
+		fprintf(f, "<text x=\"%d\" y=\"%d\">... %ld more nodes</text>\n",
+			MARGIN + LABEL_W, y + 12, nodes - shown);
+		y += 20;
+	}
+	return y - y0;
+}
+
+static int draw_schedule(FILE *f, int y0, const struct n56_plan *p,
+			 const struct n56_sched_result *res)
+{
+	const struct n56_layout_schedule *s = &p->layout.sched;
+	int pp = (int)p->par.pp, y = y0, x0 = MARGIN + LABEL_W;
+	double span = WIDTH - x0 - MARGIN, t = res->time;
+
+	fprintf(f,
+		"<text x=\"%d\" y=\"%d\" class=\"h\">One iteration: %ld "
+		"microbatches, %.4g s simulated, %.3fx the ideal, bubble "
+		"%.1f%% (light: forward, dark: backward, colour: chunk, "
+		"number: microbatch, grey: idle)</text>\n",
+		MARGIN, y + 14, s->microbatches, t, t / s->ideal_s,
+		100 * (1 - s->ideal_s / t));
+	y += 24;
+	for (int r = 0; r < pp; r++) {
+		fprintf(f,
+			"<text x=\"%d\" y=\"%d\">rank %d</text>\n<rect x=\"%d\" "
+			"y=\"%d\" width=\"%.1f\" height=\"%d\" "
+			"fill=\"#d9d9d9\"/>\n",
+			MARGIN, y + ROW_H / 2 + 4, r, x0, y, span, ROW_H - 4);
+		for (size_t i = 0; i < res->nops; i++) {
+			const struct n56_sched_op *o = &res->ops[i];
+			double x, w;
+
+			if (o->rank != r)
+				continue;
+			x = x0 + span * o->start / t;
+			w = span * (o->end - o->start) / t;
+			fprintf(f,
+				"<rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" "
+				"height=\"%d\" fill=\"%s\" stroke=\"#fff\" "
+				"stroke-width=\"0.5\"><title>%s mb %ld chunk "
+				"%d: %.4g-%.4g s</title></rect>\n",
+				x, y, w > 0.3 ? w : 0.3, ROW_H - 4,
+				(o->backward ? bwd_fill : fwd_fill)
+					[o->chunk % NCOLOURS(fwd_fill)],
+				o->backward ? "backward" : "forward", o->mb,
+				o->chunk, o->start, o->end);
+			if (w >= 14)
+				fprintf(f,
+					"<text x=\"%.2f\" y=\"%d\" class=\"%s\">"
+					"%ld</text>\n",
+					x + w / 2, y + ROW_H / 2 + 2,
+					o->backward ? "ob" : "of", o->mb);
+		}
+		y += ROW_H;
+	}
+	/* the time axis */
+	for (int k = 0; k <= 4; k++)
+		fprintf(f,
+			"<text x=\"%.1f\" y=\"%d\" class=\"c\">%.3g s</text>\n",
+			x0 + span * k / 4 - (k == 4 ? 30 : 0), y + 12, t * k / 4);
+	y += 20;
+	return y - y0;
+}
+
+int n56_plan_svg(FILE *f, const struct n56_plan *p,
+		 const struct n56_placer *pl,
+		 const struct n56_node_shape *shape, char *err, size_t errlen)
+{
+	struct n56_sched_result res;
+	long nodes = p->nodes < MAX_NODES_DRAWN ? p->nodes : MAX_NODES_DRAWN;
+	int height, width = WIDTH, y = MARGIN;
+
+	if (n56_layout_schedule_ops(&p->layout, (int)p->par.pp,
+				    (int)p->par.vpp, &res, err, errlen))
+		return -1;
+	height = MARGIN * 2 + 30 + 24 + (int)nodes * (CELL_H + 6) + 20 + 24 +
+		 (int)p->par.pp * ROW_H + 40;
+	if (CELL_W * shape->gpus + MARGIN * 2 + LABEL_W > width)
+		width = CELL_W * shape->gpus + MARGIN * 2 + LABEL_W;
+	fprintf(f,
+		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		"<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" "
+		"width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\">\n"
+		"<style>text{font:12px sans-serif;fill:#222}"
+		".h{font-weight:bold}.c{font-size:11px}"
+		".of{font-size:10px;text-anchor:middle;fill:#000}"
+		".ob{font-size:10px;text-anchor:middle;fill:#fff}</style>\n"
+		"<rect width=\"100%%\" height=\"100%%\" fill=\"#fff\"/>\n",
+		width, height, width, height);
+	fprintf(f, "<text x=\"%d\" y=\"%d\" class=\"h\">nam56r-launch plan: ",
+		MARGIN, y + 14);
+	escaped(f, p->recipe->path);
+	fprintf(f,
+		", world %ld = tp %ld x pp %ld x cp %ld x dp %ld, vpp %ld, "
+		"pattern ",
+		p->par.world, p->par.tp, p->par.pp, p->par.cp, p->par.dp,
+		p->par.vpp);
+	escaped(f, p->layout.native_pattern);
+	fputs("</text>\n", f);
+	y += 30;
+	y += draw_placement(f, y, p, pl, shape);
+	y += 10;
+	draw_schedule(f, y, p, &res);
+	fputs("</svg>\n", f);
+	n56_sched_result_free(&res);
+	if (ferror(f)) {
+		snprintf(err, errlen, "write error");
+		return -1;
+	}
+	return 0;
+}
