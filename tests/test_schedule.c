@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "policy/cost.h"
 #include "policy/schedule.h"
 
 static double run(int pp, int vpp, long m, long group, double f, double b,
@@ -374,6 +375,174 @@ static void test_split_bad_input(void **state)
 	assert_true(n56_sched_split_best(&sp, sizes, &exact, NULL) < 0);
 }
 
+/* ---- the layout's schedule (policy/layout_schedule.c) ---- */
+
+struct lfix {
+	struct n56_recipe *r;
+	struct n56_parallel par;
+	struct n56_layer_costs c;
+	double w[8];
+	struct n56_layout_schedule out;
+	struct n56_diags d;
+};
+
+static int lsetup(void **state)
+{
+	struct lfix *f = calloc(1, sizeof(*f));
+
+	if (!f || n56_recipe_builtin(&f->r, &f->d))
+		return -1;
+	/* 8 equal layers, no ends; 4 microbatches at pp 2 */
+	for (int i = 0; i < 8; i++)
+		f->w[i] = 3e9;
+	f->c = (struct n56_layer_costs){.depth = 8, .flops = f->w};
+	f->par = (struct n56_parallel){.tp = 2, .pp = 2, .vpp = 1, .cp = 1,
+				       .ep = 1, .etp = 1, .dp = 4, .world = 16};
+	f->r->batch.global_batch_size.v = 64;
+	f->r->batch.micro_batch_size.v = 4;
+	f->r->batch.seq_length.v = 1000;
+	*state = f;
+	return 0;
+}
+
+static int lteardown(void **state)
+{
+	struct lfix *f = *state;
+
+	n56_layout_schedule_clear(&f->out);
+	n56_diags_free(&f->d);
+	n56_recipe_free(f->r);
+	free(f);
+	return 0;
+}
+
+static void set_num(struct n56_num *n, const char *text, double v, int line)
+{
+	n->text = (char *)text;
+	n->v = v;
+	n->pos = (struct n56_pos){line, 3};
+}
+
+/* Units: a layer of 3e9 FLOPs per token x 4000 tokens over tp 2 at 400
+ * TFLOP/s is 15 ms (5 forward, 10 backward); 4 layers a stage, 1F1B. */
+static void test_layout_units(void **state)
+{
+	struct lfix *f = *state;
+	int sizes[2] = {4, 4};
+
+	assert_int_equal(n56_layout_schedule(f->r, &f->par, &f->c, sizes,
+					     false, &f->out, &f->d),
+			 0);
+	assert_true(f->out.simulated);
+	assert_int_equal(f->out.microbatches, 4);
+	assert_close(f->out.time_s, (4 + 2 - 1) * 4 * 0.015);
+	assert_close(f->out.ideal_s, 4 * 4 * 0.015);
+	assert_close(f->out.equal_s, f->out.time_s);
+	assert_true(f->out.exact);
+	assert_int_equal(sizes[0], 4);
+	assert_close(f->out.idle_s[0], 0.06);
+	assert_int_equal(f->out.peak_inflight[0], 2);
+	/* a ratio of 3 and 100 us per hand-off, 2 TFLOP/s: 3 s a layer */
+	set_num(&f->r->layout.backward_ratio, "3", 3, 1);
+	set_num(&f->r->layout.p2p_latency_us, "100", 100, 2);
+	set_num(&f->r->layout.gpu_tflops, "2", 2, 3);
+	assert_int_equal(n56_layout_schedule(f->r, &f->par, &f->c, sizes,
+					     false, &f->out, &f->d),
+			 0);
+	{
+		struct n56_sched_result res;
+
+		run(2, 1, 4, 0, 4 * 0.75, 4 * 2.25, 100e-6, &res, false);
+		assert_close(f->out.time_s, res.time);
+		assert_true(res.time > 5 * 4 * 3.0);
+		n56_sched_result_free(&res);
+	}
+	memset(&f->r->layout.backward_ratio, 0, sizeof(struct n56_num));
+	memset(&f->r->layout.p2p_latency_us, 0, sizeof(struct n56_num));
+	memset(&f->r->layout.gpu_tflops, 0, sizeof(struct n56_num));
+}
+
+/* A hand split is kept and timed; the search moves an uneven one. */
+static void test_layout_hand_split(void **state)
+{
+	struct lfix *f = *state;
+	int hand[2] = {6, 2}, free_split[2] = {6, 2};
+
+	assert_int_equal(n56_layout_schedule(f->r, &f->par, &f->c, hand,
+					     true, &f->out, &f->d),
+			 0);
+	assert_int_equal(hand[0], 6);
+	/* the first stage paces it: rank 1 runs inside its gaps */
+	assert_close(f->out.time_s, 4 * 6 * 0.015);
+	assert_close(f->out.balanced_s, f->out.time_s);
+	assert_null(f->out.balanced_sizes);
+	assert_int_equal(n56_layout_schedule(f->r, &f->par, &f->c,
+					     free_split, false, &f->out,
+					     &f->d),
+			 0);
+	assert_int_equal(free_split[0], 4);
+	assert_int_equal(f->out.balanced_sizes[0], 6);
+	assert_close(f->out.balanced_s, 4 * 6 * 0.015);
+	assert_close(f->out.time_s, 5 * 4 * 0.015);
+}
+
+/* What cannot be simulated is said, not reported twice: the batch and
+ * the interleaving rules are the validation's. */
+static void test_layout_not_simulated(void **state)
+{
+	struct lfix *f = *state;
+	int sizes[4] = {2, 2, 2, 2};
+
+	f->r->batch.global_batch_size.v = 60;
+	assert_int_equal(n56_layout_schedule(f->r, &f->par, &f->c, sizes,
+					     false, &f->out, &f->d),
+			 0);
+	assert_false(f->out.simulated);
+	assert_string_equal(f->out.why,
+			    "global batch 60 is not a whole number of micro "
+			    "batches 4 x data parallel 4");
+	f->r->batch.global_batch_size.v = 16; /* m = 1 */
+	f->par.vpp = 2;
+	assert_int_equal(n56_layout_schedule(f->r, &f->par, &f->c, sizes,
+					     false, &f->out, &f->d),
+			 0);
+	assert_false(f->out.simulated);
+	assert_string_equal(f->out.why,
+			    "the interleaved schedule needs a microbatch "
+			    "group of pp 2 to m 1 microbatches, not 2");
+	assert_int_equal((int)f->d.n, 0);
+}
+
+static void test_layout_bad_keys(void **state)
+{
+	struct lfix *f = *state;
+	int sizes[2] = {4, 4};
+	char buf[3][256];
+
+	set_num(&f->r->layout.backward_ratio, "0", 0, 7);
+	set_num(&f->r->layout.gpu_tflops, "0.0", 0, 8);
+	set_num(&f->r->layout.p2p_latency_us, "inf", INFINITY, 9);
+	assert_int_equal(n56_layout_schedule(f->r, &f->par, &f->c, sizes,
+					     false, &f->out, &f->d),
+			 -1);
+	assert_int_equal((int)f->d.n, 3);
+	for (int i = 0; i < 3; i++)
+		n56_diag_format(&f->d.v[i], buf[i], sizeof(buf[i]));
+	assert_string_equal(buf[0], "builtin:7:3: layout.backward_ratio is 0: "
+				    "give a positive number, the backward "
+				    "time over the forward time (e.g. 2)");
+	assert_string_equal(buf[1], "builtin:8:3: layout.gpu_tflops is 0.0: "
+				    "give a positive number, the TFLOP/s one "
+				    "GPU achieves");
+	assert_string_equal(buf[2], "builtin:9:3: layout.p2p_latency_us is "
+				    "inf: give a number of microseconds, 0 or "
+				    "more");
+	assert_false(f->out.simulated);
+	memset(&f->r->layout.backward_ratio, 0, sizeof(struct n56_num));
+	memset(&f->r->layout.p2p_latency_us, 0, sizeof(struct n56_num));
+	memset(&f->r->layout.gpu_tflops, 0, sizeof(struct n56_num));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -388,6 +557,14 @@ int main(void)
 		cmocka_unit_test(test_split_tie_keeps_incumbent),
 		cmocka_unit_test(test_split_budget),
 		cmocka_unit_test(test_split_bad_input),
+		cmocka_unit_test_setup_teardown(test_layout_units, lsetup,
+						lteardown),
+		cmocka_unit_test_setup_teardown(test_layout_hand_split, lsetup,
+						lteardown),
+		cmocka_unit_test_setup_teardown(test_layout_not_simulated,
+						lsetup, lteardown),
+		cmocka_unit_test_setup_teardown(test_layout_bad_keys, lsetup,
+						lteardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
