@@ -153,11 +153,19 @@ static int parse_opts(const char *cmd, bool full, int argc, char **argv,
 	o->max_nodes_shown = 4;
 	optind = 0; /* GNU: restart the scan for this argv */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+	int idx = -1;
+
+	while ((c = getopt_long(argc, argv, ":h", longopts, &idx)) != -1) {
 		bool plan_only = c == 't' || c == 'f' || c == 'm' || c == 'P';
 
-		if (plan_only && !full)
-			c = '?';
+		if (plan_only && !full) {
+			/* argv[optind - 1] may be the option's value */
+			fprintf(stderr,
+				"nam56r-launch %s: unknown option '--%s'\n",
+				cmd, longopts[idx].name);
+			usage(stderr);
+			return N56_EXIT_USAGE;
+		}
 		switch (c) {
 		case 'r': o->recipe = optarg; break;
 		case 'p': o->policy = optarg; break;
@@ -697,8 +705,8 @@ static int write_picture(const struct plan_opts *o,
 		if (fd < 0 || !(f = fdopen(fd, "w"))) {
 			fprintf(stderr,
 				"nam56r-launch plan: --picture %s: cannot "
-				"create %s: %s\n",
-				o->picture, tmp, strerror(errno));
+				"write there: %s\n",
+				o->picture, strerror(errno));
 			if (fd >= 0)
 				close(fd);
 			return -1;

@@ -19,8 +19,8 @@ json_t *n56_schedule_json(const struct n56_plan *p,
  * why the recipe's shape stands. */
 void n56_advice_verdict(const struct n56_advice *a, char *buf, size_t len);
 
-/* Writes the SVG document; returns -1 with err (the schedule not
- * simulated, a write error). */
+/* Writes the SVG document (where the schedule was not simulated, the
+ * placement and why); returns -1 with err on a write error. */
 int n56_plan_svg(FILE *f, const struct n56_plan *p,
 		 const struct n56_placer *pl,
 		 const struct n56_node_shape *shape, char *err, size_t errlen);

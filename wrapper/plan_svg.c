@@ -3,6 +3,7 @@
  * a time chart per pipeline rank: forwards light and backwards dark in the
  * colour of their chunk, the microbatch written in the op when it fits,
  * idle time left grey. Plain SVG 1.1, no script, no external resource. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -55,7 +56,7 @@ static int draw_placement(FILE *f, int y0, const struct n56_plan *p,
 
 	fprintf(f,
 		"<text x=\"%d\" y=\"%d\" class=\"h\">Placement: %ld node%s x "
-		"%d GPUs (cell: rank, tp group, pipeline stage; colour: "
+		"%d GPUs (cell: rank, tp rank, pipeline stage; colour: "
 		"stage; thick line: NVLink island border)</text>\n",
 		MARGIN, y + 14, nodes, nodes == 1 ? "" : "s", gpus);
 	y += 24;
@@ -157,6 +158,19 @@ static int draw_schedule(FILE *f, int y0, const struct n56_plan *p,
 			"<text x=\"%.1f\" y=\"%d\" class=\"c\">%.3g s</text>\n",
 			x0 + span * k / 4 - (k == 4 ? 30 : 0), y + 12, t * k / 4);
 	y += 20;
+	/* the chunk colours */
+	for (int c = 0; c < p->par.vpp && c < NCOLOURS(fwd_fill); c++) {
+		int x = x0 + c * 240;
+
+		fprintf(f,
+			"<rect x=\"%d\" y=\"%d\" width=\"14\" height=\"14\" "
+			"fill=\"%s\"/><rect x=\"%d\" y=\"%d\" width=\"14\" "
+			"height=\"14\" fill=\"%s\"/><text x=\"%d\" y=\"%d\">"
+			"chunk %d forward, backward</text>\n",
+			x, y, fwd_fill[c], x + 16, y, bwd_fill[c], x + 36,
+			y + 12, c);
+	}
+	y += 24;
 	return y - y0;
 }
 
@@ -167,12 +181,17 @@ int n56_plan_svg(FILE *f, const struct n56_plan *p,
 	struct n56_sched_result res;
 	long nodes = p->nodes < MAX_NODES_DRAWN ? p->nodes : MAX_NODES_DRAWN;
 	int height, width = WIDTH, y = MARGIN;
+	bool simulated;
+	char why[256] = "";
 
-	if (n56_layout_schedule_ops(&p->layout, (int)p->par.pp,
-				    (int)p->par.vpp, &res, err, errlen))
-		return -1;
-	height = MARGIN * 2 + 30 + 24 + (int)nodes * (CELL_H + 6) + 20 + 24 +
-		 (int)p->par.pp * ROW_H + 40;
+	simulated = n56_layout_schedule_ops(&p->layout, (int)p->par.pp,
+					    (int)p->par.vpp, &res, why,
+					    sizeof(why)) == 0;
+	/* title, placement (+ "more nodes"), gap, chart or its note */
+	height = MARGIN + 46 + 24 + (int)nodes * (CELL_H + 6) +
+		 (nodes < p->nodes ? 20 : 0) + 10 +
+		 (simulated ? 24 + (int)p->par.pp * ROW_H + 20 + 24 : 24) +
+		 MARGIN;
 	if (CELL_W * shape->gpus + MARGIN * 2 + LABEL_W > width)
 		width = CELL_W * shape->gpus + MARGIN * 2 + LABEL_W;
 	fprintf(f,
@@ -189,16 +208,24 @@ int n56_plan_svg(FILE *f, const struct n56_plan *p,
 		MARGIN, y + 14);
 	escaped(f, p->recipe->path);
 	fprintf(f,
-		", world %ld = tp %ld x pp %ld x cp %ld x dp %ld, vpp %ld, "
-		"pattern ",
+		", world %ld = tp %ld x pp %ld x cp %ld x dp %ld, vpp %ld"
+		"</text>\n<text x=\"%d\" y=\"%d\" class=\"c\">",
 		p->par.world, p->par.tp, p->par.pp, p->par.cp, p->par.dp,
-		p->par.vpp);
+		p->par.vpp, MARGIN, y + 30);
 	escaped(f, p->layout.native_pattern);
 	fputs("</text>\n", f);
-	y += 30;
+	y += 46;
 	y += draw_placement(f, y, p, pl, shape);
 	y += 10;
-	draw_schedule(f, y, p, &res);
+	if (simulated) {
+		draw_schedule(f, y, p, &res);
+	} else {
+		fprintf(f, "<text x=\"%d\" y=\"%d\" class=\"h\">Schedule "
+			   "not drawn: ",
+			MARGIN, y + 14);
+		escaped(f, why);
+		fputs("</text>\n", f);
+	}
 	fputs("</svg>\n", f);
 	n56_sched_result_free(&res);
 	if (ferror(f)) {
