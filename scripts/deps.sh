@@ -15,6 +15,9 @@ packages=(
 	iproute2 util-linux passwd python3
 	# the Megatron conformance chroot (scripts/megatron-chroot.sh)
 	debootstrap
+	# plan --picture's render test (tests/picture-render.sh); libxml2-utils
+	# checks the SVG's well-formedness (tests/plan-schedule.sh)
+	chromium libxml2-utils
 )
 as_root=()
 if [ "$(id -u)" != 0 ]; then

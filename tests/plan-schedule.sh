@@ -1,0 +1,122 @@
+#!/bin/sh
+# nam56r-launch plan's schedule section, the advice and --picture from the
+# command line: text and JSON figures, the recipe's schedule keys and their
+# exact errors, the SVG written whole (or not at all) and well formed.
+set -u
+command -v python3 >/dev/null || { echo "SKIP: python3 is needed to check the JSON and SVG"; exit 77; }
+top=$(cd "${srcdir:-.}" && pwd)
+bin=${N56_LAUNCH:-${BUILDDIR:-$(pwd)}/nam56r-launch}
+[ -x "$bin" ] || bin=$(pwd)/nam56r-launch
+tmp=$(mktemp -d)
+trap 'chmod -R u+w "$tmp"; rm -rf "$tmp"' EXIT
+fails=0
+recipe=$top/examples/nam56r.yaml
+
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+expect() {
+	want=$1; shift
+	"$@" >"$tmp/out" 2>"$tmp/err"
+	got=$?
+	[ "$got" = "$want" ] || { fail "exit $got, want $want: $*"; sed 's/^/  stderr: /' "$tmp/err" | head -5; }
+}
+has() { grep -qF -- "$2" "$1" || { fail "$1 lacks: $2"; head -40 "$1" | sed 's/^/  | /'; }; }
+
+# The text plan: the schedule, the stage-balanced and equal splits, the
+# per-rank table and the advice.
+expect 0 "$bin" plan
+has "$tmp/out" 'schedule: Megatron interleaved 1F1B, 4 microbatches (global 64 / (micro 4 x dp 4)), group 2; backward 2 x forward, p2p 0 us, 400 TFLOP/s per GPU'
+has "$tmp/out" 'stage-balanced split 16,1,29,6: '
+has "$tmp/out" 'split search: exact'
+has "$tmp/out" 'equal-count split: '
+has "$tmp/out" 'least-iteration-time split'
+has "$tmp/out" 'advice: vpp 1 would take '
+has "$tmp/out" '(recipe)'
+
+# JSON: the figures, per-rank idle, and every alternative with a reason.
+expect 0 "$bin" plan --format json
+python3 - "$tmp/out" <<'PY' || fail "plan JSON schedule"
+import json, sys
+s = json.load(open(sys.argv[1]))["schedule"]
+assert s["simulated"] and s["schedule"] == "interleaved 1F1B", s
+assert s["microbatches"] == 4 and s["group"] == 2
+assert s["ideal_s"] <= s["iteration_s"] <= s["stage_balanced_s"]
+assert abs(s["bubble"] - (1 - s["ideal_s"] / s["iteration_s"])) < 1e-12
+assert len(s["idle_s"]) == 2 and len(s["peak_inflight"]) == 2
+assert s["warmup"] == [4, 2]
+cur = [a for a in s["alternatives"] if a["current"]]
+assert len(cur) == 1 and cur[0]["pp"] == 2 and cur[0]["vpp"] == 2
+assert abs(cur[0]["iteration_s"] - s["iteration_s"]) < 1e-12
+bad = [a for a in s["alternatives"] if not a["valid"]]
+assert all(a["why"] for a in bad)
+assert s["advice"].startswith("vpp 1 would take"), s["advice"]
+PY
+
+# The schedule keys change the figures; bad values are exact errors.
+sed 's/^  segments:.*//' "$recipe" >"$tmp/keys.yaml"
+printf 'layout:\n  backward_ratio: 3\n  p2p_latency_us: 20\n  gpu_tflops: 800\n' >>"$tmp/keys.yaml"
+expect 0 "$bin" plan --recipe "$tmp/keys.yaml"
+has "$tmp/out" 'backward 3 x forward, p2p 20 us, 800 TFLOP/s per GPU'
+line=$(wc -l <"$recipe")
+printf 'layout:\n  backward_ratio: 0\n  gpu_tflops: 0\n' >"$tmp/tail"
+cat "$recipe" "$tmp/tail" >"$tmp/bad.yaml"
+expect 2 "$bin" plan --recipe "$tmp/bad.yaml"
+has "$tmp/err" "$tmp/bad.yaml:$((line + 2)):19: error: layout.backward_ratio is 0: give a positive number, the backward time over the forward time (e.g. 2)"
+has "$tmp/err" "$tmp/bad.yaml:$((line + 3)):15: error: layout.gpu_tflops is 0: give a positive number, the TFLOP/s one GPU achieves"
+
+# A hand split is kept, and timed.
+printf 'layout:\n  segments: [16, 1, 29, 6]\n' >"$tmp/tail"
+cat "$recipe" "$tmp/tail" >"$tmp/hand.yaml"
+expect 0 "$bin" plan --recipe "$tmp/hand.yaml"
+has "$tmp/out" 'hand split (layout.segments), taken as written'
+has "$tmp/out" 'pp 2 x vpp 2 = 4 segments, hand split'
+
+# --picture: a well-formed SVG, readable by others under umask 022.
+umask 022
+expect 0 "$bin" plan --picture "$tmp/p.svg"
+[ -s "$tmp/p.svg" ] || fail "no picture"
+[ "$(stat -c %a "$tmp/p.svg")" = 644 ] || fail "picture mode $(stat -c %a "$tmp/p.svg")"
+python3 - "$tmp/p.svg" <<'PY' || fail "SVG does not parse"
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+assert root.tag == "{http://www.w3.org/2000/svg}svg", root.tag
+rects = root.findall(".//{http://www.w3.org/2000/svg}rect")
+titles = [t.text for t in root.iter("{http://www.w3.org/2000/svg}title")]
+# 8 GPU cells, 2 ranks x 2 x 4 microbatches x 2 chunks ops
+assert sum(t.startswith("forward") for t in titles) == 16, len(titles)
+assert sum(t.startswith("backward") for t in titles) == 16
+assert len(rects) > 40
+PY
+if command -v xmllint >/dev/null; then
+	xmllint --noout "$tmp/p.svg" || fail "xmllint refuses the SVG"
+fi
+# the README's picture is the built-in plan's, as drawn today
+cmp -s "$tmp/p.svg" "$top/examples/plan-builtin.svg" ||
+	fail "examples/plan-builtin.svg is not today's picture: nam56r-launch plan --picture examples/plan-builtin.svg"
+# nowhere to write: exit 1, nothing left behind
+expect 1 "$bin" plan --picture "$tmp/none/p.svg"
+has "$tmp/err" "nam56r-launch plan: --picture $tmp/none/p.svg: cannot write there: No such file or directory"
+if [ "$(id -u)" != 0 ]; then
+	mkdir "$tmp/ro" && chmod a-w "$tmp/ro"
+	expect 1 "$bin" plan --picture "$tmp/ro/p.svg"
+	has "$tmp/err" "cannot write there: Permission denied"
+	[ -z "$(ls "$tmp/ro")" ] || fail "files left in $tmp/ro"
+fi
+expect 2 "$bin" validate --picture "$tmp/v.svg"
+has "$tmp/err" "nam56r-launch validate: unknown option '--picture'"
+expect 2 "$bin" plan --picture
+has "$tmp/err" "nam56r-launch plan: --picture needs a value"
+
+# pp 8 vpp 4 on 4 nodes, 32 microbatches: the large picture.
+sed -e 's/^  pp: 2$/  pp: 8/' -e 's/^  vpp: 2$/  vpp: 4/' \
+	-e 's/global_batch_size: 64/global_batch_size: 512/' "$recipe" >"$tmp/big.yaml"
+expect 0 "$bin" plan --recipe "$tmp/big.yaml" --nodes 4 --picture "$tmp/big.svg"
+has "$tmp/out" 'schedule: Megatron interleaved 1F1B, 32 microbatches'
+python3 - "$tmp/big.svg" <<'PY' || fail "big SVG"
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+titles = [t.text for t in root.iter("{http://www.w3.org/2000/svg}title")]
+assert len(titles) == 8 * 2 * 32 * 4, len(titles)
+PY
+
+[ "$fails" = 0 ] || { echo "$fails failure(s)"; exit 1; }
+echo "plan-schedule: all checks passed"
