@@ -377,6 +377,13 @@ void n56_sched_split_times(const struct n56_sched_split *sp, const int *sizes,
  *   it runs m times its load: the stages decided so far give part of the
  *   fill and drain and of the load, the output's cost is the last rank's
  *   from the start. This part only grows with the segment's end.
+ * - interleaved, each decided chunk c of rank r: its first forward
+ *   waits for microbatch 0's forwards through every stage before it and
+ *   follows only the group x c warm-up forwards of the rank's earlier
+ *   chunks, so the rest of the rank's work comes after it.
+ * - the last virtual stage: all the work before and after it runs once
+ *   (microbatch 0's forwards up to it, microbatch m - 1's backwards from
+ *   it), its own m times, the output and the last layer at least.
  * - the ranks that still get segments share the layers left: the most
  *   loaded one runs at least m times their mean final load. This part
  *   only grows as the segment's end falls.
@@ -385,8 +392,9 @@ void n56_sched_split_times(const struct n56_sched_split *sp, const int *sizes,
 struct sched_search {
 	const struct n56_sched_split *sp;
 	int S, pp;
+	long group;     /* microbatches per group */
 	double *P;      /* prefix layer times (per microbatch, f + b), n + 1 */
-	double first, last;
+	double first, last, total;
 	double *segt;   /* decided segment times */
 	double *segpre; /* prefix of segt, S + 1 */
 	double *K;      /* rank loads of the decided segments */
@@ -425,9 +433,52 @@ static double bound_fill(const struct sched_search *ss, int decided)
 		double load = ss->K[r];
 		double v;
 
+		/* the last segment, still to come, holds the output and
+		 * the last layer */
 		if (r == ss->pp - 1 && decided < ss->S)
-			load += ss->last;
+			load += ss->last + ss->P[ss->sp->n] -
+				ss->P[ss->sp->n - 1];
 		v = ss->segpre[k] + 2.0 * r * p2p + (double)ss->sp->m * load;
+		if (v > lb)
+			lb = v;
+	}
+	/* Interleaved: rank r's first forward of chunk c (stage v = c pp +
+	 * r, microbatch 0) waits for microbatch 0's forwards through stages
+	 * 0..v-1, and comes after only the group x c warm-up forwards of
+	 * its earlier chunks; the rest of its work follows it. Only over
+	 * decided stages (then its earlier chunks are decided too). */
+	if (ss->sp->vpp > 1) {
+		double rho = ss->sp->ratio, g = (double)ss->group;
+
+		for (int v = ss->pp; v < decided; v++) {
+			int r = v % ss->pp;
+			double load = ss->K[r], before = 0, lbv;
+
+			if (r == ss->pp - 1 && decided < ss->S)
+				load += ss->last + ss->P[ss->sp->n] -
+					ss->P[ss->sp->n - 1];
+			for (int c = r; c < v; c += ss->pp)
+				before += ss->segt[c];
+			lbv = ss->segpre[v] / (1 + rho) +
+			      ss->segpre[r] * rho / (1 + rho) +
+			      (double)(v + r) * p2p +
+			      (double)ss->sp->m * load - g * before / (1 + rho);
+			if (lbv > lb)
+				lb = lbv;
+		}
+	}
+	/* The last virtual stage: its first forward waits for every
+	 * forward before it, its last backward comes after its m forwards
+	 * and backwards with no round trip between, and the backwards of
+	 * every stage before it follow. */
+	{
+		double t_last = decided >= ss->S
+					? ss->segt[ss->S - 1]
+					: ss->last + ss->P[ss->sp->n] -
+						  ss->P[ss->sp->n - 1];
+		double v = ss->total + (double)(ss->sp->m - 1) * t_last +
+			   2.0 * (ss->S - 1) * p2p;
+
 		if (v > lb)
 			lb = v;
 	}
@@ -527,8 +578,9 @@ static void search_segment(struct sched_search *ss, int s, int pos)
 	}
 }
 
-/* Moves of one layer across one cut while any makes the split faster: a
- * strong incumbent for the exact search, at a few simulations. */
+/* Moves of 1, 2, 4 or 8 layers across one cut while any makes the split
+ * faster: a strong incumbent for the exact search, at a few simulations
+ * (a move may cross a tie that a one-layer move cannot). */
 static void improve_locally(struct sched_search *ss)
 {
 	int *cand = ss->sizes;
@@ -537,7 +589,9 @@ static void improve_locally(struct sched_search *ss)
 	for (int round = 0; better && round < 1000 && !ss->stop; round++) {
 		better = false;
 		for (int c = 0; c + 1 < ss->S && !ss->stop; c++) {
-			for (int d = -1; d <= 1; d += 2) {
+			for (int k = 0; k < 8; k++) {
+				/* 1, 2, 4 or 8 layers, either way */
+				int d = (k % 2 ? -1 : 1) << (k / 2);
 				double t;
 
 				memcpy(cand, ss->best_sizes,
@@ -587,6 +641,7 @@ double n56_sched_split_best(const struct n56_sched_split *sp, int *sizes,
 	ss.sp = sp;
 	ss.S = S;
 	ss.pp = sp->pp;
+	ss.group = sp->group > 0 ? sp->group : sp->pp;
 	ss.budget = n56_sched_split_budget;
 	ss.P = calloc((size_t)sp->n + 1, sizeof(double));
 	ss.segt = calloc((size_t)S, sizeof(double));
@@ -613,11 +668,32 @@ double n56_sched_split_best(const struct n56_sched_split *sp, int *sizes,
 		ss.P[i + 1] = ss.P[i] + sp->w[i] * sp->scale;
 	ss.first = sp->first * sp->scale;
 	ss.last = sp->last * sp->scale;
+	ss.total = ss.P[sp->n] + ss.first + ss.last;
 	memcpy(ss.best_sizes, sizes, sizeof(int) * (size_t)S);
 	ss.best = simulate_split(&ss, sizes);
 	if (ss.best < 0)
 		goto out;
 	improve_locally(&ss);
+	/* the same descent from the equal-count split: where it ends
+	 * lower, it is the incumbent (ties keep the caller's) */
+	{
+		int *mine = malloc(sizeof(int) * (size_t)S);
+		double t, mine_t = ss.best;
+
+		if (!mine)
+			goto out;
+		memcpy(mine, ss.best_sizes, sizeof(int) * (size_t)S);
+		for (int s = 0; s < S; s++)
+			ss.best_sizes[s] = sp->n / S + (s < sp->n % S);
+		t = simulate_split(&ss, ss.best_sizes);
+		ss.best = t >= 0 ? t : INFINITY;
+		improve_locally(&ss);
+		if (!(ss.best < mine_t * TIE)) {
+			ss.best = mine_t;
+			memcpy(ss.best_sizes, mine, sizeof(int) * (size_t)S);
+		}
+		free(mine);
+	}
 	/* the search tries each end outward from the improved split's */
 	for (int s = 0, at = 0; s < S; s++) {
 		at += ss.best_sizes[s];
