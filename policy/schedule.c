@@ -377,10 +377,13 @@ void n56_sched_split_times(const struct n56_sched_split *sp, const int *sizes,
  *   it runs m times its load: the stages decided so far give part of the
  *   fill and drain and of the load, the output's cost is the last rank's
  *   from the start. This part only grows with the segment's end.
- * - interleaved, each decided chunk c of rank r: its first forward
- *   waits for microbatch 0's forwards through every stage before it and
- *   follows only the group x c warm-up forwards of the rank's earlier
- *   chunks, so the rest of the rank's work comes after it.
+ * - interleaved, rank r with decided chunks c1 and c2: its first
+ *   forward of c1 waits for microbatch 0's forwards through every stage
+ *   before it and follows only the group x c1 warm-up forwards of the
+ *   rank's earlier chunks; its last backward of c2 precedes only the last
+ *   group's backwards of the earlier chunks and microbatch m - 1's
+ *   backwards through every stage before it; the rest of the rank's work
+ *   lies between.
  * - the last virtual stage: all the work before and after it runs once
  *   (microbatch 0's forwards up to it, microbatch m - 1's backwards from
  *   it), its own m times, the output and the last layer at least.
@@ -442,29 +445,42 @@ static double bound_fill(const struct sched_search *ss, int decided)
 		if (v > lb)
 			lb = v;
 	}
-	/* Interleaved: rank r's first forward of chunk c (stage v = c pp +
-	 * r, microbatch 0) waits for microbatch 0's forwards through stages
-	 * 0..v-1, and comes after only the group x c warm-up forwards of
-	 * its earlier chunks; the rest of its work follows it. Only over
-	 * decided stages (then its earlier chunks are decided too). */
+	/* Interleaved, rank r: its first forward of chunk c1 (stage v1,
+	 * microbatch 0) waits for microbatch 0's forwards through stages
+	 * 0..v1-1 and comes after only the group x c1 warm-up forwards of
+	 * its chunks before c1; its last backward of chunk c2 (stage v2,
+	 * microbatch m - 1) is followed only by the last group's backwards
+	 * of its chunks before c2, and microbatch m - 1's backwards through
+	 * stages v2-1..0 follow it. Everything else of the rank runs in
+	 * between. The two ends are chosen apart, over decided stages (a
+	 * rank's earlier chunks are then decided too). */
 	if (ss->sp->vpp > 1) {
 		double rho = ss->sp->ratio, g = (double)ss->group;
+		double gl = (double)(ss->sp->m % ss->group ? ss->sp->m % ss->group
+							   : ss->group);
 
-		for (int v = ss->pp; v < decided; v++) {
-			int r = v % ss->pp;
-			double load = ss->K[r], before = 0, lbv;
+		for (int r = 0; r < ss->pp && r < decided; r++) {
+			double load = ss->K[r], head = 0, tail = 0;
+			double fsum = 0, bsum = 0;
 
 			if (r == ss->pp - 1 && decided < ss->S)
 				load += ss->last + ss->P[ss->sp->n] -
 					ss->P[ss->sp->n - 1];
-			for (int c = r; c < v; c += ss->pp)
-				before += ss->segt[c];
-			lbv = ss->segpre[v] / (1 + rho) +
-			      ss->segpre[r] * rho / (1 + rho) +
-			      (double)(v + r) * p2p +
-			      (double)ss->sp->m * load - g * before / (1 + rho);
-			if (lbv > lb)
-				lb = lbv;
+			for (int v = r; v < decided; v += ss->pp) {
+				double h = ss->segpre[v] / (1 + rho) -
+					   g * fsum + (double)v * p2p;
+				double t = ss->segpre[v] * rho / (1 + rho) -
+					   gl * bsum + (double)v * p2p;
+
+				if (v == r || h > head)
+					head = h;
+				if (v == r || t > tail)
+					tail = t;
+				fsum += ss->segt[v] / (1 + rho);
+				bsum += ss->segt[v] * rho / (1 + rho);
+			}
+			if (head + (double)ss->sp->m * load + tail > lb)
+				lb = head + (double)ss->sp->m * load + tail;
 		}
 	}
 	/* The last virtual stage: its first forward waits for every
