@@ -3,6 +3,7 @@
  * no hand split (that belongs to the recipe's own shape), so it obeys
  * every rule the recipe's shape obeys. */
 #include "policy/advisor.h"
+#include "policy/cost.h"
 #include "policy/schedule.h"
 
 #include <stdio.h>
@@ -73,7 +74,7 @@ int n56_plan_advise(const struct n56_plan *plan, struct n56_advice *out)
 {
 	const struct n56_parallel *par = &plan->par;
 	long grid = par->tp * par->cp, ranks, cap = 1;
-	unsigned long saved;
+	unsigned long saved, saved_stage;
 	int depth = plan->layout.depth;
 
 	memset(out, 0, sizeof(*out));
@@ -92,8 +93,11 @@ int n56_plan_advise(const struct n56_plan *plan, struct n56_advice *out)
 	from_layout(&out->v[0], plan);
 	out->n = 1;
 	saved = n56_sched_split_budget;
+	saved_stage = n56_split_budget;
 	if (saved > N56_ADVISOR_BUDGET)
 		n56_sched_split_budget = N56_ADVISOR_BUDGET;
+	if (saved_stage > N56_ADVISOR_BUDGET)
+		n56_split_budget = N56_ADVISOR_BUDGET;
 	for (long pp = 1; pp <= ranks && pp <= depth; pp++) {
 		if (ranks % pp)
 			continue;
@@ -112,6 +116,7 @@ int n56_plan_advise(const struct n56_plan *plan, struct n56_advice *out)
 		}
 	}
 	n56_sched_split_budget = saved;
+	n56_split_budget = saved_stage;
 	for (size_t i = 1; i < out->n; i++)
 		out->v[i].more_memory =
 			out->v[i].mem_share > out->v[0].mem_share * 1.10;

@@ -35,8 +35,9 @@ int n56_plan_advise(const struct n56_plan *plan, struct n56_advice *out);
 void n56_advice_free(struct n56_advice *a);
 
 #define N56_ADVISOR_MAX_VPP 8
-/* Work limit of each other shape's split search (the recipe's own shape
- * gets n56_sched_split_budget): the advice must stay quick. */
+/* Work limit of each other shape's split searches, the stage-balanced one
+ * and the schedule's (the recipe's own shape gets n56_split_budget and
+ * n56_sched_split_budget): the advice must stay quick. */
 #define N56_ADVISOR_BUDGET 200000ul
 
 #endif
