@@ -70,6 +70,14 @@ expect 0 "$bin" plan --recipe "$tmp/hand.yaml"
 has "$tmp/out" 'hand split (layout.segments), taken as written'
 has "$tmp/out" 'pp 2 x vpp 2 = 4 segments, hand split'
 
+# an empty segment (Megatron takes `||`) is simulated and drawn too
+printf 'layout:\n  segments: [26, 0, 25, 1]\n' >"$tmp/tail"
+cat "$recipe" "$tmp/tail" >"$tmp/empty.yaml"
+expect 0 "$bin" plan --recipe "$tmp/empty.yaml" --picture "$tmp/empty.svg"
+has "$tmp/out" 'iteration 2.74 s simulated, 1.430x the ideal'
+python3 -c 'import sys, xml.etree.ElementTree as E; E.parse(sys.argv[1])' "$tmp/empty.svg" ||
+	fail "SVG of a split with an empty segment"
+
 # --picture: a well-formed SVG, readable by others under umask 022.
 umask 022
 expect 0 "$bin" plan --picture "$tmp/p.svg"
