@@ -121,6 +121,13 @@ int n56_layout_schedule(const struct n56_recipe *r,
 	if (n56_sched_check((int)par->pp, (int)par->vpp, m, 0, out->why,
 			    sizeof(out->why)))
 		return 0;
+	if (m > N56_SCHED_MAX_OPS / 2 / S) {
+		snprintf(out->why, sizeof(out->why),
+			 "%ld microbatches x pp %ld x vpp %ld: more than the "
+			 "%ld ops the model simulates",
+			 m, par->pp, par->vpp, N56_SCHED_MAX_OPS);
+		return 0;
+	}
 	tokens = (double)r->batch.micro_batch_size.v *
 		 (double)r->batch.seq_length.v;
 	gpus = (double)(par->tp > 0 ? par->tp : 1) *

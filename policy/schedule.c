@@ -268,6 +268,11 @@ static int check_problem(const struct n56_sched_problem *pb, char *err,
 {
 	if (n56_sched_check(pb->pp, pb->vpp, pb->m, pb->group, err, errlen))
 		return -1;
+	if (pb->m > N56_SCHED_MAX_OPS / 2 / pb->vpp / pb->pp)
+		return fail(err, errlen,
+			    "%ld microbatches x pp %d x vpp %d: more than the "
+			    "%ld ops the model simulates",
+			    pb->m, pb->pp, pb->vpp, N56_SCHED_MAX_OPS);
 	if (!pb->fwd || !pb->bwd)
 		return fail(err, errlen, "internal: no chunk times");
 	for (int s = 0; s < pb->pp * pb->vpp; s++)
@@ -645,7 +650,8 @@ double n56_sched_split_best(const struct n56_sched_split *sp, int *sizes,
 		*tried = 0;
 	if (sp->pp < 1 || sp->vpp < 1 || sp->n < S || !(sp->ratio > 0) ||
 	    !(sp->scale > 0) ||
-	    n56_sched_check(sp->pp, sp->vpp, sp->m, sp->group, NULL, 0))
+	    n56_sched_check(sp->pp, sp->vpp, sp->m, sp->group, NULL, 0) ||
+	    sp->m > N56_SCHED_MAX_OPS / 2 / S)
 		return -1;
 	for (int s = 0; s < S; s++) {
 		if (sizes[s] < 1)

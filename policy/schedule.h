@@ -40,6 +40,10 @@ struct n56_sched_result {
 	size_t nops;
 };
 
+/* The most ops (2 m pp vpp) one simulation takes: memory and time stay
+ * bounded whatever the batch (16 bytes of state per op). */
+#define N56_SCHED_MAX_OPS (1L << 22)
+
 /* Megatron's checks on m and the group size (schedules.py, interleaved
  * schedule; vpp 1 and pp 1 accept any m >= 1). Returns 0, or -1 with the
  * reason in err. */
@@ -55,7 +59,8 @@ long n56_sched_warmup(int pp, int vpp, long m, long group, int rank);
  * forward of the virtual stage before, + p2p; the backward of the one
  * after, + p2p; its own forward). Sends do not block the sender. With
  * keep_ops, res->ops lists every op. Returns 0, or -1 with err (bad
- * sizes, a rule of n56_sched_check, out of memory). */
+ * sizes, a rule of n56_sched_check, more than N56_SCHED_MAX_OPS ops, out
+ * of memory). */
 int n56_sched_simulate(const struct n56_sched_problem *pb,
 		       struct n56_sched_result *res, bool keep_ops, char *err,
 		       size_t errlen);

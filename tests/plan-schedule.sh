@@ -114,6 +114,19 @@ has "$tmp/err" "nam56r-launch validate: unknown option '--picture'"
 expect 2 "$bin" plan --picture
 has "$tmp/err" "nam56r-launch plan: --picture needs a value"
 
+# A huge batch: past the ops the model simulates, said and not simulated;
+# past the ops a picture draws, simulated and the chart left out.
+sed 's/global_batch_size: 64/global_batch_size: 16777216/' "$recipe" >"$tmp/huge.yaml"
+expect 0 "$bin" plan --recipe "$tmp/huge.yaml" --picture "$tmp/huge.svg"
+has "$tmp/out" 'schedule: not simulated: 1048576 microbatches x pp 2 x vpp 2: more than the 4194304 ops the model simulates'
+grep -qF 'Schedule not drawn: the schedule was not simulated: 1048576 microbatches' "$tmp/huge.svg" ||
+	fail "huge.svg lacks the reason"
+sed 's/global_batch_size: 64/global_batch_size: 262144/' "$recipe" >"$tmp/wide.yaml"
+expect 0 "$bin" plan --recipe "$tmp/wide.yaml" --picture "$tmp/wide.svg"
+has "$tmp/out" 'schedule: Megatron interleaved 1F1B, 16384 microbatches'
+grep -qF 'Schedule not drawn: 131072 ops (2 x 16384 microbatches x 4 chunks), more than the 65536 a picture draws' "$tmp/wide.svg" ||
+	fail "wide.svg lacks the reason"
+
 # pp 8 vpp 4 on 4 nodes, 32 microbatches: the large picture.
 sed -e 's/^  pp: 2$/  pp: 8/' -e 's/^  vpp: 2$/  vpp: 4/' \
 	-e 's/global_batch_size: 64/global_batch_size: 512/' "$recipe" >"$tmp/big.yaml"

@@ -213,6 +213,15 @@ static void test_megatron_rules(void **state)
 				 -1);
 		assert_null(res.idle);
 		assert_true(n56_sched_time(&pb, NULL) < 0);
+		/* past the ops the model simulates: refused, no allocation */
+		pb = (struct n56_sched_problem){2, 2, (1L << 20) + 2, 0, t, t,
+						0};
+		assert_int_equal(n56_sched_simulate(&pb, &res, false, err,
+						    sizeof(err)),
+				 -1);
+		assert_string_equal(err, "1048578 microbatches x pp 2 x vpp 2: "
+					 "more than the 4194304 ops the model "
+					 "simulates");
 	}
 }
 

@@ -17,6 +17,8 @@
 #define CELL_H 40
 #define ROW_H 26
 #define MAX_NODES_DRAWN 8
+/* one rect (and a tooltip) per op: beyond this a browser crawls */
+#define MAX_OPS_DRAWN 65536
 
 /* Chunk hues, forward (light) and backward (dark) shades. */
 static const char *const fwd_fill[] = {"#9ecae1", "#a1d99b", "#fdd0a2",
@@ -184,9 +186,23 @@ int n56_plan_svg(FILE *f, const struct n56_plan *p,
 	bool simulated;
 	char why[256] = "";
 
-	simulated = n56_layout_schedule_ops(&p->layout, (int)p->par.pp,
-					    (int)p->par.vpp, &res, why,
-					    sizeof(why)) == 0;
+	if (p->layout.sched.simulated &&
+	    2 * p->layout.sched.microbatches * p->layout.nstages >
+		    MAX_OPS_DRAWN) {
+		memset(&res, 0, sizeof(res));
+		snprintf(why, sizeof(why),
+			 "%ld ops (2 x %ld microbatches x %d chunks), more "
+			 "than the %d a picture draws",
+			 2 * p->layout.sched.microbatches * p->layout.nstages,
+			 p->layout.sched.microbatches, p->layout.nstages,
+			 MAX_OPS_DRAWN);
+		simulated = false;
+	} else {
+		simulated = n56_layout_schedule_ops(&p->layout,
+						    (int)p->par.pp,
+						    (int)p->par.vpp, &res, why,
+						    sizeof(why)) == 0;
+	}
 	/* title, placement (+ "more nodes"), gap, chart or its note */
 	height = MARGIN + 46 + 24 + (int)nodes * (CELL_H + 6) +
 		 (nodes < p->nodes ? 20 : 0) + 10 +
