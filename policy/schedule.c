@@ -403,6 +403,7 @@ struct sched_search {
 	long group;     /* microbatches per group */
 	double *P;      /* prefix layer times (per microbatch, f + b), n + 1 */
 	double first, last, total;
+	double unit;    /* whole units per second (a power of two) */
 	double *segt;   /* decided segment times */
 	double *segpre; /* prefix of segt, S + 1 */
 	double *K;      /* rank loads of the decided segments */
@@ -434,7 +435,7 @@ static double seg_time(const struct sched_search *ss, int s, int from, int to)
  * segments decided). */
 static double bound_fill(const struct sched_search *ss, int decided)
 {
-	double lb = 0, p2p = ss->pp > 1 ? ss->sp->p2p : 0;
+	double lb = 0, p2p = ss->pp > 1 ? ss->prob.p2p : 0;
 
 	for (int r = 0; r < ss->pp; r++) {
 		int k = r < decided ? r : decided;
@@ -529,9 +530,24 @@ static double bound_share(const struct sched_search *ss, int decided, int pos)
 	return (double)ss->sp->m * sum / np;
 }
 
+/* The chunk times of a split in whole units: a segment's time is a sum of
+ * whole layer times, its forward the floor of its share, its backward the
+ * rest; so every simulated time is a whole number below 2^51, every sum
+ * and max exact, and the same split wins on every machine. */
+static void split_times_whole(const struct sched_search *ss, const int *sizes)
+{
+	for (int s = 0, at = 0; s < ss->S; s++) {
+		double t = seg_time(ss, s, at, at + sizes[s]);
+
+		at += sizes[s];
+		ss->fwd[s] = floor(t / (1 + ss->sp->ratio));
+		ss->bwd[s] = t - ss->fwd[s];
+	}
+}
+
 static double simulate_split(struct sched_search *ss, const int *sizes)
 {
-	n56_sched_split_times(ss->sp, sizes, ss->fwd, ss->bwd);
+	split_times_whole(ss, sizes);
 	ss->steps += ss->sim_cost;
 	ss->tried++;
 	return n56_sched_time(&ss->prob, ss->scratch);
@@ -686,11 +702,28 @@ double n56_sched_split_best(const struct n56_sched_split *sp, int *sizes,
 		goto out;
 	/* a simulation weighs as much as the steps of its ops */
 	ss.sim_cost = 1 + (unsigned long)(2 * sp->m * S) / 8;
+	/* whole units of 2^-k s, k such that no simulated time (at most m
+	 * times all the work plus every hand-off of every microbatch) reaches
+	 * 2^50: exact in a double */
+	{
+		double most = (sp->first + sp->last) * sp->scale;
+		int e;
+
+		for (int i = 0; i < sp->n; i++)
+			most += sp->w[i] * sp->scale;
+		most = most * (double)sp->m +
+		       2.0 * (double)sp->m * S * (sp->p2p > 0 ? sp->p2p : 0);
+		if (!(most > 0) || !isfinite(most))
+			goto out;
+		frexp(most, &e);
+		ss.unit = ldexp(1.0, 50 - e);
+	}
 	for (int i = 0; i < sp->n; i++)
-		ss.P[i + 1] = ss.P[i] + sp->w[i] * sp->scale;
-	ss.first = sp->first * sp->scale;
-	ss.last = sp->last * sp->scale;
+		ss.P[i + 1] = ss.P[i] + rint(sp->w[i] * sp->scale * ss.unit);
+	ss.first = rint(sp->first * sp->scale * ss.unit);
+	ss.last = rint(sp->last * sp->scale * ss.unit);
 	ss.total = ss.P[sp->n] + ss.first + ss.last;
+	ss.prob.p2p = rint(sp->p2p * ss.unit);
 	memcpy(ss.best_sizes, sizes, sizeof(int) * (size_t)S);
 	ss.best = simulate_split(&ss, sizes);
 	if (ss.best < 0)
@@ -724,7 +757,7 @@ double n56_sched_split_best(const struct n56_sched_split *sp, int *sizes,
 	if (!ss.stop)
 		search_segment(&ss, 0, 0);
 	memcpy(sizes, ss.best_sizes, sizeof(int) * (size_t)S);
-	result = ss.best;
+	result = ss.best / ss.unit;
 	if (exact)
 		*exact = !ss.stop;
 	if (tried)

@@ -95,7 +95,9 @@ void n56_sched_split_times(const struct n56_sched_split *sp, const int *sizes,
 
 /* Branch and bound over the cuts, from the incumbent in sizes (nseg
  * entries, a valid split): the search only replaces it by a split that is
- * faster by more than a part in 10^9, so ties keep the incumbent. Cuts
+ * faster by more than a part in 10^9, so ties keep the incumbent. It
+ * simulates in whole units (layer times rounded to 2^-k s, all sums and
+ * maxima exact), so every machine picks the same split. Cuts
  * whose lower bound (each rank's work, the pipeline fill before it and
  * drain after it, the least the remaining layers add) reaches the best
  * time found are skipped. *exact is false when the search stopped after
