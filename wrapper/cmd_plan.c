@@ -60,7 +60,7 @@ static void plan_usage(FILE *f)
 	      "parallel sizes, layer map, pipeline stages, generated native "
 	      "args,\n"
 	      "fixed-policy env with each value's origin, the runtime patch "
-	      "surface\n"
+	      "surface,\n"
 	      "the rank placement, the simulated pipeline schedule and "
 	      "advice on pp\n"
 	      "and vpp.\n\n"
