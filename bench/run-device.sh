@@ -30,7 +30,7 @@ ln -sf "$b/n56-echo-runtime" "$b/tests/n56-echo-runtime"
 # NAM56R with tp 8, pp 4, ep 8 and a global batch that fits 131,072 ranks
 big=$out/big.yaml
 sed -e 's/^  tp: 1$/  tp: 8/' -e 's/^  pp: 2$/  pp: 4/' -e 's/^  ep: 1$/  ep: 8/' \
-	-e 's/^  global_batch_size: 64$/  global_batch_size: 16384/' \
+	-e 's/^  global_batch_size: 64$/  global_batch_size: 65536/' \
 	"$top/examples/nam56r.yaml" >"$big"
 
 bench() { # NAME CMD...: output to OUTDIR/NAME.txt and to stdout
