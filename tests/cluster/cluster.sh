@@ -193,6 +193,12 @@ write_conf() {
 	done
 	fill "$here/gres.conf.in" NODES "$nodes" LASTGPU $((gpus - 1)) \
 		>"$D/etc/gres.conf" || return 1
+	# No cgroup tree (a chroot of scripts/slurm-chroot.sh): slurmd 23.02+
+	# will not start unless its cgroup plugin is off. The host's cgroups
+	# are used as they are (no cgroup.conf, as before).
+	if ! mountpoint -q /sys/fs/cgroup 2>/dev/null; then
+		echo "CgroupPlugin=disabled" >"$D/etc/cgroup.conf" || return 1
+	fi
 	write_plugstack
 }
 
