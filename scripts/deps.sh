@@ -13,6 +13,8 @@ packages=(
 	# the local Slurm cluster of the integration tests and the demo
 	slurm-wlm slurmctld slurmd slurm-client libslurm-dev munge
 	iproute2 util-linux passwd python3
+	# the version matrix: chroots of newer Debian releases (scripts/slurm-chroot.sh)
+	debootstrap debian-archive-keyring
 )
 as_root=()
 if [ "$(id -u)" != 0 ]; then
