@@ -5,9 +5,18 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <slurm/slurm_version.h>
+
 #include "spank/plugin.h"
 
 SPANK_PLUGIN(nam56r, 1);
+
+#if SLURM_VERSION_NUMBER >= SLURM_VERSION_NUM(25, 5, 0)
+/* Slurm 25.05+: should slurm_spank_init fail in slurmstepd, fail the job
+ * and leave the node up (the default drains it). The plugin's own
+ * remote init never fails; this covers what Slurm does around it. */
+int slurm_spank_init_failure_mode = ESPANK_JOB_FAILURE;
+#endif
 
 struct n56_spank_state n56_st = {.opt_rc = 0, .field = -1};
 
