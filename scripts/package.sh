@@ -122,7 +122,7 @@ cmd_rpm() {
 	local f
 	for f in $(find "$r/RPMS" -name '*.rpm'); do
 		echo "package.sh: built $f"
-		rpm -qp --qf '    %{NAME} %{VERSION}-%{RELEASE} requires: [%{REQUIRES} ]\n' "$f" 2>/dev/null
+		rpm -qp --qf '    %{NAME} %{VERSION}-%{RELEASE}\n' "$f" 2>/dev/null; rpm -qp --requires "$f" 2>/dev/null | grep -i slurm | sed 's/^/    requires: /'
 		rpm -qlp "$f" 2>/dev/null | sed 's/^/    /'
 	done
 }
