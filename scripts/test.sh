@@ -4,6 +4,8 @@
 #   the fuzzers for a bounded time, `make distcheck`, and the integration
 #   tests on a real local Slurm cluster (munge, slurmctld, 2 slurmd),
 #   then the README's main command (scripts/demo.sh) on the same build;
+#   then the packages (scripts/package.sh: the Debian package built, checked
+#   by lintian, installed, the demo run against it, removed; the RPM built);
 #   then the version matrix: the same integration tests and demo on Slurm
 #   24.11 (Debian 13) and 26.05 (Debian sid), each from a chroot that
 #   scripts/slurm-chroot.sh makes with debootstrap, the plugin built there.
@@ -23,7 +25,7 @@ for a in "$@"; do
 	--quick) quick=1 ;;
 	--no-deps) deps=0 ;;
 	--no-matrix) matrix=0 ;;
-	-h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "test.sh: unknown option $a" >&2; exit 2 ;;
 	esac
 done
@@ -72,6 +74,13 @@ stage "integration tests on a local Slurm cluster" \
 # recipe across two nodes, the record and the placement shown.
 stage "the README's main command (scripts/demo.sh)" \
 	env BUILD="$top/build" bash scripts/demo.sh --no-deps
+
+# The packages a site installs, built from a clean copy of the tree.
+stage "Debian package: dpkg-buildpackage, lintian" \
+	bash scripts/package.sh deb --out "$top/build-pkg"
+stage "Debian package: dpkg -i, the demo against it, dpkg -r" \
+	env BUILD="$top/build" bash scripts/package.sh install --out "$top/build-pkg"
+stage "RPM: rpmbuild of the spec" bash scripts/package.sh rpm --out "$top/build-pkg"
 
 # The version matrix: each suite's Slurm, its own build of the plugin.
 slurm_of() { # the Slurm release a suite carries, for the stage names
