@@ -3,7 +3,8 @@
 # RPM (nam56r-launch.spec), built from a clean copy of this tree, and the
 # checks CI runs on the Debian one.
 #
-# Usage: scripts/package.sh deb     [--out DIR]  dpkg-buildpackage -b; lintian
+# Usage: scripts/package.sh deb     [--out DIR] [--no-lintian]
+#                 dpkg-buildpackage -b, then lintian (unless --no-lintian)
 #        scripts/package.sh install [--out DIR]  dpkg -i the built .deb, check
 #                 its files, run the demo against it (scripts/demo.sh
 #                 --installed), dpkg -r, check no plugin is left, dpkg -P
@@ -12,14 +13,15 @@
 # every step passed, 1 otherwise, 2 on usage.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-out=$top/build-pkg
-usage() { sed -n '6,12p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+out=$top/build-pkg lint=1
+usage() { sed -n '6,13p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 die() { echo "package.sh: $*" >&2; exit 1; }
 [ $# -ge 1 ] || usage
 cmd=$1; shift
 while [ $# -gt 0 ]; do
 	case $1 in
 	--out) out=$2; shift ;;
+	--no-lintian) lint=0 ;;
 	-h|--help) usage ;;
 	*) echo "package.sh: unknown argument $1" >&2; usage ;;
 	esac
@@ -58,6 +60,7 @@ cmd_deb() {
 		dpkg-deb -I "$f" | sed -n 's/^ \(Version\|Depends\):/    \1:/p'
 		dpkg-deb -c "$f" | awk '{print "    " $1 " " $2 " " $6}'
 	done
+	[ $lint = 1 ] || return 0
 	command -v lintian >/dev/null || die "lintian not found (run scripts/deps.sh)"
 	echo "package.sh: lintian"
 	lintian --info --display-info "$out"/deb/*.changes >"$out/deb/lintian.txt" 2>&1

@@ -9,10 +9,13 @@
 # Usage: scripts/slurm-chroot.sh create SUITE    debootstrap + packages (idempotent)
 #        scripts/slurm-chroot.sh version SUITE   prints the chroot's Slurm version
 #        scripts/slurm-chroot.sh build SUITE     configure + make in build-SUITE/
+#        scripts/slurm-chroot.sh check SUITE     make check in build-SUITE/
 #        scripts/slurm-chroot.sh run SUITE -- CMD [ARGS...]
 #                                                 CMD in the chroot, cwd the source
 #        scripts/slurm-chroot.sh test SUITE [CASE...]  tests/integration/run.sh there
 #        scripts/slurm-chroot.sh demo SUITE      scripts/demo.sh there
+#        scripts/slurm-chroot.sh package SUITE   the Debian package for this Slurm
+#                 (build-pkg-SUITE/), installed there, the demo against it, removed
 #        scripts/slurm-chroot.sh remove SUITE    deletes the chroot
 # SUITE is a Debian suite: trixie (Slurm 24.11) or sid (Slurm 26.05).
 # Env: N56_CHROOT_BASE (default /var/lib/nam56r: the chroot is
@@ -28,7 +31,7 @@ mirror=${N56_MIRROR:-http://deb.debian.org/debian}
 JOBS=${JOBS:-2}
 
 die() { echo "slurm-chroot.sh: $*" >&2; exit 1; }
-usage() { sed -n '9,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '9,26p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 # What the chroot needs: Slurm and munge, what cluster.sh and the tests
 # call, and the plugin's build dependencies (configure has run on the host).
@@ -37,6 +40,8 @@ packages=(
 	iproute2 procps python3 passwd util-linux
 	gcc make pkg-config libc6-dev
 	libyaml-dev libhwloc-dev hwloc libjansson-dev nettle-dev libcmocka-dev
+	# the Debian package for this release (scripts/package.sh deb)
+	build-essential dpkg-dev debhelper
 )
 
 # apt options of a suite: sid's Release file on the mirror may be past its
@@ -160,6 +165,12 @@ case $cmd in
 create) cmd_create "$suite" "$dir" ;;
 version) cmd_version "$dir" ;;
 build) cmd_build "$suite" "$dir" ;;
+check)
+	[ -f "$top/build-$suite/Makefile" ] ||
+		die "not built for $suite (scripts/slurm-chroot.sh build $suite)"
+	in_chroot "$dir" sh -c 'make -C "$1" -j"$JOBS" check >"$1/check.log" 2>&1 ||
+		{ tail -60 "$1/check.log"; cat "$1"/tests/*.log 2>/dev/null | tail -60; exit 1; }
+		grep -E "^# (TOTAL|PASS|SKIP|FAIL|ERROR)" "$1/check.log"' sh "/n56/src/build-$suite" ;;
 run)
 	[ "${1:-}" = -- ] && shift
 	[ $# -ge 1 ] || usage
@@ -170,6 +181,10 @@ test)
 	in_chroot "$dir" bash tests/integration/run.sh "/n56/src/build-$suite" "$@" ;;
 demo)
 	in_chroot "$dir" env BUILD="/n56/src/build-$suite" bash scripts/demo.sh --no-deps ;;
+package)
+	in_chroot "$dir" sh -c 'bash scripts/package.sh deb --no-lintian --out "$1" &&
+		BUILD="$2" bash scripts/package.sh install --out "$1"' sh \
+		"/n56/src/build-pkg-$suite" "/n56/src/build-$suite" ;;
 remove)
 	[ -d "$dir" ] || { echo "slurm-chroot.sh: no $dir"; exit 0; }
 	grep -q " $dir/" /proc/mounts && die "$dir still has mounts: not removed"

@@ -93,10 +93,14 @@ if [ $matrix = 1 ]; then
 			bash scripts/slurm-chroot.sh create "$suite"
 		stage "Slurm $v: build in the chroot" \
 			bash scripts/slurm-chroot.sh build "$suite"
+		stage "Slurm $v: unit tests in the chroot" \
+			bash scripts/slurm-chroot.sh check "$suite"
 		stage "Slurm $v: integration tests" \
 			bash scripts/slurm-chroot.sh test "$suite"
 		stage "Slurm $v: the README's main command" \
 			bash scripts/slurm-chroot.sh demo "$suite"
+		stage "Slurm $v: Debian package built, installed, demo, removed" \
+			bash scripts/slurm-chroot.sh package "$suite"
 	done
 fi
 
