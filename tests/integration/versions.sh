@@ -88,4 +88,61 @@ EOF
 	echo "    Slurm $(slurm_release): slurm_spank_init_failure_mode $got"
 }
 
-VERSION_CASES="refused_step_fails_job init_failure_mode"
+# plugstack wrap=PATH (off by default): where Slurm has
+# spank_prepend_task_argv (23.11+), `srun --nam56r-recipe=r.yaml RUNTIME
+# ARGS` runs through nam56r-launch: ranks get exactly what
+# `srun nam56r-launch` gives them, a step running anything but the
+# recipe's runtime is refused on the node. Before 23.11 the key is refused.
+wrap_begin() { # name $BIN/nam56r-launch in plugstack.conf
+	cp "$D/etc/plugstack.conf" "$D/etc/plugstack.conf.wrap" &&
+		sed -i "/spank_nam56r.so/s|\$| wrap=$BIN/nam56r-launch|" \
+			"$D/etc/plugstack.conf"
+}
+wrap_end() { mv "$D/etc/plugstack.conf.wrap" "$D/etc/plugstack.conf"; }
+
+case_wrap_runs_launch() {
+	local c; c=$(mkcase wrap_runs_launch) || return 1
+	good_recipe "$c/r.yaml"
+	sed -i 's/^  command: \[python3, pretrain_hybrid.py\]$/  command: [n56-echo-runtime]/' "$c/r.yaml"
+	grep -q '^  command: \[n56-echo-runtime\]$' "$c/r.yaml" ||
+		{ fail "examples/nam56r.yaml has no 'command: [python3, pretrain_hybrid.py]' line"; return 1; }
+	plan_json "$c/r.yaml" "$c/plan.json" || return 1
+	wrap_begin || { fail "cannot edit plugstack.conf"; return 1; }
+	local rc=0 out
+	if ! release_at_least 23.11; then
+		out=$(as_user "$c" srun -N1 -n1 --nam56r-recipe=r.yaml n56-echo-runtime 2>&1) &&
+			{ fail "srun ran with wrap= on Slurm $(slurm_release): $out"; rc=1; }
+		echo "$out" | grep -qF "nam56r: plugstack.conf: wrap=$BIN/nam56r-launch needs Slurm 23.11 or later (spank_prepend_task_argv)" ||
+			{ fail "srun said: $out"; rc=1; }
+		wrap_end
+		[ $rc = 0 ] && echo "    Slurm $(slurm_release): $(echo "$out" | grep -m1 'wrap=')"
+		return $rc
+	fi
+	# The runtime named directly, with a user arg: as srun nam56r-launch.
+	as_user "$c" env N56_ECHO_DIR="$c/out" timeout 60 srun -N"$NNODES" \
+		--ntasks-per-node="$GPN" --gpus-per-node="$GPN" --nam56r-recipe=r.yaml \
+		n56-echo-runtime --log-interval 10 >"$c/srun.out" 2>&1 ||
+		{ fail "srun exited $?: $(head -5 "$c/srun.out")"; rc=1; }
+	[ $rc = 0 ] && { check_ranks "$c" --sha256 "$(sha256_of "$c/r.yaml")" \
+		--append=--log-interval --append=10 || rc=1; }
+	# A user arg that contradicts a generated one: refused by nam56r-launch.
+	rm -rf "$c/out"/*
+	as_user "$c" env N56_ECHO_DIR="$c/out" timeout 60 srun -N"$NNODES" \
+		--ntasks-per-node="$GPN" --gpus-per-node="$GPN" --nam56r-recipe=r.yaml \
+		n56-echo-runtime --micro-batch-size 8 >"$c/contra.out" 2>&1 &&
+		{ fail "a contradicting arg ran"; rc=1; }
+	grep -q "contradicts the generated '--micro-batch-size 4'" "$c/contra.out" ||
+		{ fail "no contradiction message: $(head -3 "$c/contra.out")"; rc=1; }
+	# Anything but the recipe's runtime: refused on the node.
+	as_user "$c" timeout 60 srun -N"$NNODES" --ntasks-per-node="$GPN" \
+		--gpus-per-node="$GPN" --nam56r-recipe=r.yaml hostname >"$c/other.out" 2>&1 &&
+		{ fail "srun hostname ran as a wrapped NAM56R step"; rc=1; }
+	grep -q "nam56r: the step runs 'hostname'; with wrap= a NAM56R step runs the recipe's runtime.command 'n56-echo-runtime'" "$c/other.out" ||
+		{ fail "no refusal message: $(head -3 "$c/other.out")"; rc=1; }
+	[ -z "$(ls "$c/out")" ] || { fail "ranks ran in a refused step"; rc=1; }
+	wrap_end
+	[ $rc = 0 ] && echo "    Slurm $(slurm_release): 16 ranks via wrap=; $(grep -m1 -o "nam56r: the step runs 'hostname'.*" "$c/other.out" | cut -c1-90)..."
+	return $rc
+}
+
+VERSION_CASES="refused_step_fails_job init_failure_mode wrap_runs_launch"
