@@ -123,7 +123,7 @@ cmd_rpm() {
 		die "rpmbuild failed (log: $r/build.log)"
 	}
 	local f
-	for f in $(find "$r/RPMS" -name '*.rpm'); do
+	for f in "$r"/RPMS/*/*.rpm; do
 		echo "package.sh: built $f"
 		rpm -qp --qf '    %{NAME} %{VERSION}-%{RELEASE}\n' "$f" 2>/dev/null; rpm -qp --requires "$f" 2>/dev/null | grep -i slurm | sed 's/^/    requires: /'
 		rpm -qlp "$f" 2>/dev/null | sed 's/^/    /'

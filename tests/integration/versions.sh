@@ -145,4 +145,5 @@ case_wrap_runs_launch() {
 	return $rc
 }
 
+# shellcheck disable=SC2034 # run.sh appends these to its ALL_CASES
 VERSION_CASES="refused_step_fails_job init_failure_mode wrap_runs_launch"
