@@ -16,7 +16,7 @@ packages=(
 	# the version matrix: chroots of newer Debian releases (scripts/slurm-chroot.sh)
 	debootstrap debian-archive-keyring
 	# packages for sites (scripts/package.sh): Debian's, and an RPM
-	dpkg-dev debhelper lintian rpm
+	build-essential dpkg-dev debhelper lintian rpm
 )
 as_root=()
 if [ "$(id -u)" != 0 ]; then
