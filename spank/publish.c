@@ -25,6 +25,18 @@ typedef void (*free_info_fn)(job_info_msg_t *);
 typedef int (*get_errno_fn)(void);
 typedef char *(*strerror_fn)(int);
 
+/* The functions are found by name at run time, so the compiler never
+ * checks a call against slurm.h: check the types here, at build time,
+ * against the headers of the Slurm the plugin is built for (26.05 changed
+ * slurm_load_job; a mismatch went unnoticed until its jobs had no record). */
+#define N56_SAME_TYPE(fn, type)                                               \
+	_Static_assert(__builtin_types_compatible_p(__typeof__(&fn), type),  \
+		       #fn " differs from slurm.h: fix its typedef")
+N56_SAME_TYPE(slurm_load_job, load_job_fn);
+N56_SAME_TYPE(slurm_update_job, update_job_fn);
+N56_SAME_TYPE(slurm_init_job_desc_msg, init_desc_fn);
+N56_SAME_TYPE(slurm_free_job_info_msg, free_info_fn);
+
 static void *sym(const char *name, char *err, size_t errlen)
 {
 	void *p = dlsym(RTLD_DEFAULT, name);
