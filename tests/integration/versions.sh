@@ -145,5 +145,24 @@ case_wrap_runs_launch() {
 	return $rc
 }
 
+# srun with --export=LIST from the login node: the tasks' environment is
+# only what the list names (and Slurm's own), so the recipe must reach them
+# through Slurm's SPANK option forwarding and the job control environment,
+# not the exported environment. 24.05 changed how options travel under
+# --export; every rank must still get the plan on every release.
+case_srun_export_list() {
+	local c; c=$(mkcase srun_export_list) || return 1
+	good_recipe "$c/r.yaml"
+	plan_json "$c/r.yaml" "$c/plan.json" || return 1
+	as_user "$c" env N56_ECHO_DIR="$c/out" timeout 60 srun -N"$NNODES" \
+		--ntasks-per-node="$GPN" --gpus-per-node="$GPN" \
+		--export=PATH,N56_ECHO_DIR --nam56r-recipe=r.yaml \
+		nam56r-launch --runtime n56-echo-runtime >"$c/srun.out" 2>&1 ||
+		{ fail "srun exited $?: $(head -5 "$c/srun.out")"; return 1; }
+	check_ranks "$c" --sha256 "$(sha256_of "$c/r.yaml")" || return 1
+	echo "    Slurm $(slurm_release): 16 ranks under --export=PATH,N56_ECHO_DIR"
+}
+
 # shellcheck disable=SC2034 # run.sh appends these to its ALL_CASES
-VERSION_CASES="refused_step_fails_job init_failure_mode wrap_runs_launch"
+VERSION_CASES="refused_step_fails_job init_failure_mode wrap_runs_launch
+srun_export_list"
