@@ -7,19 +7,24 @@
 #   as an ordinary user, waits, shows `scontrol show job` with the placement
 #   record, `nam56r-launch placement JOBID` and what a few ranks got (argv and
 #   env, from the echo runtime), then tears everything down.
-# Usage: scripts/demo.sh [--no-deps] [--keep]
-#   --no-deps  packages are installed already
-#   --keep     leave the cluster running (cluster.sh down --dir D stops it)
+# Usage: scripts/demo.sh [--no-deps] [--keep] [--installed]
+#   --no-deps    packages are installed already
+#   --keep       leave the cluster running (cluster.sh down --dir D stops it)
+#   --installed  the installed package slurm-spank-nam56r instead of the
+#                build: its plugin loaded where dpkg put it, its
+#                nam56r-launch and /etc/nam56r/policy.yaml (only the echo
+#                runtime, a test program, comes from the build)
 # Env: BUILD (default ./build-demo), JOBS (make -j, default 2).
 # Exit status: 0 when the job ran on every rank, 1 otherwise.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-deps=1 keep=0
+deps=1 keep=0 installed=0
 for a in "$@"; do
 	case $a in
 	--no-deps) deps=0 ;;
 	--keep) keep=1 ;;
-	-h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--installed) installed=1 ;;
+	-h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "demo.sh: unknown option $a" >&2; exit 2 ;;
 	esac
 done
@@ -38,9 +43,23 @@ fi
 step "building in $BUILD"
 [ -x "$top/configure" ] || (cd "$top" && autoreconf -fi)
 mkdir -p "$BUILD"
-(cd "$BUILD" && { [ -f Makefile ] || "$top/configure" -q; } &&
-	make -j"$JOBS" nam56r-launch spank_nam56r.la tests/n56-echo-runtime >/dev/null)
-echo "built $BUILD/nam56r-launch, $BUILD/.libs/spank_nam56r.so, $BUILD/tests/n56-echo-runtime"
+if [ $installed = 1 ]; then
+	(cd "$BUILD" && { [ -f Makefile ] || "$top/configure" -q; } &&
+		make -j"$JOBS" tests/n56-echo-runtime >/dev/null)
+	plugin=$(dpkg-query -L slurm-spank-nam56r 2>/dev/null | grep '/spank_nam56r\.so$') ||
+		{ echo "demo.sh: slurm-spank-nam56r is not installed" >&2; exit 1; }
+	launch=/usr/bin/nam56r-launch policy=/etc/nam56r/policy.yaml
+	[ -x "$launch" ] && [ -f "$policy" ] ||
+		{ echo "demo.sh: the package lacks $launch or $policy" >&2; exit 1; }
+	echo "installed: $(dpkg-query -W -f='${Package} ${Version}' slurm-spank-nam56r): $plugin, $launch, $policy"
+	cluster_plugin=(--plugin "$plugin" --plugin-in-place)
+else
+	(cd "$BUILD" && { [ -f Makefile ] || "$top/configure" -q; } &&
+		make -j"$JOBS" nam56r-launch spank_nam56r.la tests/n56-echo-runtime >/dev/null)
+	echo "built $BUILD/nam56r-launch, $BUILD/.libs/spank_nam56r.so, $BUILD/tests/n56-echo-runtime"
+	launch=$BUILD/nam56r-launch policy=$top/examples/policy.yaml
+	cluster_plugin=(--plugin "$BUILD/.libs/spank_nam56r.so")
+fi
 
 step "starting a local Slurm cluster with the plugin"
 D=$(mktemp -d /tmp/n56-demo.XXXXXX)
@@ -55,7 +74,7 @@ cleanup() {
 }
 trap cleanup EXIT
 bash "$top/tests/cluster/cluster.sh" up --dir "$D" --nodes 2 --gpus 8 \
-	--plugin "$BUILD/.libs/spank_nam56r.so" --policy "$top/examples/policy.yaml"
+	"${cluster_plugin[@]}" --policy "$policy"
 # shellcheck disable=SC1091
 . "$D/env"
 echo "plugstack.conf: $(cat "$D/etc/plugstack.conf")"
@@ -63,7 +82,8 @@ echo "plugstack.conf: $(cat "$D/etc/plugstack.conf")"
 # What the user owns: the example files and the programs, in the work dir.
 W=$D/work
 install -d -m 0755 "$D/bin"
-install -m 0755 "$BUILD/nam56r-launch" "$BUILD/tests/n56-echo-runtime" "$D/bin/"
+install -m 0755 "$BUILD/tests/n56-echo-runtime" "$D/bin/"
+[ $installed = 1 ] || install -m 0755 "$launch" "$D/bin/"
 install -d -o "$user" -m 0755 "$W/examples"
 install -o "$user" -m 0644 "$top/examples/nam56r.yaml" "$W/examples/"
 install -o "$user" -m 0755 "$top/examples/train.sh" "$W/examples/"

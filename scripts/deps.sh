@@ -13,11 +13,14 @@ packages=(
 	# the local Slurm cluster of the integration tests and the demo
 	slurm-wlm slurmctld slurmd slurm-client libslurm-dev munge
 	iproute2 util-linux passwd python3
-	# the Megatron conformance chroot (scripts/megatron-chroot.sh)
-	debootstrap
+	# the chroots: the Megatron conformance chroot (scripts/megatron-chroot.sh)
+	# and the version matrix's newer Debian releases (scripts/slurm-chroot.sh)
+	debootstrap debian-archive-keyring
 	# plan --picture's render test (tests/picture-render.sh); libxml2-utils
 	# checks the SVG's well-formedness (tests/plan-schedule.sh)
 	chromium libxml2-utils
+	# packages for sites (scripts/package.sh): Debian's, and an RPM
+	build-essential dpkg-dev debhelper lintian rpm
 )
 as_root=()
 if [ "$(id -u)" != 0 ]; then

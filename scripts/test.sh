@@ -5,21 +5,30 @@
 #   tests on a real local Slurm cluster (munge, slurmctld, 2 slurmd),
 #   Megatron's start-up code on a slice of the conformance corpus
 #   (tests/megatron/README), then the README's main command
-#   (scripts/demo.sh) on the same build.
-# Usage: scripts/test.sh [--quick] [--no-deps]
-#   --quick    unit tests, integration tests and the demo only
-#   --no-deps  do not run scripts/deps.sh (packages already installed)
+#   (scripts/demo.sh) on the same build;
+#   then the packages (scripts/package.sh: the Debian package built, checked
+#   by lintian, installed, the demo run against it, removed; the RPM built);
+#   then the version matrix: the same integration tests and demo on Slurm
+#   24.11 (Debian 13) and 26.05 (Debian sid), each from a chroot that
+#   scripts/slurm-chroot.sh makes with debootstrap, the plugin built there.
+# Usage: scripts/test.sh [--quick] [--no-deps] [--no-matrix]
+#   --quick      unit tests, integration tests and the demo only (with the matrix)
+#   --no-deps    do not run scripts/deps.sh (packages already installed)
+#   --no-matrix  only the host's Slurm (22.05), no chroots
 # Env: FUZZ_SECONDS (default 60 per fuzzer), JOBS (default 2),
-#   MEGATRON_SLICE (default 120 corpus recipes).
+#      MEGATRON_SLICE (default 120 corpus recipes),
+#      N56_MATRIX (default "trixie sid": the chroot suites),
+#      N56_CHROOT_BASE (where the chroots live, default /var/lib/nam56r).
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-quick=0 deps=1
+quick=0 deps=1 matrix=1
 for a in "$@"; do
 	case $a in
 	--quick) quick=1 ;;
 	--no-deps) deps=0 ;;
-	-h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--no-matrix) matrix=0 ;;
+	-h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "test.sh: unknown option $a" >&2; exit 2 ;;
 	esac
 done
@@ -75,6 +84,35 @@ stage "integration tests on a local Slurm cluster" \
 # recipe across two nodes, the record and the placement shown.
 stage "the README's main command (scripts/demo.sh)" \
 	env BUILD="$top/build" bash scripts/demo.sh --no-deps
+
+# The packages a site installs, built from a clean copy of the tree.
+stage "Debian package: dpkg-buildpackage, lintian" \
+	bash scripts/package.sh deb --out "$top/build-pkg"
+stage "Debian package: dpkg -i, the demo against it, dpkg -r" \
+	env BUILD="$top/build" bash scripts/package.sh install --out "$top/build-pkg"
+stage "RPM: rpmbuild of the spec" bash scripts/package.sh rpm --out "$top/build-pkg"
+
+# The version matrix: each suite's Slurm, its own build of the plugin.
+slurm_of() { # the Slurm release a suite carries, for the stage names
+	case $1 in trixie) echo 24.11 ;; sid) echo 26.05 ;; *) echo "of $1" ;; esac
+}
+if [ $matrix = 1 ]; then
+	for suite in ${N56_MATRIX:-trixie sid}; do
+		v=$(slurm_of "$suite")
+		stage "Slurm $v: chroot of Debian $suite (debootstrap, packages)" \
+			bash scripts/slurm-chroot.sh create "$suite"
+		stage "Slurm $v: build in the chroot" \
+			bash scripts/slurm-chroot.sh build "$suite"
+		stage "Slurm $v: unit tests in the chroot" \
+			bash scripts/slurm-chroot.sh check "$suite"
+		stage "Slurm $v: integration tests" \
+			bash scripts/slurm-chroot.sh test "$suite"
+		stage "Slurm $v: the README's main command" \
+			bash scripts/slurm-chroot.sh demo "$suite"
+		stage "Slurm $v: Debian package built, installed, demo, removed" \
+			bash scripts/slurm-chroot.sh package "$suite"
+	done
+fi
 
 echo
 [ ${#failures[@]} -gt 0 ] && printf 'failed stage: %s\n' "${failures[@]}"

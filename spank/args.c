@@ -62,6 +62,12 @@ static int arg_topology(struct n56_spank_args *a, const char *v, char *err,
 	return arg_abs_path(&a->topology, "topology", v, err, errlen);
 }
 
+static int arg_wrap(struct n56_spank_args *a, const char *v, char *err,
+		    size_t errlen)
+{
+	return arg_abs_path(&a->wrap, "wrap", v, err, errlen);
+}
+
 static int arg_record(struct n56_spank_args *a, const char *v, char *err,
 		      size_t errlen)
 {
@@ -85,6 +91,7 @@ static const struct {
 	{"cache_dir", arg_cache_dir},
 	{"topology", arg_topology},
 	{"record", arg_record},
+	{"wrap", arg_wrap},
 };
 
 int n56_record_field_parse(const char *s)
@@ -114,7 +121,7 @@ int n56_spank_args_parse(int ac, char **av, struct n56_spank_args *out,
 		if (!eq || eq == av[i] || !eq[1]) {
 			snprintf(err, errlen, "plugstack argument '%s': "
 				 "expected key=value (keys: policy, "
-				 "cache_dir, topology, record)", av[i]);
+				 "cache_dir, topology, record, wrap)", av[i]);
 			goto fail;
 		}
 		klen = (size_t)(eq - av[i]);
@@ -125,7 +132,7 @@ int n56_spank_args_parse(int ac, char **av, struct n56_spank_args *out,
 		if (k == sizeof(arg_table) / sizeof(arg_table[0])) {
 			snprintf(err, errlen, "unknown plugstack argument "
 				 "'%.*s' (keys: policy, cache_dir, topology, "
-				 "record)", (int)klen, av[i]);
+				 "record, wrap)", (int)klen, av[i]);
 			goto fail;
 		}
 		if (arg_table[k].set(out, eq + 1, err, errlen))
@@ -146,6 +153,7 @@ void n56_spank_args_clear(struct n56_spank_args *a)
 	free(a->policy);
 	free(a->cache_dir);
 	free(a->topology);
+	free(a->wrap);
 	memset(a, 0, sizeof(*a));
 	a->record = -1;
 }

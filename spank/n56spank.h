@@ -35,6 +35,7 @@ struct n56_spank_args {
 	char *topology;  /* topology=XML: use this export, not live discovery */
 	bool no_policy;  /* policy=none: run with the empty policy */
 	int record;      /* record=: -1 = the policy decides, else N56_RECORD_* */
+	char *wrap;      /* wrap=PATH: run steps through this nam56r-launch */
 };
 enum { N56_RECORD_NONE = 0, N56_RECORD_COMMENT, N56_RECORD_ADMIN_COMMENT };
 

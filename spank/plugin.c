@@ -5,9 +5,18 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <slurm/slurm_version.h>
+
 #include "spank/plugin.h"
 
 SPANK_PLUGIN(nam56r, 1);
+
+#if SLURM_VERSION_NUMBER >= SLURM_VERSION_NUM(25, 5, 0)
+/* Slurm 25.05+: should slurm_spank_init fail in slurmstepd, fail the job
+ * and leave the node up (the default drains it). The plugin's own
+ * remote init never fails; this covers what Slurm does around it. */
+int slurm_spank_init_failure_mode = ESPANK_JOB_FAILURE;
+#endif
 
 struct n56_spank_state n56_st = {.opt_rc = 0, .field = -1};
 
@@ -47,11 +56,26 @@ int slurm_spank_init(spank_t sp, int ac, char **av)
 	case S_CTX_ALLOCATOR:
 		if (register_option(sp))
 			return -1;
-		return n56_local_init(sp, ac, av);
+		if (n56_local_init(sp, ac, av))
+			return -1;
+		if (n56_wrap_unsupported()) {
+			fprintf(stderr, N56_LOG_PREFIX "plugstack.conf: %s\n",
+				n56_wrap_unsupported());
+			return -1;
+		}
+		return 0;
 	case S_CTX_REMOTE:
 		/* Never an error here: it would drain the node. */
 		register_option(sp);
-		return n56_remote_init(sp, ac, av);
+		n56_remote_init(sp, ac, av);
+		if (n56_st.args_ok && n56_wrap_unsupported()) {
+			n56_st.args_ok = false;
+			snprintf(n56_st.args_err, sizeof(n56_st.args_err),
+				 "%s", n56_wrap_unsupported());
+			slurm_error(N56_LOG_PREFIX "plugstack.conf: %s",
+				    n56_st.args_err);
+		}
+		return 0;
 	case S_CTX_SLURMD:
 		return n56_slurmd_init(sp, ac, av);
 	default:
@@ -80,7 +104,9 @@ int slurm_spank_task_init(spank_t sp, int ac, char **av)
 	(void)av;
 	if (spank_context() != S_CTX_REMOTE)
 		return 0;
-	return n56_remote_task_init(sp);
+	if (n56_remote_task_init(sp))
+		return -1;
+	return n56_remote_wrap(sp);
 }
 
 int slurm_spank_task_post_fork(spank_t sp, int ac, char **av)

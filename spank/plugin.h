@@ -76,6 +76,10 @@ void n56_remote_fail(const char *fmt, ...)
 int n56_publish_record(uint32_t job_id, int field, const char *record,
 		       char *err, size_t errlen);
 
+/* wrap.c: wrap=PATH (spank_prepend_task_argv, Slurm 23.11+). */
+const char *n56_wrap_unsupported(void); /* why not here, or NULL */
+int n56_remote_wrap(spank_t sp);        /* from task_init, after it */
+
 /* slurmd.c */
 int n56_slurmd_init(spank_t sp, int ac, char **av);
 

@@ -14,12 +14,28 @@
 
 #include "spank/plugin.h"
 
+#ifdef HAVE_SLURM_LOAD_JOB_STEP_ID
+typedef int (*load_job_fn)(job_info_msg_t **, slurm_step_id_t, uint16_t);
+#else
 typedef int (*load_job_fn)(job_info_msg_t **, uint32_t, uint16_t);
+#endif
 typedef int (*update_job_fn)(job_desc_msg_t *);
 typedef void (*init_desc_fn)(job_desc_msg_t *);
 typedef void (*free_info_fn)(job_info_msg_t *);
 typedef int (*get_errno_fn)(void);
 typedef char *(*strerror_fn)(int);
+
+/* The functions are found by name at run time, so the compiler never
+ * checks a call against slurm.h: check the types here, at build time,
+ * against the headers of the Slurm the plugin is built for (26.05 changed
+ * slurm_load_job; a mismatch went unnoticed until its jobs had no record). */
+#define N56_SAME_TYPE(fn, type)                                               \
+	_Static_assert(__builtin_types_compatible_p(__typeof__(&fn), type),  \
+		       #fn " differs from slurm.h: fix its typedef")
+N56_SAME_TYPE(slurm_load_job, load_job_fn);
+N56_SAME_TYPE(slurm_update_job, update_job_fn);
+N56_SAME_TYPE(slurm_init_job_desc_msg, init_desc_fn);
+N56_SAME_TYPE(slurm_free_job_info_msg, free_info_fn);
 
 static void *sym(const char *name, char *err, size_t errlen)
 {
@@ -59,7 +75,17 @@ int n56_publish_record(uint32_t job_id, int field, const char *record,
 
 	if (!load || !update || !init || !release)
 		return -1;
-	if (load(&info, job_id, SHOW_ALL) || !info || info->record_count < 1) {
+#ifdef HAVE_SLURM_LOAD_JOB_STEP_ID
+	/* The type must match slurm.h's exactly: the function is found by
+	 * name, so the compiler cannot check the call against it. */
+	slurm_step_id_t id = SLURM_STEP_ID_INITIALIZER;
+
+	id.job_id = job_id;
+	int loaded = load(&info, id, SHOW_ALL);
+#else
+	int loaded = load(&info, job_id, SHOW_ALL);
+#endif
+	if (loaded || !info || info->record_count < 1) {
 		snprintf(err, errlen, "slurm_load_job(%u): %s", job_id,
 			 slurm_err());
 		goto out;
@@ -74,7 +100,11 @@ int n56_publish_record(uint32_t job_id, int field, const char *record,
 		goto out;
 	}
 	init(&desc);
+#ifdef HAVE_JOB_DESC_MSG_T_STEP_ID_JOB_ID
+	desc.step_id.job_id = job_id;
+#else
 	desc.job_id = job_id;
+#endif
 	if (field == N56_RECORD_ADMIN_COMMENT)
 		desc.admin_comment = merged;
 	else

@@ -111,5 +111,34 @@ expect 2 plugin env SLURM_SPANK_NAM56R_RECIPE_SHA256=00ff \
 	NAM56R_PLAN_SHA256="$sha" "$bin" --runtime "$echo_rt"
 stderr_has "the carried recipe has sha256 ${rsha%${rsha#????????????}}, the submission recorded 00ff"
 
+# --runtime-words N (the plugin's wrap=): the first N ARGS are the runtime,
+# the rest the user's args, merged and checked as ever.
+rm -f "$tmp"/*.11.txt
+expect 0 step "$bin" --runtime-words 1 -- "$echo_rt" --train-iters 3
+rec=$(ls "$tmp"/*.11.txt 2>/dev/null | head -1)
+if [ -n "$rec" ] && command -v python3 >/dev/null; then
+	python3 - "$tmp/plan.json" "$rec" "$echo_rt" <<'EOF' || fail "--runtime-words 1: argv is not the runtime + generated args + ARGS"
+import json, sys
+plan = json.load(open(sys.argv[1]))
+lines = open(sys.argv[2]).read().split("\n")
+argv = lines[1:1 + int(lines[0].split()[1])]
+sys.exit(0 if argv == [sys.argv[3]] + plan["generated_native_args"] + ["--train-iters", "3"] else 1)
+EOF
+elif [ -z "$rec" ]; then
+	fail "--runtime-words 1: the echo runtime wrote no record"
+fi
+expect 2 step "$bin" --runtime-words 1 -- "$echo_rt" --pipeline-model-parallel-size 4
+stderr_has "argument '--pipeline-model-parallel-size 4' contradicts the generated '--pipeline-model-parallel-size 2'"
+expect 2 step "$bin" --runtime-words 3 -- "$echo_rt" x
+stderr_has "nam56r-launch: --runtime-words 3, but only 2 arguments follow"
+expect 2 step "$bin" --runtime-words 0 -- "$echo_rt"
+stderr_has "nam56r-launch: --runtime-words needs a number from 1 to 64, not '0'"
+expect 2 step "$bin" --runtime-words=2x -- "$echo_rt"
+stderr_has "nam56r-launch: --runtime-words needs a number from 1 to 64, not '2x'"
+expect 2 step "$bin" --runtime-words 1 --runtime "$echo_rt" -- "$echo_rt"
+stderr_has "nam56r-launch: --runtime and --runtime-words exclude each other"
+expect 2 step "$bin" --policy "$tmp/policy.yaml" --runtime-words 1 -- "$echo_rt"
+stderr_has "runtime '$echo_rt' is not allowed by the site policy $tmp/policy.yaml (runtime.allowed_commands)"
+
 [ "$fails" = 0 ] || { echo "$fails failure(s)"; exit 1; }
 echo "exec-cli: all checks passed"

@@ -62,20 +62,23 @@ static void args_defaults(void **state)
 	assert_null(f->args.topology);
 	assert_false(f->args.no_policy);
 	assert_int_equal(f->args.record, -1);
+	assert_null(f->args.wrap); /* off unless the site asks */
 }
 
 static void args_all_keys(void **state)
 {
 	struct fixture *f = *state;
 	char *av[] = {"policy=/etc/site/p.yaml", "cache_dir=/var/c",
-		      "topology=/etc/t.xml", "record=admin_comment"};
+		      "topology=/etc/t.xml", "record=admin_comment",
+		      "wrap=/usr/bin/nam56r-launch"};
 
-	assert_int_equal(n56_spank_args_parse(4, av, &f->args, f->err,
+	assert_int_equal(n56_spank_args_parse(5, av, &f->args, f->err,
 					      sizeof(f->err)), 0);
 	assert_string_equal(f->args.policy, "/etc/site/p.yaml");
 	assert_string_equal(f->args.cache_dir, "/var/c");
 	assert_string_equal(f->args.topology, "/etc/t.xml");
 	assert_int_equal(f->args.record, N56_RECORD_ADMIN_COMMENT);
+	assert_string_equal(f->args.wrap, "/usr/bin/nam56r-launch");
 }
 
 static void args_policy_none(void **state)
@@ -96,7 +99,8 @@ static void args_unknown_key(void **state)
 	assert_int_equal(n56_spank_args_parse(2, av, &f->args, f->err,
 					      sizeof(f->err)), -1);
 	assert_string_equal(f->err, "unknown plugstack argument 'polcy' "
-			    "(keys: policy, cache_dir, topology, record)");
+			    "(keys: policy, cache_dir, topology, record, "
+			    "wrap)");
 }
 
 static void args_bad_forms(void **state)
@@ -107,17 +111,18 @@ static void args_bad_forms(void **state)
 	char *rel[] = {"policy=etc/p.yaml"};
 	char *relc[] = {"cache_dir=cache"};
 	char *rec[] = {"record=Comment"};
+	char *wrap[] = {"wrap=nam56r-launch"};
 
 	assert_int_equal(n56_spank_args_parse(1, noval, &f->args, f->err,
 					      sizeof(f->err)), -1);
 	assert_string_equal(f->err, "plugstack argument 'policy=': expected "
 			    "key=value (keys: policy, cache_dir, topology, "
-			    "record)");
+			    "record, wrap)");
 	assert_int_equal(n56_spank_args_parse(1, nokey, &f->args, f->err,
 					      sizeof(f->err)), -1);
 	assert_string_equal(f->err, "plugstack argument '=x': expected "
 			    "key=value (keys: policy, cache_dir, topology, "
-			    "record)");
+			    "record, wrap)");
 	assert_int_equal(n56_spank_args_parse(1, rel, &f->args, f->err,
 					      sizeof(f->err)), -1);
 	assert_string_equal(f->err, "policy=etc/p.yaml: give an absolute path "
@@ -129,6 +134,10 @@ static void args_bad_forms(void **state)
 					      sizeof(f->err)), -1);
 	assert_string_equal(f->err, "record=Comment: expected comment, "
 			    "admin_comment or none");
+	assert_int_equal(n56_spank_args_parse(1, wrap, &f->args, f->err,
+					      sizeof(f->err)), -1);
+	assert_string_equal(f->err, "wrap=nam56r-launch: give an absolute "
+			    "path");
 	/* A failed parse leaves nothing allocated behind. */
 	assert_null(f->args.policy);
 }

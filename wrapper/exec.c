@@ -30,6 +30,7 @@ struct exec_opts {
 	const char *recipe;
 	const char *policy;
 	const char *runtime;
+	long runtime_words; /* --runtime-words N: ARGS start with the runtime */
 	char **args; /* after `--` (or the first non-option word) */
 	int nargs;
 };
@@ -50,6 +51,10 @@ static void exec_usage(FILE *f)
 		"  --runtime CMD run CMD (split at spaces) instead of the "
 		"recipe's runtime.command;\n                it must be allowed "
 		"by the policy's runtime.allowed_commands\n"
+		"  --runtime-words N\n"
+		"                the first N ARGS are the runtime command "
+		"(how the plugin's\n                wrap= runs `srun python3 "
+		"x.py ...` through nam56r-launch)\n"
 		"  --help        this text\n\n"
 		"Exit: 0 never (the runtime replaces this process), 2 invalid "
 		"input, 1 other\nfailure, 127 the exec failed. See "
@@ -73,6 +78,23 @@ static int parse_opts(int argc, char **argv, struct exec_opts *o)
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			exec_usage(stdout);
 			return 1;
+		}
+		if (!strncmp(a, "--runtime-words", 15) &&
+		    (!a[15] || a[15] == '=')) {
+			const char *v = a[15] ? a + 16 :
+					i + 1 < argc ? argv[++i] : NULL;
+			char *end;
+
+			errno = 0;
+			o->runtime_words = v ? strtol(v, &end, 10) : 0;
+			if (!v || !*v || *end || errno ||
+			    o->runtime_words < 1 || o->runtime_words > 64) {
+				fprintf(stderr, PROG "--runtime-words needs a "
+					"number from 1 to 64, not '%s'\n",
+					v ? v : "");
+				return -1;
+			}
+			continue;
 		}
 		if (!strncmp(a, "--recipe", 8))
 			dst = &o->recipe;
@@ -105,6 +127,17 @@ static int parse_opts(int argc, char **argv, struct exec_opts *o)
 	}
 	o->args = argv + i;
 	o->nargs = argc - i;
+	if (o->runtime_words && o->runtime) {
+		fprintf(stderr, PROG "--runtime and --runtime-words exclude "
+			"each other\n");
+		return -1;
+	}
+	if (o->runtime_words > o->nargs) {
+		fprintf(stderr, PROG "--runtime-words %ld, but only %d "
+			"argument%s follow\n", o->runtime_words, o->nargs,
+			o->nargs == 1 ? "" : "s");
+		return -1;
+	}
 	return 0;
 }
 
@@ -507,6 +540,14 @@ int n56_cmd_exec(int argc, char **argv)
 	}
 	if (o.runtime) {
 		cmd = split_words(o.runtime, &ncmd);
+	} else if (o.runtime_words) {
+		/* The step's own command line, as the plugin's wrap= found
+		 * it: the runtime, then the user's args (merged as ever). */
+		cmd = calloc((size_t)o.runtime_words + 1, sizeof(*cmd));
+		for (long i = 0; cmd && i < o.runtime_words; i++)
+			cmd[ncmd++] = strdup(o.args[i]);
+		o.args += o.runtime_words;
+		o.nargs -= (int)o.runtime_words;
 	} else {
 		cmd = calloc(plan->ncommand + 1, sizeof(*cmd));
 		for (size_t i = 0; cmd && i < plan->ncommand; i++)

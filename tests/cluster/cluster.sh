@@ -7,6 +7,7 @@
 # Usage: cluster.sh up     [--dir D] [--nodes N] [--gpus G] [--cpus C]
 #                          [--plugin SO] [--policy F] [--plugin-arg K=V]...
 #                          [--optional] [--mode auto|netns|loopback]
+#                          [--plugin-in-place]
 #        cluster.sh down   [--dir D] [--purge]
 #        cluster.sh status [--dir D]
 #        cluster.sh env    [--dir D]      # prints `export ...` lines to eval
@@ -25,7 +26,7 @@ last_link=/tmp/n56-cluster-last
 lock_file=/run/n56-cluster.lock
 
 die() { echo "cluster.sh: $*" >&2; exit 1; }
-usage() { sed -n '6,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '6,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 say() { echo "cluster.sh: $*"; }
 
 # ---- state --------------------------------------------------------------
@@ -193,6 +194,12 @@ write_conf() {
 	done
 	fill "$here/gres.conf.in" NODES "$nodes" LASTGPU $((gpus - 1)) \
 		>"$D/etc/gres.conf" || return 1
+	# No cgroup tree (a chroot of scripts/slurm-chroot.sh): slurmd 23.02+
+	# will not start unless its cgroup plugin is off. The host's cgroups
+	# are used as they are (no cgroup.conf, as before).
+	if ! mountpoint -q /sys/fs/cgroup 2>/dev/null; then
+		echo "CgroupPlugin=disabled" >"$D/etc/cgroup.conf" || return 1
+	fi
 	write_plugstack
 }
 
@@ -202,8 +209,14 @@ write_plugstack() { # plugstack.conf: the plugin when asked, else empty
 	[ -n "$plugin" ] || return 0
 	[ -f "$plugin" ] || { echo "cluster.sh: no plugin at $plugin" >&2; return 1; }
 	# Slurm loads it as root: keep a private root-owned copy so a rebuild
-	# during a run does not change the running cluster's plugin.
-	install -o root -g root -m 0755 "$plugin" "$D/etc/spank_nam56r.so" || return 1
+	# during a run does not change the running cluster's plugin; an
+	# installed plugin (--plugin-in-place) is loaded from where it is.
+	local so=$D/etc/spank_nam56r.so
+	if [ "$plugin_in_place" = 1 ]; then
+		so=$plugin
+	else
+		install -o root -g root -m 0755 "$plugin" "$so" || return 1
+	fi
 	local args="cache_dir=$D/cache"
 	if [ -n "$policy" ]; then
 		[ -f "$policy" ] || { echo "cluster.sh: no policy at $policy" >&2; return 1; }
@@ -211,7 +224,7 @@ write_plugstack() { # plugstack.conf: the plugin when asked, else empty
 		args="policy=$D/etc/policy.yaml $args"
 	fi
 	[ -n "$plugin_args" ] && args="$args $plugin_args"
-	fill "$here/plugstack.conf.in" KIND "$plugin_kind" ARGS "$args" >"$p"
+	fill "$here/plugstack.conf.in" KIND "$plugin_kind" ARGS "$args" SO "$so" >"$p"
 }
 
 # ---- daemons ------------------------------------------------------------
@@ -411,6 +424,7 @@ plugin=${N56_PLUGIN:-}
 policy=${N56_POLICY:-}
 plugin_args=${N56_PLUGIN_ARGS:-}
 plugin_kind=required
+plugin_in_place=0
 mode=${N56_CLUSTER_MODE:-auto}
 user=${N56_USER:-n56user}
 purge=0 netidx=
@@ -424,6 +438,7 @@ while [ $# -gt 0 ]; do
 	--policy) policy=$2; shift ;;
 	--plugin-arg) plugin_args="${plugin_args:+$plugin_args }$2"; shift ;;
 	--optional) plugin_kind=optional ;;
+	--plugin-in-place) plugin_in_place=1 ;;
 	--mode) mode=$2; shift ;;
 	--purge) purge=1 ;;
 	--) shift; break ;;

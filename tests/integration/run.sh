@@ -15,6 +15,8 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 here=$top/tests/integration
 # shellcheck source=tests/integration/lib.sh
 . "$here/lib.sh"
+# shellcheck source=tests/integration/versions.sh
+. "$here/versions.sh"
 
 # ---- cases --------------------------------------------------------------
 # Each case returns 0 on success; on failure it prints why (fail) and
@@ -524,7 +526,8 @@ recipe_only_root_can_read policy_bad_owner policy_writable_by_others
 policy_dir_writable_by_others policy_bad_owner_at_run record_keeps_comment placement_command
 sbatch_directives srun_direct user_args runtime_not_allowed runtime_exec_fails
 refuse_too_large helper_step no_topology_cache option_in_help salloc_ranks
-record_admin_comment homog_gpu_count homog_admin_map homog_agrees"
+record_admin_comment homog_gpu_count homog_admin_map homog_agrees
+$VERSION_CASES"
 
 # ---- main ---------------------------------------------------------------
 [ $# -ge 1 ] || { sed -n '6,13p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
