@@ -1,0 +1,8 @@
+# tests/hardening.mk: issue 13's unit tests (included by tests/Makefile.inc)
+if HAVE_CMOCKA
+check_PROGRAMS += tests/test_extra_args
+TESTS += tests/test_extra_args
+tests_test_extra_args_SOURCES = tests/test_extra_args.c
+tests_test_extra_args_CFLAGS = $(TEST_CFLAGS)
+tests_test_extra_args_LDADD = $(TEST_LIBS)
+endif
