@@ -80,10 +80,12 @@ expect 0 step "$bin" --runtime "$echo_rt" -- --pipeline-model-parallel-size 2
 # The exec fails: 127 with the runtime and the reason.
 expect 127 step "$bin" --runtime "$tmp/no-such-runtime"
 stderr_has "nam56r-launch: exec $tmp/no-such-runtime: No such file or directory"
-# A runtime the policy does not allow.
-printf 'schema: 1\nruntime:\n  allowed_commands: [python3]\n' >"$tmp/policy.yaml"
+# A policy the user names is refused in a job step (the site's applies;
+# the integration case runtime_not_allowed covers allowed_commands).
+printf 'schema: 1\nruntime:\n  allowed_commands: ["*"]\n' >"$tmp/policy.yaml"
 expect 2 step "$bin" --policy "$tmp/policy.yaml" --runtime "$echo_rt"
-stderr_has "runtime '$echo_rt' is not allowed by the site policy $tmp/policy.yaml (runtime.allowed_commands)"
+stderr_has "nam56r-launch: --policy $tmp/policy.yaml: inside a job step the site policy applies"
+expect 2 step "$bin" --policy="$tmp/policy.yaml" --runtime "$echo_rt"
 # A rank on the wrong node (cyclic distribution).
 expect 1 step env SLURM_NODEID=0 "$bin" --runtime "$echo_rt"
 stderr_has "rank 11 is placed on node 1 but runs on node 0"

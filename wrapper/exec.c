@@ -45,8 +45,10 @@ static void exec_usage(FILE *f)
 		"generated one: that is exit 2).\n\n"
 		"  --recipe F    recipe when no --nam56r-recipe was given to "
 		"Slurm (default:\n                the built-in NAM56R recipe)\n"
-		"  --policy F    site policy (default: $NAM56R_POLICY, then "
-		"%s/nam56r/policy.yaml)\n"
+		"  --policy F    refused here (exit 2): a job step uses the site "
+		"policy\n                ($NAM56R_POLICY, set by the plugin, "
+		"else %s/nam56r/policy.yaml);\n                --policy is for "
+		"plan, validate and local\n"
 		"  --runtime CMD run CMD (split at spaces) instead of the "
 		"recipe's runtime.command;\n                it must be allowed "
 		"by the policy's runtime.allowed_commands\n"
@@ -108,20 +110,17 @@ static int parse_opts(int argc, char **argv, struct exec_opts *o)
 	return 0;
 }
 
-static int load_policy(const char *opt, struct n56_policy **out,
-		       const char **path)
+/* The site policy of a job step: $NAM56R_POLICY (the plugin sets it to the
+ * policy it used; "none" for the empty one), else the installed one, read
+ * with the ownership rule of a site policy. */
+static int load_policy(struct n56_policy **out, const char **path)
 {
 	struct n56_diags d = {0};
 	const char *env = getenv("NAM56R_POLICY");
 	static const char def[] = NAM56R_SYSCONFDIR "/nam56r/policy.yaml";
 	int rc;
 
-	if (opt) {
-		/* The user's own choice only restricts the user: no
-		 * ownership rule. */
-		*path = opt;
-		rc = n56_policy_load(opt, out, &d);
-	} else if (env && !strcmp(env, "none")) {
+	if (env && !strcmp(env, "none")) {
 		*path = "none";
 		*out = n56_policy_empty();
 		rc = *out ? 0 : -1;
@@ -395,6 +394,29 @@ out:
 	return rc;
 }
 
+/* The plugin set the rank's env in task_init, but whatever ran between it
+ * and this exec (srun env X=Y nam56r-launch) could have changed it: apply
+ * the plan's fixed policy and patch surface again, as task_init does
+ * (site defaults still yield to the user's own export). */
+static int apply_plan_env(const struct n56_plan *plan)
+{
+	const struct n56_env *lists[] = {&plan->fixed_policy,
+					 &plan->patch_surface};
+
+	for (size_t l = 0; l < 2; l++)
+		for (size_t i = 0; i < lists[l]->n; i++) {
+			const struct n56_env_entry *e = &lists[l]->v[i];
+
+			if (setenv(e->name, e->value,
+				   e->origin != N56_ORIGIN_SITE_DEFAULT)) {
+				fprintf(stderr, PROG "setenv %s: %s\n",
+					e->name, strerror(errno));
+				return -1;
+			}
+		}
+	return 0;
+}
+
 static struct n56_topology *load_topology(const struct n56_policy *p)
 {
 	const char *env = getenv("NAM56R_TOPOLOGY");
@@ -455,7 +477,19 @@ int n56_cmd_exec(int argc, char **argv)
 			"node (srun --ntasks-per-node=G)\n", ntasks, nodes);
 		goto out;
 	}
-	if (load_policy(o.policy, &policy, &policy_path))
+	/* In a job step the site policy is the one the plugin placed the
+	 * step with; a policy the user names would let the rank run what the
+	 * site does not allow. */
+	if (o.policy) {
+		fprintf(stderr, PROG "--policy %s: inside a job step the site "
+			"policy applies (%s); --policy is for plan, "
+			"validate and local outside Slurm\n", o.policy,
+			plugin ? "the one the plugin used" :
+			"$NAM56R_POLICY or " NAM56R_SYSCONFDIR
+			"/nam56r/policy.yaml");
+		goto out;
+	}
+	if (load_policy(&policy, &policy_path))
 		goto out;
 	if (plugin) {
 		if (o.recipe)
@@ -482,6 +516,10 @@ int n56_cmd_exec(int argc, char **argv)
 				"from the plugin's (%.12s): is the same policy "
 				"used? (NAM56R_POLICY=%s)\n",
 				plan->plan_sha256_hex, want, policy_path);
+			rc = N56_EXIT_FAIL;
+			goto out;
+		}
+		if (apply_plan_env(plan)) {
 			rc = N56_EXIT_FAIL;
 			goto out;
 		}
