@@ -525,6 +525,9 @@ policy_dir_writable_by_others policy_bad_owner_at_run record_keeps_comment place
 sbatch_directives srun_direct user_args runtime_not_allowed runtime_exec_fails
 refuse_too_large helper_step no_topology_cache option_in_help salloc_ranks
 record_admin_comment homog_gpu_count homog_admin_map homog_agrees"
+# shellcheck source=tests/integration/hardening.sh
+. "$here/hardening.sh"
+ALL_CASES="$ALL_CASES $HARDENING_CASES"
 
 # ---- main ---------------------------------------------------------------
 [ $# -ge 1 ] || { sed -n '6,13p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
