@@ -151,7 +151,7 @@ static void walk_record(struct n56_yctx *y, yaml_node_t *n, const char *path,
 		{ .name = "field", .type = N56_Y_STR, .dst = &p->record.field,
 		  .choices = record_fields },
 		{ .name = "master_port", .type = N56_Y_INT,
-		  .dst = &p->record.master_port, .min = 1, .max = 65535 },
+		  .dst = &p->record.master_port, .min = 1024, .max = 65503 },
 	};
 	n56_ywalk_map(y, n, path, keys, NKEYS(keys));
 }

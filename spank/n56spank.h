@@ -103,4 +103,15 @@ int n56_args_merge(char *const *gen, size_t ngen, char *const *user,
 		   size_t nuser, char ***out, size_t *nout, char *err,
 		   size_t errlen);
 
+/* MASTER_PORT (spank/ports.c). The first port of SLURM_STEP_RESV_PORTS;
+ * else base + (lowest CPU id the job holds on the step's first node) *
+ * N56_PORT_STEPS + step id % N56_PORT_STEPS: distinct for jobs that share
+ * that node (they hold disjoint CPUs), and for up to N56_PORT_STEPS
+ * concurrent steps of one job. */
+#include <stdint.h>
+#define N56_PORT_STEPS 32
+int n56_resv_ports_first(const char *s, int *port);
+int n56_port_from_cpus(long base, const char *cpus, uint32_t step_id,
+		       int *port, char *err, size_t errlen);
+
 #endif

@@ -76,6 +76,11 @@ void n56_remote_fail(const char *fmt, ...)
 int n56_publish_record(uint32_t job_id, int field, const char *record,
 		       char *err, size_t errlen);
 
+/* jobcpus.c: the CPU ids job_id holds on node ("0-3,8"), from
+ * slurmctld. */
+int n56_job_cpus_on_node(uint32_t job_id, const char *node, char *cpus,
+			 size_t len, char *err, size_t errlen);
+
 /* slurmd.c */
 int n56_slurmd_init(spank_t sp, int ac, char **av);
 

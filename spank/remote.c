@@ -372,6 +372,32 @@ static void split_list(const char *s, char ***out, size_t *n)
 	free(copy);
 }
 
+/* spank_nam56r(8) MASTER PORT: what Slurm reserved for the step, else a
+ * port no concurrent job on the first node can compute (ports.c). */
+static int step_master_port(spank_t sp, long base)
+{
+	char *resv = job_getenv(sp, "SLURM_STEP_RESV_PORTS");
+	char cpus[1024], err[512];
+
+	if (resv) {
+		int bad = n56_resv_ports_first(resv, &n56_st.master_port);
+
+		if (bad)
+			n56_remote_fail("SLURM_STEP_RESV_PORTS is '%.64s', not "
+					"a port range", resv);
+		free(resv);
+		return bad;
+	}
+	if (n56_job_cpus_on_node(n56_st.job_id, n56_st.master, cpus,
+				 sizeof(cpus), err, sizeof(err)) ||
+	    n56_port_from_cpus(base, cpus, n56_st.step_id,
+			       &n56_st.master_port, err, sizeof(err))) {
+		n56_remote_fail("MASTER_PORT: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
 int n56_remote_post_opt(spank_t sp)
 {
 	struct n56_diags d = {0};
@@ -440,12 +466,11 @@ int n56_remote_post_opt(spank_t sp)
 	}
 	n56_st.master = strdup(hosts[0]);
 	n56_st.node_name = strdup(hosts[n56_st.node_id]);
-	/* One port per job on shared first nodes: the site's base port
-	 * plus the job id modulo 1000. */
 	long base = n56_st.policy->record.master_port.v > 0 ?
 		    n56_st.policy->record.master_port.v :
 		    N56_DEFAULT_MASTER_PORT;
-	n56_st.master_port = (int)(base + n56_st.job_id % 1000);
+	if (step_master_port(sp, base))
+		goto out;
 	n56_st.field = n56_st.args.record >= 0 ? n56_st.args.record :
 		       n56_record_field_parse(n56_st.policy->record.field.v);
 	if (n56_st.field < 0)

@@ -72,6 +72,14 @@ fi
 sha=$(grep '^NAM56R_PLAN_SHA256=' "$tmp/rec" | cut -d= -f2)
 [ ${#sha} = 64 ] || fail "NAM56R_PLAN_SHA256 missing"
 
+# Slurm reserved ports for the step (MpiParams=ports): the first is the
+# master port.
+expect 0 step env SLURM_STEP_RESV_PORTS=41003-41011 "$bin" --runtime "$echo_rt"
+grep -qx 'MASTER_PORT=41003' "$tmp"/*.11.txt || fail "MASTER_PORT is not the first reserved port"
+rm -f "$tmp"/*.11.txt
+expect 1 step env SLURM_STEP_RESV_PORTS=none "$bin" --runtime "$echo_rt"
+stderr_has "nam56r-launch: SLURM_STEP_RESV_PORTS is 'none', not a port range"
+
 # ARGS that contradict a generated flag: exit 2 naming both.
 expect 2 step "$bin" --runtime "$echo_rt" -- --pipeline-model-parallel-size 4
 stderr_has "argument '--pipeline-model-parallel-size 4' contradicts the generated '--pipeline-model-parallel-size 2'"

@@ -352,10 +352,20 @@ static int set_rank_env(const struct n56_plan *plan,
 	long base = policy->record.master_port.v > 0 ?
 		    policy->record.master_port.v : 29500;
 	long job = env_long("SLURM_JOB_ID", NULL);
+	int port = (int)(base + (job > 0 ? job % 1000 : 0));
+	/* Slurm's reservation (MpiParams=ports) wins; without the plugin
+	 * there is no job record to compute a collision-free port from, so
+	 * the job id picks one (spank_nam56r(8), MASTER PORT). */
+	const char *resv = getenv("SLURM_STEP_RESV_PORTS");
+	if (resv && n56_resv_ports_first(resv, &port)) {
+		fprintf(stderr, PROG "SLURM_STEP_RESV_PORTS is '%.64s', not a "
+			"port range\n", resv);
+		goto out;
+	}
 	const char *nic = topo && place.gpu < topo->ngpus ?
 			  topo->gpus[place.gpu].nic : NULL;
 	if (n56_rank_env(plan, pl, rank, hosts[0],
-			 (int)(base + (job > 0 ? job % 1000 : 0)), nic, &env,
+			 port, nic, &env,
 			 err, sizeof(err))) {
 		fprintf(stderr, PROG "per-rank environment: %s\n", err);
 		goto out;

@@ -72,5 +72,72 @@ case_pinned_env_under_wrapper() {
 		--env NCCL_NVLS_ENABLE=0 || return 1
 }
 
+
+# 4. MASTER_PORT: two jobs whose ids are 1000 apart share their first node
+# at the same time (the old job-id-modulo-1000 port collided); and with
+# MpiParams=ports the port is the first that Slurm reserved for the step.
+rank0_port() { sed -n 's/^MASTER_PORT=//p' "$1"/out/*.0.txt 2>/dev/null | head -1; }
+case_master_port_shared_node() {
+	local a b s n c1 c2
+	c1=$(mkcase master_port_a) && c2=$(mkcase master_port_b) || return 1
+	good_recipe "$c1/r.yaml" && good_recipe "$c2/r.yaml"
+	echo 'sleep 8' >>"$c1/job.sh"
+	a=$(as_user "$c1" sbatch --parsable -N1 -w n1 --ntasks-per-node=4 \
+		--gpus-per-node=4 --nam56r-recipe=r.yaml job.sh 2>"$c1/sbatch.err") ||
+		{ fail "sbatch: $(cat "$c1/sbatch.err")"; return 1; }
+	# Job ids up to a + 999: an array whose tasks are split off (held one
+	# by one) takes one id each.
+	s=$(as_user "$W" sbatch --parsable -H --array=0-999 -n1 -o /dev/null \
+		--nam56r-recipe=none --wrap=true) || { fail "array sbatch failed"; return 1; }
+	n=$((a + 1000 - s - 1))
+	[ "$n" -ge 1 ] && scontrol hold "${s}_[0-$((n - 1))]" >/dev/null 2>&1
+	scancel "$s"
+	for _ in $(seq 1 100); do [ "$(job_state "$a")" = RUNNING ] && break; sleep 0.1; done
+	b=$(as_user "$c2" sbatch --parsable -N1 -w n1 --ntasks-per-node=4 \
+		--gpus-per-node=4 --nam56r-recipe=r.yaml job.sh 2>"$c2/sbatch.err") ||
+		{ fail "sbatch: $(cat "$c2/sbatch.err")"; return 1; }
+	[ "$b" = $((a + 1000)) ] || { fail "job ids $a and $b, want $a and $((a + 1000))"; return 1; }
+	finish_job "$c2" "$b" COMPLETED || return 1
+	[ "$(job_state "$a")" = RUNNING ] ||
+		{ fail "job $a was not running beside job $b: $(job_state "$a")"; return 1; }
+	finish_job "$c1" "$a" COMPLETED || return 1
+	local pa pb
+	pa=$(rank0_port "$c1") pb=$(rank0_port "$c2")
+	[ -n "$pa" ] && [ -n "$pb" ] || { fail "no MASTER_PORT: '$pa' '$pb'"; return 1; }
+	[ "$pa" != "$pb" ] ||
+		{ fail "jobs $a and $b on n1 at once both got MASTER_PORT=$pa"; return 1; }
+	echo "    jobs $a and $b on n1 at once: MASTER_PORT $pa and $pb"
+}
+
+case_master_port_resv_ports() {
+	local c; c=$(mkcase master_port_resv_ports) || return 1
+	good_recipe "$c/r.yaml"
+	cp "$SLURM_CONF" "$c/slurm.conf.saved"
+	echo 'MpiParams=ports=41000-41999' >>"$SLURM_CONF"
+	scontrol reconfigure || { fail "scontrol reconfigure failed"; cp "$c/slurm.conf.saved" "$SLURM_CONF"; return 1; }
+	local rc=0
+	run_job "$c" --nam56r-recipe=r.yaml || rc=1
+	cp "$c/slurm.conf.saved" "$SLURM_CONF" && scontrol reconfigure
+	[ $rc = 0 ] || return 1
+	python3 - "$c/out" <<'PY' || return 1
+import os, re, sys
+bad, ports = [], set()
+for f in sorted(os.listdir(sys.argv[1])):
+    env = dict(l.split("=", 1) for l in open(os.path.join(sys.argv[1], f))
+               .read().split("\n") if "=" in l and not l.startswith("--"))
+    resv, port = env.get("SLURM_STEP_RESV_PORTS", ""), env.get("MASTER_PORT")
+    m = re.match(r"(\d+)", resv)
+    if not m or port != m.group(1):
+        bad.append(f"{f}: MASTER_PORT={port}, SLURM_STEP_RESV_PORTS={resv!r}")
+    ports.add(port)
+for b in bad[:5]:
+    print("    " + b)
+if not bad:
+    print(f"    16 ranks: MASTER_PORT={ports.pop()}, the first reserved port")
+sys.exit(1 if bad else 0)
+PY
+}
+
 HARDENING_CASES="user_policy_in_step refuse_extra_args_generated
-refuse_env_computed pinned_env_under_wrapper"
+refuse_env_computed pinned_env_under_wrapper master_port_shared_node
+master_port_resv_ports"
