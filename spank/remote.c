@@ -499,18 +499,26 @@ int n56_remote_post_opt(spank_t sp)
 
 	/* The GPUs Slurm gave the step, in its order: our CUDA indices of
 	 * the node are positions in this list. */
+	/* A rank never goes to a GPU Slurm did not give the step: one rank
+	 * per GPU of the step, or the step fails here. */
 	cvd = job_getenv(sp, "CUDA_VISIBLE_DEVICES");
-	if (cvd) {
-		split_list(cvd, &n56_st.slurm_gpus, &n56_st.nslurm_gpus);
-		if (n56_st.nslurm_gpus != (size_t)gpn) {
-			slurm_info(N56_LOG_PREFIX "Slurm gave %zu GPUs for %ld "
-				   "ranks on this node; using CUDA indices "
-				   "as placed", n56_st.nslurm_gpus, gpn);
-			n56_hostlist_free(n56_st.slurm_gpus,
-					  n56_st.nslurm_gpus);
-			n56_st.slurm_gpus = NULL;
-			n56_st.nslurm_gpus = 0;
-		}
+	if (!cvd || !*cvd) {
+		n56_remote_fail("Slurm gave this step no GPUs on %s (no "
+				"CUDA_VISIBLE_DEVICES) for %ld ranks: ask for "
+				"one GPU per rank (--gpus-per-node=%ld)",
+				n56_st.node_name, gpn, gpn);
+		goto out;
+	}
+	split_list(cvd, &n56_st.slurm_gpus, &n56_st.nslurm_gpus);
+	if (n56_st.nslurm_gpus != (size_t)gpn) {
+		n56_remote_fail("Slurm gave this step %zu GPUs on %s (%.256s) "
+				"for %ld ranks: a NAM56R step runs one rank "
+				"per GPU of the step (srun "
+				"--ntasks-per-node=%zu, or give the step %ld "
+				"GPUs with --gpus-per-node=%ld)",
+				n56_st.nslurm_gpus, n56_st.node_name, cvd, gpn,
+				n56_st.nslurm_gpus, gpn, gpn);
+		goto out;
 	}
 out:
 	/* The plan borrows the recipe: keep it for the step's lifetime. */
@@ -551,17 +559,23 @@ static char *translate_devices(const char *ours)
 		free(copy);
 		return NULL;
 	}
-	int first = 1;
+	int first = 1, bad = 0;
 	for (char *t = strtok_r(copy, ",", &save); t;
 	     t = strtok_r(NULL, ",", &save), first = 0) {
 		long i = strtol(t, NULL, 10);
 
-		fprintf(f, "%s%s", first ? "" : ",",
-			i >= 0 && (size_t)i < n56_st.nslurm_gpus ?
-			n56_st.slurm_gpus[i] : t);
+		if (i < 0 || (size_t)i >= n56_st.nslurm_gpus) {
+			bad = 1;
+			break;
+		}
+		fprintf(f, "%s%s", first ? "" : ",", n56_st.slurm_gpus[i]);
 	}
 	fclose(f);
 	free(copy);
+	if (bad) {
+		free(out);
+		return NULL;
+	}
 	return out;
 }
 
@@ -610,9 +624,16 @@ int n56_remote_task_init(spank_t sp)
 		int overwrite = e->origin != N56_ORIGIN_SITE_DEFAULT;
 		char *dev = NULL;
 
-		if (n56_st.slurm_gpus && !strcmp(e->name,
-						 "CUDA_VISIBLE_DEVICES"))
+		if (!strcmp(e->name, "CUDA_VISIBLE_DEVICES")) {
 			dev = translate_devices(e->value);
+			if (!dev) {
+				n56_remote_fail("placement put a rank outside "
+						"the %zu GPUs Slurm gave the "
+						"step (%s)", n56_st.nslurm_gpus,
+						e->value);
+				goto fail;
+			}
+		}
 		if (set_env(sp, e->name, dev ? dev : e->value, overwrite)) {
 			free(dev);
 			goto out;

@@ -80,6 +80,10 @@ rm -f "$tmp"/*.11.txt
 expect 1 step env SLURM_STEP_RESV_PORTS=none "$bin" --runtime "$echo_rt"
 stderr_has "nam56r-launch: SLURM_STEP_RESV_PORTS is 'none', not a port range"
 
+# Fewer GPUs from Slurm than ranks on the node: never a GPU outside them.
+expect 1 step env CUDA_VISIBLE_DEVICES=2,3,4,5,6,7 "$bin" --runtime "$echo_rt"
+stderr_has "nam56r-launch: Slurm gave this step 6 GPUs (2,3,4,5,6,7) for 8 ranks on this node: a NAM56R step runs one rank per GPU of the step (srun --ntasks-per-node=6, or give the step 8 GPUs with --gpus-per-node=8)"
+
 # ARGS that contradict a generated flag: exit 2 naming both.
 expect 2 step "$bin" --runtime "$echo_rt" -- --pipeline-model-parallel-size 4
 stderr_has "argument '--pipeline-model-parallel-size 4' contradicts the generated '--pipeline-model-parallel-size 2'"

@@ -249,8 +249,13 @@ static char *translate_devices(const char *ours, const char *slurm)
 	     t = strtok_r(NULL, ",", &sv), first = 0) {
 		long i = strtol(t, NULL, 10);
 
-		fprintf(f, "%s%s", first ? "" : ",",
-			i >= 0 && (size_t)i < n ? list[i] : t);
+		if (i < 0 || (size_t)i >= n) {
+			fclose(f);
+			free(out);
+			out = NULL;
+			goto out;
+		}
+		fprintf(f, "%s%s", first ? "" : ",", list[i]);
 	}
 	fclose(f);
 out:
@@ -372,12 +377,38 @@ static int set_rank_env(const struct n56_plan *plan,
 	}
 	const char *slurm_gpus = getenv("CUDA_VISIBLE_DEVICES");
 	char *slurm_copy = slurm_gpus ? strdup(slurm_gpus) : NULL;
+	/* A rank never goes to a GPU Slurm did not give the step. */
+	if (slurm_gpus) {
+		long k = *slurm_gpus ? 1 : 0;
+
+		for (const char *c = slurm_gpus; *c; c++)
+			k += *c == ',';
+		if (k != plan->gpus_per_node) {
+			fprintf(stderr, PROG "Slurm gave this step %ld GPUs "
+				"(%.256s) for %ld ranks on this node: a NAM56R "
+				"step runs one rank per GPU of the step (srun "
+				"--ntasks-per-node=%ld, or give the step %ld "
+				"GPUs with --gpus-per-node=%ld)\n", k,
+				slurm_gpus, plan->gpus_per_node, k,
+				plan->gpus_per_node, plan->gpus_per_node);
+			free(slurm_copy);
+			goto out;
+		}
+	}
 	for (size_t i = 0; i < env.n; i++) {
 		const struct n56_env_entry *e = &env.v[i];
 		char *dev = NULL;
 
-		if (slurm_copy && !strcmp(e->name, "CUDA_VISIBLE_DEVICES"))
+		if (slurm_copy && !strcmp(e->name, "CUDA_VISIBLE_DEVICES")) {
 			dev = translate_devices(e->value, slurm_copy);
+			if (!dev) {
+				fprintf(stderr, PROG "placement put a rank "
+					"outside the GPUs Slurm gave the step "
+					"(%s of %s)\n", e->value, slurm_copy);
+				free(slurm_copy);
+				goto out;
+			}
+		}
 		/* Site defaults yield to what the user exported. */
 		if (setenv(e->name, dev ? dev : e->value,
 			   e->origin != N56_ORIGIN_SITE_DEFAULT)) {

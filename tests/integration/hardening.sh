@@ -140,4 +140,53 @@ PY
 
 HARDENING_CASES="user_policy_in_step refuse_extra_args_generated
 refuse_env_computed pinned_env_under_wrapper master_port_shared_node
-master_port_resv_ports"
+master_port_resv_ports gpus_outside_allocation"
+
+# 5. Without a node topology, a 4-rank step in a 6-GPU job while another job
+# holds GPUs 0 and 1 of the node: never a GPU outside the step's (the step
+# fails with the reason); a 4-GPU job beside it runs on its own 4 GPUs.
+case_gpus_outside_allocation() {
+	local c x id
+	x=$(mkcase gpus_other_job) && c=$(mkcase gpus_outside_allocation) || return 1
+	good_recipe "$c/r.yaml"
+	x=$(as_user "$x" sbatch --parsable -N1 -w n1 -n2 --gpus-per-node=2 \
+		--nam56r-recipe=none --wrap='sleep 30') || { fail "sbatch of the other job failed"; return 1; }
+	for _ in $(seq 1 100); do [ "$(job_state "$x")" = RUNNING ] && break; sleep 0.1; done
+	# The job's geometry in #SBATCH lines: 6 ranks would not fit the
+	# recipe, and the submission does not see them (only the 4-rank
+	# step matters here).
+	write_job "$c" "-n4"
+	sed -i '2i #SBATCH -N1 -w n1 -n6 --gres=gpu:6' "$c/job.sh"
+	id=$(as_user "$c" sbatch --parsable --nam56r-recipe=r.yaml job.sh 2>"$c/sbatch.err") ||
+		{ fail "sbatch: $(cat "$c/sbatch.err")"; return 1; }
+	finish_job "$c" "$id" FAILED || { cat "$c"/out/* 2>/dev/null | grep -h '^CUDA_VISIBLE_DEVICES=' | sort | uniq -c | sed 's/^/      /' >&2; return 1; }
+	[ -z "$(ls "$c/out")" ] || { fail "ranks ran: $(ls "$c/out" | head -3)"; return 1; }
+	grep -q 'nam56r: Slurm gave this step 6 GPUs on n1 (2,3,4,5,6,7) for 4 ranks' "$c/slurm-$id.out" ||
+		{ fail "no message: $(head -3 "$c/slurm-$id.out")"; return 1; }
+	echo "    job $id FAILED: $(grep -m1 'Slurm gave' "$c/slurm-$id.out")"
+	# One rank per GPU of the step: GPUs 2-5, never 0 or 1.
+	write_job "$c" ""
+	id=$(as_user "$c" sbatch --parsable -N1 -w n1 -n4 --gpus-per-node=4 \
+		--nam56r-recipe=r.yaml job.sh 2>"$c/sbatch.err") ||
+		{ fail "sbatch: $(cat "$c/sbatch.err")"; return 1; }
+	finish_job "$c" "$id" COMPLETED || return 1
+	python3 - "$c/out" <<'PY' || return 1
+import os, sys
+bad, used = [], []
+for f in sorted(os.listdir(sys.argv[1])):
+    env = dict(l.split("=", 1) for l in open(os.path.join(sys.argv[1], f))
+               .read().split("\n") if "=" in l and not l.startswith("--"))
+    cvd = env["CUDA_VISIBLE_DEVICES"].split(",")
+    gpu = cvd[int(env["LOCAL_RANK"])]
+    used.append(gpu)
+    if gpu not in env.get("SLURM_JOB_GPUS", "").split(",") or gpu in ("0", "1"):
+        bad.append(f"{f}: GPU {gpu}, the job holds {env.get('SLURM_JOB_GPUS')}")
+if len(used) != 4 or len(set(used)) != 4:
+    bad.append(f"GPUs {used}: want 4 distinct")
+for b in bad:
+    print("    " + b)
+if not bad:
+    print(f"    4 ranks beside the other job: GPUs {','.join(used)}")
+sys.exit(1 if bad else 0)
+PY
+}
