@@ -140,6 +140,17 @@ static bool request_for(const struct n56_recipe *r,
 	gpn = seen.gpus_per_node ? seen.gpus_per_node : seen.tasks_per_node;
 	if (!gpn && seen.nodes && seen.ntasks && seen.ntasks % seen.nodes == 0)
 		gpn = seen.ntasks / seen.nodes;
+	/* An srun starts a step: its ranks per node are its tasks, which
+	 * may be fewer than the GPUs the job holds (SLURM_GPUS_PER_NODE). */
+	if (spank_context() == S_CTX_LOCAL && !seen.gpus_per_node_argv) {
+		if (seen.tasks_per_node_argv)
+			gpn = seen.tasks_per_node;
+		else if (seen.nodes && seen.ntasks &&
+			 seen.ntasks % seen.nodes == 0)
+			gpn = seen.ntasks / seen.nodes;
+		else if (seen.tasks_per_node)
+			gpn = seen.tasks_per_node;
+	}
 	if (seen.gpus_per_node_argv && seen.tasks_per_node_argv &&
 	    seen.gpus_per_node != seen.tasks_per_node)
 		n56_diag_add(d, r->path, (struct n56_pos){0, 0},

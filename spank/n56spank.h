@@ -114,4 +114,10 @@ int n56_resv_ports_first(const char *s, int *port);
 int n56_port_from_cpus(long base, const char *cpus, uint32_t step_id,
 		       int *port, char *err, size_t errlen);
 
+/* The step's SLURM_DISTRIBUTION (and SLURM_DIST_PLANESIZE) against the
+ * block layout placement assumes (spank/steplayout.c): 0 when it is, -1
+ * with err saying what to use. */
+int n56_distribution_check(const char *dist, const char *plane_size,
+			   long tasks_per_node, char *err, size_t errlen);
+
 #endif

@@ -372,6 +372,44 @@ static void split_list(const char *s, char ***out, size_t *n)
 	free(copy);
 }
 
+/* Steps that would start half-way: a layout the plan cannot honour
+ * fails every task of every node here, before any exec. The distribution
+ * is the same on every node; the local task ids against the placement
+ * back it up. */
+static int check_layout(spank_t sp, long gpn, uint32_t nlocal)
+{
+	char *dist = job_getenv(sp, "SLURM_DISTRIBUTION");
+	char *plane = job_getenv(sp, "SLURM_DIST_PLANESIZE");
+	char err[512];
+	int rc = n56_distribution_check(dist, plane, gpn, err, sizeof(err));
+
+	free(dist);
+	free(plane);
+	if (rc) {
+		n56_remote_fail("%s", err);
+		return -1;
+	}
+	for (uint32_t i = 0; i < nlocal; i++) {
+		uint32_t gid;
+
+		if (spank_get_item(sp, S_JOB_LOCAL_TO_GLOBAL_ID, i, &gid) !=
+		    ESPANK_SUCCESS)
+			continue;
+		struct n56_rank_place place;
+
+		n56_place_rank(n56_st.placer, (long)gid, &place);
+		if (place.node != (long)n56_st.node_id) {
+			n56_remote_fail("Slurm starts rank %u on node %u of "
+					"the step, but NAM56R places it on "
+					"node %ld: use the block distribution "
+					"(srun -m block, the default)", gid,
+					n56_st.node_id, place.node);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* spank_nam56r(8) MASTER PORT: what Slurm reserved for the step, else a
  * port no concurrent job on the first node can compute (ports.c). */
 static int step_master_port(spank_t sp, long base)
@@ -460,8 +498,21 @@ int n56_remote_post_opt(spank_t sp)
 		goto out;
 	}
 	if (nhosts != n56_st.nnodes || n56_st.node_id >= nhosts) {
-		n56_remote_fail("the step's node list %s has %zu nodes, Slurm "
-				"says %u", nodelist, nhosts, n56_st.nnodes);
+		char *het = job_getenv(sp, "SLURM_HET_SIZE");
+
+		if (het)
+			n56_remote_fail("this step spans %zu nodes of the "
+					"components of a heterogeneous job "
+					"(srun --het-group=...), %u of them in "
+					"this component: NAM56R places a step "
+					"of one component; run the training "
+					"step with srun --het-group=N",
+					nhosts, n56_st.nnodes);
+		else
+			n56_remote_fail("the step's node list %s has %zu "
+					"nodes, Slurm says %u", nodelist,
+					nhosts, n56_st.nnodes);
+		free(het);
 		goto out;
 	}
 	n56_st.master = strdup(hosts[0]);
@@ -490,6 +541,8 @@ int n56_remote_post_opt(spank_t sp)
 		n56_remote_fail("placement: %s", err);
 		goto out;
 	}
+	if (check_layout(sp, gpn, nlocal))
+		goto out;
 	if (!rep.tp_in_island && n56_st.policy->topology.require_tp_in_island.v)
 		n56_remote_fail("placement: %s (the site policy requires "
 				"every TP group inside one NVLink island)",

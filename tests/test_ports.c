@@ -1,12 +1,14 @@
-/* MASTER_PORT helpers (spank/ports.c): the first reserved port of
- * SLURM_STEP_RESV_PORTS, and the computed port from the job's CPUs on the
- * first node, with its exact messages. */
+/* The step helpers of spank/ports.c and spank/steplayout.c: MASTER_PORT
+ * (the first reserved port of SLURM_STEP_RESV_PORTS, the computed port from
+ * the job's CPUs on the first node) and the task distribution check, with
+ * their exact messages. */
 #include "config.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <cmocka.h>
 
@@ -70,11 +72,44 @@ static void from_cpus(void **state)
 			    "the per-job ports (use 1024..65503)");
 }
 
+static void distribution(void **state)
+{
+	char err[512];
+
+	(void)state;
+	assert_int_equal(n56_distribution_check(NULL, NULL, 8, err,
+						sizeof(err)), 0);
+	assert_int_equal(n56_distribution_check("block", NULL, 8, err,
+						sizeof(err)), 0);
+	assert_int_equal(n56_distribution_check("block:cyclic", NULL, 8, err,
+						sizeof(err)), 0);
+	assert_int_equal(n56_distribution_check("plane", "8", 8, err,
+						sizeof(err)), 0);
+	assert_int_equal(n56_distribution_check("cyclic", NULL, 8, err,
+						sizeof(err)), -1);
+	assert_string_equal(err, "the step's tasks are distributed 'cyclic' "
+			    "(srun -m), but NAM56R ranks follow Megatron's "
+			    "order in blocks of 8 per node: use the block "
+			    "distribution (srun -m block, the default)");
+	assert_int_equal(n56_distribution_check("cyclic:block", NULL, 8, err,
+						sizeof(err)), -1);
+	assert_non_null(strstr(err, "distributed 'cyclic' (srun -m)"));
+	assert_int_equal(n56_distribution_check("arbitrary", NULL, 8, err,
+						sizeof(err)), -1);
+	assert_int_equal(n56_distribution_check("plane", "2", 8, err,
+						sizeof(err)), -1);
+	assert_string_equal(err, "the step's tasks are distributed plane=2 "
+			    "(srun -m), but its 8 ranks per node must be "
+			    "consecutive: use the block distribution (srun -m "
+			    "block, the default) or -m plane=8");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(resv_ports),
 		cmocka_unit_test(from_cpus),
+		cmocka_unit_test(distribution),
 	};
 
 	return cmocka_run_group_tests_name("ports", tests, NULL, NULL);

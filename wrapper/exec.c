@@ -518,6 +518,15 @@ int n56_cmd_exec(int argc, char **argv)
 			"node (srun --ntasks-per-node=G)\n", ntasks, nodes);
 		goto out;
 	}
+	/* Every rank sees the same distribution: refusing it here fails the
+	 * whole step, not the ranks that happen to land on another node. */
+	if (n56_distribution_check(getenv("SLURM_DISTRIBUTION"),
+				   getenv("SLURM_DIST_PLANESIZE"),
+				   ntasks / nodes, err, sizeof(err))) {
+		fprintf(stderr, PROG "%s\n", err);
+		rc = N56_EXIT_FAIL;
+		goto out;
+	}
 	/* In a job step the site policy is the one the plugin placed the
 	 * step with; a policy the user names would let the rank run what the
 	 * site does not allow. */

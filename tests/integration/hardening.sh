@@ -140,7 +140,8 @@ PY
 
 HARDENING_CASES="user_policy_in_step refuse_extra_args_generated
 refuse_env_computed pinned_env_under_wrapper master_port_shared_node
-master_port_resv_ports gpus_outside_allocation"
+master_port_resv_ports gpus_outside_allocation step_cyclic step_het_group
+step_fewer_tasks_than_job_gpus"
 
 # 5. Without a node topology, a 4-rank step in a 6-GPU job while another job
 # holds GPUs 0 and 1 of the node: never a GPU outside the step's (the step
@@ -189,4 +190,79 @@ if not bad:
     print(f"    4 ranks beside the other job: GPUs {','.join(used)}")
 sys.exit(1 if bad else 0)
 PY
+}
+
+# 10. Steps that would start half-way fail on every rank before any exec.
+case_step_cyclic() { # srun -m cyclic: no rank starts
+	local c id; c=$(mkcase step_cyclic) || return 1
+	good_recipe "$c/r.yaml"
+	write_job "$c" "-m cyclic"
+	id=$(submit "$c" --nam56r-recipe=r.yaml) || return 1
+	finish_job "$c" "$id" FAILED || return 1
+	[ -z "$(ls "$c/out")" ] ||
+		{ fail "$(ls "$c/out" | wc -l) of 16 ranks started"; return 1; }
+	grep -q "nam56r: the step's tasks are distributed 'cyclic' (srun -m), but NAM56R ranks follow Megatron's order in blocks of 8 per node: use the block distribution" \
+		"$c/slurm-$id.out" || { fail "no message: $(head -3 "$c/slurm-$id.out")"; return 1; }
+	echo "    job $id FAILED, no rank started: $(grep -m1 'distributed' "$c/slurm-$id.out" | cut -c1-120)"
+}
+
+het_wait() { # ID: HET_STATE = the leader's final state (60 s at most)
+	HET_STATE=
+	[ -n "$1" ] || return 0
+	for _ in $(seq 1 300); do # one JobState line per component
+		HET_STATE=$(scontrol show job "${1%%+*}" 2>/dev/null | grep -m1 -o 'JobState=[A-Z_]*' | cut -d= -f2)
+		case $HET_STATE in PENDING|RUNNING|CONFIGURING|COMPLETING|"") sleep 0.2 ;; *) return 0 ;; esac
+	done
+}
+case_step_het_group() { # srun --het-group=0,1 across a heterogeneous job
+	local c id; c=$(mkcase step_het_group) || return 1
+	good_recipe "$c/r.yaml"
+	cat >"$c/job.sh" <<EOS
+#!/bin/bash
+#SBATCH -N1 -w n1 --ntasks-per-node=8 --gpus-per-node=8
+#SBATCH hetjob
+#SBATCH -N1 -w n2 --ntasks-per-node=8 --gpus-per-node=8
+export PATH=$BIN:/usr/local/bin:/usr/bin:/bin
+export N56_ECHO_DIR=$c/out
+srun --het-group=0,1 nam56r-launch --runtime n56-echo-runtime
+EOS
+	chown "$U" "$c/job.sh"
+	# Only the backfill scheduler starts heterogeneous jobs (the cluster
+	# runs it every second).
+	id=$(as_user "$c" sbatch --parsable --nam56r-recipe=r.yaml job.sh 2>"$c/sbatch.err")
+	local rc=$? st
+	het_wait "$id"
+	[ $rc = 0 ] || { fail "sbatch: $(cat "$c/sbatch.err")"; return 1; }
+	id=${id%%+*}
+	st=$HET_STATE
+	[ "$st" = FAILED ] || { fail "het job $id ended $st, want FAILED: $(head -5 "$c/slurm-$id.out" 2>/dev/null)"; return 1; }
+	[ -z "$(ls "$c/out")" ] || { fail "$(ls "$c/out" | wc -l) ranks started"; return 1; }
+	grep -q "nam56r: this step spans 2 nodes of the components of a heterogeneous job (srun --het-group=...), 1 of them in this component" \
+		"$c/slurm-$id.out" || { fail "no message: $(head -3 "$c/slurm-$id.out")"; return 1; }
+	echo "    job $id FAILED, no rank started: $(grep -m1 'heterogeneous' "$c/slurm-$id.out" | cut -c1-120)"
+}
+
+case_step_fewer_tasks_than_job_gpus() { # 4-rank steps in a 6-GPU job
+	local c id; c=$(mkcase step_fewer_tasks) || return 1
+	good_recipe "$c/r.yaml"
+	# srun -n4 --gpus=4: Slurm still gives the step the job's 6 GPUs. The
+	# srun's own check is for 4 ranks per node (not SLURM_GPUS_PER_NODE),
+	# and the compute nodes refuse the step for its GPUs.
+	write_job "$c" "-n4 --gpus=4"
+	sed -i '2i #SBATCH -N1 -w n1 -n6 --gpus-per-node=6' "$c/job.sh"
+	id=$(as_user "$c" sbatch --parsable --nam56r-recipe=r.yaml job.sh 2>"$c/sbatch.err") ||
+		{ fail "sbatch: $(cat "$c/sbatch.err")"; return 1; }
+	finish_job "$c" "$id" FAILED || return 1
+	[ -z "$(ls "$c/out")" ] || { fail "$(ls "$c/out" | wc -l) ranks started"; return 1; }
+	grep -q 'nam56r: Slurm gave this step 6 GPUs on n1 (0,1,2,3,4,5) for 4 ranks' "$c/slurm-$id.out" ||
+		{ fail "not the step's GPUs as the reason: $(head -3 "$c/slurm-$id.out")"; return 1; }
+	echo "    job $id FAILED: $(grep -m1 'Slurm gave' "$c/slurm-$id.out" | cut -c1-110)"
+	# srun -n4 --gpus-per-node=4: the step has 4 GPUs, 4 ranks run.
+	write_job "$c" "-n4 --gpus-per-node=4"
+	sed -i '2i #SBATCH -N1 -w n1 -n6 --gpus-per-node=6' "$c/job.sh"
+	id=$(as_user "$c" sbatch --parsable --nam56r-recipe=r.yaml job.sh 2>"$c/sbatch.err") ||
+		{ fail "sbatch: $(cat "$c/sbatch.err")"; return 1; }
+	finish_job "$c" "$id" COMPLETED || return 1
+	[ "$(ls "$c/out" | wc -l)" = 4 ] || { fail "$(ls "$c/out" | wc -l) ranks, want 4"; return 1; }
+	echo "    job $id: srun -n4 --gpus-per-node=4 ran 4 ranks in the 6-GPU job"
 }
