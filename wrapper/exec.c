@@ -206,11 +206,62 @@ static char **split_words(const char *s, size_t *n)
 	return v;
 }
 
-/* Globs with a '/' match the path as given; globs without one match the
- * command's name (argv[0] after its last '/'). The list says which
- * programs a rank may become; it is not a sandbox (the job script could
- * run anything without the wrapper). */
-static bool command_allowed(const struct n56_policy *p, const char *argv0)
+/* Where a bare command name in runtime.allowed_commands is looked up: the
+ * system's own directories, never the user's PATH. */
+#define N56_SITE_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:" \
+		      "/sbin:/bin"
+
+/* NAME on the search path SEARCH, as a real path (symbolic links
+ * resolved): malloc'd, or NULL when no executable file has that name. */
+static char *lookup(const char *name, const char *search)
+{
+	char *copy = strdup(search ? search : N56_SITE_PATH), *save = NULL;
+	char *found = NULL;
+
+	if (!copy)
+		return NULL;
+	for (char *d = strtok_r(copy, ":", &save); d && !found;
+	     d = strtok_r(NULL, ":", &save)) {
+		char *path = NULL;
+
+		/* An empty entry is the cwd, as for execvp. */
+		if (asprintf(&path, "%s/%s", *d ? d : ".", name) < 0)
+			break;
+		if (access(path, X_OK) == 0)
+			found = realpath(path, NULL);
+		free(path);
+	}
+	free(copy);
+	return found;
+}
+
+/* The program argv0 names, as execvp would find it (through $PATH when it
+ * has no '/'), as a real path; NULL with errno when there is none. */
+static char *resolve_runtime(const char *argv0)
+{
+	char *r;
+
+	if (strchr(argv0, '/')) {
+		if (access(argv0, X_OK))
+			return NULL;
+		return realpath(argv0, NULL);
+	}
+	r = lookup(argv0, getenv("PATH") ? getenv("PATH") : N56_SITE_PATH);
+	if (!r)
+		errno = ENOENT;
+	return r;
+}
+
+/* nam56r-policy(5) runtime.allowed_commands: the resolved executable is
+ * matched, never the name the user typed. A pattern with a '/' matches the
+ * real path ('*' does not cross '/'); a literal path also matches through
+ * its own symbolic links. A pattern without '/' matches the command's name
+ * when that name, looked up in the system directories (N56_SITE_PATH),
+ * is the very same file: a shim earlier in the user's PATH is not. The
+ * list says which programs a rank may become; it is not a sandbox (the
+ * job script could run anything without the wrapper). */
+static bool command_allowed(const struct n56_policy *p, const char *argv0,
+			    const char *real)
 {
 	const struct n56_strlist *l = &p->runtime.allowed_commands;
 	const char *base = strrchr(argv0, '/');
@@ -219,9 +270,29 @@ static bool command_allowed(const struct n56_policy *p, const char *argv0)
 	if (!l->set || !l->n)
 		return true;
 	for (size_t i = 0; i < l->n; i++) {
-		bool glob_path = strchr(l->v[i], '/') != NULL;
+		const char *g = l->v[i];
+		char *site;
+		bool ok;
 
-		if (!fnmatch(l->v[i], glob_path ? argv0 : base, 0))
+		if (!g)
+			continue;
+		if (strchr(g, '/')) {
+			if (!fnmatch(g, real, FNM_PATHNAME))
+				return true;
+			if (strpbrk(g, "*?[") || !(site = realpath(g, NULL)))
+				continue;
+			ok = !strcmp(site, real);
+			free(site);
+			if (ok)
+				return true;
+			continue;
+		}
+		if (fnmatch(g, base, 0))
+			continue;
+		site = lookup(base, N56_SITE_PATH);
+		ok = site && !strcmp(site, real);
+		free(site);
+		if (ok)
 			return true;
 	}
 	return false;
@@ -493,7 +564,7 @@ int n56_cmd_exec(int argc, char **argv)
 	struct n56_topology *topo = NULL;
 	struct n56_diags d = {0};
 	const char *policy_path;
-	char **cmd = NULL, **merged = NULL, **final = NULL;
+	char **cmd = NULL, **merged = NULL, **final = NULL, *real = NULL;
 	size_t ncmd = 0, nmerged = 0;
 	char err[1024];
 	int rc = N56_EXIT_USAGE, gpu = -1;
@@ -605,10 +676,16 @@ int n56_cmd_exec(int argc, char **argv)
 			"runtime.command (or give --runtime CMD)\n");
 		goto out;
 	}
-	if (!command_allowed(policy, cmd[0])) {
+	real = resolve_runtime(cmd[0]);
+	if (!real) {
+		fprintf(stderr, PROG "exec %s: %s\n", cmd[0], strerror(errno));
+		rc = N56_EXIT_EXEC;
+		goto out;
+	}
+	if (!command_allowed(policy, cmd[0], real)) {
 		fprintf(stderr, PROG "runtime '%s' is not allowed by the site "
-			"policy %s (runtime.allowed_commands)\n", cmd[0],
-			policy_path);
+			"policy %s (runtime.allowed_commands; it is %s)\n",
+			cmd[0], policy_path, real);
 		goto out;
 	}
 	if (n56_args_merge(plan->argv, plan->argc, o.args, (size_t)o.nargs,
@@ -624,10 +701,12 @@ int n56_cmd_exec(int argc, char **argv)
 	memcpy(final, cmd, ncmd * sizeof(*final));
 	memcpy(final + ncmd, merged, nmerged * sizeof(*final));
 	fflush(NULL);
-	execvp(final[0], final);
+	/* The file that was checked, not another PATH lookup. */
+	execv(real, final);
 	fprintf(stderr, PROG "exec %s: %s\n", final[0], strerror(errno));
 	rc = N56_EXIT_EXEC;
 out:
+	free(real);
 	free(final);
 	free(merged);
 	for (size_t i = 0; cmd && i < ncmd; i++)

@@ -141,7 +141,7 @@ PY
 HARDENING_CASES="user_policy_in_step refuse_extra_args_generated
 refuse_env_computed pinned_env_under_wrapper master_port_shared_node
 master_port_resv_ports gpus_outside_allocation step_cyclic step_het_group
-step_fewer_tasks_than_job_gpus"
+step_fewer_tasks_than_job_gpus runtime_resolved"
 
 # 5. Without a node topology, a 4-rank step in a 6-GPU job while another job
 # holds GPUs 0 and 1 of the node: never a GPU outside the step's (the step
@@ -265,4 +265,42 @@ case_step_fewer_tasks_than_job_gpus() { # 4-rank steps in a 6-GPU job
 	finish_job "$c" "$id" COMPLETED || return 1
 	[ "$(ls "$c/out" | wc -l)" = 4 ] || { fail "$(ls "$c/out" | wc -l) ranks, want 4"; return 1; }
 	echo "    job $id: srun -n4 --gpus-per-node=4 ran 4 ranks in the 6-GPU job"
+}
+
+# 9. The allow list matches the resolved program: a python3 shim earlier
+# in PATH, the shim by its path, and a glob's '*' across '/' are refused.
+case_runtime_resolved() {
+	local c id; c=$(mkcase runtime_resolved) || return 1
+	good_recipe "$c/r.yaml"
+	install -d -o "$U" "$c/shim" "$c/allowed" "$c/allowed/sub"
+	local evil="#!/bin/sh\ntouch $c/out/evil.\$SLURM_PROCID\n"
+	printf "$evil" >"$c/shim/python3" && printf "$evil" >"$c/allowed/sub/evil"
+	chmod 0755 "$c/shim/python3" "$c/allowed/sub/evil"
+	cp "$POLICY" "$c/policy.saved"
+	# The admin allows programs directly in $c/allowed, not below it.
+	sed -i "s|^  allowed_commands:\$|&\n    - \"$c/allowed/*\"|" "$POLICY"
+	local rc=0 how
+	for how in "PATH=$c/shim:\$PATH python3" "python3-by-path $c/shim/python3" \
+		"glob $c/allowed/sub/evil"; do
+		local rt=${how##* }
+		write_job "$c" ""
+		case $how in PATH=*) sed -i "s|^srun |export ${how%% *}\n&|" "$c/job.sh" ;; esac
+		sed -i "s|--runtime n56-echo-runtime\$|--runtime $rt|" "$c/job.sh"
+		id=$(submit "$c" --nam56r-recipe=r.yaml) || { rc=1; break; }
+		finish_job "$c" "$id" FAILED || { rc=1; break; }
+		[ -z "$(ls "$c/out")" ] || { fail "$how: the program ran on $(ls "$c/out" | wc -l) ranks"; rc=1; break; }
+		grep -q "nam56r-launch: runtime '$rt' is not allowed by the site policy .* (runtime.allowed_commands; it is " \
+			"$c/slurm-$id.out" || { fail "$how: no refusal: $(head -3 "$c/slurm-$id.out")"; rc=1; break; }
+		echo "    ${how%% *}: job $id FAILED: $(grep -m1 'not allowed' "$c/slurm-$id.out" | cut -c1-110)"
+	done
+	cat "$c/policy.saved" >"$POLICY"
+	[ $rc = 0 ] || return 1
+	# The real python3 (a symbolic link in /usr/bin), by name: allowed.
+	write_job "$c" ""
+	sed -i '$d' "$c/job.sh"
+	cat >>"$c/job.sh" <<EOS
+srun nam56r-launch --runtime 'python3 -c open("$c/out/ok."+__import__("os").environ["RANK"],"w")'
+EOS
+	run_job "$c" --nam56r-recipe=r.yaml || return 1
+	[ "$(ls "$c/out" | grep -c '^ok\.')" = 16 ] || { fail "python3 ran on $(ls "$c/out" | grep -c '^ok\.') ranks"; return 1; }
 }
