@@ -161,12 +161,18 @@ static int discover(const char *path, const char *dir, char *err,
 	if (n56_topology_load_opts(&o, n56_st.policy, n56_st.node_name,
 				   &n56_st.topo, err, errlen))
 		return -1;
+	struct n56_diags d = {0};
+
 	if (mkdir(dir, 0755) && errno != EEXIST)
 		snprintf(werr, sizeof(werr), "mkdir %s: %s", dir,
 			 strerror(errno));
+	else if (n56_path_trusted("the topology cache directory", dir, true,
+				  &d))
+		n56_diag_format(&d.v[0], werr, sizeof(werr));
 	else if (!n56_topology_cache_write(n56_st.topo, path, werr,
 					   sizeof(werr)))
 		return 0;
+	n56_diags_free(&d);
 	slurm_info(N56_LOG_PREFIX "topology cache %s not written: %s", path,
 		   werr);
 	return 0;
@@ -304,6 +310,17 @@ static void check_admin_map(void)
 		slurm_info(N56_LOG_PREFIX "%s", why);
 }
 
+static int trusted(const char *what, const char *path, bool is_dir)
+{
+	struct n56_diags d = {0};
+	int rc = n56_path_trusted(what, path, is_dir, &d);
+
+	if (rc)
+		fail_diags(&d);
+	n56_diags_free(&d);
+	return rc;
+}
+
 static void load_shape(long gpn, const char *step_gpus)
 {
 	char err[512] = "", path[4096];
@@ -313,19 +330,29 @@ static void load_shape(long gpn, const char *step_gpus)
 	/* slurmstepd runs threads: the loads leave its environment alone. */
 	struct n56_topology_opts o = {.xml = path, .threaded = true};
 
+	/* Root reads these: the policy's rule (owned by root, not writable
+	 * by others, no user's link along the name), or the step fails. */
 	if (n56_st.args.topology) {
 		snprintf(path, sizeof(path), "%s", n56_st.args.topology);
+		if (trusted("the topology XML", path, false))
+			return;
 		rc = n56_topology_load_opts(&o, n56_st.policy,
 					    n56_st.node_name, &n56_st.topo,
 					    err, sizeof(err));
 	} else {
 		snprintf(path, sizeof(path), "%s/topology.xml", dir);
 		o.cache = true;
-		if (access(path, F_OK) == 0)
+		if (access(dir, F_OK) == 0 &&
+		    trusted("the topology cache directory", dir, true))
+			return;
+		if (access(path, F_OK) == 0) {
+			if (trusted("the topology cache", path, false))
+				return;
 			rc = n56_topology_load_opts(&o, NULL, "", &n56_st.topo,
 						    err, sizeof(err));
-		else
+		} else {
 			rc = discover(path, dir, err, sizeof(err));
+		}
 	}
 	if (rc && admin_map_broke_load(path)) {
 		n56_remote_fail("topology: %s", err);

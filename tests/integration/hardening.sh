@@ -141,7 +141,8 @@ PY
 HARDENING_CASES="user_policy_in_step refuse_extra_args_generated
 refuse_env_computed pinned_env_under_wrapper master_port_shared_node
 master_port_resv_ports gpus_outside_allocation step_cyclic step_het_group
-step_fewer_tasks_than_job_gpus runtime_resolved"
+step_fewer_tasks_than_job_gpus runtime_resolved policy_user_link_in_sticky_dir
+policy_unreadable_not_quoted cache_dir_user_owned"
 
 # 5. Without a node topology, a 4-rank step in a 6-GPU job while another job
 # holds GPUs 0 and 1 of the node: never a GPU outside the step's (the step
@@ -303,4 +304,66 @@ srun nam56r-launch --runtime 'python3 -c open("$c/out/ok."+__import__("os").envi
 EOS
 	run_job "$c" --nam56r-recipe=r.yaml || return 1
 	[ "$(ls "$c/out" | grep -c '^ok\.')" = 16 ] || { fail "python3 ran on $(ls "$c/out" | grep -c '^ok\.') ranks"; return 1; }
+}
+
+# 6. Root never follows a user's link, never quotes a file the user cannot
+# read, and reads no topology from a directory a user controls. The job is
+# submitted held with the normal setup, then the plugstack is pointed
+# elsewhere (slurmstepd reads it per step) and the job released.
+plugstack_swap() { # SED-EXPR: edit plugstack.conf (plugstack_restore undoes)
+	cp "$D/etc/plugstack.conf" "$D/etc/plugstack.conf.h13" &&
+		sed -i "/spank_nam56r.so/$1" "$D/etc/plugstack.conf"
+}
+plugstack_restore() { mv "$D/etc/plugstack.conf.h13" "$D/etc/plugstack.conf"; }
+held_job_fails() { # DIR SED-EXPR SETUP-CMD: FAILED job, its output in $OUT6
+	local c=$1 id rc=0
+	# A plain srun (the option's variable unset): srun, as the user, reads
+	# nothing; only slurmstepd, as root, does.
+	sed -i 's/^srun /unset SLURM_SPANK__SLURM_SPANK_OPTION_nam56r_nam56r_recipe\n&/' "$c/job.sh"
+	id=$(submit "$c" -H --nam56r-recipe=r.yaml) || return 1
+	plugstack_swap "$2" && $3 || rc=1
+	[ $rc = 0 ] && scontrol release "$id"
+	[ $rc = 0 ] && { finish_job "$c" "$id" FAILED || rc=1; }
+	plugstack_restore
+	OUT6=$c/slurm-$id.out JOB=$id
+	[ $rc = 0 ] || return 1
+	[ -z "$(ls "$c/out")" ] || { fail "ranks ran"; return 1; }
+}
+case_policy_user_link_in_sticky_dir() {
+	local c; c=$(mkcase policy_user_link) || return 1
+	good_recipe "$c/r.yaml"
+	install -d -m 1777 "$D/sticky"
+	printf 'TOPSECRET_0xC0FFEE: 1\n' >"$D/etc/secret" && chmod 0600 "$D/etc/secret"
+	mk_link() { as_user "$D/sticky" ln -sf "$D/etc/secret" "$D/sticky/policy.yaml"; }
+	held_job_fails "$c" "s|policy=[^ ]*|policy=$D/sticky/policy.yaml|" mk_link
+	local rc=$?
+	rm -f "$D/sticky/policy.yaml"
+	[ $rc = 0 ] || return 1
+	grep -q 'C0FFEE' "$OUT6" && { fail "the root-only file's content reached the job: $(grep -m1 C0FFEE "$OUT6")"; return 1; }
+	grep -q "nam56r: .*refusing the site policy: $D/sticky/policy.yaml is a symbolic link owned by uid $(id -u "$U"), not root" "$OUT6" ||
+		{ fail "no refusal: $(head -3 "$OUT6")"; return 1; }
+	echo "    job $JOB FAILED: $(grep -m1 'symbolic link' "$OUT6" | cut -c1-120)"
+}
+case_policy_unreadable_not_quoted() { # a root-only policy with an error
+	local c; c=$(mkcase policy_unreadable_not_quoted) || return 1
+	good_recipe "$c/r.yaml"
+	{ cat "$POLICY"; printf 'TOPSECRET_0xC0FFEE: 1\n'; } >"$D/etc/secret.yaml"
+	chmod 0600 "$D/etc/secret.yaml"
+	held_job_fails "$c" "s|policy=[^ ]*|policy=$D/etc/secret.yaml|" true || return 1
+	grep -q 'C0FFEE' "$OUT6" && { fail "the root-only file's content reached the job: $(grep -m1 C0FFEE "$OUT6")"; return 1; }
+	grep -q "nam56r: $D/etc/secret.yaml: error: not a valid site policy (1 error, not shown: the file is not readable by others" "$OUT6" ||
+		{ fail "no message: $(head -3 "$OUT6")"; return 1; }
+	echo "    job $JOB FAILED: $(grep -m1 'not shown' "$OUT6" | cut -c1-120)"
+}
+case_cache_dir_user_owned() { # cache_dir the user owns, with their XML
+	local c; c=$(mkcase cache_dir_user_owned) || return 1
+	good_recipe "$c/r.yaml"
+	install -d -o "$U" -m 0755 "$W/usercache"
+	cp "$D/cache/topology.xml" "$W/usercache/topology.xml" 2>/dev/null ||
+		echo '<topology/>' >"$W/usercache/topology.xml"
+	chown "$U" "$W/usercache/topology.xml"
+	held_job_fails "$c" "s|cache_dir=[^ ]*|cache_dir=$W/usercache|" true || return 1
+	grep -q "nam56r: .*refusing the topology cache directory: owned by uid $(id -u "$U"), not root" "$OUT6" ||
+		{ fail "no refusal: $(head -3 "$OUT6")"; return 1; }
+	echo "    job $JOB FAILED: $(grep -m1 'refusing the topology' "$OUT6" | cut -c1-120)"
 }
