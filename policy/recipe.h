@@ -198,6 +198,14 @@ struct n56_policy {
 		struct n56_num min_tp_busbw_gbps;
 		struct n56_num min_dp_busbw_gbps;
 	} preflight;
+	/* sha256 of the bytes parsed (of "" for the empty policy): the
+	 * plugin carries it with the step so that every node can check that
+	 * it reads the same policy. */
+	char sha256_hex[65];
+	/* The bytes parsed (NULL for the empty policy), e.g. for the plugin's
+	 * per-step copy. */
+	char *content;
+	size_t content_len;
 };
 
 /* Parse from a file or a buffer. `name` is used in messages. On error returns

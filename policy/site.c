@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <time.h>
 
 #define NKEYS(t) (sizeof(t) / sizeof((t)[0]))
 
@@ -253,6 +254,7 @@ struct n56_policy *n56_policy_empty(void)
 	if (!p)
 		return NULL;
 	p->schema.v = 1;
+	n56_sha256_hex("", 0, p->sha256_hex);
 	if (!(p->path = strdup("none")) || set_defaults(p) < 0) {
 		n56_policy_free(p);
 		return NULL;
@@ -275,6 +277,7 @@ int n56_policy_parse(const char *name, const char *buf, size_t len,
 			     "out of memory");
 		goto out;
 	}
+	n56_sha256_hex(buf, len, p->sha256_hex);
 	root = n56_yload(&y, "policy", buf, len);
 	if (!root || !n56_yschema_supported(&y, root))
 		goto out;
@@ -297,7 +300,15 @@ int n56_policy_parse(const char *name, const char *buf, size_t len,
 		n56_ywalk_map(&y, root, "", keys, NKEYS(keys));
 	}
 	check_policy(&y, p);
+	if (y.nerr == 0 && len && !(p->content = malloc(len))) {
+		n56_diag_add(d, name, (struct n56_pos){ 0, 0 },
+			     "out of memory");
+		goto out;
+	}
 	if (y.nerr == 0) {
+		if (len)
+			memcpy(p->content, buf, len);
+		p->content_len = len;
 		*out = p;
 		p = NULL;
 		rc = 0;
@@ -551,6 +562,19 @@ static void withhold(struct n56_diags *d, size_t from, const char *path)
 		     n, n == 1 ? "" : "s", path);
 }
 
+static bool changed_while_read(int fd, const struct stat *before,
+			       size_t len)
+{
+	struct stat now;
+
+	if (fstat(fd, &now) < 0)
+		return false;
+	return len == 0 || (size_t)now.st_size != len ||
+	       now.st_size != before->st_size ||
+	       now.st_mtim.tv_sec != before->st_mtim.tv_sec ||
+	       now.st_mtim.tv_nsec != before->st_mtim.tv_nsec;
+}
+
 /* As sshd's StrictModes: whoever can write the policy controls every job's
  * environment, so only root may, and only root may replace it: the same
  * rules hold for every directory above it. The file's own checks use
@@ -568,6 +592,7 @@ int n56_policy_load_trusted(const char *path, struct n56_policy **out,
 
 	size_t before = d->n;
 	char *abs = absolute(path);
+	int tries = 0;
 
 	*out = NULL;
 	if (!abs) {
@@ -579,6 +604,7 @@ int n56_policy_load_trusted(const char *path, struct n56_policy **out,
 	if (rc)
 		return -1;
 	rc = -1;
+again:
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		n56_diag_add(d, path, nopos, "cannot open: %s",
@@ -601,6 +627,18 @@ int n56_policy_load_trusted(const char *path, struct n56_policy **out,
 		goto out;
 	if (n56_read_fd(fd, path, N56_POLICY_MAX_BYTES, &buf, &len, d) < 0)
 		goto out;
+	/* An admin rewriting the file in place (not write-and-rename): what
+	 * was read may be a truncated or half-written file. Read it again
+	 * once it holds still (for half a second at most). */
+	if (changed_while_read(fd, &st, len) && ++tries < 20) {
+		struct timespec ts = { 0, 25 * 1000 * 1000 };
+
+		free(buf);
+		buf = NULL;
+		close(fd);
+		nanosleep(&ts, NULL);
+		goto again;
+	}
 	rc = n56_policy_parse(path, buf, len, out, d);
 	if (rc && !(st.st_mode & S_IROTH))
 		withhold(d, before, path);
@@ -615,6 +653,7 @@ void n56_policy_free(struct n56_policy *p)
 	if (!p)
 		return;
 	free(p->path);
+	free(p->content);
 	n56_kvlist_clear(&p->env.pinned);
 	n56_kvlist_clear(&p->env.defaults);
 	n56_strlist_clear(&p->env.deny);

@@ -205,6 +205,7 @@ int n56_local_option(const char *optval)
 		unsetenv(N56_CARRY_PREFIX N56_CARRY_CONTENT);
 		unsetenv(N56_CARRY_PREFIX N56_CARRY_SHA);
 		unsetenv(N56_CARRY_PREFIX N56_CARRY_PATH);
+		unsetenv(N56_CARRY_PREFIX N56_CARRY_POLICY_SHA);
 		rc = 0;
 		goto out;
 	}
@@ -249,6 +250,8 @@ int n56_local_option(const char *optval)
 	n56_recipe_free(n56_st.recipe);
 	n56_st.recipe = r;
 	r = NULL;
+	snprintf(n56_st.policy_sha, sizeof(n56_st.policy_sha), "%s",
+		 policy->sha256_hex);
 	rc = 0;
 	goto out;
 report:
@@ -285,9 +288,10 @@ int n56_local_post_opt(spank_t sp)
 		return -1;
 	}
 	const char *names[] = {N56_CARRY_CONTENT, N56_CARRY_SHA,
-			       N56_CARRY_PATH};
-	const char *values[] = {b64, r->sha256_hex, r->path};
-	for (int i = 0; i < 3; i++) {
+			       N56_CARRY_PATH, N56_CARRY_POLICY_SHA};
+	const char *values[] = {b64, r->sha256_hex, r->path,
+				n56_st.policy_sha};
+	for (int i = 0; i < 4; i++) {
 		char full[64];
 		spank_err_t e = spank_job_control_setenv(sp, names[i],
 							 values[i], 1);

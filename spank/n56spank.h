@@ -16,6 +16,9 @@
 #define N56_CARRY_CONTENT "NAM56R_RECIPE_B64"
 #define N56_CARRY_SHA "NAM56R_RECIPE_SHA256"
 #define N56_CARRY_PATH "NAM56R_RECIPE_PATH"
+/* The sha256 of the site policy the submission (sbatch, or the srun that
+ * starts the step) validated with: each node compares its own. */
+#define N56_CARRY_POLICY_SHA "NAM56R_POLICY_SHA256"
 #define N56_CARRY_PREFIX "SLURM_SPANK_"
 /* Set in each task by the plugin, read by the exec wrapper. */
 #define N56_ENV_POLICY "NAM56R_POLICY"

@@ -28,6 +28,7 @@ struct n56_spank_state {
 	char *opt_value;
 	int opt_rc;
 	struct n56_recipe *recipe; /* the content every rank will run */
+	char policy_sha[65];       /* of the policy it was validated with */
 
 	/* remote */
 	bool opt_seen;     /* --nam56r-recipe was given for this job */
@@ -41,6 +42,7 @@ struct n56_spank_state {
 	struct n56_topology *topo;
 	char *topo_path;     /* the XML the topology came from */
 	char *policy_path;   /* "none" for the empty policy */
+	char *policy_copy;   /* this step's copy of it, for the ranks */
 	char *master;        /* first node of the step */
 	char *node_name;     /* this node, from the step's node list */
 	int master_port;

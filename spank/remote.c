@@ -399,6 +399,73 @@ static void split_list(const char *s, char ***out, size_t *n)
 	free(copy);
 }
 
+/* spank_nam56r(8) SITE POLICY: one policy for the whole step. The
+ * submission carries the sha256 of the policy it validated with (the srun
+ * that starts the step, else sbatch); a node that reads other bytes fails
+ * the step, whichever of the two changed. */
+static int same_policy(spank_t sp)
+{
+	char *want = job_getenv(sp, N56_CARRY_PREFIX N56_CARRY_POLICY_SHA);
+	int rc = 0;
+
+	if (want && strcmp(want, n56_st.policy->sha256_hex)) {
+		n56_remote_fail("the site policy %s on %s (sha256 %.12s) is not "
+				"the one this step was submitted with (%.12s): "
+				"it changed in between; start the step again "
+				"(replace the policy with a rename, never in "
+				"place)", n56_st.policy_path ?
+				n56_st.policy_path : "(none)",
+				n56_st.node_name ? n56_st.node_name : "this node",
+				n56_st.policy->sha256_hex, want);
+		rc = -1;
+	}
+	free(want);
+	return rc;
+}
+
+/* The bytes this node's plan used, as a root-owned file for the step's
+ * ranks: nam56r-launch reads it (NAM56R_POLICY) instead of the site file,
+ * which may have been replaced since. Removed when the step ends. */
+static void policy_snapshot(void)
+{
+	const struct n56_policy *p = n56_st.policy;
+	const char *dir = n56_spank_cache_dir(&n56_st.args, p);
+	char *path = NULL, *tmp = NULL;
+	struct n56_diags d = {0};
+	int fd = -1;
+
+	if (n56_st.args.no_policy || !p->content)
+		return;
+	if (mkdir(dir, 0755) && errno != EEXIST)
+		goto fail;
+	if (n56_path_trusted("the step's policy directory", dir, true, &d) ||
+	    asprintf(&path, "%s/policy-%u.%u.yaml", dir, n56_st.job_id,
+		     n56_st.step_id) < 0 ||
+	    asprintf(&tmp, "%s.XXXXXX", path) < 0) {
+		path = tmp = NULL;
+		goto fail;
+	}
+	fd = mkstemp(tmp);
+	if (fd < 0 || fchmod(fd, 0644) ||
+	    write(fd, p->content, p->content_len) !=
+	    (ssize_t)p->content_len || close(fd) || rename(tmp, path)) {
+		if (fd >= 0)
+			unlink(tmp);
+		goto fail;
+	}
+	n56_st.policy_copy = path;
+	free(tmp);
+	n56_diags_free(&d);
+	return;
+fail:
+	slurm_info(N56_LOG_PREFIX "no per-step copy of the policy in %s (%s): "
+		   "the ranks read %s", dir, d.n ? d.v[0].msg :
+		   strerror(errno), n56_st.policy_path);
+	free(path);
+	free(tmp);
+	n56_diags_free(&d);
+}
+
 /* Steps that would start half-way: a layout the plan cannot honour
  * fails every task of every node here, before any exec. The distribution
  * is the same on every node; the local task ids against the placement
@@ -544,6 +611,9 @@ int n56_remote_post_opt(spank_t sp)
 	}
 	n56_st.master = strdup(hosts[0]);
 	n56_st.node_name = strdup(hosts[n56_st.node_id]);
+	if (same_policy(sp))
+		goto out;
+	policy_snapshot();
 	long base = n56_st.policy->record.master_port.v > 0 ?
 		    n56_st.policy->record.master_port.v :
 		    N56_DEFAULT_MASTER_PORT;
@@ -725,7 +795,8 @@ int n56_remote_task_init(spank_t sp)
 	    set_env(sp, N56_ENV_NODE_SHAPE, sig, 1))
 		goto out;
 	if (set_env(sp, N56_ENV_GPU, num, 1) ||
-	    set_env(sp, N56_ENV_POLICY, n56_st.policy_path, 1) ||
+	    set_env(sp, N56_ENV_POLICY, n56_st.policy_copy ?
+		    n56_st.policy_copy : n56_st.policy_path, 1) ||
 	    (n56_st.topo_path &&
 	     set_env(sp, N56_ENV_TOPOLOGY, n56_st.topo_path, 1)))
 		goto out;
@@ -807,6 +878,11 @@ void n56_remote_exit(void)
 	n56_hostlist_free(n56_st.slurm_gpus, n56_st.nslurm_gpus);
 	free(n56_st.topo_path);
 	free(n56_st.policy_path);
+	/* The step is over: its copy of the policy goes. */
+	if (n56_st.policy_copy)
+		unlink(n56_st.policy_copy);
+	free(n56_st.policy_copy);
+	n56_st.policy_copy = NULL;
 	free(n56_st.master);
 	free(n56_st.node_name);
 	free(n56_st.error);

@@ -142,7 +142,8 @@ HARDENING_CASES="user_policy_in_step refuse_extra_args_generated
 refuse_env_computed pinned_env_under_wrapper master_port_shared_node
 master_port_resv_ports gpus_outside_allocation step_cyclic step_het_group
 step_fewer_tasks_than_job_gpus runtime_resolved policy_user_link_in_sticky_dir
-policy_unreadable_not_quoted cache_dir_user_owned"
+policy_unreadable_not_quoted cache_dir_user_owned policy_changed_during_launch
+policy_replaced_while_running"
 
 # 5. Without a node topology, a 4-rank step in a 6-GPU job while another job
 # holds GPUs 0 and 1 of the node: never a GPU outside the step's (the step
@@ -366,4 +367,64 @@ case_cache_dir_user_owned() { # cache_dir the user owns, with their XML
 	grep -q "nam56r: .*refusing the topology cache directory: owned by uid $(id -u "$U"), not root" "$OUT6" ||
 		{ fail "no refusal: $(head -3 "$OUT6")"; return 1; }
 	echo "    job $JOB FAILED: $(grep -m1 'refusing the topology' "$OUT6" | cut -c1-120)"
+}
+
+# 7. One policy for every rank of a step: a pinned value changed after the
+# submission validated the step (the step's srun did not read it again)
+# fails the step cleanly on every node; and with the policy replaced (by
+# rename) every few ms during 6 jobs, every job that ran has one set of
+# pinned values on all its ranks, and every other one says why it failed.
+case_policy_changed_during_launch() {
+	local c; c=$(mkcase policy_changed) || return 1
+	good_recipe "$c/r.yaml"
+	cp "$POLICY" "$c/policy.saved"
+	bump() { sed -i 's/^    NCCL_NVLS_ENABLE: "0"$/    NCCL_NVLS_ENABLE: "1"/' "$POLICY"; }
+	held_job_fails "$c" "s|\$||" bump
+	local rc=$?
+	cat "$c/policy.saved" >"$POLICY"
+	[ $rc = 0 ] || return 1
+	grep -q "nam56r: the site policy $POLICY on n[12] (sha256 [0-9a-f]*) is not the one this step was submitted with" "$OUT6" ||
+		{ fail "no message: $(head -3 "$OUT6")"; return 1; }
+	echo "    job $JOB FAILED: $(grep -m1 'submitted with' "$OUT6" | cut -c1-120)"
+}
+
+case_policy_replaced_while_running() {
+	local c i id ids= good=0 bad=0
+	c=$(mkcase policy_replaced) || return 1
+	good_recipe "$c/r.yaml"
+	cp "$POLICY" "$c/policy.saved"
+	sed 's/^    NCCL_NVLS_ENABLE: "0"$/    NCCL_NVLS_ENABLE: "1"/' "$POLICY" >"$c/policy.other"
+	( while :; do
+		for f in policy.other policy.saved; do
+			cp "$c/$f" "$POLICY.new" && mv -f "$POLICY.new" "$POLICY"
+			sleep 0.005
+		done
+	  done ) &
+	local flip=$!
+	for i in 1 2 3 4 5 6; do
+		install -d -o "$U" "$c/out$i"
+		sed "s|N56_ECHO_DIR=.*|N56_ECHO_DIR=$c/out$i|" "$c/job.sh" >"$c/job$i.sh"
+		chown "$U" "$c/job$i.sh"; chmod 0755 "$c/job$i.sh"
+		id=$(as_user "$c" sbatch --parsable -N2 --ntasks-per-node=8 --gpus-per-node=8 \
+			--nam56r-recipe=r.yaml "job$i.sh" 2>/dev/null) && ids="$ids $i:$id"
+	done
+	for i in $ids; do finish_job "$c" "${i#*:}" COMPLETED >/dev/null 2>&1; done
+	kill "$flip"; wait "$flip" 2>/dev/null
+	cat "$c/policy.saved" >"$POLICY"
+	for i in $ids; do
+		local n=${i%%:*} j=${i#*:} vals
+		vals=$(cat "$c/out$n"/* 2>/dev/null | grep -h '^NCCL_NVLS_ENABLE=' | sort -u | wc -l)
+		case $(job_state "$j") in
+		COMPLETED)
+			[ "$vals" = 1 ] && [ "$(ls "$c/out$n" | wc -l)" = 16 ] ||
+				{ fail "job $j: $(ls "$c/out$n" | wc -l) ranks, $vals NCCL_NVLS_ENABLE values"; return 1; }
+			good=$((good + 1)) ;;
+		*)
+			grep -q "nam56r: the site policy .* is not the one this step was submitted with" "$c/slurm-$j.out" ||
+				{ fail "job $j $(job_state "$j") without the reason: $(grep -m2 nam56r "$c/slurm-$j.out")"; return 1; }
+			bad=$((bad + 1)) ;;
+		esac
+	done
+	[ $((good + bad)) -ge 1 ] || { fail "no job was submitted"; return 1; }
+	echo "    policy flipped every 5 ms: $good job(s) ran with one policy on all ranks, $bad failed saying why"
 }
