@@ -108,6 +108,29 @@ static char **own_argv(int *argc, char **blob)
 	return v;
 }
 
+/* `srun --nam56r-recipe=none` inside a recipe job: Slurm hands the
+ * callback the job's value from the environment first; the command line,
+ * which wins, says this is a helper step. */
+static bool argv_says_none(void)
+{
+	int argc;
+	char *blob;
+	char **argv = own_argv(&argc, &blob);
+	bool none = false;
+
+	for (int i = 1; argv && i < argc; i++) {
+		if (!strcmp(argv[i], "--") || argv[i][0] != '-')
+			break;
+		if (!strcmp(argv[i], "--nam56r-recipe=none") ||
+		    (!strcmp(argv[i], "--nam56r-recipe") && i + 1 < argc &&
+		     !strcmp(argv[i + 1], "none")))
+			none = true;
+	}
+	free(argv);
+	free(blob);
+	return none;
+}
+
 /* srun may run inside an allocation: its SLURM_* describe it. sbatch and
  * salloc create a new job: an outer job's SLURM_* say nothing about it,
  * only their own input variables do. */
@@ -199,7 +222,8 @@ int n56_local_option(const char *optval)
 		return -1;
 	/* `srun --nam56r-recipe=none` inside a NAM56R job: a helper step
 	 * (hostname, a data copy) that is not a training step. */
-	if (optval && !strcmp(optval, "none")) {
+	if (optval && (!strcmp(optval, "none") ||
+		       (spank_context() == S_CTX_LOCAL && argv_says_none()))) {
 		n56_recipe_free(n56_st.recipe);
 		n56_st.recipe = NULL;
 		unsetenv(N56_CARRY_PREFIX N56_CARRY_CONTENT);
@@ -260,6 +284,10 @@ report:
 	fprintf(stderr, N56_LOG_PREFIX "%s: refused (%zu error%s); nothing "
 		"was %s\n", optval, d.n, d.n == 1 ? "" : "s",
 		getenv("SLURM_JOB_ID") ? "started" : "submitted");
+	if (getenv("SLURM_JOB_ID") && spank_context() == S_CTX_LOCAL)
+		fprintf(stderr, N56_LOG_PREFIX "a step that is not training "
+			"(hostname, a copy) runs with srun "
+			"--nam56r-recipe=none\n");
 out:
 	n56_plan_free(plan);
 	n56_policy_free(policy);
