@@ -143,7 +143,7 @@ refuse_env_computed pinned_env_under_wrapper master_port_shared_node
 master_port_resv_ports gpus_outside_allocation step_cyclic step_het_group
 step_fewer_tasks_than_job_gpus runtime_resolved policy_user_link_in_sticky_dir
 policy_unreadable_not_quoted cache_dir_user_owned policy_changed_during_launch
-policy_replaced_while_running"
+policy_replaced_while_running option_env_form_and_chdir"
 
 # 5. Without a node topology, a 4-rank step in a 6-GPU job while another job
 # holds GPUs 0 and 1 of the node: never a GPU outside the step's (the step
@@ -427,4 +427,21 @@ case_policy_replaced_while_running() {
 	done
 	[ $((good + bad)) -ge 1 ] || { fail "no job was submitted"; return 1; }
 	echo "    policy flipped every 5 ms: $good job(s) ran with one policy on all ranks, $bad failed saying why"
+}
+
+# 11. What spank_nam56r(8) NOTES says: the environment form of the option
+# works, and a relative recipe is read from the submitting directory, not
+# --chdir.
+case_option_env_form_and_chdir() {
+	local c; c=$(mkcase option_env_form) || return 1
+	good_recipe "$c/r.yaml"
+	plan_json "$c/r.yaml" "$c/plan.json" || return 1
+	run_job "$c" -- SLURM_SPANK__SLURM_SPANK_OPTION_nam56r_nam56r_recipe=r.yaml || return 1
+	check_ranks "$c" --sha256 "$(sha256_of "$c/r.yaml")" || return 1
+	rm -rf "$c/out"/*
+	install -d -o "$U" "$c/elsewhere"
+	echo 'not: a recipe' >"$c/elsewhere/r.yaml"
+	run_job "$c" --chdir="$c/elsewhere" -o "$c/slurm-%j.out" --nam56r-recipe=r.yaml || return 1
+	check_ranks "$c" --sha256 "$(sha256_of "$c/r.yaml")" || return 1
+	echo "    the env form ran the recipe; --chdir did not change which r.yaml was read"
 }
