@@ -11,6 +11,7 @@
 #        cluster.sh status [--dir D]
 #        cluster.sh env    [--dir D]      # prints `export ...` lines to eval
 #        cluster.sh user   [--dir D] -- CMD [ARGS...]  # run CMD as n56user
+#        cluster.sh restart-slurmd [--dir D] --node I   # kill and restart nI
 #
 # Env defaults: N56_CLUSTER_DIR (default /tmp/n56-cluster-$$ for up, the
 # last cluster started for the others), N56_NODES (2), N56_GPUS (8),
@@ -25,7 +26,7 @@ last_link=/tmp/n56-cluster-last
 lock_file=/run/n56-cluster.lock
 
 die() { echo "cluster.sh: $*" >&2; exit 1; }
-usage() { sed -n '6,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '6,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 say() { echo "cluster.sh: $*"; }
 
 # ---- state --------------------------------------------------------------
@@ -413,7 +414,7 @@ plugin_args=${N56_PLUGIN_ARGS:-}
 plugin_kind=required
 mode=${N56_CLUSTER_MODE:-auto}
 user=${N56_USER:-n56user}
-purge=0 netidx=
+purge=0 netidx= node=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--dir) D=$2; shift ;;
@@ -426,6 +427,7 @@ while [ $# -gt 0 ]; do
 	--optional) plugin_kind=optional ;;
 	--mode) mode=$2; shift ;;
 	--purge) purge=1 ;;
+	--node) node=$2; shift ;;
 	--) shift; break ;;
 	-h|--help) usage ;;
 	*) echo "cluster.sh: unknown argument $1" >&2; usage ;;
@@ -453,6 +455,13 @@ up)
 down) cmd_down ;;
 status) cmd_status ;;
 env) load_state; cat "$D/env" ;;
+restart-slurmd) # a fault for the soak: slurmd goes, its steps stay
+	load_state
+	[ -n "$node" ] || usage
+	conf=$D/etc/slurm.conf
+	pid=$(pid_of "$D/run/slurmd-n$node.pid")
+	[ -n "$pid" ] && kill_wait "$pid"
+	start_slurmd "$node" || die "slurmd of n$node did not start again" ;;
 user)
 	load_state
 	[ $# -gt 0 ] || usage
