@@ -2,12 +2,14 @@
 # The project's whole test suite, as README.md gives it and CI runs it:
 #   unit tests (cmocka), the same under ASan+UBSan and under valgrind,
 #   the fuzzers for a bounded time, `make distcheck`, and the integration
-#   tests on a real local Slurm cluster (munge, slurmctld, 2 slurmd),
-#   then the README's main command (scripts/demo.sh) on the same build.
+#   tests on a real local Slurm cluster (munge, slurmctld, 2 slurmd), a
+#   soak of recipe jobs under injected faults on that cluster, then the
+#   README's main command (scripts/demo.sh) on the same build.
 # Usage: scripts/test.sh [--quick] [--no-deps]
 #   --quick    unit tests, integration tests and the demo only
 #   --no-deps  do not run scripts/deps.sh (packages already installed)
-# Env: FUZZ_SECONDS (default 60 per fuzzer), JOBS (default 2).
+# Env: FUZZ_SECONDS (default 60 per fuzzer), JOBS (default 2),
+#   SOAK_JOBS (default 200).
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -16,12 +18,13 @@ for a in "$@"; do
 	case $a in
 	--quick) quick=1 ;;
 	--no-deps) deps=0 ;;
-	-h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "test.sh: unknown option $a" >&2; exit 2 ;;
 	esac
 done
 JOBS=${JOBS:-2}
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+SOAK_JOBS=${SOAK_JOBS:-200}
 passed=0 failed=0 failures=()
 
 stage() { # stage NAME CMD...: run one stage, count it, keep going
@@ -61,6 +64,10 @@ if [ $quick = 0 ]; then
 fi
 stage "integration tests on a local Slurm cluster" \
 	bash tests/integration/run.sh "$top/build"
+# Recipe jobs under injected faults (slurmd restarts, requeues, node down
+# and resume, cancels): every completed job consistent, no node drained.
+[ $quick = 0 ] && stage "soak: ${SOAK_JOBS} recipe jobs under faults" \
+	bash tests/integration/soak.sh "$top/build" "$SOAK_JOBS"
 # The README's other command, on the same build: a real sbatch with the
 # recipe across two nodes, the record and the placement shown.
 stage "the README's main command (scripts/demo.sh)" \
