@@ -438,11 +438,15 @@ static void policy_snapshot(void)
 		return;
 	if (mkdir(dir, 0755) && errno != EEXIST)
 		goto fail;
-	if (n56_path_trusted("the step's policy directory", dir, true, &d) ||
-	    asprintf(&path, "%s/policy-%u.%u.yaml", dir, n56_st.job_id,
-		     n56_st.step_id) < 0 ||
-	    asprintf(&tmp, "%s.XXXXXX", path) < 0) {
-		path = tmp = NULL;
+	if (n56_path_trusted("the step's policy directory", dir, true, &d))
+		goto fail;
+	if (asprintf(&path, "%s/policy-%u.%u.yaml", dir, n56_st.job_id,
+		     n56_st.step_id) < 0) {
+		path = NULL;
+		goto fail;
+	}
+	if (asprintf(&tmp, "%s.XXXXXX", path) < 0) {
+		tmp = NULL;
 		goto fail;
 	}
 	fd = mkstemp(tmp);
@@ -648,9 +652,8 @@ int n56_remote_post_opt(spank_t sp)
 		slurm_info(N56_LOG_PREFIX "placement: %s", rep.why);
 
 	/* The GPUs Slurm gave the step, in its order: our CUDA indices of
-	 * the node are positions in this list. */
-	/* A rank never goes to a GPU Slurm did not give the step: one rank
-	 * per GPU of the step, or the step fails here. */
+	 * the node are positions in this list. A rank never goes to a GPU
+	 * Slurm did not give the step: one rank per GPU, or the step fails. */
 	cvd = job_getenv(sp, "CUDA_VISIBLE_DEVICES");
 	if (!cvd || !*cvd) {
 		n56_remote_fail("Slurm gave this step no GPUs on %s (no "
