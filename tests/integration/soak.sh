@@ -6,9 +6,9 @@
 #
 # The jobs (1 node x 2 GPUs and 2 nodes x 2 GPUs, the example recipe, a
 # comment of their own) run `srun nam56r-launch --runtime n56-echo-runtime`.
-# While they run, a fault injector picks one at a time: restart a node's
-# slurmd, requeue a running job, set a node down and resume it, cancel a job
-# as it starts. At the end, for every COMPLETED job (its last run when it
+# While they run, a fault injector picks one at a time, in turn, every 2 s
+# (FAULTS of them, default 32): restart a node's slurmd, requeue a running
+# job, set a node down and resume it, cancel a job as it starts. At the end, for every COMPLETED job (its last run when it
 # was requeued): every rank file is there, with one NAM56R_PLAN_SHA256, the
 # submitted recipe's sha256, the site's pinned values, a GPU that Slurm gave
 # the job; its Comment still holds the user's text and the record. No node
@@ -61,7 +61,9 @@ declare -A faults=([slurmd_restart]=0 [requeue]=0 [node_down_resume]=0 [cancel_m
 running() { squeue -h -t R -o %i 2>/dev/null; }
 left() { squeue -h -o %i 2>/dev/null | wc -l; }
 k=0
-while [ "$(left)" -gt 0 ] && [ $((SECONDS - t0)) -lt 900 ]; do
+# FAULTS of them (default 32: 8 of each kind), 2 s apart, while jobs are left.
+while [ "$(left)" -gt 0 ] && [ "$k" -lt "${FAULTS:-32}" ] &&
+	[ $((SECONDS - t0)) -lt 900 ]; do
 	k=$((k + 1))
 	case $((k % 4)) in
 	1) bash "$top/tests/cluster/cluster.sh" restart-slurmd --dir "$D" --node $((k % 2 + 1)) \
@@ -77,9 +79,9 @@ while [ "$(left)" -gt 0 ] && [ $((SECONDS - t0)) -lt 900 ]; do
 	   [ -n "$j" ] && scancel "$j" 2>/dev/null && faults[cancel_mid_launch]=$((faults[cancel_mid_launch] + 1)) &&
 		echo "$j" >>"$S/cancelled" ;;
 	esac
-	sleep 3
+	sleep 2
 done
-for _ in $(seq 1 150); do [ "$(left)" = 0 ] && break; sleep 0.2; done
+for _ in $(seq 1 1500); do [ "$(left)" = 0 ] && break; sleep 0.2; done
 elapsed=$((SECONDS - t0))
 
 # ---- check --------------------------------------------------------------
