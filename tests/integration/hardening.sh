@@ -143,7 +143,7 @@ refuse_env_computed pinned_env_under_wrapper master_port_shared_node
 master_port_resv_ports gpus_outside_allocation step_cyclic step_het_group
 step_fewer_tasks_than_job_gpus runtime_resolved policy_user_link_in_sticky_dir
 policy_unreadable_not_quoted cache_dir_user_owned policy_changed_during_launch
-policy_replaced_while_running option_env_form_and_chdir"
+policy_replaced_while_running policy_rewritten_in_place option_env_form_and_chdir"
 
 # 5. Without a node topology, a 4-rank step in a 6-GPU job while another job
 # holds GPUs 0 and 1 of the node: never a GPU outside the step's (the step
@@ -444,4 +444,25 @@ case_option_env_form_and_chdir() {
 	run_job "$c" --chdir="$c/elsewhere" -o "$c/slurm-%j.out" --nam56r-recipe=r.yaml || return 1
 	check_ranks "$c" --sha256 "$(sha256_of "$c/r.yaml")" || return 1
 	echo "    the env form ran the recipe; --chdir did not change which r.yaml was read"
+}
+
+# 7 (cont.). The policy rewritten in place (truncated, then written) over
+# and over while jobs are submitted: no submission sees an empty or a half
+# policy (the reader reads again when the file changed under it).
+case_policy_rewritten_in_place() {
+	local c i out bad=0 n=30
+	c=$(mkcase policy_in_place) || return 1
+	good_recipe "$c/r.yaml"
+	cp "$POLICY" "$c/policy.saved"
+	( while :; do cat "$c/policy.saved" >"$POLICY"; done ) &
+	local writer=$!
+	for i in $(seq 1 $n); do
+		out=$(as_user "$c" sbatch --parsable -H -N2 --ntasks-per-node=8 \
+			--gpus-per-node=8 --nam56r-recipe=r.yaml job.sh 2>&1) ||
+			{ bad=$((bad + 1)); echo "$out" >>"$c/refused.txt"; }
+	done
+	kill "$writer"; wait "$writer" 2>/dev/null
+	cat "$c/policy.saved" >"$POLICY"
+	[ $bad = 0 ] || { fail "$bad of $n submissions refused: $(grep -m1 'nam56r:' "$c/refused.txt")"; return 1; }
+	echo "    $n submissions while the policy was rewritten in place: none refused"
 }
