@@ -414,7 +414,7 @@ plugin_args=${N56_PLUGIN_ARGS:-}
 plugin_kind=required
 mode=${N56_CLUSTER_MODE:-auto}
 user=${N56_USER:-n56user}
-purge=0 netidx= node=
+purge=0 netidx='' node=''
 while [ $# -gt 0 ]; do
 	case $1 in
 	--dir) D=$2; shift ;;

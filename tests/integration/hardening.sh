@@ -138,6 +138,7 @@ sys.exit(1 if bad else 0)
 PY
 }
 
+# shellcheck disable=SC2034 # run.sh adds these to ALL_CASES
 HARDENING_CASES="user_policy_in_step refuse_extra_args_generated
 refuse_env_computed pinned_env_under_wrapper master_port_shared_node
 master_port_resv_ports gpus_outside_allocation step_cyclic step_het_group
@@ -304,7 +305,8 @@ case_runtime_resolved() {
 srun nam56r-launch --runtime 'python3 -c open("$c/out/ok."+__import__("os").environ["RANK"],"w")'
 EOS
 	run_job "$c" --nam56r-recipe=r.yaml || return 1
-	[ "$(ls "$c/out" | grep -c '^ok\.')" = 16 ] || { fail "python3 ran on $(ls "$c/out" | grep -c '^ok\.') ranks"; return 1; }
+	local ok; ok=$(find "$c/out" -maxdepth 1 -name 'ok.*' | wc -l)
+	[ "$ok" = 16 ] || { fail "python3 ran on $ok ranks"; return 1; }
 }
 
 # 6. Root never follows a user's link, never quotes a file the user cannot
@@ -389,7 +391,7 @@ case_policy_changed_during_launch() {
 }
 
 case_policy_replaced_while_running() {
-	local c i id ids= good=0 bad=0
+	local c i id ids='' good=0 bad=0
 	c=$(mkcase policy_replaced) || return 1
 	good_recipe "$c/r.yaml"
 	cp "$POLICY" "$c/policy.saved"
