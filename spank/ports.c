@@ -1,9 +1,10 @@
 /* MASTER_PORT of a step (spank_nam56r(8), MASTER PORT): the first port
- * Slurm reserved for the step (MpiParams=ports + srun --resv-ports gives
- * SLURM_STEP_RESV_PORTS), else a port computed from what the job holds on
- * the step's first node. Jobs that share a node hold disjoint CPUs there,
- * so the lowest CPU id is a key no concurrent job on that node shares; the
- * step id tells the steps of one job apart. */
+ * Slurm reserved for the step (with MpiParams=ports, Slurm 22.05 reserves
+ * ports for every step and sets SLURM_STEP_RESV_PORTS), else a port
+ * computed from what the job holds on the step's first node. Jobs that
+ * share a node hold disjoint CPUs there, so the lowest CPU id is a key no
+ * concurrent job on that node shares; the step id tells the steps of one
+ * job apart. */
 #include "config.h"
 
 #include <stdio.h>
@@ -49,8 +50,8 @@ int n56_port_from_cpus(long base, const char *cpus, uint32_t step_id,
 	if ((cpu + 1) * N56_PORT_STEPS > span) {
 		snprintf(err, errlen, "CPU %ld of the first node leaves no "
 			 "port above %ld (the ports run out at CPU %ld): "
-			 "configure MpiParams=ports and run srun --resv-ports, "
-			 "or lower record.master_port", cpu, base,
+			 "configure MpiParams=ports (Slurm then reserves ports "
+			 "for every step), or lower record.master_port", cpu, base,
 			 span / N56_PORT_STEPS - 1);
 		return -1;
 	}

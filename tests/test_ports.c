@@ -60,8 +60,9 @@ static void from_cpus(void **state)
 					    sizeof(err)), -1);
 	assert_string_equal(err, "CPU 1126 of the first node leaves no port "
 			    "above 29500 (the ports run out at CPU 1125): "
-			    "configure MpiParams=ports and run srun "
-			    "--resv-ports, or lower record.master_port");
+			    "configure MpiParams=ports (Slurm then reserves "
+			    "ports for every step), or lower "
+			    "record.master_port");
 	assert_int_equal(n56_port_from_cpus(29500, "", 0, &a, err,
 					    sizeof(err)), -1);
 	assert_string_equal(err, "the job's CPUs on its first node are '', "
