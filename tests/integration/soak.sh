@@ -4,8 +4,8 @@
 #
 # Usage: tests/integration/soak.sh BUILDDIR [JOBS]     (default 200 jobs)
 #
-# The jobs (1 node x 2 GPUs and 2 nodes x 2 GPUs, the example recipe, a
-# comment of their own) run `srun nam56r-launch --runtime n56-echo-runtime`.
+# The jobs (1 node x 2 GPUs and 2 nodes x 2 GPUs, some of them job arrays
+# of 4, the example recipe, a comment of their own) run `srun nam56r-launch --runtime n56-echo-runtime`.
 # While they run, a fault injector picks one at a time, in turn, every 2 s
 # (FAULTS of them, default 32): restart a node's slurmd, requeue a running
 # job, set a node down and resume it, cancel a job as it starts. At the end, for every COMPLETED job (its last run when it
@@ -45,16 +45,22 @@ chown "$U" "$S/job.sh" && chmod 0755 "$S/job.sh"
 
 # ---- submit: all jobs at once (slurmctld queues them) -------------------
 : >"$S/jobs"
-for i in $(seq 1 "$JOBS"); do
+i=0 njobs=0 arrays=0
+while [ "$njobs" -lt "$JOBS" ]; do
+	i=$((i + 1)) arr=
 	if [ $((i % 4)) = 0 ]; then geo="-N2 --ntasks-per-node=2 --gpus-per-node=2"
 	else geo="-N1 --ntasks-per-node=2 --gpus-per-node=2"; fi
+	# Every 10th submission a job array of 4 (each task a recipe job).
+	[ $((i % 10)) = 5 ] && [ $((JOBS - njobs)) -ge 4 ] && arr=--array=0-3
 	# shellcheck disable=SC2086
-	id=$(as_user "$S" sbatch --parsable $geo --requeue -o "$S/slurm-%j.out" \
+	id=$(as_user "$S" sbatch --parsable $geo $arr --requeue -o "$S/slurm-%j.out" \
 		--comment="soak-$i keep" --nam56r-recipe=r.yaml job.sh 2>>"$S/sbatch.err") &&
 		echo "$id soak-$i" >>"$S/jobs"
+	if [ -n "$arr" ]; then njobs=$((njobs + 4)) arrays=$((arrays + 1))
+	else njobs=$((njobs + 1)); fi
 done
-submitted=$(wc -l <"$S/jobs")
-echo "soak: $submitted of $JOBS jobs submitted in $((SECONDS - t0)) s"
+submitted=$njobs
+echo "soak: $i submissions ($njobs jobs, job arrays of 4 among them) in $((SECONDS - t0)) s"
 
 # ---- faults, one at a time, while jobs are left -----------------------
 declare -A faults=([slurmd_restart]=0 [requeue]=0 [node_down_resume]=0 [cancel_mid_launch]=0)
@@ -89,16 +95,36 @@ for _ in $(seq 1 50); do sinfo -h -N -o '%T' | grep -qvx idle || break; sleep 0.
 nodes_state=$(sinfo -h -N -o '%N %T' | sort -u | tr '\n' ' ')
 drained=$(sinfo -h -N -o '%T' | grep -Eci 'drain|down|fail|inval')
 : >"$S/states"
+# Every record (an array's tasks are records of their own), then one row
+# per job: id, state, comment, its last run's rank dir, its world.
 while read -r id tag; do
-	info=$(scontrol show job "$id" 2>/dev/null)
-	st=$(echo "$info" | grep -m1 -o 'JobState=[A-Z_]*' | cut -d= -f2)
-	echo "$id ${st:-GONE}" >>"$S/states"
-	[ "$st" = COMPLETED ] || continue
-	comment=$(echo "$info" | sed -n 's/^ *Comment=//p')
-	gpn=2 nn=$(echo "$info" | grep -m1 -o ' NumNodes=[0-9]*' | cut -d= -f2)
-	run=$(ls -d "$S/out/$id".* 2>/dev/null | sort -t. -k2 -n | tail -1)
-	printf '%s\t%s\t%s\t%s\t%s\n' "$id" "$tag" "$comment" "$run" $((nn * gpn))
-done <"$S/jobs" >"$S/completed"
+	echo "### $tag"
+	scontrol show job "$id" 2>/dev/null
+done <"$S/jobs" >"$S/records"
+python3 - "$S/records" "$S/out" "$S/states" <<'PY' >"$S/completed"
+import glob, re, sys
+rows, tag = [], None
+for block in re.split(r"\n\s*\n|\n(?=### )", open(sys.argv[1]).read()):
+    block = block.strip()
+    if block.startswith("### "):
+        tag, _, block = block.partition("\n")
+        tag = tag[4:]
+    m = re.search(r"\bJobId=(\d+)", block)
+    if not m:
+        continue
+    jid = m.group(1)
+    st = re.search(r"\bJobState=([A-Z_]+)", block)
+    st = st.group(1) if st else "GONE"
+    nn = re.search(r"\bNumNodes=(\d+)", block)
+    com = re.search(r"^\s*Comment=(.*)$", block, re.M)
+    runs = sorted(glob.glob(f"{sys.argv[2]}/{jid}.*"),
+                  key=lambda p: int(p.rsplit(".", 1)[1]))
+    open(sys.argv[3], "a").write(f"{jid} {st}\n")
+    if st == "COMPLETED":
+        print("\t".join([jid, tag or "", com.group(1) if com else "",
+                         runs[-1] if runs else "",
+                         str(int(nn.group(1)) * 2 if nn else 0)]))
+PY
 python3 - "$S/completed" "$sha" "$POLICY" <<'PY' >"$S/check.txt"
 import os, re, sys
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
@@ -145,7 +171,7 @@ PY
 check_rc=$?
 states=$(cut -d' ' -f2 "$S/states" | sort | uniq -c | awk '{printf "%s=%s ", $2, $1}')
 nfaults=0; for f in "${!faults[@]}"; do nfaults=$((nfaults + faults[$f])); done
-echo "soak: $submitted jobs in ${elapsed} s; end states: $states"
+echo "soak: $submitted jobs ($arrays arrays of 4) in ${elapsed} s; end states: $states"
 echo "soak: $nfaults faults injected:$(for f in "${!faults[@]}"; do printf ' %s=%s' "$f" "${faults[$f]}"; done)"
 echo "soak: $(head -1 "$S/check.txt")"
 sed -n '2,21p' "$S/check.txt"
@@ -163,7 +189,7 @@ ok=1
 [ "$check_rc" = 0 ] || ok=0
 [ "$drained" = 0 ] || ok=0
 [ "$unexplained" = 0 ] || ok=0
-[ "$submitted" = "$JOBS" ] || { echo "soak: sbatch refused $((JOBS - submitted)) jobs: $(head -2 "$S/sbatch.err")"; ok=0; }
+[ "$(wc -l <"$S/jobs")" = "$i" ] || { echo "soak: sbatch refused $((i - $(wc -l <"$S/jobs"))) submissions: $(head -2 "$S/sbatch.err")"; ok=0; }
 [ "$(grep -c ' COMPLETED$' "$S/states")" -ge $((JOBS / 2)) ] ||
 	{ echo "soak: fewer than half of the jobs completed"; ok=0; }
 [ $ok = 1 ] || failed=1
