@@ -20,6 +20,10 @@ launch=$B/nam56r-launch echo_rt=$B/tests/n56-echo-runtime
 bindir=$(mktemp -d) || exit 1
 trap 'rm -rf "$bindir"' EXIT
 ln -s "$echo_rt" "$bindir/n56-echo-runtime"
+# The example policy allows the program the wrapper resolves, by its real
+# path (a bare name covers only programs in the system directories).
+sed "s|^    - n56-echo-runtime .*|&\n    - \"$(readlink -f "$echo_rt")\"|" \
+	"$top/examples/policy.yaml" >"$bindir/policy.yaml"
 
 # The argv the wrapper generates, so that `direct` execs the same thing.
 mapfile -t gen < <("$launch" plan --recipe "$top/examples/nam56r.yaml" \
@@ -28,7 +32,7 @@ mapfile -t gen < <("$launch" plan --recipe "$top/examples/nam56r.yaml" \
 [ ${#gen[@]} -gt 0 ] || { echo "bench_exec.sh: nam56r-launch plan failed" >&2; exit 1; }
 
 # shellcheck disable=SC2054 # the comma is CUDA_VISIBLE_DEVICES's own
-step_env=(env -i PATH="$bindir:/usr/bin:/bin" NAM56R_POLICY="$top/examples/policy.yaml"
+step_env=(env -i PATH="$bindir:/usr/bin:/bin" NAM56R_POLICY="$bindir/policy.yaml"
 	SLURM_JOB_ID=4321 SLURM_PROCID=11 SLURM_NNODES=2 SLURM_NTASKS=16
 	SLURM_NODEID=1 SLURM_LOCALID=3 SLURM_STEP_NODELIST='n[1-2]'
 	CUDA_VISIBLE_DEVICES=0,1,2,3,4,5,6,7

@@ -87,9 +87,75 @@ static bool env_name_allowed(const struct n56_policy *p, const char *name)
 	return false;
 }
 
+/* What the plugin computes for every rank (identity, placement, the GPUs,
+ * the rendezvous) and what Slurm, torch and MPI launchers set: never from a
+ * recipe, whatever the policy's deny list says. */
+static const char *const computed_names[] = {
+	"RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "GROUP_RANK",
+	"GROUP_WORLD_SIZE", "ROLE_RANK", "ROLE_WORLD_SIZE", "ROLE_NAME",
+	"MASTER_ADDR", "MASTER_PORT", "CUDA_VISIBLE_DEVICES",
+	"GPU_DEVICE_ORDINAL", "ROCR_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES",
+	"TORCHELASTIC_*", "SLURM_*", "SLURMD_*", "SRUN_*", "SPANK_*", "PMI_*",
+	"PMIX_*", "OMPI_*",
+};
+
+/* Names that change which program or code a rank runs (the exec search
+ * path, the loader, the interpreter's start-up hooks, plugin libraries):
+ * refused unless the policy's env.allow names them. */
+static const char *const code_names[] = {
+	"PATH", "LD_*", "PYTHONSTARTUP", "PYTHONPATH", "PYTHONHOME",
+	"PYTHONUSERBASE", "PYTHONPLATLIBDIR", "PYTHONBREAKPOINT",
+	"PYTHONINSPECT", "PYTHONEXECUTABLE", "BASH_ENV", "ENV", "IFS", "PS4",
+	"SHELLOPTS", "BASHOPTS", "GCONV_PATH", "GLIBC_TUNABLES",
+	"CUDA_INJECTION64_PATH", "NCCL_NET_PLUGIN", "NCCL_TUNER_PLUGIN",
+	"NCCL_PROFILER_PLUGIN",
+};
+
+static const char *match_table(const char *const *t, size_t n,
+			       const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!fnmatch(t[i], name, 0))
+			return t[i];
+	return NULL;
+}
+
+const char *n56_env_computed_rule(const struct n56_policy *p,
+				  const char *name)
+{
+	/* The NIC variable is computed too, under the name the site chose. */
+	if (p && p->topology.nic_env.v && *p->topology.nic_env.v &&
+	    !strcmp(p->topology.nic_env.v, name))
+		return "topology.nic_env";
+	return match_table(computed_names, sizeof(computed_names) /
+			   sizeof(computed_names[0]), name);
+}
+
+/* Allowed for a code-loading name: an env.allow entry that matches it and
+ * is more than a bare "*" (which would open them all by accident). */
+static bool code_name_allowed(const struct n56_policy *p, const char *name)
+{
+	for (size_t i = 0; p && i < p->env.allow.n; i++) {
+		const char *a = p->env.allow.v[i];
+
+		if (a && strcmp(a, "*") && !fnmatch(a, name, 0))
+			return true;
+	}
+	return false;
+}
+
+const char *n56_env_code_rule(const struct n56_policy *p, const char *name)
+{
+	const char *rule = match_table(code_names, sizeof(code_names) /
+				       sizeof(code_names[0]), name);
+
+	return rule && !code_name_allowed(p, name) ? rule : NULL;
+}
+
 bool n56_env_name_denied(const struct n56_policy *p, const char *name)
 {
-	return !strncmp(name, "NAM56R_", 7) || n56_env_deny_rule(p, name) ||
+	return !strncmp(name, "NAM56R_", 7) || n56_env_computed_rule(p, name) ||
+	       n56_env_deny_rule(p, name) || n56_env_code_rule(p, name) ||
 	       !env_name_allowed(p, name);
 }
 
@@ -153,6 +219,14 @@ static int merge_recipe_entry(const struct n56_recipe *r,
 			     kv->name);
 		return 1;
 	}
+	if (n56_env_computed_rule(p, kv->name)) {
+		n56_diag_add(d, r->path, kv->pos,
+			     "env %s: computed for every rank by the plugin "
+			     "(rank identity, placement, GPUs, rendezvous) or "
+			     "set by Slurm: a recipe never sets it",
+			     kv->name);
+		return 1;
+	}
 	pinned = p ? kv_value(&p->env.pinned, kv->name) : NULL;
 	if (pinned) {
 		if (strcmp(pinned, kv->value)) {
@@ -169,6 +243,14 @@ static int merge_recipe_entry(const struct n56_recipe *r,
 		n56_diag_add(d, r->path, kv->pos,
 			     "env %s: denied by the site policy (rule '%s')",
 			     kv->name, rule);
+		return 1;
+	}
+	if (n56_env_code_rule(p, kv->name)) {
+		n56_diag_add(d, r->path, kv->pos,
+			     "env %s: it changes which program or code a rank "
+			     "runs; refused unless the site policy lists it in "
+			     "env.allow",
+			     kv->name);
 		return 1;
 	}
 	if (!env_name_allowed(p, kv->name)) {

@@ -61,6 +61,54 @@ static int copy_command(struct n56_plan *plan, const struct n56_recipe *r)
 	return 0;
 }
 
+/* The generated flag named by word ("--flag" or "--flag=value"), as an
+ * index into the generated part of argv, or -1. */
+static long generated_flag(char *const *gen, size_t ngen, const char *word)
+{
+	size_t len;
+
+	if (strncmp(word, "--", 2) || !word[2])
+		return -1;
+	len = strcspn(word, "=");
+	for (size_t i = 0; i < ngen; i++)
+		if (!strncmp(gen[i], "--", 2) && strlen(gen[i]) == len &&
+		    !strncmp(gen[i], word, len))
+			return (long)i;
+	return -1;
+}
+
+/* runtime.extra_args obeys the rule of ARGS after `--`: a flag the
+ * translation generated is the recipe's, never given again, with or
+ * without a value. The list is what the translation produced, so every
+ * flag it learns to generate is covered. */
+static int check_extra_args(const struct n56_recipe *r,
+			    const struct n56_plan *plan, struct n56_diags *d)
+{
+	const struct n56_strlist *x = &r->runtime.extra_args;
+	size_t ngen = plan->argc - x->n;
+	int bad = 0;
+
+	for (size_t i = 0; i < x->n; i++) {
+		long g = x->v[i] ? generated_flag(plan->argv, ngen, x->v[i])
+				 : -1;
+		const char *val;
+
+		if (g < 0)
+			continue;
+		val = (size_t)g + 1 < ngen &&
+		      strncmp(plan->argv[g + 1], "--", 2) ?
+		      plan->argv[g + 1] : NULL;
+		n56_diag_add(d, r->path, x->item_pos ? x->item_pos[i] : x->pos,
+			     "runtime.extra_args: %.*s is generated from the "
+			     "recipe (the plan gives '%s%s%s'): change the "
+			     "recipe key, not extra_args",
+			     (int)strcspn(x->v[i], "="), x->v[i],
+			     plan->argv[g], val ? " " : "", val ? val : "");
+		bad = 1;
+	}
+	return bad ? -1 : 0;
+}
+
 /* The split needs sane sizes and a tiled pattern; the validation has
  * already reported why they are not. */
 static bool split_possible(const struct n56_parallel *par,
@@ -109,6 +157,8 @@ int n56_plan_build(const struct n56_recipe *r, const struct n56_policy *p,
 				     "out of memory");
 		goto fail;
 	}
+	if (check_extra_args(r, plan, d))
+		goto fail;
 	plan_hash(plan);
 	*out = plan;
 	return 0;

@@ -173,6 +173,13 @@ int n56_env_add(struct n56_env *e, const char *name, const char *value,
 		enum n56_origin origin, const char *why);
 /* Frees the entries and empties e (also declared in topology/rankenv.h). */
 void n56_env_clear(struct n56_env *e);
+/* The built-in rule that reserves name for the plugin, Slurm or torch
+ * (never settable from a recipe), or NULL. */
+const char *n56_env_computed_rule(const struct n56_policy *p,
+				  const char *name);
+/* The built-in rule that makes name load code (PATH, LD_*, PYTHONSTARTUP,
+ * ...) when env.allow does not name it, or NULL. */
+const char *n56_env_code_rule(const struct n56_policy *p, const char *name);
 /* The deny rule (glob) that refuses name, or NULL. */
 const char *n56_env_deny_rule(const struct n56_policy *p, const char *name);
 

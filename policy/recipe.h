@@ -210,6 +210,14 @@ struct n56_policy {
 		struct n56_num min_tp_busbw_gbps;
 		struct n56_num min_dp_busbw_gbps;
 	} preflight;
+	/* sha256 of the bytes parsed (of "" for the empty policy): the
+	 * plugin carries it with the step so that every node can check that
+	 * it reads the same policy. */
+	char sha256_hex[65];
+	/* The bytes parsed (NULL for the empty policy), e.g. for the plugin's
+	 * per-step copy. */
+	char *content;
+	size_t content_len;
 	struct { /* what the site's compute nodes have installed */
 		/* Transformer Engine version, or "none"; unset: not said */
 		struct n56_str transformer_engine;
@@ -233,9 +241,18 @@ int n56_policy_load(const char *path, struct n56_policy **out,
 		    struct n56_diags *d);
 int n56_policy_parse(const char *name, const char *buf, size_t len,
 		     struct n56_policy **out, struct n56_diags *d);
+/* The rule of a site policy for another path root reads or writes (the
+ * topology cache and its directory, an admin's XML): owned by root, not
+ * writable by others (a sticky directory may be), the same for every
+ * directory above it as named and as resolved, and no symbolic link a
+ * user owns along the name. 0, or -1 with why in d ("refusing WHAT: "). */
+int n56_path_trusted(const char *what, const char *path, bool is_dir,
+		     struct n56_diags *d);
 /* As n56_policy_load, but refuses a file that is not owned by root or that
  * others may write (group-writable only with group root), checked on the
- * open file itself so that the file cannot be swapped in between. */
+ * open file itself so that the file cannot be swapped in between; a
+ * symbolic link a user owns along the name is refused, and the parser's
+ * messages are withheld when others may not read the file. */
 int n56_policy_load_trusted(const char *path, struct n56_policy **out,
 			    struct n56_diags *d);
 /* An empty policy (no file): nothing pinned, nothing denied. */

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <time.h>
 
 #define NKEYS(t) (sizeof(t) / sizeof((t)[0]))
 
@@ -151,7 +152,7 @@ static void walk_record(struct n56_yctx *y, yaml_node_t *n, const char *path,
 		{ .name = "field", .type = N56_Y_STR, .dst = &p->record.field,
 		  .choices = record_fields },
 		{ .name = "master_port", .type = N56_Y_INT,
-		  .dst = &p->record.master_port, .min = 1, .max = 65535 },
+		  .dst = &p->record.master_port, .min = 1024, .max = 65503 },
 	};
 	n56_ywalk_map(y, n, path, keys, NKEYS(keys));
 }
@@ -269,6 +270,7 @@ struct n56_policy *n56_policy_empty(void)
 	if (!p)
 		return NULL;
 	p->schema.v = 1;
+	n56_sha256_hex("", 0, p->sha256_hex);
 	if (!(p->path = strdup("none")) || set_defaults(p) < 0) {
 		n56_policy_free(p);
 		return NULL;
@@ -291,6 +293,7 @@ int n56_policy_parse(const char *name, const char *buf, size_t len,
 			     "out of memory");
 		goto out;
 	}
+	n56_sha256_hex(buf, len, p->sha256_hex);
 	root = n56_yload(&y, "policy", buf, len);
 	if (!root || !n56_yschema_supported(&y, root))
 		goto out;
@@ -315,7 +318,15 @@ int n56_policy_parse(const char *name, const char *buf, size_t len,
 		n56_ywalk_map(&y, root, "", keys, NKEYS(keys));
 	}
 	check_policy(&y, p);
+	if (y.nerr == 0 && len && !(p->content = malloc(len))) {
+		n56_diag_add(d, name, (struct n56_pos){ 0, 0 },
+			     "out of memory");
+		goto out;
+	}
 	if (y.nerr == 0) {
+		if (len)
+			memcpy(p->content, buf, len);
+		p->content_len = len;
 		*out = p;
 		p = NULL;
 		rc = 0;
@@ -366,7 +377,7 @@ static const char *not_roots_alone(const struct stat *st, char *buf,
 }
 
 /* One directory above the policy, under the same rules as the file. */
-static int check_dir(const char *policy, const char *dir,
+static int check_dir(const char *what, const char *policy, const char *dir,
 		     struct n56_diags *d)
 {
 	static const struct n56_pos nopos = { 0, 0 };
@@ -375,23 +386,22 @@ static int check_dir(const char *policy, const char *dir,
 	char whybuf[64];
 
 	if (stat(dir, &st) < 0) {
-		n56_diag_add(d, policy, nopos, "refusing the site policy: "
-			     "cannot stat its directory %s: %s", dir,
-			     strerror(errno));
+		n56_diag_add(d, policy, nopos, "refusing %s: cannot stat its "
+			     "directory %s: %s", what, dir, strerror(errno));
 		return -1;
 	}
 	why = not_roots_alone(&st, whybuf, sizeof(whybuf));
 	if (!why)
 		return 0;
-	n56_diag_add(d, policy, nopos, "refusing the site policy: its "
-		     "directory %s is %s, so others could replace the file "
-		     "(chown root:root %s; chmod go-w %s)", dir, why, dir, dir);
+	n56_diag_add(d, policy, nopos, "refusing %s: its directory %s is "
+		     "%s, so others could replace the file (chown root:root "
+		     "%s; chmod go-w %s)", what, dir, why, dir, dir);
 	return -1;
 }
 
 /* Every directory from / down to the file's own, in path (absolute). */
-static int check_dirs_of(const char *policy, const char *path,
-			 struct n56_diags *d)
+static int check_dirs_of(const char *what, const char *policy,
+			 const char *path, struct n56_diags *d)
 {
 	size_t n = strlen(path);
 	char *dir = malloc(n + 2);
@@ -407,7 +417,7 @@ static int check_dirs_of(const char *policy, const char *path,
 			continue;
 		memcpy(dir, path, i ? i : 1);
 		dir[i ? i : 1] = '\0';
-		rc = check_dir(policy, dir, d);
+		rc = check_dir(what, policy, dir, d);
 	}
 	free(dir);
 	return rc;
@@ -446,13 +456,141 @@ static int check_parents(const char *path, const struct stat *fst,
 			     "file changed while it was being checked");
 		goto out;
 	}
-	if (check_dirs_of(path, abs, d) == 0 &&
-	    (!strcmp(abs, real) || check_dirs_of(path, real, d) == 0))
+	if (check_dirs_of("the site policy", path, abs, d) == 0 &&
+	    (!strcmp(abs, real) ||
+	     check_dirs_of("the site policy", path, real, d) == 0))
 		rc = 0;
 out:
 	free(abs);
 	free(real);
 	return rc;
+}
+
+/* A symbolic link a user owns, anywhere along the name (the last part
+ * too): in a sticky directory such as /tmp a user may create one, and
+ * root would follow it wherever it points. */
+static int check_links(const char *what, const char *path, const char *abs,
+		       struct n56_diags *d)
+{
+	size_t n = strlen(abs);
+	char *part = malloc(n + 1);
+	int rc = 0;
+
+	if (!part) {
+		n56_diag_add(d, path, (struct n56_pos){ 0, 0 },
+			     "out of memory");
+		return -1;
+	}
+	for (size_t i = 1; i <= n && rc == 0; i++) {
+		struct stat st;
+
+		if (i < n && abs[i] != '/')
+			continue;
+		memcpy(part, abs, i);
+		part[i] = '\0';
+		if (lstat(part, &st) == 0 && S_ISLNK(st.st_mode) &&
+		    st.st_uid != 0) {
+			n56_diag_add(d, path, (struct n56_pos){ 0, 0 },
+				     "refusing %s: %s is a symbolic link owned "
+				     "by uid %lu, not root (a user could point "
+				     "it anywhere)",
+				     what, part, (unsigned long)st.st_uid);
+			rc = -1;
+		}
+	}
+	free(part);
+	return rc;
+}
+
+static char *absolute(const char *path)
+{
+	char *abs = NULL, *cwd;
+
+	if (path[0] == '/')
+		return strdup(path);
+	cwd = getcwd(NULL, 0);
+	if (cwd && (abs = malloc(strlen(cwd) + strlen(path) + 2)))
+		sprintf(abs, "%s/%s", cwd, path);
+	free(cwd);
+	return abs;
+}
+
+int n56_path_trusted(const char *what, const char *path, bool is_dir,
+		     struct n56_diags *d)
+{
+	static const struct n56_pos nopos = { 0, 0 };
+	char *abs = absolute(path), *real = NULL, whybuf[64];
+	const char *why;
+	struct stat st;
+	int rc = -1;
+
+	if (!abs) {
+		n56_diag_add(d, path, nopos, "out of memory");
+		return -1;
+	}
+	if (check_links(what, path, abs, d))
+		goto out;
+	if (stat(path, &st) < 0) {
+		n56_diag_add(d, path, nopos, "refusing %s: cannot stat: %s",
+			     what, strerror(errno));
+		goto out;
+	}
+	if (is_dir != !!S_ISDIR(st.st_mode)) {
+		n56_diag_add(d, path, nopos, "refusing %s: not a %s", what,
+			     is_dir ? "directory" : "regular file");
+		goto out;
+	}
+	why = not_roots_alone(&st, whybuf, sizeof(whybuf));
+	if (why && !(is_dir && (st.st_mode & S_ISVTX))) {
+		n56_diag_add(d, path, nopos, "refusing %s: %s (chown root:root "
+			     "%s; chmod go-w %s)", what, why, path, path);
+		goto out;
+	}
+	real = realpath(path, NULL);
+	if (!real) {
+		n56_diag_add(d, path, nopos, "refusing %s: cannot resolve "
+			     "its path: %s", what, strerror(errno));
+		goto out;
+	}
+	if (check_dirs_of(what, path, abs, d) == 0 &&
+	    (!strcmp(abs, real) || check_dirs_of(what, path, real, d) == 0))
+		rc = 0;
+out:
+	free(abs);
+	free(real);
+	return rc;
+}
+
+/* The parser quotes what it read; a file the users cannot read must not
+ * reach them that way (the plugin shows these messages in the job's
+ * output). */
+static void withhold(struct n56_diags *d, size_t from, const char *path)
+{
+	size_t n = d->n - from;
+
+	for (size_t i = from; i < d->n; i++) {
+		free(d->v[i].file);
+		free(d->v[i].msg);
+	}
+	d->n = from;
+	n56_diag_add(d, path, (struct n56_pos){ 0, 0 },
+		     "not a valid site policy (%zu error%s, not shown: the "
+		     "file is not readable by others; as root, run "
+		     "nam56r-launch validate --policy %s)",
+		     n, n == 1 ? "" : "s", path);
+}
+
+static bool changed_while_read(int fd, const struct stat *before,
+			       size_t len)
+{
+	struct stat now;
+
+	if (fstat(fd, &now) < 0)
+		return false;
+	return len == 0 || (size_t)now.st_size != len ||
+	       now.st_size != before->st_size ||
+	       now.st_mtim.tv_sec != before->st_mtim.tv_sec ||
+	       now.st_mtim.tv_nsec != before->st_mtim.tv_nsec;
 }
 
 /* As sshd's StrictModes: whoever can write the policy controls every job's
@@ -470,7 +608,21 @@ int n56_policy_load_trusted(const char *path, struct n56_policy **out,
 	size_t len = 0;
 	int fd, rc = -1;
 
+	size_t before = d->n;
+	char *abs = absolute(path);
+	int tries = 0;
+
 	*out = NULL;
+	if (!abs) {
+		n56_diag_add(d, path, nopos, "out of memory");
+		return -1;
+	}
+	rc = check_links("the site policy", path, abs, d);
+	free(abs);
+	if (rc)
+		return -1;
+	rc = -1;
+again:
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		n56_diag_add(d, path, nopos, "cannot open: %s",
@@ -493,7 +645,21 @@ int n56_policy_load_trusted(const char *path, struct n56_policy **out,
 		goto out;
 	if (n56_read_fd(fd, path, N56_POLICY_MAX_BYTES, &buf, &len, d) < 0)
 		goto out;
+	/* An admin rewriting the file in place (not write-and-rename): what
+	 * was read may be a truncated or half-written file. Read it again
+	 * once it holds still (for half a second at most). */
+	if (changed_while_read(fd, &st, len) && ++tries < 20) {
+		struct timespec ts = { 0, 25 * 1000 * 1000 };
+
+		free(buf);
+		buf = NULL;
+		close(fd);
+		nanosleep(&ts, NULL);
+		goto again;
+	}
 	rc = n56_policy_parse(path, buf, len, out, d);
+	if (rc && !(st.st_mode & S_IROTH))
+		withhold(d, before, path);
 out:
 	free(buf);
 	close(fd);
@@ -505,6 +671,7 @@ void n56_policy_free(struct n56_policy *p)
 	if (!p)
 		return;
 	free(p->path);
+	free(p->content);
 	n56_kvlist_clear(&p->env.pinned);
 	n56_kvlist_clear(&p->env.defaults);
 	n56_strlist_clear(&p->env.deny);

@@ -78,6 +78,10 @@ bash "$top/tests/cluster/cluster.sh" up --dir "$D" --nodes 2 --gpus 8 \
 # shellcheck disable=SC1091
 . "$D/env"
 echo "plugstack.conf: $(cat "$D/etc/plugstack.conf")"
+# runtime.allowed_commands matches the resolved program: the stand-in
+# runtime lives in $D/bin, outside the system directories a bare name
+# stands for, so the cluster's policy names it by its path.
+sed -i "s|^    - n56-echo-runtime .*|&\n    - \"$D/bin/n56-echo-runtime\"|" "$D/etc/policy.yaml"
 
 # What the user owns: the example files and the programs, in the work dir.
 W=$D/work

@@ -2,7 +2,8 @@
 # The project's whole test suite, as README.md gives it and CI runs it:
 #   unit tests (cmocka), the same under ASan+UBSan and under valgrind,
 #   the fuzzers for a bounded time, `make distcheck`, and the integration
-#   tests on a real local Slurm cluster (munge, slurmctld, 2 slurmd),
+#   tests on a real local Slurm cluster (munge, slurmctld, 2 slurmd), a
+#   soak of recipe jobs under injected faults on that cluster,
 #   Megatron's start-up code on a slice of the conformance corpus
 #   (tests/megatron/README), then the README's main command
 #   (scripts/demo.sh) on the same build;
@@ -16,7 +17,7 @@
 #   --no-deps    do not run scripts/deps.sh (packages already installed)
 #   --no-matrix  only the host's Slurm (22.05), no chroots
 # Env: FUZZ_SECONDS (default 60 per fuzzer), JOBS (default 2),
-#      MEGATRON_SLICE (default 120 corpus recipes),
+#      SOAK_JOBS (default 200), MEGATRON_SLICE (default 120 corpus recipes),
 #      N56_MATRIX (default "trixie sid": the chroot suites),
 #      N56_CHROOT_BASE (where the chroots live, default /var/lib/nam56r).
 set -uo pipefail
@@ -28,12 +29,13 @@ for a in "$@"; do
 	--quick) quick=1 ;;
 	--no-deps) deps=0 ;;
 	--no-matrix) matrix=0 ;;
-	-h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "test.sh: unknown option $a" >&2; exit 2 ;;
 	esac
 done
 JOBS=${JOBS:-2}
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+SOAK_JOBS=${SOAK_JOBS:-200}
 passed=0 failed=0 failures=()
 
 stage() { # stage NAME CMD...: run one stage, count it, keep going
@@ -80,6 +82,10 @@ megatron() {
 stage "Megatron conformance (corpus slice)" megatron
 stage "integration tests on a local Slurm cluster" \
 	bash tests/integration/run.sh "$top/build"
+# Recipe jobs under injected faults (slurmd restarts, requeues, node down
+# and resume, cancels): every completed job consistent, no node drained.
+[ $quick = 0 ] && stage "soak: ${SOAK_JOBS} recipe jobs under faults" \
+	bash tests/integration/soak.sh "$top/build" "$SOAK_JOBS"
 # The README's other command, on the same build: a real sbatch with the
 # recipe across two nodes, the record and the placement shown.
 stage "the README's main command (scripts/demo.sh)" \

@@ -108,6 +108,29 @@ static char **own_argv(int *argc, char **blob)
 	return v;
 }
 
+/* `srun --nam56r-recipe=none` inside a recipe job: Slurm hands the
+ * callback the job's value from the environment first; the command line,
+ * which wins, says this is a helper step. */
+static bool argv_says_none(void)
+{
+	int argc;
+	char *blob;
+	char **argv = own_argv(&argc, &blob);
+	bool none = false;
+
+	for (int i = 1; argv && i < argc; i++) {
+		if (!strcmp(argv[i], "--") || argv[i][0] != '-')
+			break;
+		if (!strcmp(argv[i], "--nam56r-recipe=none") ||
+		    (!strcmp(argv[i], "--nam56r-recipe") && i + 1 < argc &&
+		     !strcmp(argv[i + 1], "none")))
+			none = true;
+	}
+	free(argv);
+	free(blob);
+	return none;
+}
+
 /* srun may run inside an allocation: its SLURM_* describe it. sbatch and
  * salloc create a new job: an outer job's SLURM_* say nothing about it,
  * only their own input variables do. */
@@ -140,6 +163,17 @@ static bool request_for(const struct n56_recipe *r,
 	gpn = seen.gpus_per_node ? seen.gpus_per_node : seen.tasks_per_node;
 	if (!gpn && seen.nodes && seen.ntasks && seen.ntasks % seen.nodes == 0)
 		gpn = seen.ntasks / seen.nodes;
+	/* An srun starts a step: its ranks per node are its tasks, which
+	 * may be fewer than the GPUs the job holds (SLURM_GPUS_PER_NODE). */
+	if (spank_context() == S_CTX_LOCAL && !seen.gpus_per_node_argv) {
+		if (seen.tasks_per_node_argv)
+			gpn = seen.tasks_per_node;
+		else if (seen.nodes && seen.ntasks &&
+			 seen.ntasks % seen.nodes == 0)
+			gpn = seen.ntasks / seen.nodes;
+		else if (seen.tasks_per_node)
+			gpn = seen.tasks_per_node;
+	}
 	if (seen.gpus_per_node_argv && seen.tasks_per_node_argv &&
 	    seen.gpus_per_node != seen.tasks_per_node)
 		n56_diag_add(d, r->path, (struct n56_pos){0, 0},
@@ -188,12 +222,14 @@ int n56_local_option(const char *optval)
 		return -1;
 	/* `srun --nam56r-recipe=none` inside a NAM56R job: a helper step
 	 * (hostname, a data copy) that is not a training step. */
-	if (optval && !strcmp(optval, "none")) {
+	if (optval && (!strcmp(optval, "none") ||
+		       (spank_context() == S_CTX_LOCAL && argv_says_none()))) {
 		n56_recipe_free(n56_st.recipe);
 		n56_st.recipe = NULL;
 		unsetenv(N56_CARRY_PREFIX N56_CARRY_CONTENT);
 		unsetenv(N56_CARRY_PREFIX N56_CARRY_SHA);
 		unsetenv(N56_CARRY_PREFIX N56_CARRY_PATH);
+		unsetenv(N56_CARRY_PREFIX N56_CARRY_POLICY_SHA);
 		rc = 0;
 		goto out;
 	}
@@ -238,6 +274,8 @@ int n56_local_option(const char *optval)
 	n56_recipe_free(n56_st.recipe);
 	n56_st.recipe = r;
 	r = NULL;
+	snprintf(n56_st.policy_sha, sizeof(n56_st.policy_sha), "%s",
+		 policy->sha256_hex);
 	rc = 0;
 	goto out;
 report:
@@ -246,6 +284,10 @@ report:
 	fprintf(stderr, N56_LOG_PREFIX "%s: refused (%zu error%s); nothing "
 		"was %s\n", optval, d.n, d.n == 1 ? "" : "s",
 		getenv("SLURM_JOB_ID") ? "started" : "submitted");
+	if (getenv("SLURM_JOB_ID") && spank_context() == S_CTX_LOCAL)
+		fprintf(stderr, N56_LOG_PREFIX "a step that is not training "
+			"(hostname, a copy) runs with srun "
+			"--nam56r-recipe=none\n");
 out:
 	n56_plan_free(plan);
 	n56_policy_free(policy);
@@ -274,9 +316,10 @@ int n56_local_post_opt(spank_t sp)
 		return -1;
 	}
 	const char *names[] = {N56_CARRY_CONTENT, N56_CARRY_SHA,
-			       N56_CARRY_PATH};
-	const char *values[] = {b64, r->sha256_hex, r->path};
-	for (int i = 0; i < 3; i++) {
+			       N56_CARRY_PATH, N56_CARRY_POLICY_SHA};
+	const char *values[] = {b64, r->sha256_hex, r->path,
+				n56_st.policy_sha};
+	for (int i = 0; i < 4; i++) {
 		char full[64];
 		spank_err_t e = spank_job_control_setenv(sp, names[i],
 							 values[i], 1);

@@ -16,6 +16,9 @@
 #define N56_CARRY_CONTENT "NAM56R_RECIPE_B64"
 #define N56_CARRY_SHA "NAM56R_RECIPE_SHA256"
 #define N56_CARRY_PATH "NAM56R_RECIPE_PATH"
+/* The sha256 of the site policy the submission (sbatch, or the srun that
+ * starts the step) validated with: each node compares its own. */
+#define N56_CARRY_POLICY_SHA "NAM56R_POLICY_SHA256"
 #define N56_CARRY_PREFIX "SLURM_SPANK_"
 /* Set in each task by the plugin, read by the exec wrapper. */
 #define N56_ENV_POLICY "NAM56R_POLICY"
@@ -103,5 +106,22 @@ void n56_request_from_cmdline(int argc, char **argv,
 int n56_args_merge(char *const *gen, size_t ngen, char *const *user,
 		   size_t nuser, char ***out, size_t *nout, char *err,
 		   size_t errlen);
+
+/* MASTER_PORT (spank/ports.c). The first port of SLURM_STEP_RESV_PORTS;
+ * else base + (lowest CPU id the job holds on the step's first node) *
+ * N56_PORT_STEPS + step id % N56_PORT_STEPS: distinct for jobs that share
+ * that node (they hold disjoint CPUs), and for up to N56_PORT_STEPS
+ * concurrent steps of one job. */
+#include <stdint.h>
+#define N56_PORT_STEPS 32
+int n56_resv_ports_first(const char *s, int *port);
+int n56_port_from_cpus(long base, const char *cpus, uint32_t step_id,
+		       int *port, char *err, size_t errlen);
+
+/* The step's SLURM_DISTRIBUTION (and SLURM_DIST_PLANESIZE) against the
+ * block layout placement assumes (spank/steplayout.c): 0 when it is, -1
+ * with err saying what to use. */
+int n56_distribution_check(const char *dist, const char *plane_size,
+			   long tasks_per_node, char *err, size_t errlen);
 
 #endif

@@ -28,6 +28,7 @@ struct n56_spank_state {
 	char *opt_value;
 	int opt_rc;
 	struct n56_recipe *recipe; /* the content every rank will run */
+	char policy_sha[65];       /* of the policy it was validated with */
 
 	/* remote */
 	bool opt_seen;     /* --nam56r-recipe was given for this job */
@@ -41,6 +42,7 @@ struct n56_spank_state {
 	struct n56_topology *topo;
 	char *topo_path;     /* the XML the topology came from */
 	char *policy_path;   /* "none" for the empty policy */
+	char *policy_copy;   /* this step's copy of it, for the ranks */
 	char *master;        /* first node of the step */
 	char *node_name;     /* this node, from the step's node list */
 	int master_port;
@@ -79,6 +81,10 @@ int n56_publish_record(uint32_t job_id, int field, const char *record,
 /* wrap.c: wrap=PATH (spank_prepend_task_argv, Slurm 23.11+). */
 const char *n56_wrap_unsupported(void); /* why not here, or NULL */
 int n56_remote_wrap(spank_t sp);        /* from task_init, after it */
+/* jobcpus.c: the CPU ids job_id holds on node ("0-3,8"), from
+ * slurmctld. */
+int n56_job_cpus_on_node(uint32_t job_id, const char *node, char *cpus,
+			 size_t len, char *err, size_t errlen);
 
 /* slurmd.c */
 int n56_slurmd_init(spank_t sp, int ac, char **av);

@@ -161,12 +161,18 @@ static int discover(const char *path, const char *dir, char *err,
 	if (n56_topology_load_opts(&o, n56_st.policy, n56_st.node_name,
 				   &n56_st.topo, err, errlen))
 		return -1;
+	struct n56_diags d = {0};
+
 	if (mkdir(dir, 0755) && errno != EEXIST)
 		snprintf(werr, sizeof(werr), "mkdir %s: %s", dir,
 			 strerror(errno));
+	else if (n56_path_trusted("the topology cache directory", dir, true,
+				  &d))
+		n56_diag_format(&d.v[0], werr, sizeof(werr));
 	else if (!n56_topology_cache_write(n56_st.topo, path, werr,
 					   sizeof(werr)))
 		return 0;
+	n56_diags_free(&d);
 	slurm_info(N56_LOG_PREFIX "topology cache %s not written: %s", path,
 		   werr);
 	return 0;
@@ -304,6 +310,17 @@ static void check_admin_map(void)
 		slurm_info(N56_LOG_PREFIX "%s", why);
 }
 
+static int trusted(const char *what, const char *path, bool is_dir)
+{
+	struct n56_diags d = {0};
+	int rc = n56_path_trusted(what, path, is_dir, &d);
+
+	if (rc)
+		fail_diags(&d);
+	n56_diags_free(&d);
+	return rc;
+}
+
 static void load_shape(long gpn, const char *step_gpus)
 {
 	char err[512] = "", path[4096];
@@ -313,19 +330,29 @@ static void load_shape(long gpn, const char *step_gpus)
 	/* slurmstepd runs threads: the loads leave its environment alone. */
 	struct n56_topology_opts o = {.xml = path, .threaded = true};
 
+	/* Root reads these: the policy's rule (owned by root, not writable
+	 * by others, no user's link along the name), or the step fails. */
 	if (n56_st.args.topology) {
 		snprintf(path, sizeof(path), "%s", n56_st.args.topology);
+		if (trusted("the topology XML", path, false))
+			return;
 		rc = n56_topology_load_opts(&o, n56_st.policy,
 					    n56_st.node_name, &n56_st.topo,
 					    err, sizeof(err));
 	} else {
 		snprintf(path, sizeof(path), "%s/topology.xml", dir);
 		o.cache = true;
-		if (access(path, F_OK) == 0)
+		if (access(dir, F_OK) == 0 &&
+		    trusted("the topology cache directory", dir, true))
+			return;
+		if (access(path, F_OK) == 0) {
+			if (trusted("the topology cache", path, false))
+				return;
 			rc = n56_topology_load_opts(&o, NULL, "", &n56_st.topo,
 						    err, sizeof(err));
-		else
+		} else {
 			rc = discover(path, dir, err, sizeof(err));
+		}
 	}
 	if (rc && admin_map_broke_load(path)) {
 		n56_remote_fail("topology: %s", err);
@@ -370,6 +397,141 @@ static void split_list(const char *s, char ***out, size_t *n)
 		(*out)[(*n)++] = strdup(t);
 	}
 	free(copy);
+}
+
+/* spank_nam56r(8) SITE POLICY: one policy for the whole step. The
+ * submission carries the sha256 of the policy it validated with (the srun
+ * that starts the step, else sbatch); a node that reads other bytes fails
+ * the step, whichever of the two changed. */
+static int same_policy(spank_t sp)
+{
+	char *want = job_getenv(sp, N56_CARRY_PREFIX N56_CARRY_POLICY_SHA);
+	int rc = 0;
+
+	if (want && strcmp(want, n56_st.policy->sha256_hex)) {
+		n56_remote_fail("the site policy %s on %s (sha256 %.12s) is not "
+				"the one this step was submitted with (%.12s): "
+				"it changed in between; start the step again "
+				"(replace the policy with a rename, never in "
+				"place)", n56_st.policy_path ?
+				n56_st.policy_path : "(none)",
+				n56_st.node_name ? n56_st.node_name : "this node",
+				n56_st.policy->sha256_hex, want);
+		rc = -1;
+	}
+	free(want);
+	return rc;
+}
+
+/* The bytes this node's plan used, as a root-owned file for the step's
+ * ranks: nam56r-launch reads it (NAM56R_POLICY) instead of the site file,
+ * which may have been replaced since. Removed when the step ends. */
+static void policy_snapshot(void)
+{
+	const struct n56_policy *p = n56_st.policy;
+	const char *dir = n56_spank_cache_dir(&n56_st.args, p);
+	char *path = NULL, *tmp = NULL;
+	struct n56_diags d = {0};
+	int fd = -1;
+
+	if (n56_st.args.no_policy || !p->content)
+		return;
+	if (mkdir(dir, 0755) && errno != EEXIST)
+		goto fail;
+	if (n56_path_trusted("the step's policy directory", dir, true, &d))
+		goto fail;
+	if (asprintf(&path, "%s/policy-%u.%u.yaml", dir, n56_st.job_id,
+		     n56_st.step_id) < 0) {
+		path = NULL;
+		goto fail;
+	}
+	if (asprintf(&tmp, "%s.XXXXXX", path) < 0) {
+		tmp = NULL;
+		goto fail;
+	}
+	fd = mkstemp(tmp);
+	if (fd < 0 || fchmod(fd, 0644) ||
+	    write(fd, p->content, p->content_len) !=
+	    (ssize_t)p->content_len || close(fd) || rename(tmp, path)) {
+		if (fd >= 0)
+			unlink(tmp);
+		goto fail;
+	}
+	n56_st.policy_copy = path;
+	free(tmp);
+	n56_diags_free(&d);
+	return;
+fail:
+	slurm_info(N56_LOG_PREFIX "no per-step copy of the policy in %s (%s): "
+		   "the ranks read %s", dir, d.n ? d.v[0].msg :
+		   strerror(errno), n56_st.policy_path);
+	free(path);
+	free(tmp);
+	n56_diags_free(&d);
+}
+
+/* Steps that would start half-way: a layout the plan cannot honour
+ * fails every task of every node here, before any exec. The distribution
+ * is the same on every node; the local task ids against the placement
+ * back it up. */
+static int check_layout(spank_t sp, long gpn, uint32_t nlocal)
+{
+	char *dist = job_getenv(sp, "SLURM_DISTRIBUTION");
+	char *plane = job_getenv(sp, "SLURM_DIST_PLANESIZE");
+	char err[512];
+	int rc = n56_distribution_check(dist, plane, gpn, err, sizeof(err));
+
+	free(dist);
+	free(plane);
+	if (rc) {
+		n56_remote_fail("%s", err);
+		return -1;
+	}
+	for (uint32_t i = 0; i < nlocal; i++) {
+		uint32_t gid;
+
+		if (spank_get_item(sp, S_JOB_LOCAL_TO_GLOBAL_ID, i, &gid) !=
+		    ESPANK_SUCCESS)
+			continue;
+		struct n56_rank_place place;
+
+		n56_place_rank(n56_st.placer, (long)gid, &place);
+		if (place.node != (long)n56_st.node_id) {
+			n56_remote_fail("Slurm starts rank %u on node %u of "
+					"the step, but NAM56R places it on "
+					"node %ld: use the block distribution "
+					"(srun -m block, the default)", gid,
+					n56_st.node_id, place.node);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* spank_nam56r(8) MASTER PORT: what Slurm reserved for the step, else a
+ * port no concurrent job on the first node can compute (ports.c). */
+static int step_master_port(spank_t sp, long base)
+{
+	char *resv = job_getenv(sp, "SLURM_STEP_RESV_PORTS");
+	char cpus[1024], err[512];
+
+	if (resv) {
+		int bad = n56_resv_ports_first(resv, &n56_st.master_port);
+
+		if (bad)
+			n56_remote_fail("SLURM_STEP_RESV_PORTS is '%.64s', not "
+					"a port range", resv);
+		free(resv);
+		return bad;
+	}
+	if (n56_job_cpus_on_node(n56_st.job_id, n56_st.master, cpus,
+				 sizeof(cpus), err, sizeof(err)) ||
+	    n56_port_from_cpus(base, cpus, n56_st.step_id,
+			       &n56_st.master_port, err, sizeof(err))) {
+		n56_remote_fail("MASTER_PORT: %s", err);
+		return -1;
+	}
+	return 0;
 }
 
 int n56_remote_post_opt(spank_t sp)
@@ -434,18 +596,33 @@ int n56_remote_post_opt(spank_t sp)
 		goto out;
 	}
 	if (nhosts != n56_st.nnodes || n56_st.node_id >= nhosts) {
-		n56_remote_fail("the step's node list %s has %zu nodes, Slurm "
-				"says %u", nodelist, nhosts, n56_st.nnodes);
+		char *het = job_getenv(sp, "SLURM_HET_SIZE");
+
+		if (het)
+			n56_remote_fail("this step spans %zu nodes of the "
+					"components of a heterogeneous job "
+					"(srun --het-group=...), %u of them in "
+					"this component: NAM56R places a step "
+					"of one component; run the training "
+					"step with srun --het-group=N",
+					nhosts, n56_st.nnodes);
+		else
+			n56_remote_fail("the step's node list %s has %zu "
+					"nodes, Slurm says %u", nodelist,
+					nhosts, n56_st.nnodes);
+		free(het);
 		goto out;
 	}
 	n56_st.master = strdup(hosts[0]);
 	n56_st.node_name = strdup(hosts[n56_st.node_id]);
-	/* One port per job on shared first nodes: the site's base port
-	 * plus the job id modulo 1000. */
+	if (same_policy(sp))
+		goto out;
+	policy_snapshot();
 	long base = n56_st.policy->record.master_port.v > 0 ?
 		    n56_st.policy->record.master_port.v :
 		    N56_DEFAULT_MASTER_PORT;
-	n56_st.master_port = (int)(base + n56_st.job_id % 1000);
+	if (step_master_port(sp, base))
+		goto out;
 	n56_st.field = n56_st.args.record >= 0 ? n56_st.args.record :
 		       n56_record_field_parse(n56_st.policy->record.field.v);
 	if (n56_st.field < 0)
@@ -465,6 +642,8 @@ int n56_remote_post_opt(spank_t sp)
 		n56_remote_fail("placement: %s", err);
 		goto out;
 	}
+	if (check_layout(sp, gpn, nlocal))
+		goto out;
 	if (!rep.tp_in_island && n56_st.policy->topology.require_tp_in_island.v)
 		n56_remote_fail("placement: %s (the site policy requires "
 				"every TP group inside one NVLink island)",
@@ -473,19 +652,26 @@ int n56_remote_post_opt(spank_t sp)
 		slurm_info(N56_LOG_PREFIX "placement: %s", rep.why);
 
 	/* The GPUs Slurm gave the step, in its order: our CUDA indices of
-	 * the node are positions in this list. */
+	 * the node are positions in this list. A rank never goes to a GPU
+	 * Slurm did not give the step: one rank per GPU, or the step fails. */
 	cvd = job_getenv(sp, "CUDA_VISIBLE_DEVICES");
-	if (cvd) {
-		split_list(cvd, &n56_st.slurm_gpus, &n56_st.nslurm_gpus);
-		if (n56_st.nslurm_gpus != (size_t)gpn) {
-			slurm_info(N56_LOG_PREFIX "Slurm gave %zu GPUs for %ld "
-				   "ranks on this node; using CUDA indices "
-				   "as placed", n56_st.nslurm_gpus, gpn);
-			n56_hostlist_free(n56_st.slurm_gpus,
-					  n56_st.nslurm_gpus);
-			n56_st.slurm_gpus = NULL;
-			n56_st.nslurm_gpus = 0;
-		}
+	if (!cvd || !*cvd) {
+		n56_remote_fail("Slurm gave this step no GPUs on %s (no "
+				"CUDA_VISIBLE_DEVICES) for %ld ranks: ask for "
+				"one GPU per rank (--gpus-per-node=%ld)",
+				n56_st.node_name, gpn, gpn);
+		goto out;
+	}
+	split_list(cvd, &n56_st.slurm_gpus, &n56_st.nslurm_gpus);
+	if (n56_st.nslurm_gpus != (size_t)gpn) {
+		n56_remote_fail("Slurm gave this step %zu GPUs on %s (%.256s) "
+				"for %ld ranks: a NAM56R step runs one rank "
+				"per GPU of the step (srun "
+				"--ntasks-per-node=%zu, or give the step %ld "
+				"GPUs with --gpus-per-node=%ld)",
+				n56_st.nslurm_gpus, n56_st.node_name, cvd, gpn,
+				n56_st.nslurm_gpus, gpn, gpn);
+		goto out;
 	}
 out:
 	/* The plan borrows the recipe: keep it for the step's lifetime. */
@@ -526,17 +712,23 @@ static char *translate_devices(const char *ours)
 		free(copy);
 		return NULL;
 	}
-	int first = 1;
+	int first = 1, bad = 0;
 	for (char *t = strtok_r(copy, ",", &save); t;
 	     t = strtok_r(NULL, ",", &save), first = 0) {
 		long i = strtol(t, NULL, 10);
 
-		fprintf(f, "%s%s", first ? "" : ",",
-			i >= 0 && (size_t)i < n56_st.nslurm_gpus ?
-			n56_st.slurm_gpus[i] : t);
+		if (i < 0 || (size_t)i >= n56_st.nslurm_gpus) {
+			bad = 1;
+			break;
+		}
+		fprintf(f, "%s%s", first ? "" : ",", n56_st.slurm_gpus[i]);
 	}
 	fclose(f);
 	free(copy);
+	if (bad) {
+		free(out);
+		return NULL;
+	}
 	return out;
 }
 
@@ -585,9 +777,16 @@ int n56_remote_task_init(spank_t sp)
 		int overwrite = e->origin != N56_ORIGIN_SITE_DEFAULT;
 		char *dev = NULL;
 
-		if (n56_st.slurm_gpus && !strcmp(e->name,
-						 "CUDA_VISIBLE_DEVICES"))
+		if (!strcmp(e->name, "CUDA_VISIBLE_DEVICES")) {
 			dev = translate_devices(e->value);
+			if (!dev) {
+				n56_remote_fail("placement put a rank outside "
+						"the %zu GPUs Slurm gave the "
+						"step (%s)", n56_st.nslurm_gpus,
+						e->value);
+				goto fail;
+			}
+		}
 		if (set_env(sp, e->name, dev ? dev : e->value, overwrite)) {
 			free(dev);
 			goto out;
@@ -599,7 +798,8 @@ int n56_remote_task_init(spank_t sp)
 	    set_env(sp, N56_ENV_NODE_SHAPE, sig, 1))
 		goto out;
 	if (set_env(sp, N56_ENV_GPU, num, 1) ||
-	    set_env(sp, N56_ENV_POLICY, n56_st.policy_path, 1) ||
+	    set_env(sp, N56_ENV_POLICY, n56_st.policy_copy ?
+		    n56_st.policy_copy : n56_st.policy_path, 1) ||
 	    (n56_st.topo_path &&
 	     set_env(sp, N56_ENV_TOPOLOGY, n56_st.topo_path, 1)))
 		goto out;
@@ -681,6 +881,11 @@ void n56_remote_exit(void)
 	n56_hostlist_free(n56_st.slurm_gpus, n56_st.nslurm_gpus);
 	free(n56_st.topo_path);
 	free(n56_st.policy_path);
+	/* The step is over: its copy of the policy goes. */
+	if (n56_st.policy_copy)
+		unlink(n56_st.policy_copy);
+	free(n56_st.policy_copy);
+	n56_st.policy_copy = NULL;
 	free(n56_st.master);
 	free(n56_st.node_name);
 	free(n56_st.error);

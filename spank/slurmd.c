@@ -53,6 +53,18 @@ int n56_slurmd_init(spank_t sp, int ac, char **av)
 			    strerror(errno));
 		goto out;
 	}
+	/* Root writes there: the policy's rule, or no cache. */
+	n56_diags_free(&d);
+	if (n56_path_trusted("the topology cache directory", dir, true, &d)) {
+		char line[1024];
+
+		for (size_t i = 0; i < d.n; i++) {
+			n56_diag_format_error(&d.v[i], line, sizeof(line));
+			slurm_error(N56_LOG_PREFIX "%s (topology not cached)",
+				    line);
+		}
+		goto out;
+	}
 	snprintf(path, sizeof(path), "%s/topology.xml", dir);
 	if (n56_topology_cache_write(t, path, err, sizeof(err))) {
 		slurm_error(N56_LOG_PREFIX "topology cache %s: %s", path, err);

@@ -72,6 +72,18 @@ fi
 sha=$(grep '^NAM56R_PLAN_SHA256=' "$tmp/rec" | cut -d= -f2)
 [ ${#sha} = 64 ] || fail "NAM56R_PLAN_SHA256 missing"
 
+# Slurm reserved ports for the step (MpiParams=ports): the first is the
+# master port.
+expect 0 step env SLURM_STEP_RESV_PORTS=41003-41011 "$bin" --runtime "$echo_rt"
+grep -qx 'MASTER_PORT=41003' "$tmp"/*.11.txt || fail "MASTER_PORT is not the first reserved port"
+rm -f "$tmp"/*.11.txt
+expect 1 step env SLURM_STEP_RESV_PORTS=none "$bin" --runtime "$echo_rt"
+stderr_has "nam56r-launch: SLURM_STEP_RESV_PORTS is 'none', not a port range"
+
+# Fewer GPUs from Slurm than ranks on the node: never a GPU outside them.
+expect 1 step env CUDA_VISIBLE_DEVICES=2,3,4,5,6,7 "$bin" --runtime "$echo_rt"
+stderr_has "nam56r-launch: Slurm gave this step 6 GPUs (2,3,4,5,6,7) for 8 ranks on this node: a NAM56R step runs one rank per GPU of the step (srun --ntasks-per-node=6, or give the step 8 GPUs with --gpus-per-node=8)"
+
 # ARGS that contradict a generated flag: exit 2 naming both.
 expect 2 step "$bin" --runtime "$echo_rt" -- --pipeline-model-parallel-size 4
 stderr_has "argument '--pipeline-model-parallel-size 4' contradicts the generated '--pipeline-model-parallel-size 2'"
@@ -80,10 +92,12 @@ expect 0 step "$bin" --runtime "$echo_rt" -- --pipeline-model-parallel-size 2
 # The exec fails: 127 with the runtime and the reason.
 expect 127 step "$bin" --runtime "$tmp/no-such-runtime"
 stderr_has "nam56r-launch: exec $tmp/no-such-runtime: No such file or directory"
-# A runtime the policy does not allow.
-printf 'schema: 1\nruntime:\n  allowed_commands: [python3]\n' >"$tmp/policy.yaml"
+# A policy the user names is refused in a job step (the site's applies;
+# the integration case runtime_not_allowed covers allowed_commands).
+printf 'schema: 1\nruntime:\n  allowed_commands: ["*"]\n' >"$tmp/policy.yaml"
 expect 2 step "$bin" --policy "$tmp/policy.yaml" --runtime "$echo_rt"
-stderr_has "runtime '$echo_rt' is not allowed by the site policy $tmp/policy.yaml (runtime.allowed_commands)"
+stderr_has "nam56r-launch: --policy $tmp/policy.yaml: inside a job step the site policy applies"
+expect 2 step "$bin" --policy="$tmp/policy.yaml" --runtime "$echo_rt"
 # A rank on the wrong node (cyclic distribution).
 expect 1 step env SLURM_NODEID=0 "$bin" --runtime "$echo_rt"
 stderr_has "rank 11 is placed on node 1 but runs on node 0"

@@ -14,6 +14,9 @@ fx=$top/../shared/fixtures/topology
 xml=$fx/derived_ipa20-2islands.xml
 [ -x "$echo_rt" ] || { echo "SKIP: $echo_rt is not built"; exit 77; }
 [ -f "$xml" ] || { echo "SKIP: $fx is absent"; exit 77; }
+# A job step reads only a site policy (NAM56R_POLICY, root-owned, not
+# writable by others): --policy is refused there.
+[ "$(id -u)" = 0 ] || { echo "SKIP: needs root (the step's policy must be root-owned)"; exit 77; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fails=0
@@ -37,8 +40,8 @@ step() {
 	env -i PATH=/usr/bin:/bin NAM56R_TOPOLOGY="$xml" SLURM_JOB_ID=4321 \
 		SLURM_PROCID=9 SLURM_NNODES="$1" SLURM_NTASKS="$2" \
 		SLURM_NODEID=2 SLURM_LOCALID=1 SLURM_STEP_NODELIST="$3" \
-		N56_ECHO_DIR="$tmp/out" \
-		"$bin" --policy "$4" --runtime "$echo_rt" >"$tmp/stdout" \
+		N56_ECHO_DIR="$tmp/out" NAM56R_POLICY="$4" \
+		"$bin" --runtime "$echo_rt" >"$tmp/stdout" \
 		2>"$tmp/err"
 }
 

@@ -265,6 +265,90 @@ static void test_patch_surface_minimal(void **state)
 	assert_entry(f, "NAM56R_DSA_A_LAYER_RANKS", "0", N56_ORIGIN_RECIPE);
 }
 
+/* Issue 13 item 3: the names the plugin computes are never settable from
+ * a recipe, whatever the deny list says (here: an empty policy). */
+static void test_computed_names_refused(void **state)
+{
+	struct fixture *f = *state;
+
+	f->p.topology.nic_env.v = "NCCL_IB_HCA";
+	recipe_env(f, "GROUP_RANK", "0");
+	recipe_env(f, "LOCAL_WORLD_SIZE", "8");
+	recipe_env(f, "CUDA_VISIBLE_DEVICES", "0");
+	recipe_env(f, "TORCHELASTIC_RUN_ID", "x");
+	recipe_env(f, "SLURM_PROCID", "0");
+	recipe_env(f, "NCCL_IB_HCA", "mlx5_0");
+	recipe_env(f, "NCCL_DEBUG", "INFO");
+	assert_int_equal(n56_env_merge(&f->r, &f->p, &f->env, &f->d), -1);
+	assert_int_equal(f->d.n, 6);
+	assert_string_equal(diag_text(f, 0),
+			    "r.yaml:30:3: env GROUP_RANK: computed for every "
+			    "rank by the plugin (rank identity, placement, "
+			    "GPUs, rendezvous) or set by Slurm: a recipe never "
+			    "sets it");
+	assert_string_equal(diag_text(f, 1),
+			    "r.yaml:31:3: env LOCAL_WORLD_SIZE: computed for "
+			    "every rank by the plugin (rank identity, "
+			    "placement, GPUs, rendezvous) or set by Slurm: a "
+			    "recipe never sets it");
+	assert_string_equal(diag_text(f, 5),
+			    "r.yaml:35:3: env NCCL_IB_HCA: computed for every "
+			    "rank by the plugin (rank identity, placement, "
+			    "GPUs, rendezvous) or set by Slurm: a recipe never "
+			    "sets it");
+	assert_entry(f, "NCCL_DEBUG", "INFO", N56_ORIGIN_RECIPE);
+	assert_int_equal(f->env.n, 1);
+	assert_true(n56_env_name_denied(&f->p, "MASTER_PORT"));
+	assert_string_equal(n56_env_computed_rule(&f->p, "SLURM_JOB_ID"),
+			    "SLURM_*");
+	assert_string_equal(n56_env_computed_rule(&f->p, "NCCL_IB_HCA"),
+			    "topology.nic_env");
+	assert_null(n56_env_computed_rule(NULL, "NCCL_IB_HCA"));
+}
+
+/* PATH, PYTHONSTARTUP, LD_*: refused unless env.allow names them; a bare
+ * "*" in env.allow does not. */
+static void test_code_names_need_allow(void **state)
+{
+	struct fixture *f = *state;
+
+	recipe_env(f, "PATH", "/tmp/evil:/usr/bin");
+	recipe_env(f, "PYTHONSTARTUP", "/tmp/s.py");
+	recipe_env(f, "LD_LIBRARY_PATH", "/tmp");
+	assert_int_equal(n56_env_merge(&f->r, &f->p, &f->env, &f->d), -1);
+	assert_int_equal(f->d.n, 3);
+	assert_string_equal(diag_text(f, 0),
+			    "r.yaml:30:3: env PATH: it changes which program "
+			    "or code a rank runs; refused unless the site "
+			    "policy lists it in env.allow");
+	assert_string_equal(diag_text(f, 1),
+			    "r.yaml:31:3: env PYTHONSTARTUP: it changes which "
+			    "program or code a rank runs; refused unless the "
+			    "site policy lists it in env.allow");
+	assert_int_equal(f->env.n, 0);
+	n56_diags_free(&f->d);
+
+	f->allow[0] = "*";
+	f->p.env.allow.n = 1;
+	assert_int_equal(n56_env_merge(&f->r, &f->p, &f->env, &f->d), -1);
+	assert_int_equal(f->d.n, 3);
+	n56_diags_free(&f->d);
+
+	f->allow[1] = "PYTHONSTARTUP";
+	f->allow[2] = "LD_LIBRARY_*";
+	f->p.env.allow.n = 3;
+	assert_int_equal(n56_env_merge(&f->r, &f->p, &f->env, &f->d), -1);
+	assert_int_equal(f->d.n, 1);
+	assert_string_equal(diag_text(f, 0),
+			    "r.yaml:30:3: env PATH: it changes which program "
+			    "or code a rank runs; refused unless the site "
+			    "policy lists it in env.allow");
+	assert_entry(f, "PYTHONSTARTUP", "/tmp/s.py", N56_ORIGIN_RECIPE);
+	assert_entry(f, "LD_LIBRARY_PATH", "/tmp", N56_ORIGIN_RECIPE);
+	assert_null(n56_env_code_rule(&f->p, "PYTHONSTARTUP"));
+	assert_string_equal(n56_env_code_rule(&f->p, "PATH"), "PATH");
+}
+
 static void test_env_add_and_clear(void **state)
 {
 	struct fixture *f = *state;
@@ -291,6 +375,8 @@ int main(void)
 		T(test_bad_name_and_duplicate),
 		T(test_patch_surface),
 		T(test_patch_surface_minimal),
+		T(test_computed_names_refused),
+		T(test_code_names_need_allow),
 		T(test_env_add_and_clear),
 	};
 #undef T

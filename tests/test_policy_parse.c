@@ -313,7 +313,7 @@ static void test_all_errors_at_once(void **state)
 		     "'admincomment' is not one of: admin_comment, comment, "
 		     "none",
 		DATA "policy-many-errors.yaml:13:16: record.master_port: 70000 "
-		     "is out of range (1 to 65535)",
+		     "is out of range (1024 to 65503)",
 		DATA "policy-many-errors.yaml:15:22: "
 		     "preflight.min_tp_busbw_gbps: expected a number, got "
 		     "'fast'",
@@ -549,6 +549,84 @@ static void test_trusted_missing_and_directory(void **state)
 	check_diags(&f->d, wantv, 1);
 }
 
+/* Issue 13 item 6: a link a user owns (as in a sticky /tmp) is refused
+ * wherever it points; root's own link is followed. */
+static void test_trusted_user_link(void **state)
+{
+	struct fixture *f = *state;
+	char link[160], want[512];
+	const char *const wantv[] = { want };
+
+	NEEDS_ROOT();
+	write_policy(f, 0, 0, 0644);
+	snprintf(link, sizeof(link), "%s/link.yaml", f->tmpdir);
+	assert_int_equal(symlink(f->path, link), 0);
+	assert_int_equal(n56_policy_load_trusted(link, &f->p, &f->d), 0);
+	n56_policy_free(f->p);
+	f->p = NULL;
+	assert_int_equal(lchown(link, 1000, 1000), 0);
+	snprintf(want, sizeof(want), "%s: refusing the site policy: %s is a "
+		 "symbolic link owned by uid 1000, not root (a user could "
+		 "point it anywhere)", link, link);
+	assert_int_equal(n56_policy_load_trusted(link, &f->p, &f->d), -1);
+	unlink(link);
+	assert_null(f->p);
+	check_diags(&f->d, wantv, 1);
+}
+
+/* A policy others cannot read: its parse errors are not quoted. */
+static void test_trusted_unreadable_withheld(void **state)
+{
+	struct fixture *f = *state;
+	char want[512];
+	const char *const wantv[] = { want };
+	FILE *fp;
+
+	NEEDS_ROOT();
+	fp = fopen(f->path, "w");
+	assert_non_null(fp);
+	fputs("schema: 1\nTOPSECRET: 1\nrecords: {}\n", fp);
+	assert_int_equal(fclose(fp), 0);
+	assert_int_equal(chmod(f->path, 0600), 0);
+	snprintf(want, sizeof(want), "%s: not a valid site policy (2 errors, "
+		 "not shown: the file is not readable by others; as root, run "
+		 "nam56r-launch validate --policy %s)", f->path, f->path);
+	assert_int_equal(n56_policy_load_trusted(f->path, &f->p, &f->d), -1);
+	check_diags(&f->d, wantv, 1);
+	n56_diags_free(&f->d);
+	/* Readable by all: the parser's own messages, as before. */
+	assert_int_equal(chmod(f->path, 0644), 0);
+	assert_int_equal(n56_policy_load_trusted(f->path, &f->p, &f->d), -1);
+	assert_int_equal(f->d.n, 2);
+}
+
+/* The same rule for the topology cache directory root writes into. */
+static void test_path_trusted_dir(void **state)
+{
+	struct fixture *f = *state;
+	char want[512];
+	const char *const wantv[] = { want };
+
+	NEEDS_ROOT();
+	assert_int_equal(n56_path_trusted("the topology cache directory",
+					  f->tmpdir, true, &f->d), 0);
+	assert_int_equal(chown(f->tmpdir, 1000, 1000), 0);
+	snprintf(want, sizeof(want), "%s: refusing the topology cache "
+		 "directory: owned by uid 1000, not root (chown root:root %s; "
+		 "chmod go-w %s)", f->tmpdir, f->tmpdir, f->tmpdir);
+	assert_int_equal(n56_path_trusted("the topology cache directory",
+					  f->tmpdir, true, &f->d), -1);
+	assert_int_equal(chown(f->tmpdir, 0, 0), 0);
+	check_diags(&f->d, wantv, 1);
+	n56_diags_free(&f->d);
+	write_policy(f, 0, 0, 0644);
+	snprintf(want, sizeof(want), "%s: refusing the topology cache: not a "
+		 "directory", f->path);
+	assert_int_equal(n56_path_trusted("the topology cache", f->path, true,
+					  &f->d), -1);
+	check_diags(&f->d, wantv, 1);
+}
+
 static void test_free_null(void **state)
 {
 	(void)state;
@@ -577,6 +655,9 @@ int main(void)
 		T(test_trusted_missing_and_directory),
 		T(test_trusted_directory_modes),
 		T(test_trusted_symlink_directories),
+		T(test_trusted_user_link),
+		T(test_trusted_unreadable_withheld),
+		T(test_path_trusted_dir),
 		T(test_free_null),
 #undef T
 	};

@@ -46,8 +46,10 @@ static void exec_usage(FILE *f)
 		"generated one: that is exit 2).\n\n"
 		"  --recipe F    recipe when no --nam56r-recipe was given to "
 		"Slurm (default:\n                the built-in NAM56R recipe)\n"
-		"  --policy F    site policy (default: $NAM56R_POLICY, then "
-		"%s/nam56r/policy.yaml)\n"
+		"  --policy F    refused here (exit 2): a job step uses the site "
+		"policy\n                ($NAM56R_POLICY, set by the plugin, "
+		"else %s/nam56r/policy.yaml);\n                --policy is for "
+		"plan, validate and local\n"
 		"  --runtime CMD run CMD (split at spaces) instead of the "
 		"recipe's runtime.command;\n                it must be allowed "
 		"by the policy's runtime.allowed_commands\n"
@@ -141,20 +143,17 @@ static int parse_opts(int argc, char **argv, struct exec_opts *o)
 	return 0;
 }
 
-static int load_policy(const char *opt, struct n56_policy **out,
-		       const char **path)
+/* The site policy of a job step: $NAM56R_POLICY (the plugin sets it to the
+ * policy it used; "none" for the empty one), else the installed one, read
+ * with the ownership rule of a site policy. */
+static int load_policy(struct n56_policy **out, const char **path)
 {
 	struct n56_diags d = {0};
 	const char *env = getenv("NAM56R_POLICY");
 	static const char def[] = NAM56R_SYSCONFDIR "/nam56r/policy.yaml";
 	int rc;
 
-	if (opt) {
-		/* The user's own choice only restricts the user: no
-		 * ownership rule. */
-		*path = opt;
-		rc = n56_policy_load(opt, out, &d);
-	} else if (env && !strcmp(env, "none")) {
+	if (env && !strcmp(env, "none")) {
 		*path = "none";
 		*out = n56_policy_empty();
 		rc = *out ? 0 : -1;
@@ -240,11 +239,62 @@ static char **split_words(const char *s, size_t *n)
 	return v;
 }
 
-/* Globs with a '/' match the path as given; globs without one match the
- * command's name (argv[0] after its last '/'). The list says which
- * programs a rank may become; it is not a sandbox (the job script could
- * run anything without the wrapper). */
-static bool command_allowed(const struct n56_policy *p, const char *argv0)
+/* Where a bare command name in runtime.allowed_commands is looked up: the
+ * system's own directories, never the user's PATH. */
+#define N56_SITE_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:" \
+		      "/sbin:/bin"
+
+/* NAME on the search path SEARCH, as a real path (symbolic links
+ * resolved): malloc'd, or NULL when no executable file has that name. */
+static char *lookup(const char *name, const char *search)
+{
+	char *copy = strdup(search ? search : N56_SITE_PATH), *save = NULL;
+	char *found = NULL;
+
+	if (!copy)
+		return NULL;
+	for (char *d = strtok_r(copy, ":", &save); d && !found;
+	     d = strtok_r(NULL, ":", &save)) {
+		char *path = NULL;
+
+		/* An empty entry is the cwd, as for execvp. */
+		if (asprintf(&path, "%s/%s", *d ? d : ".", name) < 0)
+			break;
+		if (access(path, X_OK) == 0)
+			found = realpath(path, NULL);
+		free(path);
+	}
+	free(copy);
+	return found;
+}
+
+/* The program argv0 names, as execvp would find it (through $PATH when it
+ * has no '/'), as a real path; NULL with errno when there is none. */
+static char *resolve_runtime(const char *argv0)
+{
+	char *r;
+
+	if (strchr(argv0, '/')) {
+		if (access(argv0, X_OK))
+			return NULL;
+		return realpath(argv0, NULL);
+	}
+	r = lookup(argv0, getenv("PATH") ? getenv("PATH") : N56_SITE_PATH);
+	if (!r)
+		errno = ENOENT;
+	return r;
+}
+
+/* nam56r-policy(5) runtime.allowed_commands: the resolved executable is
+ * matched, never the name the user typed. A pattern with a '/' matches the
+ * real path ('*' does not cross '/'); a literal path also matches through
+ * its own symbolic links. A pattern without '/' matches the command's name
+ * when that name, looked up in the system directories (N56_SITE_PATH),
+ * is the very same file: a shim earlier in the user's PATH is not. The
+ * list says which programs a rank may become; it is not a sandbox (the
+ * job script could run anything without the wrapper). */
+static bool command_allowed(const struct n56_policy *p, const char *argv0,
+			    const char *real)
 {
 	const struct n56_strlist *l = &p->runtime.allowed_commands;
 	const char *base = strrchr(argv0, '/');
@@ -253,9 +303,29 @@ static bool command_allowed(const struct n56_policy *p, const char *argv0)
 	if (!l->set || !l->n)
 		return true;
 	for (size_t i = 0; i < l->n; i++) {
-		bool glob_path = strchr(l->v[i], '/') != NULL;
+		const char *g = l->v[i];
+		char *site;
+		bool ok;
 
-		if (!fnmatch(l->v[i], glob_path ? argv0 : base, 0))
+		if (!g)
+			continue;
+		if (strchr(g, '/')) {
+			if (!fnmatch(g, real, FNM_PATHNAME))
+				return true;
+			if (strpbrk(g, "*?[") || !(site = realpath(g, NULL)))
+				continue;
+			ok = !strcmp(site, real);
+			free(site);
+			if (ok)
+				return true;
+			continue;
+		}
+		if (fnmatch(g, base, 0))
+			continue;
+		site = lookup(base, N56_SITE_PATH);
+		ok = site && !strcmp(site, real);
+		free(site);
+		if (ok)
 			return true;
 	}
 	return false;
@@ -283,8 +353,13 @@ static char *translate_devices(const char *ours, const char *slurm)
 	     t = strtok_r(NULL, ",", &sv), first = 0) {
 		long i = strtol(t, NULL, 10);
 
-		fprintf(f, "%s%s", first ? "" : ",",
-			i >= 0 && (size_t)i < n ? list[i] : t);
+		if (i < 0 || (size_t)i >= n) {
+			fclose(f);
+			free(out);
+			out = NULL;
+			goto out;
+		}
+		fprintf(f, "%s%s", first ? "" : ",", list[i]);
 	}
 	fclose(f);
 out:
@@ -386,22 +461,58 @@ static int set_rank_env(const struct n56_plan *plan,
 	long base = policy->record.master_port.v > 0 ?
 		    policy->record.master_port.v : 29500;
 	long job = env_long("SLURM_JOB_ID", NULL);
+	int port = (int)(base + (job > 0 ? job % 1000 : 0));
+	/* Slurm's reservation (MpiParams=ports) wins; without the plugin
+	 * there is no job record to compute a collision-free port from, so
+	 * the job id picks one (spank_nam56r(8), MASTER PORT). */
+	const char *resv = getenv("SLURM_STEP_RESV_PORTS");
+	if (resv && n56_resv_ports_first(resv, &port)) {
+		fprintf(stderr, PROG "SLURM_STEP_RESV_PORTS is '%.64s', not a "
+			"port range\n", resv);
+		goto out;
+	}
 	const char *nic = topo && place.gpu < topo->ngpus ?
 			  topo->gpus[place.gpu].nic : NULL;
 	if (n56_rank_env(plan, pl, rank, hosts[0],
-			 (int)(base + (job > 0 ? job % 1000 : 0)), nic, &env,
+			 port, nic, &env,
 			 err, sizeof(err))) {
 		fprintf(stderr, PROG "per-rank environment: %s\n", err);
 		goto out;
 	}
 	const char *slurm_gpus = getenv("CUDA_VISIBLE_DEVICES");
 	char *slurm_copy = slurm_gpus ? strdup(slurm_gpus) : NULL;
+	/* A rank never goes to a GPU Slurm did not give the step. */
+	if (slurm_gpus) {
+		long k = *slurm_gpus ? 1 : 0;
+
+		for (const char *c = slurm_gpus; *c; c++)
+			k += *c == ',';
+		if (k != plan->gpus_per_node) {
+			fprintf(stderr, PROG "Slurm gave this step %ld GPUs "
+				"(%.256s) for %ld ranks on this node: a NAM56R "
+				"step runs one rank per GPU of the step (srun "
+				"--ntasks-per-node=%ld, or give the step %ld "
+				"GPUs with --gpus-per-node=%ld)\n", k,
+				slurm_gpus, plan->gpus_per_node, k,
+				plan->gpus_per_node, plan->gpus_per_node);
+			free(slurm_copy);
+			goto out;
+		}
+	}
 	for (size_t i = 0; i < env.n; i++) {
 		const struct n56_env_entry *e = &env.v[i];
 		char *dev = NULL;
 
-		if (slurm_copy && !strcmp(e->name, "CUDA_VISIBLE_DEVICES"))
+		if (slurm_copy && !strcmp(e->name, "CUDA_VISIBLE_DEVICES")) {
 			dev = translate_devices(e->value, slurm_copy);
+			if (!dev) {
+				fprintf(stderr, PROG "placement put a rank "
+					"outside the GPUs Slurm gave the step "
+					"(%s of %s)\n", e->value, slurm_copy);
+				free(slurm_copy);
+				goto out;
+			}
+		}
 		/* Site defaults yield to what the user exported. */
 		if (setenv(e->name, dev ? dev : e->value,
 			   e->origin != N56_ORIGIN_SITE_DEFAULT)) {
@@ -426,6 +537,29 @@ out:
 	n56_placer_free(pl);
 	n56_hostlist_free(hosts, nhosts);
 	return rc;
+}
+
+/* The plugin set the rank's env in task_init, but whatever ran between it
+ * and this exec (srun env X=Y nam56r-launch) could have changed it: apply
+ * the plan's fixed policy and patch surface again, as task_init does
+ * (site defaults still yield to the user's own export). */
+static int apply_plan_env(const struct n56_plan *plan)
+{
+	const struct n56_env *lists[] = {&plan->fixed_policy,
+					 &plan->patch_surface};
+
+	for (size_t l = 0; l < 2; l++)
+		for (size_t i = 0; i < lists[l]->n; i++) {
+			const struct n56_env_entry *e = &lists[l]->v[i];
+
+			if (setenv(e->name, e->value,
+				   e->origin != N56_ORIGIN_SITE_DEFAULT)) {
+				fprintf(stderr, PROG "setenv %s: %s\n",
+					e->name, strerror(errno));
+				return -1;
+			}
+		}
+	return 0;
 }
 
 static struct n56_topology *load_topology(const struct n56_policy *p)
@@ -463,7 +597,7 @@ int n56_cmd_exec(int argc, char **argv)
 	struct n56_topology *topo = NULL;
 	struct n56_diags d = {0};
 	const char *policy_path;
-	char **cmd = NULL, **merged = NULL, **final = NULL;
+	char **cmd = NULL, **merged = NULL, **final = NULL, *real = NULL;
 	size_t ncmd = 0, nmerged = 0;
 	char err[1024];
 	int rc = N56_EXIT_USAGE, gpu = -1;
@@ -488,7 +622,28 @@ int n56_cmd_exec(int argc, char **argv)
 			"node (srun --ntasks-per-node=G)\n", ntasks, nodes);
 		goto out;
 	}
-	if (load_policy(o.policy, &policy, &policy_path))
+	/* Every rank sees the same distribution: refusing it here fails the
+	 * whole step, not the ranks that happen to land on another node. */
+	if (n56_distribution_check(getenv("SLURM_DISTRIBUTION"),
+				   getenv("SLURM_DIST_PLANESIZE"),
+				   ntasks / nodes, err, sizeof(err))) {
+		fprintf(stderr, PROG "%s\n", err);
+		rc = N56_EXIT_FAIL;
+		goto out;
+	}
+	/* In a job step the site policy is the one the plugin placed the
+	 * step with; a policy the user names would let the rank run what the
+	 * site does not allow. */
+	if (o.policy) {
+		fprintf(stderr, PROG "--policy %s: inside a job step the site "
+			"policy applies (%s); --policy is for plan, "
+			"validate and local outside Slurm\n", o.policy,
+			plugin ? "the one the plugin used" :
+			"$NAM56R_POLICY or " NAM56R_SYSCONFDIR
+			"/nam56r/policy.yaml");
+		goto out;
+	}
+	if (load_policy(&policy, &policy_path))
 		goto out;
 	if (plugin) {
 		if (o.recipe)
@@ -515,6 +670,10 @@ int n56_cmd_exec(int argc, char **argv)
 				"from the plugin's (%.12s): is the same policy "
 				"used? (NAM56R_POLICY=%s)\n",
 				plan->plan_sha256_hex, want, policy_path);
+			rc = N56_EXIT_FAIL;
+			goto out;
+		}
+		if (apply_plan_env(plan)) {
 			rc = N56_EXIT_FAIL;
 			goto out;
 		}
@@ -558,10 +717,16 @@ int n56_cmd_exec(int argc, char **argv)
 			"runtime.command (or give --runtime CMD)\n");
 		goto out;
 	}
-	if (!command_allowed(policy, cmd[0])) {
+	real = resolve_runtime(cmd[0]);
+	if (!real) {
+		fprintf(stderr, PROG "exec %s: %s\n", cmd[0], strerror(errno));
+		rc = N56_EXIT_EXEC;
+		goto out;
+	}
+	if (!command_allowed(policy, cmd[0], real)) {
 		fprintf(stderr, PROG "runtime '%s' is not allowed by the site "
-			"policy %s (runtime.allowed_commands)\n", cmd[0],
-			policy_path);
+			"policy %s (runtime.allowed_commands; it is %s)\n",
+			cmd[0], policy_path, real);
 		goto out;
 	}
 	if (n56_args_merge(plan->argv, plan->argc, o.args, (size_t)o.nargs,
@@ -577,10 +742,12 @@ int n56_cmd_exec(int argc, char **argv)
 	memcpy(final, cmd, ncmd * sizeof(*final));
 	memcpy(final + ncmd, merged, nmerged * sizeof(*final));
 	fflush(NULL);
-	execvp(final[0], final);
+	/* The file that was checked, not another PATH lookup. */
+	execv(real, final);
 	fprintf(stderr, PROG "exec %s: %s\n", final[0], strerror(errno));
 	rc = N56_EXIT_EXEC;
 out:
+	free(real);
 	free(final);
 	free(merged);
 	for (size_t i = 0; cmd && i < ncmd; i++)

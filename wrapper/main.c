@@ -35,7 +35,7 @@ static const struct command commands[] = {
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: nam56r-launch COMMAND [OPTIONS]\n"
-		   "       srun nam56r-launch [--recipe F] [--policy F] [--runtime CMD] [--] [ARGS...]\n\n"
+		   "       srun nam56r-launch [--recipe F] [--runtime CMD] [--] [ARGS...]\n\n"
 		   "Launches NAM56R-family hybrid models on Megatron-style runtimes.\n\n"
 		   "Commands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)

@@ -12,6 +12,7 @@
 #        cluster.sh status [--dir D]
 #        cluster.sh env    [--dir D]      # prints `export ...` lines to eval
 #        cluster.sh user   [--dir D] -- CMD [ARGS...]  # run CMD as n56user
+#        cluster.sh restart-slurmd [--dir D] --node I   # kill and restart nI
 #
 # Env defaults: N56_CLUSTER_DIR (default /tmp/n56-cluster-$$ for up, the
 # last cluster started for the others), N56_NODES (2), N56_GPUS (8),
@@ -427,7 +428,7 @@ plugin_kind=required
 plugin_in_place=0
 mode=${N56_CLUSTER_MODE:-auto}
 user=${N56_USER:-n56user}
-purge=0 netidx=
+purge=0 netidx='' node=''
 while [ $# -gt 0 ]; do
 	case $1 in
 	--dir) D=$2; shift ;;
@@ -441,6 +442,7 @@ while [ $# -gt 0 ]; do
 	--plugin-in-place) plugin_in_place=1 ;;
 	--mode) mode=$2; shift ;;
 	--purge) purge=1 ;;
+	--node) node=$2; shift ;;
 	--) shift; break ;;
 	-h|--help) usage ;;
 	*) echo "cluster.sh: unknown argument $1" >&2; usage ;;
@@ -468,6 +470,13 @@ up)
 down) cmd_down ;;
 status) cmd_status ;;
 env) load_state; cat "$D/env" ;;
+restart-slurmd) # a fault for the soak: slurmd goes, its steps stay
+	load_state
+	[ -n "$node" ] || usage
+	conf=$D/etc/slurm.conf
+	pid=$(pid_of "$D/run/slurmd-n$node.pid")
+	[ -n "$pid" ] && kill_wait "$pid"
+	start_slurmd "$node" || die "slurmd of n$node did not start again" ;;
 user)
 	load_state
 	[ $# -gt 0 ] || usage

@@ -38,7 +38,13 @@ setup_cluster() {
 	. "$D/env"
 	MODE=$N56_CLUSTER_MODE
 	install -d -m 0755 "$BIN" &&
-		install -m 0755 "$B/nam56r-launch" "$B/tests/n56-echo-runtime" "$BIN/"
+		install -m 0755 "$B/nam56r-launch" "$B/tests/n56-echo-runtime" "$BIN/" ||
+		return 1
+	# The allow list matches the resolved program (nam56r-policy(5)): the
+	# echo runtime lives in $BIN, outside the system directories where a
+	# bare name is looked up.
+	sed -i "s|^    - n56-echo-runtime .*|&\n    - \"$BIN/n56-echo-runtime\"|" "$POLICY" &&
+		grep -qF -- "- \"$BIN/n56-echo-runtime\"" "$POLICY"
 }
 
 teardown_cluster() {

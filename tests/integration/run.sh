@@ -528,6 +528,9 @@ sbatch_directives srun_direct user_args runtime_not_allowed runtime_exec_fails
 refuse_too_large helper_step no_topology_cache option_in_help salloc_ranks
 record_admin_comment homog_gpu_count homog_admin_map homog_agrees
 $VERSION_CASES"
+# shellcheck source=tests/integration/hardening.sh
+. "$here/hardening.sh"
+ALL_CASES="$ALL_CASES $HARDENING_CASES"
 
 # ---- main ---------------------------------------------------------------
 [ $# -ge 1 ] || { sed -n '6,13p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }

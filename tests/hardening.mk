@@ -1,0 +1,15 @@
+# tests/hardening.mk: issue 13's unit tests (included by tests/Makefile.inc)
+if HAVE_CMOCKA
+check_PROGRAMS += tests/test_extra_args
+TESTS += tests/test_extra_args
+tests_test_extra_args_SOURCES = tests/test_extra_args.c
+tests_test_extra_args_CFLAGS = $(TEST_CFLAGS)
+tests_test_extra_args_LDADD = $(TEST_LIBS)
+endif
+if HAVE_CMOCKA
+check_PROGRAMS += tests/test_ports
+TESTS += tests/test_ports
+tests_test_ports_SOURCES = tests/test_ports.c
+tests_test_ports_CFLAGS = $(TEST_CFLAGS)
+tests_test_ports_LDADD = libn56spank.la $(TEST_LIBS)
+endif
