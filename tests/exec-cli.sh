@@ -151,8 +151,8 @@ expect 2 step "$bin" --runtime-words=2x -- "$echo_rt"
 stderr_has "nam56r-launch: --runtime-words needs a number from 1 to 64, not '2x'"
 expect 2 step "$bin" --runtime-words 1 --runtime "$echo_rt" -- "$echo_rt"
 stderr_has "nam56r-launch: --runtime and --runtime-words exclude each other"
-expect 2 step "$bin" --policy "$tmp/policy.yaml" --runtime-words 1 -- "$echo_rt"
-stderr_has "runtime '$echo_rt' is not allowed by the site policy $tmp/policy.yaml (runtime.allowed_commands)"
+expect 2 step env NAM56R_POLICY="$tmp/policy.yaml" "$bin" --runtime-words 1 -- "$echo_rt"
+stderr_has "runtime '$echo_rt' is not allowed by the site policy $tmp/policy.yaml (runtime.allowed_commands; it is $echo_rt)"
 
 [ "$fails" = 0 ] || { echo "$fails failure(s)"; exit 1; }
 echo "exec-cli: all checks passed"
