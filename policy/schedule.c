@@ -628,7 +628,7 @@ static void improve_locally(struct sched_search *ss)
 		for (int c = 0; c + 1 < ss->S && !ss->stop; c++) {
 			for (int k = 0; k < 8; k++) {
 				/* 1, 2, 4 or 8 layers, either way */
-				int d = (k % 2 ? -1 : 1) << (k / 2);
+				int d = (k % 2 ? -1 : 1) * (1 << (k / 2));
 				double t;
 
 				memcpy(cand, ss->best_sizes,
