@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "policy/megatron.h"
+#include "policy/memory.h"
 #include "policy/plan.h"
 #include "topology/placement.h"
 #include "topology/topology.h"
@@ -444,6 +445,90 @@ static json_t *megatron_json(const struct n56_plan *p)
 	return m;
 }
 
+#define GB 1e9
+
+/* One row per pipeline rank: each term, the total and the verdict. */
+static void print_memory(const struct n56_plan *p)
+{
+	const struct n56_memory *m = p->memory;
+
+	if (!m || !m->rank)
+		return;
+	printf("memory per rank (GB; predicted peak, %ld microbatches per "
+	       "iteration):\n", m->microbatches);
+	printf("  %-4s %-5s", "pp", "mbs");
+	for (int t = 0; t < N56_MEM_NTERMS; t++)
+		printf(" %11s", n56_mem_term_name(t));
+	printf(" %8s  verdict\n", "total");
+	for (int i = 0; i < m->npp; i++) {
+		const struct n56_mem_rank *x = &m->rank[i];
+		double held = 0;
+
+		for (int v = 0; v < x->nvirtual; v++)
+			held += x->inflight[v];
+		printf("  %-4d %-5g", x->pp, held);
+		for (int t = 0; t < N56_MEM_NTERMS; t++)
+			printf(" %11.2f", x->term[t] / GB);
+		printf(" %8.2f  %s\n", x->total / GB,
+		       n56_mem_verdict_name(x->verdict));
+	}
+	if (m->capacity > 0)
+		printf("  capacity %.1f GB (%s), headroom %.0f%%: limit %.1f GB; "
+		       "warning within %.0f%%\n\n",
+		       m->capacity / GB, m->capacity_source, m->headroom * 100,
+		       m->limit / GB, m->warn_band * 100);
+	else
+		printf("  capacity unknown: set memory.gpu_memory_gb in the "
+		       "policy or the recipe to check the fit\n\n");
+	if (m->verdict == N56_MEM_TIGHT)
+		fprintf(stderr, "nam56r-launch: warning: GPU memory: pipeline "
+				"rank %d needs %.1f GB, within %.0f%% of the "
+				"%.1f GB limit\n",
+			m->worst, m->rank[m->worst].total / GB,
+			m->warn_band * 100, m->limit / GB);
+}
+
+static json_t *memory_json(const struct n56_plan *p)
+{
+	const struct n56_memory *m = p->memory;
+	json_t *j = json_object(), *ranks = json_array();
+
+	for (int i = 0; m && i < m->npp; i++) {
+		const struct n56_mem_rank *x = &m->rank[i];
+		json_t *r = json_object(), *terms = json_object();
+		json_t *fl = json_array();
+
+		json_object_set_new(r, "pp", json_integer(x->pp));
+		json_object_set_new(r, "stage", json_integer(x->stage));
+		for (int v = 0; v < x->nvirtual; v++)
+			json_array_append_new(fl, json_real(x->inflight[v]));
+		json_object_set_new(r, "inflight_microbatches", fl);
+		for (int t = 0; t < N56_MEM_NTERMS; t++)
+			json_object_set_new(terms, n56_mem_term_name(t),
+					    json_integer((json_int_t)x->term[t]));
+		json_object_set_new(r, "terms_bytes", terms);
+		json_object_set_new(r, "allocated_bytes",
+				    json_integer((json_int_t)x->allocated));
+		json_object_set_new(r, "total_bytes",
+				    json_integer((json_int_t)x->total));
+		json_object_set_new(r, "verdict",
+				    json_string(n56_mem_verdict_name(x->verdict)));
+		json_array_append_new(ranks, r);
+	}
+	json_object_set_new(j, "ranks", ranks);
+	json_object_set_new(j, "capacity_bytes",
+			    json_integer(m ? (json_int_t)m->capacity : 0));
+	json_object_set_new(j, "capacity_source",
+			    json_string(m ? m->capacity_source : "unknown"));
+	json_object_set_new(j, "headroom", json_real(m ? m->headroom : 0));
+	json_object_set_new(j, "limit_bytes",
+			    json_integer(m ? (json_int_t)m->limit : 0));
+	json_object_set_new(j, "verdict",
+			    json_string(m ? n56_mem_verdict_name(m->verdict)
+					  : "fits"));
+	return j;
+}
+
 static int print_text(const struct plan_opts *o, const struct plan_inputs *in)
 {
 	const struct n56_plan *p = in->plan;
@@ -465,6 +550,7 @@ static int print_text(const struct plan_opts *o, const struct plan_inputs *in)
 	       par->tp, par->pp, par->vpp, par->cp, par->ep, par->etp, par->dp,
 	       order_name(par), par->sequence_parallel ? "on" : "off");
 	print_layout(p);
+	print_memory(p);
 	print_args(p);
 	print_env("fixed policy env (every rank)", &p->fixed_policy);
 	print_env("runtime patch surface", &p->patch_surface);
@@ -590,6 +676,7 @@ static json_t *plan_json(const struct plan_opts *o,
 	json_object_set_new(j, "megatron", megatron_json(p));
 	json_object_set_new(j, "layout", layout_json(&p->layout));
 	json_object_set_new(j, "parallel", parallel_json(p));
+	json_object_set_new(j, "memory", memory_json(p));
 	json_object_set_new(j, "command",
 			    strings_json(p->command, p->ncommand));
 	json_object_set_new(j, "generated_native_args",
