@@ -86,7 +86,7 @@ static double dim(const struct n56_int *i)
 }
 
 struct shape {
-	double T, s, b, h, t, sp, cp;
+	double T, s, b, h, t, sp, cp, etp;
 	double vocab;
 	bool scores;      /* the attention kernel keeps the score matrix */
 	bool selective;   /* core attention recomputed */
@@ -167,7 +167,7 @@ static double act_moe(const struct n56_recipe *r, const struct shape *g)
 	double k = dim(&r->model.moe.topk);
 	double fe = dim(&r->model.moe.ffn_hidden_size);
 	double fs = dim(&r->model.moe.shared_expert_size);
-	double etp = r->parallel.etp.v > 0 ? (double)r->parallel.etp.v : 1;
+	double etp = g->etp;
 	double a = rep(g, T * (2 * h + 2 * h + 1 * h));
 
 	if (ex <= 0)
@@ -352,7 +352,7 @@ int n56_memory_build(const struct n56_recipe *r, const struct n56_policy *p,
 	double cpv = par->cp > 0 ? (double)par->cp : 1;
 	double tpv = par->tp > 0 ? (double)par->tp : 1;
 	double epv = (par->ep > 0 ? par->ep : 1) *
-		     (r->parallel.etp.v > 0 ? r->parallel.etp.v : 1);
+		     (par->etp > 0 ? par->etp : 1);
 	double dpv = par->dp > 0 ? (double)(par->dp * (par->cp > 0 ? par->cp : 1)) : 1;
 	double edp = par->world > 0 ? par->world / (epv * (pp > 0 ? pp : 1)) : 1;
 	bool distopt = r->memory.distributed_optimizer.v;
@@ -376,8 +376,9 @@ int n56_memory_build(const struct n56_recipe *r, const struct n56_policy *p,
 	g.T = g.s * g.b;
 	g.h = dim(&r->model.hidden_size);
 	g.t = tpv;
-	g.sp = par->sequence_parallel || par->tp > 1 ? par->sequence_parallel : 0;
+	g.sp = par->sequence_parallel;
 	g.cp = cpv;
+	g.etp = par->etp > 0 ? (double)par->etp : 1;
 	g.vocab = dim(&r->model.vocab_size);
 	g.scores = str_is(&r->memory.attention_backend, "unfused") ||
 		   str_is(&r->memory.attention_backend, "local");
