@@ -504,14 +504,17 @@ int n56_memory_build(const struct n56_recipe *r, const struct n56_policy *p,
 			FRAGMENTATION * x->allocated;
 		if (r->runtime.cuda_graphs.impl.v &&
 		    !str_is(&r->runtime.cuda_graphs.impl, "none")) {
-			/* static buffers of the captured graphs: about one
-			 * microbatch's activations of the rank's layers */
+			/* captured graphs keep a static input buffer per
+			 * layer and microbatch held (their saved tensors live
+			 * in the graph pool instead of the allocator's, so
+			 * they are not counted twice) */
 			double held = 0;
 
 			for (int v = 0; v < vpp; v++)
-				held += x->inflight[v];
-			if (held > 0)
-				x->term[N56_MEM_ALLOWANCE] += act / held;
+				held += x->inflight[v] *
+					l->stages[v * pp + rk].count;
+			x->term[N56_MEM_ALLOWANCE] +=
+				held * rep(&g, 2 * g.T * g.h);
 		}
 		x->total = x->allocated + x->term[N56_MEM_ALLOWANCE];
 		if (x->total > m->rank[m->worst].total)
@@ -695,13 +698,21 @@ int n56_memory_check(const struct n56_recipe *r, const struct n56_policy *p,
 	const struct n56_mem_rank *x;
 	const struct n56_stage *st;
 	int order[N56_MEM_NTERMS];
-	char fixes[6][160], fixtext[1024], terms[256];
-	size_t nf, used = 0;
+	char fixes[6][160], fixtext[1024], terms[256], held[64];
+	size_t nf, used = 0, hu = 0;
 
 	if (m->capacity <= 0 || m->verdict != N56_MEM_OVER)
 		return 0;
 	x = &m->rank[m->worst];
 	st = &l->stages[x->stage];
+	held[0] = 0;
+	for (int v = 0; v < x->nvirtual && hu < sizeof(held); v++) {
+		int w = snprintf(held + hu, sizeof(held) - hu, "%s%g",
+				 v ? "+" : "", x->inflight[v]);
+		if (w < 0)
+			break;
+		hu += (size_t)w;
+	}
 	for (int i = 0; i < N56_MEM_NTERMS; i++)
 		order[i] = i;
 	for (int i = 1; i < N56_MEM_NTERMS; i++)
@@ -726,14 +737,14 @@ int n56_memory_check(const struct n56_recipe *r, const struct n56_policy *p,
 		used += (size_t)w;
 	}
 	n56_diag_add(d, r->path, r->batch.micro_batch_size.pos,
-		     "GPU memory: pipeline rank %d (stage %d, layers %d-%d "
+		     "GPU memory: pipeline rank %d (virtual stage %d, layers %d-%d "
 		     "'%s') needs %.1f GB at its peak, more than the %.1f GB "
 		     "limit (%.1f GB from the %s less %.0f%% headroom); "
-		     "largest terms: %s (%.0f microbatches in flight); %s%s",
-		     x->pp, x->stage, st->first + 1, st->first + st->count,
+		     "largest terms: %s (%s microbatches in flight); %s%s",
+		     x->pp, x->stage / m->npp, st->first + 1, st->first + st->count,
 		     st->letters ? st->letters : "", x->total / GB,
 		     m->limit / GB, m->capacity / GB, m->capacity_source,
-		     m->headroom * 100, terms, x->inflight[0],
+		     m->headroom * 100, terms, held,
 		     nf ? "fits with: " : "no single change of recompute, "
 					  "micro batch, distributed optimizer, "
 					  "tp or pp fits: use more GPUs",
