@@ -7,7 +7,7 @@ tests_test_memory_CFLAGS = $(TEST_CFLAGS)
 tests_test_memory_LDADD = $(TEST_LIBS)
 endif
 # Predicted memory against Megatron's own estimator (skips without it).
-TESTS += tests/memory-megatron.sh
-EXTRA_DIST += tests/memory-megatron.sh tests/memory/megatron_estimate.py \
+TESTS += tests/memory-megatron.sh tests/memory-cli.sh
+EXTRA_DIST += tests/memory-megatron.sh tests/memory-cli.sh tests/memory/megatron_estimate.py \
 	tests/memory/compare_megatron.py tests/memory/cases.txt \
 	tests/memory/gpu-cases.sh

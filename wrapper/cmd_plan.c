@@ -447,6 +447,20 @@ static json_t *megatron_json(const struct n56_plan *p)
 
 #define GB 1e9
 
+/* A plan within the policy's warn band of the limit: said, not refused. */
+static void memory_warning(const struct n56_plan *p)
+{
+	const struct n56_memory *m = p->memory;
+
+	if (m && m->rank && m->verdict == N56_MEM_TIGHT)
+		fprintf(stderr, "nam56r-launch: warning: GPU memory: pipeline "
+				"rank %d needs %.1f GB, within %.0f%% of the "
+				"%.1f GB limit (%.1f GB from the %s)\n",
+			m->worst, m->rank[m->worst].total / GB,
+			m->warn_band * 100, m->limit / GB, m->capacity / GB,
+			m->capacity_source);
+}
+
 /* One row per pipeline rank: each term, the total and the verdict. */
 static void print_memory(const struct n56_plan *p)
 {
@@ -480,12 +494,7 @@ static void print_memory(const struct n56_plan *p)
 	else
 		printf("  capacity unknown: set memory.gpu_memory_gb in the "
 		       "policy or the recipe to check the fit\n\n");
-	if (m->verdict == N56_MEM_TIGHT)
-		fprintf(stderr, "nam56r-launch: warning: GPU memory: pipeline "
-				"rank %d needs %.1f GB, within %.0f%% of the "
-				"%.1f GB limit\n",
-			m->worst, m->rank[m->worst].total / GB,
-			m->warn_band * 100, m->limit / GB);
+	memory_warning(p);
 }
 
 static json_t *memory_json(const struct n56_plan *p)
@@ -842,6 +851,7 @@ int n56_cmd_validate(int argc, char **argv)
 		       in.recipe->path, in.recipe->sha256_hex, par->world,
 		       par->tp, par->pp, par->vpp, par->ep, par->etp, par->cp,
 		       par->dp);
+		memory_warning(in.plan);
 	}
 	inputs_free(&in);
 	return rc;
