@@ -10,4 +10,4 @@ endif
 TESTS += tests/memory-megatron.sh tests/memory-cli.sh
 EXTRA_DIST += tests/memory-megatron.sh tests/memory-cli.sh tests/memory/megatron_estimate.py \
 	tests/memory/compare_megatron.py tests/memory/cases.txt \
-	tests/memory/gpu-cases.sh
+	tests/memory/gpu-cases.sh tests/memory/compare_gpu.py
