@@ -453,12 +453,14 @@ int n56_memory_build(const struct n56_recipe *r, const struct n56_policy *p,
 				pa.tp += g.vocab * g.h;
 			}
 			if (si == pp * vpp - 1) {
-				/* final norm input and output, then per
-				 * logit the saved fp32 softmax (4) and the
-				 * bf16 logits (2); again for each MTP depth
-				 * with its norms, concatenation and layers */
+				/* final norm input and output and per logit
+				 * the fp32 softmax the loss saves (4), for
+				 * each microbatch held and again for each MTP
+				 * depth with its norms, concatenation and
+				 * layers; once, the bf16 logits of the
+				 * microbatch being computed (2) */
 				double out = rep(&g, g.T * 4 * g.h) +
-					     shard(&g, g.T * g.vocab * 6);
+					     shard(&g, g.T * g.vocab * 4);
 				double depths = (double)r->model.mtp.depths.v;
 				double mtp = rep(&g, g.T * 8 * g.h);
 				const char *q = r->model.mtp.pattern.v;
@@ -479,7 +481,8 @@ int n56_memory_build(const struct n56_recipe *r, const struct n56_policy *p,
 					pa.rep += depths * 3 * g.h;
 				}
 				x->term[N56_MEM_LOGITS] =
-					x->inflight[v] * (out + depths * (mtp + out));
+					x->inflight[v] * (out + depths * (mtp + out)) +
+					shard(&g, g.T * g.vocab * 2);
 			}
 		}
 		if (full)

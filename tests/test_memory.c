@@ -306,8 +306,8 @@ static void test_refusal_and_fix(void **state)
 		"its peak, more than the 133.9 GB limit (141.0 GB from the "
 		"policy less 5% headroom); largest terms: activations 133.2 GB, "
 		"allowance 20.3 GB, grads 18.5 GB (2+2 microbatches in flight); "
-		"fits with: memory.recompute: full (peak 64.3 GB on pipeline "
-		"rank 1); or batch.micro_batch_size: 2 (peak 126.4 GB on "
+		"fits with: memory.recompute: full (peak 61.6 GB on pipeline "
+		"rank 0); or batch.micro_batch_size: 2 (peak 126.4 GB on "
 		"pipeline rank 0)");
 	n56_recipe_free(r);
 	n56_policy_free(p);

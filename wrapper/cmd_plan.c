@@ -470,7 +470,7 @@ static void print_memory(const struct n56_plan *p)
 		return;
 	printf("memory per rank (GB; predicted peak, %ld microbatches per "
 	       "iteration):\n", m->microbatches);
-	printf("  %-4s %-5s", "pp", "mbs");
+	printf("  %-4s %-5s", "pp", "held");
 	for (int t = 0; t < N56_MEM_NTERMS; t++)
 		printf(" %11s", n56_mem_term_name(t));
 	printf(" %8s  verdict\n", "total");
