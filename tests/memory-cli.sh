@@ -28,6 +28,7 @@ policy 196
 expect 0 "$bin" plan --nodes 2
 has out "memory per rank (GB; predicted peak, 2 microbatches per iteration):"
 has out "capacity unknown: set memory.gpu_memory_gb in the policy or the recipe"
+has out " unchecked"
 expect 0 "$bin" plan --nodes 2 --policy "$tmp/p1000.yaml"
 has out "capacity 1000.0 GB (policy), headroom 5%: limit 950.0 GB; warning within 3%"
 expect 0 "$bin" plan --nodes 2 --policy "$tmp/p1000.yaml" --format json

@@ -484,7 +484,8 @@ static void print_memory(const struct n56_plan *p)
 		for (int t = 0; t < N56_MEM_NTERMS; t++)
 			printf(" %11.2f", x->term[t] / GB);
 		printf(" %8.2f  %s\n", x->total / GB,
-		       n56_mem_verdict_name(x->verdict));
+		       m->capacity > 0 ? n56_mem_verdict_name(x->verdict)
+				       : "unchecked");
 	}
 	if (m->capacity > 0)
 		printf("  capacity %.1f GB (%s), headroom %.0f%%: limit %.1f GB; "
@@ -520,8 +521,11 @@ static json_t *memory_json(const struct n56_plan *p)
 				    json_integer((json_int_t)x->allocated));
 		json_object_set_new(r, "total_bytes",
 				    json_integer((json_int_t)x->total));
-		json_object_set_new(r, "verdict",
-				    json_string(n56_mem_verdict_name(x->verdict)));
+		json_object_set_new(
+			r, "verdict",
+			json_string(m->capacity > 0
+					    ? n56_mem_verdict_name(x->verdict)
+					    : "unchecked"));
 		json_array_append_new(ranks, r);
 	}
 	json_object_set_new(j, "ranks", ranks);
@@ -533,8 +537,9 @@ static json_t *memory_json(const struct n56_plan *p)
 	json_object_set_new(j, "limit_bytes",
 			    json_integer(m ? (json_int_t)m->limit : 0));
 	json_object_set_new(j, "verdict",
-			    json_string(m ? n56_mem_verdict_name(m->verdict)
-					  : "fits"));
+			    json_string(m && m->capacity > 0
+						? n56_mem_verdict_name(m->verdict)
+						: "unchecked"));
 	return j;
 }
 
