@@ -81,5 +81,15 @@ expect 0 "$bin" validate --nodes 2 --recipe "$tmp/full.yaml" --policy "$tmp/p$ca
 has err "nam56r-launch: warning: GPU memory: pipeline rank "
 has err "within 3% of the "
 
+# The partition's capacity wins over the policy's default.
+printf 'schema: 1\nmemory:\n  gpu_memory_gb: 80\n  partitions:\n    big: 1000\n' >"$tmp/part.yaml"
+expect 0 "$bin" validate --nodes 2 --policy "$tmp/part.yaml" --partition big
+expect 2 "$bin" validate --nodes 2 --policy "$tmp/part.yaml" --partition small
+has err "(80.0 GB from the policy less 5% headroom)"
+expect 0 "$bin" plan --nodes 2 --policy "$tmp/part.yaml" --partition big
+has out "capacity 1000.0 GB (policy partition), headroom 5%"
+expect 2 "$bin" validate --partition
+has err "nam56r-launch validate: --partition needs a value"
+
 [ "$fails" = 0 ] || { echo "$fails failure(s)"; exit 1; }
 echo "memory-cli: all checks passed"

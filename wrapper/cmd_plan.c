@@ -32,6 +32,7 @@ struct plan_opts {
 	long gpus; /* 0: from the topology, else 8 */
 	enum format format;
 	long max_nodes_shown;
+	const char *partition; /* Slurm partition for the GPU memory, or NULL */
 };
 
 struct plan_inputs {
@@ -51,14 +52,15 @@ static void plan_usage(FILE *f)
 	      "[--nodes N]\n"
 	      "         [--gpus-per-node G] [--topology XML] "
 	      "[--format text|json]\n"
-	      "         [--max-nodes-shown N]\n\n"
+	      "         [--max-nodes-shown N] [--partition P]\n\n"
 	      "Validates the recipe for N nodes of G GPUs and prints the "
 	      "full plan:\n"
 	      "parallel sizes, layer map, pipeline stages, generated native "
 	      "args,\n"
 	      "fixed-policy env with each value's origin, the runtime patch "
-	      "surface\n"
-	      "and the rank placement.\n\n"
+	      "surface,\n"
+	      "each pipeline rank's predicted GPU memory and the rank "
+	      "placement.\n\n"
 	      "  --recipe F           nam56r.yaml (default: the built-in "
 	      "NAM56R recipe)\n"
 	      "  --policy F           site policy.yaml (default: none)\n"
@@ -72,6 +74,9 @@ static void plan_usage(FILE *f)
 	      "  --format F           text (default) or json\n"
 	      "  --max-nodes-shown N  nodes drawn in the text placement "
 	      "(default 4)\n"
+	      "  --partition P        Slurm partition whose GPU memory the "
+	      "policy gives\n"
+	      "                       (memory.partitions)\n"
 	      "  -h, --help           this help\n\n"
 	      "Exit status: 0 ok, 2 invalid recipe, policy or usage, 1 other "
 	      "failure.\n",
@@ -82,10 +87,10 @@ static void validate_usage(FILE *f)
 {
 	fputs("usage: nam56r-launch validate [--recipe F] [--policy F] "
 	      "[--nodes N]\n"
-	      "         [--gpus-per-node G]\n\n"
-	      "Checks the recipe against the site policy and Megatron's "
+	      "         [--gpus-per-node G] [--partition P]\n\n"
+	      "Checks the recipe against the site policy, Megatron's "
 	      "start-up rules\n"
-	      "for N nodes of G GPUs and prints the verdict: 'recipe OK: "
+	      "and the GPU memory for N nodes of G GPUs and prints the verdict: 'recipe OK: "
 	      "...', or every\n"
 	      "error as file:line:col: error: message.\n\n"
 	      "  --recipe F           nam56r.yaml (default: the built-in "
@@ -93,6 +98,9 @@ static void validate_usage(FILE *f)
 	      "  --policy F           site policy.yaml (default: none)\n"
 	      "  --nodes N            number of nodes (default 1)\n"
 	      "  --gpus-per-node G    GPUs (= tasks) per node (default 8)\n"
+	      "  --partition P        Slurm partition whose GPU memory the "
+	      "policy gives\n"
+	      "                       (memory.partitions)\n"
 	      "  -h, --help           this help\n\n"
 	      "Exit status: 0 valid, 2 invalid recipe, policy or usage, 1 "
 	      "other failure.\n",
@@ -133,6 +141,7 @@ static int parse_opts(const char *cmd, bool full, int argc, char **argv,
 		{ "topology", required_argument, NULL, 't' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "max-nodes-shown", required_argument, NULL, 'm' },
+		{ "partition", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -163,6 +172,7 @@ static int parse_opts(const char *cmd, bool full, int argc, char **argv,
 				return N56_EXIT_USAGE;
 			break;
 		case 't': o->topology = optarg; break;
+		case 'P': o->partition = optarg; break;
 		case 'f':
 			if (!strcmp(optarg, "text")) {
 				o->format = FORMAT_TEXT;
@@ -244,11 +254,12 @@ static int load_inputs(const struct plan_opts *o, struct plan_inputs *in)
 static int build_plan(const struct plan_opts *o, struct plan_inputs *in)
 {
 	struct n56_plan_request req = { o->nodes, o->gpus ? o->gpus : 8 };
+	struct n56_mem_capacity_in cap = { 0, o->partition };
 
 	if (in->topo)
 		req.gpus_per_node = in->shape.gpus;
-	if (n56_plan_build(in->recipe, in->policy, &req, &in->plan,
-			   &in->diags)) {
+	if (n56_plan_build_mem(in->recipe, in->policy, &req, &cap, &in->plan,
+			       &in->diags)) {
 		n56_print_diags("", &in->diags);
 		return N56_EXIT_USAGE;
 	}
