@@ -606,7 +606,7 @@ size_t n56_memory_fixes(const struct n56_recipe *r, const struct n56_policy *p,
 	size_t got = 0;
 	long heads = r->model.attention.heads.v;
 
-	for (int k = 0; k < 7 && got < n; k++) {
+	for (int k = 0; k < 6 && got < n; k++) {
 		double peak;
 		int rank = 0;
 
@@ -641,28 +641,40 @@ size_t n56_memory_fixes(const struct n56_recipe *r, const struct n56_policy *p,
 			snprintf(c.what, sizeof(c.what),
 				 "memory.recompute: full");
 			break;
-		case 3:
-		case 4: { /* a smaller micro batch, the global batch kept */
+		case 3: { /* a smaller micro batch, the global batch kept: the
+			   * largest divisor of global / dp below the current
+			   * one that fits (divisors found up to the root) */
 			long mbs = r->batch.micro_batch_size.v, best = 0;
+			long dpn = par->dp > 0 ? par->dp : 1;
+			long q = r->batch.global_batch_size.v % dpn
+					 ? 0
+					 : r->batch.global_batch_size.v / dpn;
 
-			for (long v = mbs - 1; v >= 1; v--) {
-				c.r.batch.micro_batch_size.v = v;
-				if (r->batch.global_batch_size.v %
-					    (v * (par->dp > 0 ? par->dp : 1)))
+			for (long i = 1; q > 0 && i <= q / i && !best; i++) {
+				long hi = q / i; /* i ascending: hi descending */
+
+				if (q % i || hi >= mbs)
 					continue;
-				if (peak_with(&c, p, l, cap, &rank) >= 0) {
-					best = v;
-					break;
-				}
+				c.r.batch.micro_batch_size.v = hi;
+				if (peak_with(&c, p, l, cap, &rank) >= 0)
+					best = hi;
 			}
-			if (k == 4 || best == 0)
+			for (long i = q > 0 ? (long)sqrt((double)q) + 1 : 0;
+			     i >= 1 && !best; i--) {
+				if (q % i || i >= mbs || i > q / i)
+					continue;
+				c.r.batch.micro_batch_size.v = i;
+				if (peak_with(&c, p, l, cap, &rank) >= 0)
+					best = i;
+			}
+			if (best == 0)
 				continue;
 			c.r.batch.micro_batch_size.v = best;
 			snprintf(c.what, sizeof(c.what),
 				 "batch.micro_batch_size: %ld", best);
 			break;
 		}
-		case 5: /* twice the tensor parallelism out of dp */
+		case 4: /* twice the tensor parallelism out of dp */
 			if (par->dp % 2 || (heads > 0 && heads % (par->tp * 2)))
 				continue;
 			c.par.tp *= 2;
@@ -671,7 +683,7 @@ size_t n56_memory_fixes(const struct n56_recipe *r, const struct n56_policy *p,
 			snprintf(c.what, sizeof(c.what), "parallelism.tp: %ld",
 				 c.par.tp);
 			break;
-		case 6: /* twice the pipeline out of dp (a new split) */
+		case 5: /* twice the pipeline out of dp (a new split) */
 			if (par->dp % 2 || r->layout.segments.set ||
 			    par->pp * 2 * par->vpp > l->depth)
 				continue;
