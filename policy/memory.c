@@ -87,6 +87,7 @@ static double dim(const struct n56_int *i)
 
 struct shape {
 	double T, s, b, h, t, sp, cp, etp;
+	double norm; /* bytes per token one norm keeps (see act_norm) */
 	double vocab;
 	bool scores;      /* the attention kernel keeps the score matrix */
 	bool selective;   /* core attention recomputed */
@@ -111,7 +112,7 @@ static double act_attention(const struct n56_recipe *r, const struct shape *g,
 	double a, per_head_qk, v_dim;
 
 	/* norm input, the projections' input, the output dropout mask */
-	a = rep(g, T * (2 * h + 2 * h + 1 * h));
+	a = rep(g, T * (g->norm + 2 * h + 1 * h));
 	if (r->model.attention.mla.enabled.v) {
 		double qr = dim(&r->model.attention.mla.q_lora_rank);
 		double kr = dim(&r->model.attention.mla.kv_lora_rank);
@@ -168,22 +169,24 @@ static double act_moe(const struct n56_recipe *r, const struct shape *g)
 	double fe = dim(&r->model.moe.ffn_hidden_size);
 	double fs = dim(&r->model.moe.shared_expert_size);
 	double etp = g->etp;
-	double a = rep(g, T * (2 * h + 2 * h + 1 * h));
+	double a = rep(g, T * (g->norm + 2 * h + 1 * h));
 
 	if (ex <= 0)
-		/* fc1 output (2F), SiLU output (F), fc2 input (F), bf16 */
-		return a + shard(g, T * 8 * dim(&r->model.ffn_hidden_size));
+		/* fc1 output (2F) and fc2 input (F), bf16: Megatron's
+		 * SwiGLU (bias-swiglu fusion, on by default) keeps only its
+		 * input */
+		return a + shard(g, T * 6 * dim(&r->model.ffn_hidden_size));
 	if (fe <= 0)
 		fe = dim(&r->model.ffn_hidden_size);
 	if (k <= 0 || k > ex)
 		k = k > ex ? ex : 1;
 	/* router: fp32 logits, probabilities and the aux-loss scores */
 	a += T * ex * 4 * 3;
-	/* per routed token: permuted input (2h), fc1 output, SiLU, fc2
-	 * input (8 Fe / etp), the expert output kept for the prob product */
-	a += T * k * (2 * h + 8 * fe / etp + 2 * h);
+	/* per routed token: permuted input (2h), fc1 output and fc2 input
+	 * (6 Fe / etp), the expert output kept for the prob product */
+	a += T * k * (2 * h + 6 * fe / etp + 2 * h);
 	if (fs > 0)
-		a += shard(g, T * 8 * fs);
+		a += shard(g, T * 6 * fs);
 	return a;
 }
 
@@ -204,7 +207,7 @@ static double act_mamba(const struct n56_recipe *r, const struct shape *g)
 	/* in_proj output (z, x, B, C, dt), conv output, fp32 dt, the scan
 	 * output, the gated norm's input pair, out_proj input, and one fp32
 	 * state (nh x p x n) per chunk */
-	return rep(g, T * 5 * h) +
+	return rep(g, T * (g->norm + 3 * h)) +
 	       shard(g, T * (2 * (2 * di + 2 * gr * n + nh) +
 			     2 * (di + 2 * gr * n) + 4 * nh + 2 * di +
 			     4 * di + 2 * di) +
@@ -217,7 +220,7 @@ static double act_recurrent(const struct n56_recipe *r, const struct shape *g)
 
 	/* q, k, v, forget inputs, the output projection's input, one fp32
 	 * matrix state (h/n heads of n x n) per chunk */
-	return rep(g, T * 5 * h) +
+	return rep(g, T * (g->norm + 3 * h)) +
 	       shard(g, T * (2 * 4 * h + 2 * h) + 4 * h * n * T / RECURRENT_CHUNK);
 }
 
@@ -357,6 +360,7 @@ int n56_memory_build(const struct n56_recipe *r, const struct n56_policy *p,
 	double edp = par->world > 0 ? par->world / (epv * (pp > 0 ? pp : 1)) : 1;
 	bool distopt = r->memory.distributed_optimizer.v;
 	bool full = str_is(&r->memory.recompute, "full");
+	bool local_impl = str_is(&r->memory.transformer_impl, "local");
 	double chunk_layers = r->memory.recompute_layers.v > 0
 				      ? (double)r->memory.recompute_layers.v
 				      : 1;
@@ -380,7 +384,12 @@ int n56_memory_build(const struct n56_recipe *r, const struct n56_policy *p,
 	g.cp = cpv;
 	g.etp = par->etp > 0 ? (double)par->etp : 1;
 	g.vocab = dim(&r->model.vocab_size);
-	g.scores = str_is(&r->memory.attention_backend, "unfused") ||
+	/* Megatron's local implementation: torch's RMSNorm keeps an fp32
+	 * copy of its input, the bf16 normalized input and the fp32 rstd
+	 * (6h + 4 per token); Transformer Engine's fused norm keeps its bf16
+	 * input and the rstd (2h + 4). The local attention is unfused. */
+	g.norm = local_impl ? 6 * g.h + 4 : 2 * g.h + 4;
+	g.scores = local_impl || str_is(&r->memory.attention_backend, "unfused") ||
 		   str_is(&r->memory.attention_backend, "local");
 	g.selective = str_is(&r->memory.recompute, "selective");
 	if (par->dp > 0 && r->batch.micro_batch_size.v > 0)
@@ -459,7 +468,7 @@ int n56_memory_build(const struct n56_recipe *r, const struct n56_policy *p,
 				 * depth with its norms, concatenation and
 				 * layers; once, the bf16 logits of the
 				 * microbatch being computed (2) */
-				double out = rep(&g, g.T * 4 * g.h) +
+				double out = rep(&g, g.T * (g.norm + 2 * g.h)) +
 					     shard(&g, g.T * g.vocab * 4);
 				double depths = (double)r->model.mtp.depths.v;
 				double mtp = rep(&g, g.T * 8 * g.h);

@@ -62,6 +62,8 @@ static const char *const recomputes[] = { "none", "selective", "full", NULL };
 /* Megatron's --attention-backend choices. */
 static const char *const attention_backends[] = { "auto", "flash", "fused",
 						  "unfused", "local", NULL };
+static const char *const transformer_impls[] = { "transformer_engine",
+						 "local", NULL };
 static const char *const rank_orders[] = { "tp-cp-ep-dp-pp", "tp-cp-ep-pp-dp",
 					   NULL };
 
@@ -355,6 +357,8 @@ static void walk_memory(struct n56_yctx *y, yaml_node_t *n, const char *path,
 		       &r->memory.distributed_optimizer),
 		K_STR("attention_backend", &r->memory.attention_backend,
 		      attention_backends),
+		K_STR("transformer_impl", &r->memory.transformer_impl,
+		      transformer_impls),
 		K_NUM("gpu_memory_gb", &r->memory.gpu_memory_gb),
 	};
 	n56_ywalk_map(y, n, path, keys, NKEYS(keys));
@@ -501,6 +505,7 @@ void n56_recipe_free(struct n56_recipe *r)
 		n56_num_clear(&r->layout.cost[f]);
 	n56_str_clear(&r->memory.recompute);
 	n56_str_clear(&r->memory.attention_backend);
+	n56_str_clear(&r->memory.transformer_impl);
 	n56_num_clear(&r->memory.gpu_memory_gb);
 	n56_kvlist_clear(&r->env);
 	free(r);

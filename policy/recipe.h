@@ -172,6 +172,8 @@ struct n56_recipe {
 		struct n56_bool distributed_optimizer; /* default false */
 		/* auto|flash|fused|unfused|local (default auto) */
 		struct n56_str attention_backend;
+		/* transformer_engine|local (default transformer_engine) */
+		struct n56_str transformer_impl;
 		struct n56_num gpu_memory_gb; /* capacity when nothing else says */
 	} memory;
 

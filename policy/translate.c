@@ -244,6 +244,7 @@ static void translate_memory(struct argv_builder *b, const struct n56_recipe *r)
 	if (m->distributed_optimizer.v)
 		push(b, "--use-distributed-optimizer");
 	push_str(b, "--attention-backend", &m->attention_backend);
+	push_str(b, "--transformer-impl", &m->transformer_impl);
 }
 
 int n56_plan_translate(const struct n56_recipe *r,

@@ -120,14 +120,16 @@ static void test_terms_by_hand(void **state)
 	assert_true(x->term[N56_MEM_MASTER] == 4.0 * 82112);
 	assert_true(x->term[N56_MEM_GRADS] == 4.0 * 82112);
 	assert_true(x->term[N56_MEM_OPTIM] == 8.0 * 82112);
-	/* A: T (5 h) + T 2 (q k v context = 4 h) + T heads 4 (lse) = 6784;
-	 * E: T 5 h + T 8 f = 18944 */
-	assert_true(x->term[N56_MEM_ACT] == 6784 + 18944);
+	/* a norm keeps 2h + 4 = 132 bytes per token (Transformer Engine's);
+	 * A: T (132 + 3 h) + T 2 (q k v context = 4 h) + T heads 4 (lse) =
+	 * 6816; E: T (132 + 3 h) + T 6 f = 14880 */
+	assert_true(x->term[N56_MEM_ACT] == 6816 + 14880);
 	/* ids T 8 + dropout mask T h */
 	assert_true(x->term[N56_MEM_EMBED] == 64 + 512);
-	/* final norm in and out T 4 h, logits T V 6 */
-	assert_true(x->term[N56_MEM_LOGITS] == 2048 + 6144);
-	assert_true(x->allocated == 18.0 * 82112 + 25728 + 576 + 8192);
+	/* final norm T (132 + 2 h), the saved softmax T V 4, the bf16
+	 * logits T V 2 once */
+	assert_true(x->term[N56_MEM_LOGITS] == 2080 + 4096 + 2048);
+	assert_true(x->allocated == 18.0 * 82112 + 21696 + 576 + 8224);
 	assert_int_equal(plan->memory->verdict, N56_MEM_FITS);
 	assert_string_equal(plan->memory->capacity_source, "unknown");
 	n56_plan_free(plan);
@@ -149,7 +151,7 @@ static void test_unfused_scores_and_selective(void **state)
 	(void)state;
 	assert_non_null(plan);
 	assert_true(plan->memory->rank[0].term[N56_MEM_ACT] ==
-		    6784 - 128 + 1280 + 18944);
+		    6816 - 128 + 1280 + 14880);
 	n56_plan_free(plan);
 	n56_recipe_free(r);
 	n56_policy_free(p);
@@ -158,7 +160,7 @@ static void test_unfused_scores_and_selective(void **state)
 		       "  recompute: selective\n");
 	plan = build(y, NULL, 1, 1, &d, &r, &p);
 	assert_non_null(plan);
-	assert_true(plan->memory->rank[0].term[N56_MEM_ACT] == 6784 + 18944);
+	assert_true(plan->memory->rank[0].term[N56_MEM_ACT] == 6816 + 14880);
 	n56_plan_free(plan);
 	n56_recipe_free(r);
 	n56_policy_free(p);
@@ -179,7 +181,7 @@ static void test_full_recompute(void **state)
 	(void)state;
 	assert_non_null(plan);
 	assert_true(plan->memory->rank[0].term[N56_MEM_ACT] ==
-		    2 * 1024 + 18944);
+		    2 * 1024 + 14880);
 	n56_plan_free(plan);
 	n56_recipe_free(r);
 	n56_policy_free(p);
@@ -302,12 +304,12 @@ static void test_refusal_and_fix(void **state)
 	assert_string_equal(
 		buf,
 		"t.yaml:65:21: GPU memory: pipeline rank 0 (virtual stage 1, "
-		"layers 18-46 'EMEAEMRAEMEAEMEAEMRAEMEAEMEAE') needs 188.4 GB at "
+		"layers 18-46 'EMEAEMRAEMEAEMEAEMRAEMEAEMEAE') needs 182.0 GB at "
 		"its peak, more than the 133.9 GB limit (141.0 GB from the "
-		"policy less 5% headroom); largest terms: activations 133.2 GB, "
-		"allowance 20.3 GB, grads 18.5 GB (2+2 microbatches in flight); "
-		"fits with: memory.recompute: full (peak 61.6 GB on pipeline "
-		"rank 0); or batch.micro_batch_size: 2 (peak 126.4 GB on "
+		"policy less 5% headroom); largest terms: activations 127.1 GB, "
+		"allowance 20.0 GB, grads 18.5 GB (2+2 microbatches in flight); "
+		"fits with: memory.recompute: full (peak 61.4 GB on pipeline "
+		"rank 0); or batch.micro_batch_size: 2 (peak 122.7 GB on "
 		"pipeline rank 0)");
 	n56_recipe_free(r);
 	n56_policy_free(p);

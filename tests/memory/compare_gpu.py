@@ -7,9 +7,8 @@ Usage: compare_gpu.py LAUNCHER CASES.txt [LOGDIR]
 For each case of CASES.txt (name|layers|hidden|heads|ffn|experts|topk|
 moe_ffn|seq|micro|global|extra args) writes the recipe the hand-written
 pretrain_gpt.py args correspond to (pattern AE tiled to 2 x layers, one
-GPU, vocab 32000, attention_backend unfused: --transformer-impl local's
-DotProductAttention keeps the score matrix; the extra args' recompute and
-distributed optimizer as memory keys), runs plan --format json, and
+GPU, vocab 32000, transformer_impl local as the runs use; the extra args'
+recompute and distributed optimizer as memory keys), runs plan --format json, and
 prints per case the predicted static terms (weights, master, grads,
 optimizer) and activation terms (activations, embedding, logits) in MiB;
 with LOGDIR, beside them Megatron's "allocated" after iteration 2 (the
@@ -28,7 +27,7 @@ MIB = 1024 * 1024
 
 def recipe(f):
     name, L, h, nh, ffn, E, k, fe, s, b, gbs, extra = f
-    mem = ["  attention_backend: unfused"]
+    mem = ["  transformer_impl: local"]
     if "--use-distributed-optimizer" in extra:
         mem.append("  distributed_optimizer: true")
     m = re.search(r"--recompute-granularity (\w+)", extra)
