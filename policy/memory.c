@@ -180,11 +180,15 @@ static double act_moe(const struct n56_recipe *r, const struct shape *g)
 		fe = dim(&r->model.ffn_hidden_size);
 	if (k <= 0 || k > ex)
 		k = k > ex ? ex : 1;
-	/* router: fp32 logits, probabilities and the aux-loss scores */
-	a += T * ex * 4 * 3;
-	/* per routed token: permuted input (2h), fc1 output and fc2 input
-	 * (6 Fe / etp), the expert output kept for the prob product */
-	a += T * k * (2 * h + 6 * fe / etp + 2 * h);
+	/* router and dispatch: fp32 scores, the bool routing map and its
+	 * bf16 probabilities per expert (7 E per token); per routed token
+	 * the int64 top-k ids, sort map and permutation (24), the fp32 and
+	 * bf16 probabilities (6) */
+	a += T * ex * 7 + T * k * 30;
+	/* per routed token: the permuted input (2h), fc1 output and fc2
+	 * input (6 Fe / etp); the probabilities are applied inside the
+	 * experts, so their outputs are not kept */
+	a += T * k * (2 * h + 6 * fe / etp);
 	if (fs > 0)
 		a += shard(g, T * 6 * fs);
 	return a;

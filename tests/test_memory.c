@@ -304,12 +304,13 @@ static void test_refusal_and_fix(void **state)
 	assert_string_equal(
 		buf,
 		"t.yaml:65:21: GPU memory: pipeline rank 0 (virtual stage 1, "
-		"layers 18-46 'EMEAEMRAEMEAEMEAEMRAEMEAEMEAE') needs 182.0 GB at "
+		"layers 18-46 'EMEAEMRAEMEAEMEAEMRAEMEAEMEAE') needs 162.3 GB at "
 		"its peak, more than the 133.9 GB limit (141.0 GB from the "
-		"policy less 5% headroom); largest terms: activations 127.1 GB, "
-		"allowance 20.0 GB, grads 18.5 GB (2+2 microbatches in flight); "
-		"fits with: memory.recompute: full (peak 61.4 GB on pipeline "
-		"rank 0); or batch.micro_batch_size: 2 (peak 122.7 GB on "
+		"policy less 5% headroom); largest terms: activations 108.4 GB, "
+		"allowance 19.1 GB, grads 18.5 GB (2+2 microbatches in flight); "
+		"fits with: memory.recompute: full (peak 61.1 GB on pipeline "
+		"rank 0); or batch.micro_batch_size: 2 (peak 111.1 GB on "
+		"pipeline rank 0); or parallelism.pp: 4 (peak 120.0 GB on "
 		"pipeline rank 0)");
 	n56_recipe_free(r);
 	n56_policy_free(p);

@@ -45,13 +45,9 @@ def main():
         sys.argv = ["pretrain_gpt.py"] + c["args"]
         args = arguments.parse_args()
         arguments.validate_args(args, {"tokenizer_type": "GPT2BPETokenizer"})
-        print('step', 'cfg = argument_utils', file=sys.stderr, flush=True)
         cfg = argument_utils.core_transformer_config_from_args(args)
-        print('step', 'judge.init_fake_worl', file=sys.stderr, flush=True)
         judge.init_fake_world(1, 0)
-        print('step', 'mpu.initialize_model', file=sys.stderr, flush=True)
         mpu.initialize_model_parallel(1, 1, create_gloo_process_groups=False)
-        print('step', 'spec = get_gpt', file=sys.stderr, flush=True)
         spec = get_gpt_layer_local_spec(num_experts=args.num_experts,
                                         moe_grouped_gemm=False,
                                         normalization=args.normalization)
@@ -81,7 +77,6 @@ def main():
                 masks[id(y)] = inp.numel()
             return y
         torch.nn.functional.dropout = dropout
-        print('step', 'with torch.autograd.', file=sys.stderr, flush=True)
         with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
             layer(hidden_states=x, attention_mask=mask)
         torch.nn.functional.dropout = real_dropout
