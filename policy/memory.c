@@ -619,7 +619,7 @@ size_t n56_memory_fixes(const struct n56_recipe *r, const struct n56_policy *p,
 	size_t got = 0;
 	long heads = r->model.attention.heads.v;
 
-	for (int k = 0; k < 6 && got < n; k++) {
+	for (int k = 0; k < 7 && got < n; k++) {
 		double peak;
 		int rank = 0;
 
@@ -707,6 +707,18 @@ size_t n56_memory_fixes(const struct n56_recipe *r, const struct n56_policy *p,
 			snprintf(c.what, sizeof(c.what), "parallelism.pp: %ld",
 				 c.par.pp);
 			break;
+		case 6: /* only when no single change fits: the two together */
+			if (got || r->memory.distributed_optimizer.v ||
+			    par->dp * par->cp <= 1 ||
+			    str_is(&r->memory.recompute, "full"))
+				continue;
+			c.r.memory.distributed_optimizer.v = true;
+			c.r.memory.recompute = full;
+			c.r.memory.recompute_layers.v = 1;
+			snprintf(c.what, sizeof(c.what),
+				 "memory.distributed_optimizer: true with "
+				 "memory.recompute: full");
+			break;
 		}
 		peak = peak_with(&c, p, l, cap, &rank);
 		if (peak < 0)
@@ -773,9 +785,9 @@ int n56_memory_check(const struct n56_recipe *r, const struct n56_policy *p,
 		     st->letters ? st->letters : "", x->total / GB,
 		     m->limit / GB, m->capacity / GB, m->capacity_source,
 		     m->headroom * 100, terms, held,
-		     nf ? "fits with: " : "no single change of recompute, "
-					  "micro batch, distributed optimizer, "
-					  "tp or pp fits: use more GPUs",
+		     nf ? "fits with: " : "no change of recompute, micro "
+					  "batch, distributed optimizer, tp or pp "
+					  "fits: use more GPUs",
 		     fixtext);
 	return -1;
 }

@@ -57,6 +57,7 @@ has err "largest terms: activations 108.4 GB, "
 has err "fits with: memory.recompute: full (peak "
 expect 2 "$bin" validate --nodes 2 --policy "$tmp/p80.yaml"
 has err "more than the 76.0 GB limit (80.0 GB from the policy less 5% headroom)"
+has err "fits with: memory.distributed_optimizer: true with memory.recompute: full (peak "
 # micro batch 16 on an H200
 sed 's/micro_batch_size: 4/micro_batch_size: 16/; s/global_batch_size: 64/global_batch_size: 256/' "$recipe" >"$tmp/mbs16.yaml"
 expect 2 "$bin" validate --nodes 2 --recipe "$tmp/mbs16.yaml" --policy "$tmp/p141.yaml"
