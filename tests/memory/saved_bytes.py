@@ -48,9 +48,10 @@ def main():
         cfg = argument_utils.core_transformer_config_from_args(args)
         judge.init_fake_world(1, 0)
         mpu.initialize_model_parallel(1, 1, create_gloo_process_groups=False)
-        spec = get_gpt_layer_local_spec(num_experts=args.num_experts,
-                                        moe_grouped_gemm=False,
-                                        normalization=args.normalization)
+        spec = get_gpt_layer_local_spec(
+            num_experts=args.num_experts, moe_grouped_gemm=False,
+            multi_latent_attention=args.multi_latent_attention,
+            normalization=args.normalization)
         # bf16 as Megatron's Float16Module makes it for training
         layer = build_module(spec, config=cfg, layer_number=1).bfloat16()
         layer.train()
