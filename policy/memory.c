@@ -82,7 +82,7 @@ void n56_mem_inflight(int pp, int vpp, int rank, long m, double *out)
 
 static double dim(const struct n56_int *i)
 {
-	return i->set || i->v > 0 ? (double)(i->v > 0 ? i->v : 0) : 0.0;
+	return i->v > 0 ? (double)i->v : 0.0;
 }
 
 struct shape {
@@ -109,7 +109,7 @@ static double act_attention(const struct n56_recipe *r, const struct shape *g,
 {
 	double h = g->h, T = g->T;
 	double nq = dim(&r->model.attention.heads);
-	double a, per_head_qk, v_dim;
+	double a;
 
 	/* norm input, the projections' input, the output dropout mask */
 	a = rep(g, T * (g->norm + 2 * h + 1 * h));
@@ -123,9 +123,7 @@ static double act_attention(const struct n56_recipe *r, const struct shape *g,
 		/* the latents and their norms (replicated), then per head
 		 * q and k (with the rotary part), v and the context */
 		a += T * 2 * (2 * qr + 2 * (kr + dr));
-		per_head_qk = dn + dr;
-		v_dim = dv;
-		a += shard(g, T * 2 * nq * (2 * per_head_qk + 2 * v_dim));
+		a += shard(g, T * 2 * nq * (2 * (dn + dr) + 2 * dv));
 	} else {
 		double d = dim(&r->model.attention.kv_channels);
 		double ng = dim(&r->model.attention.query_groups);
@@ -134,8 +132,6 @@ static double act_attention(const struct n56_recipe *r, const struct shape *g,
 			d = h / nq;
 		if (ng <= 0)
 			ng = nq;
-		per_head_qk = d;
-		v_dim = d;
 		/* q, k, v, the context (the output projection's input) */
 		a += shard(g, T * 2 * (nq * d + 2 * ng * d + nq * d));
 	}
@@ -155,8 +151,6 @@ static double act_attention(const struct n56_recipe *r, const struct shape *g,
 		/* indexer q, its key, fp32 head weights, int64 top-k ids */
 		a += T * (2 * ih * id + 2 * id + 4 * ih + 8 * k);
 	}
-	(void)per_head_qk;
-	(void)v_dim;
 	return a;
 }
 

@@ -290,7 +290,8 @@ static void test_refusal_and_fix(void **state)
 	struct n56_recipe *r;
 	struct n56_policy *p;
 	char buf[2048];
-	char *y = with(n56_builtin_recipe_yaml, "memory:\n  distributed_optimizer: true\n");
+	char *y = with(n56_builtin_recipe_yaml,
+		       "memory:\n  distributed_optimizer: true\n");
 	char *fixed;
 	struct n56_plan *plan =
 		build(y, "schema: 1\nmemory:\n  gpu_memory_gb: 141\n", 2, 8, &d,
