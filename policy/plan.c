@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "policy/plan.h"
+#include "policy/memory.h"
 
 static void hash_line(struct sha256_ctx *c, const char *a, const char *b)
 {
@@ -123,6 +124,14 @@ int n56_plan_build(const struct n56_recipe *r, const struct n56_policy *p,
 		   const struct n56_plan_request *req, struct n56_plan **out,
 		   struct n56_diags *d)
 {
+	return n56_plan_build_mem(r, p, req, NULL, out, d);
+}
+
+int n56_plan_build_mem(const struct n56_recipe *r, const struct n56_policy *p,
+		       const struct n56_plan_request *req,
+		       const struct n56_mem_capacity_in *cap,
+		       struct n56_plan **out, struct n56_diags *d)
+{
 	struct n56_plan *plan;
 	size_t before = d->n;
 	bool tiled;
@@ -147,6 +156,19 @@ int n56_plan_build(const struct n56_recipe *r, const struct n56_policy *p,
 		n56_layout_split(r, &plan->par, &plan->layout, d);
 	if (d->n > before)
 		goto fail;
+	{
+		plan->memory = calloc(1, sizeof(*plan->memory));
+		if (!plan->memory ||
+		    n56_memory_build(r, p, &plan->par, &plan->layout, cap,
+				     plan->memory, d) ||
+		    n56_memory_check(r, p, &plan->par, &plan->layout, cap,
+				     plan->memory, d)) {
+			if (d->n == before)
+				n56_diag_add(d, r->path, r->schema.pos,
+					     "out of memory");
+			goto fail;
+		}
+	}
 
 	if (n56_plan_translate(r, &plan->par, &plan->layout, &plan->argv,
 			       &plan->argc) ||
@@ -171,6 +193,8 @@ void n56_plan_free(struct n56_plan *plan)
 {
 	if (!plan)
 		return;
+	n56_memory_clear(plan->memory);
+	free(plan->memory);
 	n56_layout_clear(&plan->layout);
 	n56_argv_free(plan->argv);
 	for (size_t i = 0; plan->command && plan->command[i]; i++)

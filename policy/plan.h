@@ -7,6 +7,8 @@
 
 #include "policy/recipe.h"
 
+struct n56_memory;
+
 struct n56_parallel {
 	long tp, pp, vpp, ep, etp, cp, dp, world;
 	bool sequence_parallel;
@@ -100,6 +102,7 @@ struct n56_plan {
 	struct n56_env fixed_policy;  /* env of every rank (not NAM56R_*) */
 	struct n56_env patch_surface; /* NAM56R_* values of the seams */
 	char plan_sha256_hex[65];     /* hash of recipe sha + args + env */
+	struct n56_memory *memory;    /* per-rank memory (policy/memory.h) */
 };
 
 /* Tiles pattern to depth and fills counts, R indices, DSA ranks and the
@@ -112,6 +115,14 @@ int n56_layout_tile(const struct n56_recipe *r, struct n56_layout *out,
 int n56_plan_build(const struct n56_recipe *r, const struct n56_policy *p,
 		   const struct n56_plan_request *req, struct n56_plan **out,
 		   struct n56_diags *d);
+/* The same, with what says the GPU's memory for the fit check: the
+ * node's NVML total and the Slurm partition (policy/memory.h; NULL: the
+ * policy's default, else the recipe's). */
+struct n56_mem_capacity_in;
+int n56_plan_build_mem(const struct n56_recipe *r, const struct n56_policy *p,
+		       const struct n56_plan_request *req,
+		       const struct n56_mem_capacity_in *cap,
+		       struct n56_plan **out, struct n56_diags *d);
 void n56_plan_free(struct n56_plan *plan);
 void n56_layout_clear(struct n56_layout *l);
 

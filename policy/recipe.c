@@ -58,6 +58,12 @@ static const char *const position_embeddings[] = { "rope", "yarn", "none",
 static const char *const cp_comm_types[] = { "p2p", "a2a", "allgather",
 					     "a2a+p2p", NULL };
 static const char *const score_functions[] = { "softmax", "sigmoid", NULL };
+static const char *const recomputes[] = { "none", "selective", "full", NULL };
+/* Megatron's --attention-backend choices. */
+static const char *const attention_backends[] = { "auto", "flash", "fused",
+						  "unfused", "local", NULL };
+static const char *const transformer_impls[] = { "transformer_engine",
+						 "local", NULL };
 static const char *const rank_orders[] = { "tp-cp-ep-dp-pp", "tp-cp-ep-pp-dp",
 					   NULL };
 
@@ -342,6 +348,25 @@ static void walk_layout(struct n56_yctx *y, yaml_node_t *n, const char *path,
 	n56_ywalk_map(y, n, path, keys, NKEYS(keys));
 }
 
+static void walk_memory(struct n56_yctx *y, yaml_node_t *n, const char *path,
+			void *dst)
+{
+	struct n56_recipe *r = dst;
+	const struct n56_ykey keys[] = {
+		K_STR("recompute", &r->memory.recompute, recomputes),
+		K_INT("recompute_layers", &r->memory.recompute_layers,
+		      SIZE_RANGE),
+		K_BOOL("distributed_optimizer",
+		       &r->memory.distributed_optimizer),
+		K_STR("attention_backend", &r->memory.attention_backend,
+		      attention_backends),
+		K_STR("transformer_impl", &r->memory.transformer_impl,
+		      transformer_impls),
+		K_NUM("gpu_memory_gb", &r->memory.gpu_memory_gb),
+	};
+	n56_ywalk_map(y, n, path, keys, NKEYS(keys));
+}
+
 static int set_defaults(struct n56_recipe *r)
 {
 	r->parallel.tp.v = 1;
@@ -356,6 +381,7 @@ static int set_defaults(struct n56_recipe *r)
 	r->model.moe.topk.v = 2;
 	r->model.moe.grouped_gemm.v = true;
 	r->runtime.cuda_graphs.warmup_steps.v = 3;
+	r->memory.recompute_layers.v = 1;
 	if (n56_str_default(&r->parallel.rank_order, "tp-cp-ep-dp-pp") ||
 	    n56_str_default(&r->model.mtp.pattern, "AE") ||
 	    n56_str_default(&r->model.attention.dsa.backend, "tilelang") ||
@@ -413,6 +439,7 @@ int n56_recipe_parse(const char *name, const char *buf, size_t len,
 			K_REQ_MAP("batch", walk_batch, r),
 			K_REQ_MAP("runtime", walk_runtime, r),
 			K_MAP("layout", walk_layout, r),
+			K_MAP("memory", walk_memory, r),
 			{ .name = "env", .type = N56_Y_KVMAP, .dst = &r->env },
 		};
 		n56_ywalk_map(&y, root, "", keys, NKEYS(keys));
@@ -482,6 +509,10 @@ void n56_recipe_free(struct n56_recipe *r)
 	n56_num_clear(&r->layout.backward_ratio);
 	n56_num_clear(&r->layout.p2p_latency_us);
 	n56_num_clear(&r->layout.gpu_tflops);
+	n56_str_clear(&r->memory.recompute);
+	n56_str_clear(&r->memory.attention_backend);
+	n56_str_clear(&r->memory.transformer_impl);
+	n56_num_clear(&r->memory.gpu_memory_gb);
 	n56_kvlist_clear(&r->env);
 	free(r);
 }

@@ -170,6 +170,17 @@ struct n56_recipe {
 		struct n56_num backward_ratio, p2p_latency_us, gpu_tflops;
 	} layout;
 
+	struct { /* memory knobs (policy/memory.c) */
+		struct n56_str recompute; /* none|selective|full (default none) */
+		struct n56_int recompute_layers; /* full: layers per chunk */
+		struct n56_bool distributed_optimizer; /* default false */
+		/* auto|flash|fused|unfused|local (default auto) */
+		struct n56_str attention_backend;
+		/* transformer_engine|local (default transformer_engine) */
+		struct n56_str transformer_impl;
+		struct n56_num gpu_memory_gb; /* capacity when nothing else says */
+	} memory;
+
 	struct n56_kvlist env; /* env the user asks for */
 };
 
@@ -224,6 +235,12 @@ struct n56_policy {
 		/* DSA kernel backends whose packages the nodes have */
 		struct n56_strlist dsa_backends;
 	} node;
+	struct { /* GPU memory fit (policy/memory.c) */
+		struct n56_num headroom_percent; /* kept free; default 5 */
+		struct n56_num warn_percent;     /* warn band; default 3 */
+		struct n56_num gpu_memory_gb;    /* every partition */
+		struct n56_kvlist partitions;    /* NAME: GB per partition */
+	} memory;
 };
 
 /* Parse from a file or a buffer. `name` is used in messages. On error returns

@@ -173,6 +173,39 @@ static void walk_node(struct n56_yctx *y, yaml_node_t *n, const char *path,
 	n56_ywalk_map(y, n, path, keys, NKEYS(keys));
 }
 
+static void walk_memory(struct n56_yctx *y, yaml_node_t *n, const char *path,
+			void *dst)
+{
+	struct n56_policy *p = dst;
+	const struct n56_ykey keys[] = {
+		{ .name = "headroom_percent", .type = N56_Y_NUM,
+		  .dst = &p->memory.headroom_percent },
+		{ .name = "warn_percent", .type = N56_Y_NUM,
+		  .dst = &p->memory.warn_percent },
+		{ .name = "gpu_memory_gb", .type = N56_Y_NUM,
+		  .dst = &p->memory.gpu_memory_gb },
+		{ .name = "partitions", .type = N56_Y_KVMAP,
+		  .dst = &p->memory.partitions },
+	};
+	n56_ywalk_map(y, n, path, keys, NKEYS(keys));
+	if (p->memory.headroom_percent.text &&
+	    p->memory.headroom_percent.v >= 100)
+		n56_yerr_at(y, p->memory.headroom_percent.pos,
+			    "%s.headroom_percent is %s: give a percentage "
+			    "below 100", path, p->memory.headroom_percent.text);
+	for (size_t i = 0; i < p->memory.partitions.n; i++) {
+		const struct n56_kv *kv = &p->memory.partitions.v[i];
+		char *end;
+		double gb = strtod(kv->value, &end);
+
+		if (end == kv->value || *end || !(gb > 0) || gb > 1e6)
+			n56_yerr_at(y, kv->pos,
+				    "%s.partitions.%s is '%s': give the GPU "
+				    "memory of that partition in GB, e.g. 141",
+				    path, kv->name, kv->value);
+	}
+}
+
 static void walk_preflight(struct n56_yctx *y, yaml_node_t *n,
 			   const char *path, void *dst)
 {
@@ -314,6 +347,8 @@ int n56_policy_parse(const char *name, const char *buf, size_t len,
 			  .walk = walk_preflight, .dst = p },
 			{ .name = "node", .type = N56_Y_MAP,
 			  .walk = walk_node, .dst = p },
+			{ .name = "memory", .type = N56_Y_MAP,
+			  .walk = walk_memory, .dst = p },
 		};
 		n56_ywalk_map(&y, root, "", keys, NKEYS(keys));
 	}
@@ -685,6 +720,10 @@ void n56_policy_free(struct n56_policy *p)
 	n56_num_clear(&p->preflight.min_tp_busbw_gbps);
 	n56_str_clear(&p->node.transformer_engine);
 	n56_strlist_clear(&p->node.dsa_backends);
+	n56_num_clear(&p->memory.headroom_percent);
+	n56_num_clear(&p->memory.warn_percent);
+	n56_num_clear(&p->memory.gpu_memory_gb);
+	n56_kvlist_clear(&p->memory.partitions);
 	n56_num_clear(&p->preflight.min_dp_busbw_gbps);
 	free(p);
 }

@@ -226,6 +226,27 @@ static void translate_runtime(struct argv_builder *b,
 	}
 }
 
+/* The memory knobs (nam56r.yaml(5), MEMORY); nothing when unset. */
+static void translate_memory(struct argv_builder *b, const struct n56_recipe *r)
+{
+	const typeof(r->memory) *m = &r->memory;
+
+	if (m->recompute.v && !strcmp(m->recompute.v, "selective")) {
+		push(b, "--recompute-granularity");
+		push(b, "selective");
+	} else if (m->recompute.v && !strcmp(m->recompute.v, "full")) {
+		push(b, "--recompute-granularity");
+		push(b, "full");
+		push(b, "--recompute-method");
+		push(b, "uniform");
+		push_long(b, "--recompute-num-layers", m->recompute_layers.v);
+	}
+	if (m->distributed_optimizer.v)
+		push(b, "--use-distributed-optimizer");
+	push_str(b, "--attention-backend", &m->attention_backend);
+	push_str(b, "--transformer-impl", &m->transformer_impl);
+}
+
 int n56_plan_translate(const struct n56_recipe *r,
 		       const struct n56_parallel *par,
 		       const struct n56_layout *l, char ***argv, size_t *argc)
@@ -240,6 +261,7 @@ int n56_plan_translate(const struct n56_recipe *r,
 	translate_model(&b, r, l);
 	translate_moe(&b, r, l);
 	translate_runtime(&b, r);
+	translate_memory(&b, r);
 	push(&b, "--hybrid-layer-pattern");
 	push(&b, l->native_pattern);
 	for (size_t i = 0; i < r->runtime.extra_args.n; i++)

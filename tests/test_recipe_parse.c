@@ -626,7 +626,7 @@ static void test_too_many_errors(void **state)
 	n56_diag_format(&f->d.v[49], buf, sizeof(buf));
 	assert_string_equal(buf, "t.yaml:50:1: unknown key 'unknown49' in the "
 			    "recipe (known keys: schema, model, parallelism, "
-			    "batch, runtime, layout, env)");
+			    "batch, runtime, layout, memory, env)");
 	n56_diag_format(&f->d.v[50], buf, sizeof(buf));
 	assert_string_equal(buf, "t.yaml:51:1: too many errors (more than "
 			    "50); stopping here");

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "policy/megatron.h"
+#include "policy/memory.h"
 #include "policy/plan.h"
 #include "topology/placement.h"
 #include "topology/topology.h"
@@ -34,6 +35,7 @@ struct plan_opts {
 	enum format format;
 	long max_nodes_shown;
 	const char *picture; /* --picture FILE.svg; NULL: none */
+	const char *partition; /* Slurm partition for the GPU memory, or NULL */
 };
 
 struct plan_inputs {
@@ -54,16 +56,17 @@ static void plan_usage(FILE *f)
 	      "[--nodes N]\n"
 	      "         [--gpus-per-node G] [--topology XML] "
 	      "[--format text|json]\n"
-	      "         [--max-nodes-shown N] [--picture FILE.svg]\n\n"
+	      "         [--max-nodes-shown N] [--picture FILE.svg]\n"
+	      "         [--partition P]\n\n"
 	      "Validates the recipe for N nodes of G GPUs and prints the "
 	      "full plan:\n"
 	      "parallel sizes, layer map, pipeline stages, generated native "
 	      "args,\n"
 	      "fixed-policy env with each value's origin, the runtime patch "
 	      "surface,\n"
-	      "the rank placement, the simulated pipeline schedule and "
-	      "advice on pp\n"
-	      "and vpp.\n\n"
+	      "the rank placement, each pipeline rank's predicted GPU memory, "
+	      "the simulated\n"
+	      "pipeline schedule and advice on pp and vpp.\n\n"
 	      "  --recipe F           nam56r.yaml (default: the built-in "
 	      "NAM56R recipe)\n"
 	      "  --policy F           site policy.yaml (default: none)\n"
@@ -80,6 +83,9 @@ static void plan_usage(FILE *f)
 	      "  --picture FILE.svg   also draw the placement and one "
 	      "iteration of the\n"
 	      "                       schedule as an SVG picture\n"
+	      "  --partition P        Slurm partition whose GPU memory the "
+	      "policy gives\n"
+	      "                       (memory.partitions)\n"
 	      "  -h, --help           this help\n\n"
 	      "Exit status: 0 ok, 2 invalid recipe, policy or usage, 1 other "
 	      "failure.\n",
@@ -90,17 +96,21 @@ static void validate_usage(FILE *f)
 {
 	fputs("usage: nam56r-launch validate [--recipe F] [--policy F] "
 	      "[--nodes N]\n"
-	      "         [--gpus-per-node G]\n\n"
-	      "Checks the recipe against the site policy and Megatron's "
+	      "         [--gpus-per-node G] [--partition P]\n\n"
+	      "Checks the recipe against the site policy, Megatron's "
 	      "start-up rules\n"
-	      "for N nodes of G GPUs and prints the verdict: 'recipe OK: "
-	      "...', or every\n"
+	      "and the GPU memory for N nodes of G GPUs and prints the "
+	      "verdict:\n"
+	      "'recipe OK: ...', or every "
 	      "error as file:line:col: error: message.\n\n"
 	      "  --recipe F           nam56r.yaml (default: the built-in "
 	      "NAM56R recipe)\n"
 	      "  --policy F           site policy.yaml (default: none)\n"
 	      "  --nodes N            number of nodes (default 1)\n"
 	      "  --gpus-per-node G    GPUs (= tasks) per node (default 8)\n"
+	      "  --partition P        Slurm partition whose GPU memory the "
+	      "policy gives\n"
+	      "                       (memory.partitions)\n"
 	      "  -h, --help           this help\n\n"
 	      "Exit status: 0 valid, 2 invalid recipe, policy or usage, 1 "
 	      "other failure.\n",
@@ -142,6 +152,7 @@ static int parse_opts(const char *cmd, bool full, int argc, char **argv,
 		{ "format", required_argument, NULL, 'f' },
 		{ "max-nodes-shown", required_argument, NULL, 'm' },
 		{ "picture", required_argument, NULL, 'P' },
+		{ "partition", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -180,6 +191,7 @@ static int parse_opts(const char *cmd, bool full, int argc, char **argv,
 				return N56_EXIT_USAGE;
 			break;
 		case 't': o->topology = optarg; break;
+		case 'T': o->partition = optarg; break;
 		case 'f':
 			if (!strcmp(optarg, "text")) {
 				o->format = FORMAT_TEXT;
@@ -263,11 +275,12 @@ static int load_inputs(const struct plan_opts *o, struct plan_inputs *in)
 static int build_plan(const struct plan_opts *o, struct plan_inputs *in)
 {
 	struct n56_plan_request req = { o->nodes, o->gpus ? o->gpus : 8 };
+	struct n56_mem_capacity_in cap = { 0, o->partition };
 
 	if (in->topo)
 		req.gpus_per_node = in->shape.gpus;
-	if (n56_plan_build(in->recipe, in->policy, &req, &in->plan,
-			   &in->diags)) {
+	if (n56_plan_build_mem(in->recipe, in->policy, &req, &cap, &in->plan,
+			       &in->diags)) {
 		n56_print_diags("", &in->diags);
 		return N56_EXIT_USAGE;
 	}
@@ -467,6 +480,104 @@ static json_t *megatron_json(const struct n56_plan *p)
 	return m;
 }
 
+#define GB 1e9
+
+/* A plan within the policy's warn band of the limit: said, not refused. */
+static void memory_warning(const struct n56_plan *p)
+{
+	const struct n56_memory *m = p->memory;
+
+	if (m && m->rank && m->verdict == N56_MEM_TIGHT)
+		fprintf(stderr, "nam56r-launch: warning: GPU memory: pipeline "
+				"rank %d needs %.1f GB, within %.0f%% of the "
+				"%.1f GB limit (%.1f GB from the %s)\n",
+			m->worst, m->rank[m->worst].total / GB,
+			m->warn_band * 100, m->limit / GB, m->capacity / GB,
+			m->capacity_source);
+}
+
+/* One row per pipeline rank: each term, the total and the verdict. */
+static void print_memory(const struct n56_plan *p)
+{
+	const struct n56_memory *m = p->memory;
+
+	if (!m || !m->rank)
+		return;
+	printf("memory per rank (GB; predicted peak, %ld microbatches per "
+	       "iteration):\n", m->microbatches);
+	printf("  %-4s %-5s", "pp", "held");
+	for (int t = 0; t < N56_MEM_NTERMS; t++)
+		printf(" %11s", n56_mem_term_name(t));
+	printf(" %8s  verdict\n", "total");
+	for (int i = 0; i < m->npp; i++) {
+		const struct n56_mem_rank *x = &m->rank[i];
+		double held = 0;
+
+		for (int v = 0; v < x->nvirtual; v++)
+			held += x->inflight[v];
+		printf("  %-4d %-5g", x->pp, held);
+		for (int t = 0; t < N56_MEM_NTERMS; t++)
+			printf(" %11.2f", x->term[t] / GB);
+		printf(" %8.2f  %s\n", x->total / GB,
+		       m->capacity > 0 ? n56_mem_verdict_name(x->verdict)
+				       : "unchecked");
+	}
+	if (m->capacity > 0)
+		printf("  capacity %.1f GB (%s), headroom %.0f%%: limit %.1f GB; "
+		       "warning within %.0f%%\n\n",
+		       m->capacity / GB, m->capacity_source, m->headroom * 100,
+		       m->limit / GB, m->warn_band * 100);
+	else
+		printf("  capacity unknown: set memory.gpu_memory_gb in the "
+		       "policy or the recipe to check the fit\n\n");
+	memory_warning(p);
+}
+
+static json_t *memory_json(const struct n56_plan *p)
+{
+	const struct n56_memory *m = p->memory;
+	json_t *j = json_object(), *ranks = json_array();
+
+	for (int i = 0; m && i < m->npp; i++) {
+		const struct n56_mem_rank *x = &m->rank[i];
+		json_t *r = json_object(), *terms = json_object();
+		json_t *fl = json_array();
+
+		json_object_set_new(r, "pp", json_integer(x->pp));
+		json_object_set_new(r, "stage", json_integer(x->stage));
+		for (int v = 0; v < x->nvirtual; v++)
+			json_array_append_new(fl, json_real(x->inflight[v]));
+		json_object_set_new(r, "inflight_microbatches", fl);
+		for (int t = 0; t < N56_MEM_NTERMS; t++)
+			json_object_set_new(terms, n56_mem_term_name(t),
+					    json_integer((json_int_t)x->term[t]));
+		json_object_set_new(r, "terms_bytes", terms);
+		json_object_set_new(r, "allocated_bytes",
+				    json_integer((json_int_t)x->allocated));
+		json_object_set_new(r, "total_bytes",
+				    json_integer((json_int_t)x->total));
+		json_object_set_new(
+			r, "verdict",
+			json_string(m->capacity > 0
+					    ? n56_mem_verdict_name(x->verdict)
+					    : "unchecked"));
+		json_array_append_new(ranks, r);
+	}
+	json_object_set_new(j, "ranks", ranks);
+	json_object_set_new(j, "capacity_bytes",
+			    json_integer(m ? (json_int_t)m->capacity : 0));
+	json_object_set_new(j, "capacity_source",
+			    json_string(m ? m->capacity_source : "unknown"));
+	json_object_set_new(j, "headroom", json_real(m ? m->headroom : 0));
+	json_object_set_new(j, "limit_bytes",
+			    json_integer(m ? (json_int_t)m->limit : 0));
+	json_object_set_new(j, "verdict",
+			    json_string(m && m->capacity > 0
+						? n56_mem_verdict_name(m->verdict)
+						: "unchecked"));
+	return j;
+}
+
 static int print_text(const struct plan_opts *o, const struct plan_inputs *in)
 {
 	const struct n56_plan *p = in->plan;
@@ -488,6 +599,7 @@ static int print_text(const struct plan_opts *o, const struct plan_inputs *in)
 	       par->tp, par->pp, par->vpp, par->cp, par->ep, par->etp, par->dp,
 	       order_name(par), par->sequence_parallel ? "on" : "off");
 	print_layout(p);
+	print_memory(p);
 	n56_print_schedule(stdout, p, &in->advice);
 	print_args(p);
 	print_env("fixed policy env (every rank)", &p->fixed_policy);
@@ -615,6 +727,7 @@ static json_t *plan_json(const struct plan_opts *o,
 	json_object_set_new(j, "layout", layout_json(&p->layout));
 	json_object_set_new(j, "schedule", n56_schedule_json(p, &in->advice));
 	json_object_set_new(j, "parallel", parallel_json(p));
+	json_object_set_new(j, "memory", memory_json(p));
 	json_object_set_new(j, "command",
 			    strings_json(p->command, p->ncommand));
 	json_object_set_new(j, "generated_native_args",
@@ -836,6 +949,7 @@ int n56_cmd_validate(int argc, char **argv)
 		       in.recipe->path, in.recipe->sha256_hex, par->world,
 		       par->tp, par->pp, par->vpp, par->ep, par->etp, par->cp,
 		       par->dp);
+		memory_warning(in.plan);
 	}
 	inputs_free(&in);
 	return rc;
