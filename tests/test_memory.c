@@ -280,8 +280,8 @@ static void test_policy_errors(void **state)
 	n56_diags_free(&d);
 }
 
-/* The built-in recipe (52 layers, micro batch 4, no recompute) on an
- * 80 GB GPU with the distributed optimizer is refused: the message names
+/* The built-in recipe (52 layers, micro batch 4, no recompute) on one
+ * node of H200s (141 GB) with the distributed optimizer is refused: the message names
  * the rank, its stage, the dominant terms and the checked fixes; the
  * first fix, applied, then fits. */
 static void test_refusal_and_fix(void **state)
@@ -294,7 +294,7 @@ static void test_refusal_and_fix(void **state)
 		       "memory:\n  distributed_optimizer: true\n");
 	char *fixed;
 	struct n56_plan *plan =
-		build(y, "schema: 1\nmemory:\n  gpu_memory_gb: 141\n", 2, 8, &d,
+		build(y, "schema: 1\nmemory:\n  gpu_memory_gb: 141\n", 1, 8, &d,
 		      &r, &p);
 
 	(void)state;
@@ -305,19 +305,19 @@ static void test_refusal_and_fix(void **state)
 	assert_string_equal(
 		buf,
 		"t.yaml:65:21: GPU memory: pipeline rank 0 (virtual stage 1, "
-		"layers 18-46 'EMEAEMRAEMEAEMEAEMRAEMEAEMEAE') needs 162.3 GB at "
-		"its peak, more than the 133.9 GB limit (141.0 GB from the "
-		"policy less 5% headroom); largest terms: activations 108.4 GB, "
-		"allowance 19.1 GB, grads 18.5 GB (2+2 microbatches in flight); "
-		"fits with: memory.recompute: full (peak 61.1 GB on pipeline "
-		"rank 0); or batch.micro_batch_size: 2 (peak 111.1 GB on "
-		"pipeline rank 0); or parallelism.pp: 4 (peak 120.0 GB on "
-		"pipeline rank 0)");
+		"layers 26-51 'EMEAEMEAEMRAEMEAEMEAEMRAEM') needs 160.2 GB at its "
+		"peak, more than the 133.9 GB limit (141.0 GB from the policy "
+		"less 5% headroom); largest terms: activations 106.2 GB, "
+		"allowance 18.7 GB, grads 15.6 GB (3+2 microbatches in flight); "
+		"fits with: memory.recompute: full (peak 67.2 GB on pipeline "
+		"rank 1); or batch.micro_batch_size: 2 (peak 99.2 GB on pipeline "
+		"rank 0); or parallelism.tp: 2 (peak 130.6 GB on pipeline rank "
+		"0)");
 	n56_recipe_free(r);
 	n56_policy_free(p);
 	n56_diags_free(&d);
 	fixed = with(y, "  recompute: full\n");
-	plan = build(fixed, "schema: 1\nmemory:\n  gpu_memory_gb: 141\n", 2, 8,
+	plan = build(fixed, "schema: 1\nmemory:\n  gpu_memory_gb: 141\n", 1, 8,
 		     &d, &r, &p);
 	assert_non_null(plan);
 	assert_int_equal(plan->memory->verdict, N56_MEM_FITS);
