@@ -1,24 +1,69 @@
-/* The CPUs a job holds on one node, from slurmctld, through the libslurm
+/* What a job holds on one node, from slurmctld, through the libslurm
  * slurmstepd already loaded (as publish.c does): the key of the computed
- * MASTER_PORT when Slurm reserved no port for the step. */
+ * MASTER_PORT when Slurm reserved no port for the step. Up to Slurm 23.11
+ * libslurm gives the job's CPU ids on a node; from 24.11 on it no longer
+ * exports that function, and the key is the job's GPU indices on the node
+ * (the per-node GRES detail), which concurrent jobs hold as disjointly. */
 #include "config.h"
 
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <slurm/slurm.h>
 
+#include "spank/n56spank.h"
 #include "spank/plugin.h"
 
+#ifdef HAVE_SLURM_LOAD_JOB_STEP_ID
+typedef int (*load_job_fn)(job_info_msg_t **, slurm_step_id_t, uint16_t);
+#else
 typedef int (*load_job_fn)(job_info_msg_t **, uint32_t, uint16_t);
+#endif
 typedef void (*free_info_fn)(job_info_msg_t *);
 typedef int (*cpus_on_node_fn)(char *, size_t, job_resources_t *,
 			       const char *);
 
-int n56_job_cpus_on_node(uint32_t job_id, const char *node, char *cpus,
-			 size_t len, char *err, size_t errlen)
+/* "gpu:h200:4(IDX:2-5)" or "gpu(IDX:0,2-3)": the list after IDX:. */
+static int gres_gpu_indices(const char *detail, char *out, size_t len)
+{
+	const char *at = detail ? strstr(detail, "IDX:") : NULL;
+	size_t n = 0;
+
+	if (!at)
+		return -1;
+	for (at += 4; *at && *at != ')' && *at != ' ' && n + 1 < len; at++)
+		out[n++] = *at;
+	out[n] = '\0';
+	return n ? 0 : -1;
+}
+
+/* The GPU indices of job j on node, from its per-node GRES detail. */
+static int gpus_on_node(const slurm_job_info_t *j, const char *node,
+			char *out, size_t len)
+{
+	char **hosts = NULL, herr[128];
+	size_t nhosts = 0;
+	int rc = -1;
+
+	if (!j->nodes || !j->gres_detail_str ||
+	    n56_hostlist_expand(j->nodes, &hosts, &nhosts, herr,
+				sizeof(herr)))
+		return -1;
+	for (size_t i = 0; i < nhosts && i < j->gres_detail_cnt; i++)
+		if (!strcmp(hosts[i], node)) {
+			rc = gres_gpu_indices(j->gres_detail_str[i], out, len);
+			break;
+		}
+	n56_hostlist_free(hosts, nhosts);
+	return rc;
+}
+
+int n56_job_key_on_node(uint32_t job_id, const char *node, char *key,
+			size_t len, const char **what, char *err,
+			size_t errlen)
 {
 	load_job_fn load = (load_job_fn)dlsym(RTLD_DEFAULT, "slurm_load_job");
 	free_info_fn release = (free_info_fn)dlsym(RTLD_DEFAULT,
@@ -26,14 +71,24 @@ int n56_job_cpus_on_node(uint32_t job_id, const char *node, char *cpus,
 	cpus_on_node_fn on_node = (cpus_on_node_fn)dlsym(
 		RTLD_DEFAULT, "slurm_job_cpus_allocated_str_on_node");
 	job_info_msg_t *info = NULL;
-	int rc = -1;
+	int rc = -1, loaded;
 
-	if (!load || !release || !on_node) {
+	if (!load || !release) {
 		snprintf(err, errlen, "slurm_load_job is not loaded in this "
 			 "process (slurmstepd without libslurmfull?)");
 		return -1;
 	}
-	if (load(&info, job_id, SHOW_ALL | SHOW_DETAIL) || !info) {
+#ifdef HAVE_SLURM_LOAD_JOB_STEP_ID
+	{
+		slurm_step_id_t id = SLURM_STEP_ID_INITIALIZER;
+
+		id.job_id = job_id;
+		loaded = load(&info, id, SHOW_ALL | SHOW_DETAIL);
+	}
+#else
+	loaded = load(&info, job_id, SHOW_ALL | SHOW_DETAIL);
+#endif
+	if (loaded || !info) {
 		snprintf(err, errlen, "slurm_load_job(%u): %s", job_id,
 			 strerror(errno));
 		goto out;
@@ -41,15 +96,22 @@ int n56_job_cpus_on_node(uint32_t job_id, const char *node, char *cpus,
 	for (uint32_t i = 0; i < info->record_count; i++) {
 		slurm_job_info_t *j = &info->job_array[i];
 
-		if (j->job_id != job_id || !j->job_resrcs)
+		if (j->job_id != job_id)
 			continue;
-		if (on_node(cpus, len, j->job_resrcs, node) == 0 && *cpus) {
+		if (on_node && j->job_resrcs &&
+		    on_node(key, len, j->job_resrcs, node) == 0 && *key) {
+			*what = "CPU";
+			rc = 0;
+			goto out;
+		}
+		if (!on_node && gpus_on_node(j, node, key, len) == 0) {
+			*what = "GPU";
 			rc = 0;
 			goto out;
 		}
 	}
-	snprintf(err, errlen, "slurmctld names no CPUs of job %u on %s",
-		 job_id, node);
+	snprintf(err, errlen, "slurmctld names no %s of job %u on %s",
+		 on_node ? "CPUs" : "GPUs", job_id, node);
 out:
 	if (info)
 		release(info);

@@ -115,6 +115,9 @@ int n56_args_merge(char *const *gen, size_t ngen, char *const *user,
 #include <stdint.h>
 #define N56_PORT_STEPS 32
 int n56_resv_ports_first(const char *s, int *port);
+/* The same with the key's kind named in messages ("CPU" or "GPU"). */
+int n56_port_from_key(long base, const char *what, const char *list,
+		      uint32_t step_id, int *port, char *err, size_t errlen);
 int n56_port_from_cpus(long base, const char *cpus, uint32_t step_id,
 		       int *port, char *err, size_t errlen);
 

@@ -81,10 +81,12 @@ int n56_publish_record(uint32_t job_id, int field, const char *record,
 /* wrap.c: wrap=PATH (spank_prepend_task_argv, Slurm 23.11+). */
 const char *n56_wrap_unsupported(void); /* why not here, or NULL */
 int n56_remote_wrap(spank_t sp);        /* from task_init, after it */
-/* jobcpus.c: the CPU ids job_id holds on node ("0-3,8"), from
- * slurmctld. */
-int n56_job_cpus_on_node(uint32_t job_id, const char *node, char *cpus,
-			 size_t len, char *err, size_t errlen);
+/* jobcpus.c: the CPU ids job_id holds on node ("0-3,8"), or from Slurm
+ * 24.11 on its GPU indices there ("2-5"); *what says which ("CPU",
+ * "GPU"). From slurmctld. */
+int n56_job_key_on_node(uint32_t job_id, const char *node, char *key,
+			size_t len, const char **what, char *err,
+			size_t errlen);
 
 /* slurmd.c */
 int n56_slurmd_init(spank_t sp, int ac, char **av);

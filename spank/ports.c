@@ -3,8 +3,9 @@
  * ports for every step and sets SLURM_STEP_RESV_PORTS), else a port
  * computed from what the job holds on the step's first node. Jobs that
  * share a node hold disjoint CPUs there, so the lowest CPU id is a key no
- * concurrent job on that node shares; the step id tells the steps of one
- * job apart. */
+ * concurrent job on that node shares; where libslurm no longer gives a
+ * job's CPUs per node (24.11 on), its lowest GPU index there, GPUs being
+ * just as disjoint; the step id tells the steps of one job apart. */
 #include "config.h"
 
 #include <stdio.h>
@@ -32,6 +33,13 @@ int n56_resv_ports_first(const char *s, int *port)
 int n56_port_from_cpus(long base, const char *cpus, uint32_t step_id,
 		       int *port, char *err, size_t errlen)
 {
+	return n56_port_from_key(base, "CPU", cpus, step_id, port, err,
+				 errlen);
+}
+
+int n56_port_from_key(long base, const char *what, const char *cpus,
+		      uint32_t step_id, int *port, char *err, size_t errlen)
+{
 	long span = 65536 - base, cpu;
 	char *end;
 
@@ -43,16 +51,17 @@ int n56_port_from_cpus(long base, const char *cpus, uint32_t step_id,
 	}
 	cpu = cpus ? strtol(cpus, &end, 10) : -1;
 	if (!cpus || end == cpus || cpu < 0) {
-		snprintf(err, errlen, "the job's CPUs on its first node are "
-			 "'%s', not a CPU list", cpus ? cpus : "(none)");
+		snprintf(err, errlen, "the job's %ss on its first node are "
+			 "'%s', not a %s list", what, cpus ? cpus : "(none)",
+			 what);
 		return -1;
 	}
 	if ((cpu + 1) * N56_PORT_STEPS > span) {
-		snprintf(err, errlen, "CPU %ld of the first node leaves no "
-			 "port above %ld (the ports run out at CPU %ld): "
+		snprintf(err, errlen, "%s %ld of the first node leaves no "
+			 "port above %ld (the ports run out at %s %ld): "
 			 "configure MpiParams=ports (Slurm then reserves ports "
-			 "for every step), or lower record.master_port", cpu, base,
-			 span / N56_PORT_STEPS - 1);
+			 "for every step), or lower record.master_port", what,
+			 cpu, base, what, span / N56_PORT_STEPS - 1);
 		return -1;
 	}
 	*port = (int)(base + cpu * N56_PORT_STEPS + step_id % N56_PORT_STEPS);

@@ -514,6 +514,7 @@ static int step_master_port(spank_t sp, long base)
 {
 	char *resv = job_getenv(sp, "SLURM_STEP_RESV_PORTS");
 	char cpus[1024], err[512];
+	const char *what = "CPU";
 
 	if (resv) {
 		int bad = n56_resv_ports_first(resv, &n56_st.master_port);
@@ -524,10 +525,10 @@ static int step_master_port(spank_t sp, long base)
 		free(resv);
 		return bad;
 	}
-	if (n56_job_cpus_on_node(n56_st.job_id, n56_st.master, cpus,
-				 sizeof(cpus), err, sizeof(err)) ||
-	    n56_port_from_cpus(base, cpus, n56_st.step_id,
-			       &n56_st.master_port, err, sizeof(err))) {
+	if (n56_job_key_on_node(n56_st.job_id, n56_st.master, cpus,
+				sizeof(cpus), &what, err, sizeof(err)) ||
+	    n56_port_from_key(base, what, cpus, n56_st.step_id,
+			      &n56_st.master_port, err, sizeof(err))) {
 		n56_remote_fail("MASTER_PORT: %s", err);
 		return -1;
 	}

@@ -248,18 +248,28 @@ EOS
 case_step_fewer_tasks_than_job_gpus() { # 4-rank steps in a 6-GPU job
 	local c id; c=$(mkcase step_fewer_tasks) || return 1
 	good_recipe "$c/r.yaml"
-	# srun -n4 --gpus=4: Slurm still gives the step the job's 6 GPUs. The
-	# srun's own check is for 4 ranks per node (not SLURM_GPUS_PER_NODE),
-	# and the compute nodes refuse the step for its GPUs.
+	# srun -n4 --gpus=4: Slurm 22.05 still gives the step the job's 6
+	# GPUs (24.11 on gives it 4). The srun's own check is for 4 ranks per
+	# node (not SLURM_GPUS_PER_NODE), and where the step has 6 GPUs the
+	# compute nodes refuse it for its GPUs.
 	write_job "$c" "-n4 --gpus=4"
 	sed -i '2i #SBATCH -N1 -w n1 -n6 --gpus-per-node=6' "$c/job.sh"
 	id=$(as_user "$c" sbatch --parsable --nam56r-recipe=r.yaml job.sh 2>"$c/sbatch.err") ||
 		{ fail "sbatch: $(cat "$c/sbatch.err")"; return 1; }
-	finish_job "$c" "$id" FAILED || return 1
-	[ -z "$(ls "$c/out")" ] || { fail "$(ls "$c/out" | wc -l) ranks started"; return 1; }
-	grep -q 'nam56r: Slurm gave this step 6 GPUs on n1 (0,1,2,3,4,5) for 4 ranks' "$c/slurm-$id.out" ||
-		{ fail "not the step's GPUs as the reason: $(head -3 "$c/slurm-$id.out")"; return 1; }
-	echo "    job $id FAILED: $(grep -m1 'Slurm gave' "$c/slurm-$id.out" | cut -c1-110)"
+	if [ "$(slurm_release | awk -F. '{printf "%d%02d", $1, $2}')" -lt 2411 ]; then
+		finish_job "$c" "$id" FAILED || return 1
+		[ -z "$(ls "$c/out")" ] || { fail "$(ls "$c/out" | wc -l) ranks started"; return 1; }
+		grep -q 'nam56r: Slurm gave this step 6 GPUs on n1 (0,1,2,3,4,5) for 4 ranks' "$c/slurm-$id.out" ||
+			{ fail "not the step's GPUs as the reason: $(head -3 "$c/slurm-$id.out")"; return 1; }
+		echo "    job $id FAILED: $(grep -m1 'Slurm gave' "$c/slurm-$id.out" | cut -c1-110)"
+	else
+		finish_job "$c" "$id" COMPLETED || return 1
+		[ "$(ls "$c/out" | wc -l)" = 4 ] || { fail "$(ls "$c/out" | wc -l) ranks, want 4"; return 1; }
+		grep -h '^CUDA_VISIBLE_DEVICES=' "$c"/out/* | sort -u | grep -q '[4-9]' &&
+			{ fail "a rank outside the step's 4 GPUs: $(grep -h '^CUDA_VISIBLE_DEVICES=' "$c"/out/* | sort -u | tr '\n' ' ')"; return 1; }
+		echo "    Slurm $(slurm_release): job $id: srun -n4 --gpus=4 gave the step 4 GPUs; 4 ranks ran on them"
+		rm -f "$c"/out/*
+	fi
 	# srun -n4 --gpus-per-node=4: the step has 4 GPUs, 4 ranks run.
 	write_job "$c" "-n4 --gpus-per-node=4"
 	sed -i '2i #SBATCH -N1 -w n1 -n6 --gpus-per-node=6' "$c/job.sh"
