@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "policy/megatron_args.h"
+#include "policy/yamlutil.h"
 
 enum { N56_NARGS_OPT = -1, N56_NARGS_ANY = -2, N56_NARGS_SOME = -3 };
 enum { N56_ARG_STR, N56_ARG_INT, N56_ARG_FLOAT };
@@ -43,29 +44,6 @@ bool n56_megatron_flag_known(const char *name)
 	return find_flag(name) != NULL;
 }
 
-/* Edit distance, bounded: for "did you mean". */
-static size_t distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), prev[64], cur[64];
-
-	if (la >= 63 || lb >= 63)
-		return 99;
-	for (size_t j = 0; j <= lb; j++)
-		prev[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		cur[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
-			size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
-
-			cur[j] = sub < del ? (sub < ins ? sub : ins)
-					   : (del < ins ? del : ins);
-		}
-		memcpy(prev, cur, (lb + 1) * sizeof(size_t));
-	}
-	return prev[lb];
-}
-
 static const char *nearest_flag(const char *name)
 {
 	const char *best = NULL;
@@ -77,7 +55,7 @@ static const char *nearest_flag(const char *name)
 		/* the length difference bounds the distance from below */
 		if ((fl > nl ? fl - nl : nl - fl) >= bd)
 			continue;
-		dd = distance(name, flags[i].name);
+		dd = n56_edit_distance(name, flags[i].name);
 
 		if (dd < bd) {
 			bd = dd;

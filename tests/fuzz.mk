@@ -23,9 +23,11 @@ tests_fuzz_fuzz_policy_CFLAGS = $(tests_fuzz_fuzz_recipe_CFLAGS)
 tests_fuzz_fuzz_policy_LDFLAGS = $(FUZZ_FLAGS)
 tests_fuzz_fuzz_policy_LDADD = $(YAML_LIBS) $(NETTLE_LIBS) -lm
 tests_fuzz_fuzz_args_SOURCES = tests/fuzz/fuzz_args.c \
-	policy/megatron_args.c
+	policy/megatron_args.c $(FUZZ_PARSER_SOURCES)
+nodist_tests_fuzz_fuzz_args_SOURCES = policy/builtin.c
 tests_fuzz_fuzz_args_CFLAGS = $(tests_fuzz_fuzz_recipe_CFLAGS)
 tests_fuzz_fuzz_args_LDFLAGS = $(FUZZ_FLAGS)
+tests_fuzz_fuzz_args_LDADD = $(YAML_LIBS) $(NETTLE_LIBS) -lm
 FUZZ_SECONDS = 60
 fuzz: tests/fuzz/fuzz_recipe tests/fuzz/fuzz_policy tests/fuzz/fuzz_args
 	$(SHELL) $(srcdir)/tests/fuzz/run.sh $(FUZZ_SECONDS) $(abs_top_builddir)
