@@ -425,7 +425,10 @@ static int same_policy(spank_t sp)
 
 /* The bytes this node's plan used, as a root-owned file for the step's
  * ranks: nam56r-launch reads it (NAM56R_POLICY) instead of the site file,
- * which may have been replaced since. Removed when the step ends. */
+ * which may have been replaced since. Removed when the step ends. The
+ * node's name is in the file's: a cache_dir that several nodes share
+ * (a shared file system, or the test cluster's nodes on one host) must
+ * not let one node's step end remove the copy another node's ranks read. */
 static void policy_snapshot(void)
 {
 	const struct n56_policy *p = n56_st.policy;
@@ -440,8 +443,9 @@ static void policy_snapshot(void)
 		goto fail;
 	if (n56_path_trusted("the step's policy directory", dir, true, &d))
 		goto fail;
-	if (asprintf(&path, "%s/policy-%u.%u.yaml", dir, n56_st.job_id,
-		     n56_st.step_id) < 0) {
+	if (asprintf(&path, "%s/policy-%u.%u.%s.yaml", dir, n56_st.job_id,
+		     n56_st.step_id, n56_st.node_name ? n56_st.node_name :
+		     "node") < 0) {
 		path = NULL;
 		goto fail;
 	}
