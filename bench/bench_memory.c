@@ -103,7 +103,7 @@ static int bench(long pp, long vpp)
 		t[i] = now_us() - t0;
 		n56_memory_clear(&m);
 		t0 = now_us();
-		nf = n56_memory_fixes(r, p, &plan->par, &plan->layout, &cap,
+		nf = n56_memory_fixes(r, p, &req, &plan->par, &plan->layout, &cap,
 				      fixes, 6);
 		f[i] = now_us() - t0;
 	}

@@ -570,7 +570,12 @@ struct candidate {
 	char what[96];
 };
 
+/* The candidate's peak on its worst rank (negative, less one, when it does
+ * not fit), or -1 when the candidate breaks a start-up rule: a fix that
+ * Megatron would refuse (full recompute with per-module CUDA graphs, a
+ * micro batch the interleaved schedule cannot take) is no fix. */
 static double peak_with(const struct candidate *c, const struct n56_policy *p,
+			const struct n56_plan_request *req,
 			const struct n56_layout *l,
 			const struct n56_mem_capacity_in *cap, int *rank)
 {
@@ -587,6 +592,8 @@ static double peak_with(const struct candidate *c, const struct n56_policy *p,
 			goto out;
 		use = &nl;
 	}
+	if (req && n56_plan_validate(&c->r, p, req, &c->par, use, &d))
+		goto out;
 	if (n56_memory_build(&c->r, p, &c->par, use, cap, &m, &d) == 0) {
 		peak = m.rank[m.worst].total;
 		*rank = m.worst;
@@ -601,6 +608,7 @@ out:
 }
 
 size_t n56_memory_fixes(const struct n56_recipe *r, const struct n56_policy *p,
+			const struct n56_plan_request *req,
 			const struct n56_parallel *par,
 			const struct n56_layout *l,
 			const struct n56_mem_capacity_in *cap,
@@ -663,7 +671,7 @@ size_t n56_memory_fixes(const struct n56_recipe *r, const struct n56_policy *p,
 				if (q % i || hi >= mbs)
 					continue;
 				c.r.batch.micro_batch_size.v = hi;
-				if (peak_with(&c, p, l, cap, &rank) >= 0)
+				if (peak_with(&c, p, req, l, cap, &rank) >= 0)
 					best = hi;
 			}
 			for (long i = q > 0 ? (long)sqrt((double)q) + 1 : 0;
@@ -671,7 +679,7 @@ size_t n56_memory_fixes(const struct n56_recipe *r, const struct n56_policy *p,
 				if (q % i || i >= mbs || i > q / i)
 					continue;
 				c.r.batch.micro_batch_size.v = i;
-				if (peak_with(&c, p, l, cap, &rank) >= 0)
+				if (peak_with(&c, p, req, l, cap, &rank) >= 0)
 					best = i;
 			}
 			if (best == 0)
@@ -714,7 +722,7 @@ size_t n56_memory_fixes(const struct n56_recipe *r, const struct n56_policy *p,
 				 "memory.recompute: full");
 			break;
 		}
-		peak = peak_with(&c, p, l, cap, &rank);
+		peak = peak_with(&c, p, req, l, cap, &rank);
 		if (peak < 0)
 			continue;
 		snprintf(buf[got++], 160, "%s (peak %.1f GB on pipeline rank %d)",
@@ -724,6 +732,7 @@ size_t n56_memory_fixes(const struct n56_recipe *r, const struct n56_policy *p,
 }
 
 int n56_memory_check(const struct n56_recipe *r, const struct n56_policy *p,
+		     const struct n56_plan_request *req,
 		     const struct n56_parallel *par,
 		     const struct n56_layout *l,
 		     const struct n56_mem_capacity_in *cap,
@@ -761,7 +770,7 @@ int n56_memory_check(const struct n56_recipe *r, const struct n56_policy *p,
 		 term_names[order[0]], x->term[order[0]] / GB,
 		 term_names[order[1]], x->term[order[1]] / GB,
 		 term_names[order[2]], x->term[order[2]] / GB);
-	nf = n56_memory_fixes(r, p, par, l, cap, fixes, 6);
+	nf = n56_memory_fixes(r, p, req, par, l, cap, fixes, 6);
 	fixtext[0] = 0;
 	for (size_t i = 0; i < nf && used < sizeof(fixtext); i++) {
 		int w = snprintf(fixtext + used, sizeof(fixtext) - used, "%s%s",

@@ -79,9 +79,11 @@ int n56_memory_build(const struct n56_recipe *r, const struct n56_policy *p,
 void n56_memory_clear(struct n56_memory *m);
 
 /* The cheapest changes that make the worst rank fit, each checked with
- * the model: text like "recompute: selective (peak 118.2 GB)". Writes at
- * most n entries into buf (each len bytes); returns how many. */
+ * the model and, where req is given, with every start-up rule
+ * (n56_plan_validate): text like "recompute: selective (peak 118.2 GB)".
+ * Writes at most n entries into buf (each len bytes); returns how many. */
 size_t n56_memory_fixes(const struct n56_recipe *r, const struct n56_policy *p,
+			const struct n56_plan_request *req,
 			const struct n56_parallel *par,
 			const struct n56_layout *l,
 			const struct n56_mem_capacity_in *cap,
@@ -90,6 +92,7 @@ size_t n56_memory_fixes(const struct n56_recipe *r, const struct n56_policy *p,
 /* Refuses (appends a diag, returns -1) when the worst rank exceeds the
  * limit: names the rank, its stage, the dominant terms and the fixes. */
 int n56_memory_check(const struct n56_recipe *r, const struct n56_policy *p,
+		     const struct n56_plan_request *req,
 		     const struct n56_parallel *par,
 		     const struct n56_layout *l,
 		     const struct n56_mem_capacity_in *cap,

@@ -161,7 +161,7 @@ int n56_plan_build_mem(const struct n56_recipe *r, const struct n56_policy *p,
 		if (!plan->memory ||
 		    n56_memory_build(r, p, &plan->par, &plan->layout, cap,
 				     plan->memory, d) ||
-		    n56_memory_check(r, p, &plan->par, &plan->layout, cap,
+		    n56_memory_check(r, p, req, &plan->par, &plan->layout, cap,
 				     plan->memory, d)) {
 			if (d->n == before)
 				n56_diag_add(d, r->path, r->schema.pos,

@@ -40,6 +40,16 @@ mkdir -p "$work"
 t0=$SECONDS
 python3 "$here/corpus.py" "${corpus_args[@]}" "$work/corpus" || die "corpus.py failed"
 "$args_bin" < "$work/corpus/index.txt" > "$work/product.jsonl" || die "n56-args failed"
+# The corpus mutates a copy of the built-in recipe (corpus.py BASE): its
+# args must be the built-in's, or the corpus would judge another recipe.
+base_args=$(grep '"id":"[0-9]*-edge-builtin-1x8"' "$work/product.jsonl" |
+	python3 -c 'import json,sys; print(json.dumps(json.loads(sys.stdin.read())["args"]))') ||
+	die "no edge-builtin-1x8 verdict in the corpus"
+builtin_args=$("$build/nam56r-launch" plan --nodes 1 --gpus-per-node 8 --format json |
+	python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["generated_native_args"]))') ||
+	die "nam56r-launch plan of the built-in recipe failed"
+[ "$base_args" = "$builtin_args" ] ||
+	die "corpus.py's BASE is not the built-in recipe (examples/nam56r.yaml): their args differ; update BASE"
 # The node-software pass: the hand-written cases again, on a site whose
 # policy says its nodes have the cuDNN DSA kernels only, judged by a
 # Megatron on such a node.

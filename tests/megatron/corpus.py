@@ -16,7 +16,7 @@ import os
 import random
 import sys
 
-# examples/nam56r.yaml as data (tests/megatron/check-base.sh compares the
+# examples/nam56r.yaml as data (tests/megatron/conformance.sh compares the
 # args of this base with those of the built-in recipe).
 BASE = {
     "schema": 1,
@@ -237,6 +237,22 @@ AXES = [
     ("dsaidx", [("h%d-t%d" % (h, t), {"model.attention.dsa.indexer_heads": h,
                                       "model.attention.dsa.topk": t})
                 for h, t in ((8, 512), (64, 2048), (4, 64))]),
+    # The memory knobs reach Megatron's recompute, optimizer, attention
+    # backend and transformer implementation flags.
+    ("recompute", [("none", {"memory.recompute": "none"}),
+                   ("selective", {"memory.recompute": "selective"}),
+                   ("full", {"memory.recompute": "full"}),
+                   ("full2", {"memory.recompute": "full",
+                              "memory.recompute_layers": 2}),
+                   ("full13", {"memory.recompute": "full",
+                               "memory.recompute_layers": 13})]),
+    ("distopt", [(str(v).lower(), {"memory.distributed_optimizer": v})
+                 for v in (True, False)]),
+    ("attnbackend", [(v, {"memory.attention_backend": v})
+                     for v in ("auto", "flash", "fused", "unfused",
+                               "local")]),
+    ("timpl", [(v, {"memory.transformer_impl": v})
+               for v in ("transformer_engine", "local")]),
     ("world", [("%dx%d" % nw, {"@nodes": nw[0], "@gpus": nw[1]})
                for nw in ((1, 8), (2, 8), (4, 8), (8, 8), (1, 4), (1, 2),
                           (1, 1), (2, 4), (16, 8))]),
@@ -280,6 +296,21 @@ EDGES = [
                 "@nodes": 2}),
     ("ep16", {"parallelism.ep": 16, "@nodes": 2}),
     ("pp4-vpp2-8x8", {"parallelism.pp": 4, "@nodes": 8}),
+    ("full-recompute-distopt-2x8", {"memory.recompute": "full",
+                                    "memory.distributed_optimizer": True,
+                                    "@nodes": 2}),
+    ("selective-unfused", {"memory.recompute": "selective",
+                           "memory.attention_backend": "unfused"}),
+    ("dense-gpt-local", {"model.pattern": "AE", "model.depth": 8,
+                         "model.mtp.depths": 0,
+                         "model.attention.mla.enabled": False,
+                         "model.attention.dsa.a_layer_ranks": [],
+                         "model.attention.engram.a_layer_ranks": [],
+                         "runtime.cuda_graphs.impl": "none",
+                         "runtime.seams": [],
+                         "memory.transformer_impl": "local",
+                         "memory.recompute": "full",
+                         "memory.distributed_optimizer": True}),
 ]
 
 
