@@ -593,6 +593,76 @@ static void rule_cuda_graphs(const struct n56_recipe *r,
 			     "does not set: use moe_router and moe_preprocess");
 }
 
+/* The value runtime.extra_args gives FLAG ("--flag V" or "--flag=V"; the
+ * last one wins, as argparse takes it), or NULL. */
+static const char *extra_value(const struct n56_recipe *r, const char *flag)
+{
+	const struct n56_strlist *x = &r->runtime.extra_args;
+	size_t fl = strlen(flag);
+	const char *v = NULL;
+
+	for (size_t i = 0; i < x->n; i++) {
+		const char *a = x->v[i];
+
+		if (!a || strncmp(a, flag, fl))
+			continue;
+		if (a[fl] == '=')
+			v = a + fl + 1;
+		else if (!a[fl] && i + 1 < x->n)
+			v = x->v[i + 1];
+	}
+	return v;
+}
+
+/* Megatron's rules on the memory knobs: TransformerConfig.__post_init__
+ * (megatron/core/transformer/transformer_config.py, the CUDA-graph checks
+ * of recomputation) and validate_args (megatron/training/arguments.py,
+ * --attention-backend local) at the commit policy/megatron.h names. */
+static void rule_memory_knobs(const struct n56_recipe *r,
+			      struct n56_diags *d)
+{
+	const typeof(r->runtime.cuda_graphs) *cg = &r->runtime.cuda_graphs;
+	const char *impl = cg->impl.v;
+	bool graphs = impl && strcmp(impl, "none");
+	bool full_graph = graphs && (!strcmp(impl, "full_iteration") ||
+				     !cg->modules.n);
+	const char *spec = extra_value(r, "--spec");
+	const char *drop = extra_value(r, "--attention-dropout");
+
+	if (str_is(&r->memory.recompute, "full") && graphs &&
+	    strcmp(impl, "full_iteration"))
+		n56_diag_add(d, r->path, r->memory.recompute.pos,
+			     "memory.recompute full with "
+			     "runtime.cuda_graphs.impl %s: Megatron "
+			     "recomputes whole layers only under a "
+			     "full-iteration CUDA graph: use impl "
+			     "full_iteration (without modules) or none, or "
+			     "memory.recompute: selective", impl);
+	/* Selective recompute is Megatron's default module, the core
+	 * attention; a graph that captures it cannot replay its dropout. */
+	if (str_is(&r->memory.recompute, "selective") &&
+	    (full_graph || (graphs && has_module(r, "attn"))) &&
+	    !(drop && strtod(drop, NULL) == 0.0))
+		n56_diag_add(d, r->path, r->memory.recompute.pos,
+			     "memory.recompute selective recomputes the core "
+			     "attention, which runtime.cuda_graphs (impl %s%s)"
+			     " captures, and Megatron cannot replay attention "
+			     "dropout (0.1 unless --attention-dropout says "
+			     "otherwise) in a graph: add \"--attention-"
+			     "dropout\", \"0.0\" to runtime.extra_args, take "
+			     "attn out of the graph's modules, or use "
+			     "memory.recompute: none", impl,
+			     full_graph ? "" : ", module attn");
+	if (str_is(&r->memory.attention_backend, "local") &&
+	    !(spec && !strcmp(spec, "local")))
+		n56_diag_add(d, r->path, r->memory.attention_backend.pos,
+			     "memory.attention_backend local: Megatron takes "
+			     "--attention-backend local only with --spec "
+			     "local, which the hybrid model does not use: use "
+			     "unfused (it keeps the same score matrix), "
+			     "flash, fused or auto");
+}
+
 /* Megatron (parallel_state.initialize_model_parallel): with pp before dp
  * in the rank order, the expert grid must have the same data-parallel size
  * as the attention grid: tp x cp = etp x ep. */
@@ -967,6 +1037,7 @@ int n56_plan_validate(const struct n56_recipe *r, const struct n56_policy *p,
 	rule_cp_comm(r, l, par, d);
 	rule_router(r, l, d);
 	rule_cuda_graphs(r, l, d);
+	rule_memory_knobs(r, d);
 	rule_node_software(r, p, l, d);
 	return d->n > before ? -1 : 0;
 }

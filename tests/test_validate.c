@@ -988,6 +988,91 @@ static void test_all_violations_at_once(void **state)
 	f->pol.env.deny.n = 0;
 }
 
+/* Megatron's TransformerConfig: full recompute only under a full-iteration
+ * CUDA graph (or none). */
+static void test_full_recompute_needs_full_graph(void **state)
+{
+	struct fixture *f = *state;
+
+	append(f, "memory:\n  recompute: full\n");
+	assert_int_equal(build(f, 1, 8), -1);
+	assert_int_equal(f->d.n, 1);
+	expect(f, 0, loc(f, "recompute: full", "full"),
+	       "memory.recompute full with runtime.cuda_graphs.impl "
+	       "transformer_engine: Megatron recomputes whole layers only "
+	       "under a full-iteration CUDA graph: use impl full_iteration "
+	       "(without modules) or none, or memory.recompute: selective");
+	reset(f);
+	edit(f, "impl: transformer_engine", "impl: none");
+	edit(f, "modules: [attn, mamba, moe_router, moe_preprocess]",
+	     "modules: []");
+	assert_int_equal(build(f, 1, 8), 0);
+	assert_true(has_arg(f->plan, "--recompute-granularity"));
+	assert_string_equal(arg_value(f->plan, "--recompute-granularity"),
+			    "full");
+}
+
+/* Selective recompute (the core attention) inside a graph that captures
+ * the attention cannot replay attention dropout. */
+static void test_selective_recompute_graphed_attention(void **state)
+{
+	struct fixture *f = *state;
+
+	append(f, "memory:\n  recompute: selective\n");
+	assert_int_equal(build(f, 1, 8), -1);
+	assert_int_equal(f->d.n, 1);
+	expect(f, 0, loc(f, "recompute: selective", "selective"),
+	       "memory.recompute selective recomputes the core attention, "
+	       "which runtime.cuda_graphs (impl transformer_engine, module "
+	       "attn) captures, and Megatron cannot replay attention dropout "
+	       "(0.1 unless --attention-dropout says otherwise) in a graph: "
+	       "add \"--attention-dropout\", \"0.0\" to runtime.extra_args, "
+	       "take attn out of the graph's modules, or use "
+	       "memory.recompute: none");
+	reset(f);
+	edit(f, "extra_args: []", "extra_args: [--attention-dropout=0]");
+	assert_int_equal(build(f, 1, 8), 0);
+	reset(f);
+	edit(f, "extra_args: [--attention-dropout=0]", "extra_args: []");
+	edit(f, "modules: [attn, mamba, moe_router, moe_preprocess]",
+	     "modules: [mamba, moe_router, moe_preprocess]");
+	assert_int_equal(build(f, 1, 8), 0);
+	reset(f);
+	/* no modules: the graph captures whole layers, attention included */
+	edit(f, "modules: [mamba, moe_router, moe_preprocess]",
+	     "modules: []");
+	assert_int_equal(build(f, 1, 8), -1);
+	assert_int_equal(f->d.n, 1);
+	expect(f, 0, loc(f, "recompute: selective", "selective"),
+	       "memory.recompute selective recomputes the core attention, "
+	       "which runtime.cuda_graphs (impl transformer_engine) "
+	       "captures, and Megatron cannot replay attention dropout "
+	       "(0.1 unless --attention-dropout says otherwise) in a graph: "
+	       "add \"--attention-dropout\", \"0.0\" to runtime.extra_args, "
+	       "take attn out of the graph's modules, or use "
+	       "memory.recompute: none");
+}
+
+/* validate_args: --attention-backend local needs --spec local. */
+static void test_attention_backend_local(void **state)
+{
+	struct fixture *f = *state;
+
+	append(f, "memory:\n  attention_backend: local\n");
+	assert_int_equal(build(f, 1, 8), -1);
+	assert_int_equal(f->d.n, 1);
+	expect(f, 0, loc(f, "attention_backend: local", "local"),
+	       "memory.attention_backend local: Megatron takes "
+	       "--attention-backend local only with --spec local, which the "
+	       "hybrid model does not use: use unfused (it keeps the same "
+	       "score matrix), flash, fused or auto");
+	reset(f);
+	edit(f, "attention_backend: local", "attention_backend: unfused");
+	assert_int_equal(build(f, 1, 8), 0);
+	assert_string_equal(arg_value(f->plan, "--attention-backend"),
+			    "unfused");
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1046,6 +1131,9 @@ int main(void)
 		T(test_command_not_allowed),
 		T(test_command_allowed_by_basename),
 		T(test_all_violations_at_once),
+		T(test_full_recompute_needs_full_graph),
+		T(test_selective_recompute_graphed_attention),
+		T(test_attention_backend_local),
 	};
 #undef T
 
