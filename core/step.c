@@ -346,11 +346,11 @@ static int step_gpus(struct n56_step *s, const struct n56_step_facts *f,
 		return -1;
 	}
 	if (s->ngpus != (size_t)gpn) {
-		reason(r, "Slurm gave this step %zu GPUs on %s (%.256s) for %ld "
-		       "ranks: a NAM56R step runs one rank per GPU of the step "
-		       "(srun --ntasks-per-node=%zu, or give the step %ld GPUs "
-		       "with --gpus-per-node=%ld)", s->ngpus, host, vd, gpn,
-		       s->ngpus, gpn, gpn);
+		reason(r, "Slurm gave this step %zu GPUs on %s (%.256s) for "
+		       "%ld ranks: a NAM56R step runs one rank per GPU of the "
+		       "step (srun --ntasks-per-node=%zu, or give the step %ld "
+		       "GPUs with --gpus-per-node=%ld)", s->ngpus, host, vd,
+		       gpn, s->ngpus, gpn, gpn);
 		return -1;
 	}
 	return 0;

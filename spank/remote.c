@@ -3,9 +3,10 @@
  * content, the admin's policy and the root-owned topology cache, never a
  * path a user gave), and each task applies its own rank's environment in
  * task_init. The decisions are the step core's (core/step.h): this file
- * gathers Slurm's facts for it and applies or reports what it says. Nothing here returns an error before task_init: an error from
- * init, init_post_opt or user_init drains the node, so every problem is
- * stored and raised from task_init, which fails the job and only the job. */
+ * gathers Slurm's facts for it and applies or reports what it says.
+ * Nothing here returns an error before task_init: an error from init,
+ * init_post_opt or user_init drains the node, so every problem is stored
+ * and raised from task_init, which fails the job and only the job. */
 #include "config.h"
 
 #include <errno.h>
