@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/step.h"
 #include "policy/megatron.h"
 #include "policy/memory.h"
 #include "policy/plan.h"
@@ -844,11 +845,37 @@ static int write_picture(const struct plan_opts *o,
 	return rc;
 }
 
+/* The placement of the plan and the step core's TP verdict on it: a
+ * warning, or an error when the site policy requires TP in one island. */
+static int place_plan(struct plan_inputs *in)
+{
+	char err[1024] = "";
+	bool required;
+
+	if (n56_step_placer(in->plan, &in->shape, &in->placer, &in->report,
+			    err, sizeof(err))) {
+		fprintf(stderr, "nam56r-launch plan: %s\n", err);
+		return N56_EXIT_USAGE;
+	}
+	if (in->report.tp_in_island)
+		return N56_EXIT_OK;
+	required = n56_step_tp_verdict(&in->report, in->policy, err,
+				       sizeof(err)) < 0;
+	fprintf(stderr, "nam56r-launch plan: %s: %s\n",
+		required ? "error" : "warning",
+		in->report.why[0] ? in->report.why
+				  : "a TP group spans NVLink islands");
+	if (!required)
+		return N56_EXIT_OK;
+	fprintf(stderr, "nam56r-launch plan: the site policy requires TP "
+		"inside one island (topology.require_tp_in_island)\n");
+	return N56_EXIT_USAGE;
+}
+
 int n56_cmd_plan(int argc, char **argv)
 {
 	struct plan_opts o;
 	struct plan_inputs in = { 0 };
-	char err[512] = "";
 	int rc = parse_opts("plan", true, argc, argv, &o);
 
 	if (rc != GO_ON)
@@ -858,29 +885,10 @@ int n56_cmd_plan(int argc, char **argv)
 		rc = load_topology(&o, &in);
 	if (!rc)
 		rc = build_plan(&o, &in);
+	if (!rc)
+		rc = place_plan(&in);
 	if (rc)
 		goto out;
-	if (n56_placer_new(&in.plan->par, &in.shape, in.plan->nodes, &in.placer,
-			   &in.report, err, sizeof(err))) {
-		fprintf(stderr, "nam56r-launch plan: placement: %s\n", err);
-		rc = N56_EXIT_USAGE;
-		goto out;
-	}
-	if (!in.report.tp_in_island) {
-		bool required = in.policy->topology.require_tp_in_island.v;
-
-		fprintf(stderr, "nam56r-launch plan: %s: %s\n",
-			required ? "error" : "warning",
-			in.report.why[0] ? in.report.why
-					 : "a TP group spans NVLink islands");
-		if (required) {
-			fprintf(stderr, "nam56r-launch plan: the site policy "
-					"requires TP inside one island "
-					"(topology.require_tp_in_island)\n");
-			rc = N56_EXIT_USAGE;
-			goto out;
-		}
-	}
 	if (n56_plan_advise(in.plan, &in.advice)) {
 		fprintf(stderr, "nam56r-launch plan: out of memory\n");
 		rc = N56_EXIT_FAIL;
@@ -904,21 +912,20 @@ out:
 static int check_assumed_islands(struct plan_inputs *in)
 {
 	const struct n56_policy *p = in->policy;
-	char err[512] = "";
+	char err[1024] = "";
 
 	if (p->topology.nislands)
 		return N56_EXIT_OK;
 	n56_node_shape_assumed(&in->shape, (int)in->plan->gpus_per_node);
-	if (n56_placer_new(&in->plan->par, &in->shape, in->plan->nodes,
-			   &in->placer, &in->report, err, sizeof(err))) {
-		fprintf(stderr, "nam56r-launch validate: placement: %s\n", err);
+	if (n56_step_placer(in->plan, &in->shape, &in->placer, &in->report,
+			    err, sizeof(err))) {
+		fprintf(stderr, "nam56r-launch validate: %s\n", err);
 		return N56_EXIT_USAGE;
 	}
-	if (in->report.tp_in_island)
-		return N56_EXIT_OK;
-	if (!p->topology.require_tp_in_island.v) {
-		fprintf(stderr, "nam56r-launch validate: warning: %s\n",
-			in->report.why);
+	if (!n56_step_tp_verdict(&in->report, p, err, sizeof(err))) {
+		if (!in->report.tp_in_island)
+			fprintf(stderr, "nam56r-launch validate: warning: "
+				"%s\n", in->report.why);
 		return N56_EXIT_OK;
 	}
 	fprintf(stderr,
