@@ -139,6 +139,40 @@ static int parse_count(const char *cmd, const char *opt, const char *s,
 
 #define GO_ON (-1)
 
+/* One option's value into o: 0, or -1 after the message. */
+static int set_option(const char *cmd, int c, const char *v,
+		      struct plan_opts *o)
+{
+	switch (c) {
+	case 'r': o->recipe = v; break;
+	case 'p': o->policy = v; break;
+	case 't': o->topology = v; break;
+	case 'T': o->partition = v; break;
+	case 'P': o->picture = v; break;
+	case 'n':
+		return parse_count(cmd, "--nodes", v, N56_MAX_NODES,
+				   &o->nodes);
+	case 'g':
+		return parse_count(cmd, "--gpus-per-node", v,
+				   N56_MAX_GPUS_PER_NODE, &o->gpus);
+	case 'm':
+		return parse_count(cmd, "--max-nodes-shown", v, N56_MAX_NODES,
+				   &o->max_nodes_shown);
+	case 'f':
+		if (!strcmp(v, "text")) {
+			o->format = FORMAT_TEXT;
+		} else if (!strcmp(v, "json")) {
+			o->format = FORMAT_JSON;
+		} else {
+			fprintf(stderr, "nam56r-launch %s: --format '%s': use "
+				"text or json\n", cmd, v);
+			return -1;
+		}
+		break;
+	}
+	return 0;
+}
+
 /* Returns GO_ON, or the exit status: N56_EXIT_OK after --help,
  * N56_EXIT_USAGE on a bad option. */
 static int parse_opts(const char *cmd, bool full, int argc, char **argv,
@@ -178,53 +212,19 @@ static int parse_opts(const char *cmd, bool full, int argc, char **argv,
 			usage(stderr);
 			return N56_EXIT_USAGE;
 		}
-		switch (c) {
-		case 'r': o->recipe = optarg; break;
-		case 'p': o->policy = optarg; break;
-		case 'n':
-			if (parse_count(cmd, "--nodes", optarg, N56_MAX_NODES,
-					&o->nodes))
-				return N56_EXIT_USAGE;
-			break;
-		case 'g':
-			if (parse_count(cmd, "--gpus-per-node", optarg,
-					N56_MAX_GPUS_PER_NODE, &o->gpus))
-				return N56_EXIT_USAGE;
-			break;
-		case 't': o->topology = optarg; break;
-		case 'T': o->partition = optarg; break;
-		case 'f':
-			if (!strcmp(optarg, "text")) {
-				o->format = FORMAT_TEXT;
-			} else if (!strcmp(optarg, "json")) {
-				o->format = FORMAT_JSON;
-			} else {
-				fprintf(stderr,
-					"nam56r-launch %s: --format "
-					"'%s': use text or json\n",
-					cmd, optarg);
-				return N56_EXIT_USAGE;
-			}
-			break;
-		case 'm':
-			if (parse_count(cmd, "--max-nodes-shown", optarg,
-					N56_MAX_NODES, &o->max_nodes_shown))
-				return N56_EXIT_USAGE;
-			break;
-		case 'P': o->picture = optarg; break;
-		case 'h': usage(stdout); return N56_EXIT_OK;
-		case ':':
-			fprintf(stderr, "nam56r-launch %s: %s needs a value\n",
-				cmd, argv[optind - 1]);
-			usage(stderr);
-			return N56_EXIT_USAGE;
-		default:
-			fprintf(stderr,
-				"nam56r-launch %s: unknown option '%s'\n",
-				cmd, argv[optind - 1]);
+		if (c == 'h') {
+			usage(stdout);
+			return N56_EXIT_OK;
+		}
+		if (c == ':' || c == '?') {
+			fprintf(stderr, c == ':' ? "nam56r-launch %s: %s needs "
+				"a value\n" : "nam56r-launch %s: unknown "
+				"option '%s'\n", cmd, argv[optind - 1]);
 			usage(stderr);
 			return N56_EXIT_USAGE;
 		}
+		if (set_option(cmd, c, optarg, o))
+			return N56_EXIT_USAGE;
 	}
 	if (optind < argc) {
 		fprintf(stderr, "nam56r-launch %s: unexpected argument '%s'\n",
