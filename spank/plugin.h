@@ -9,6 +9,7 @@
 
 #include <slurm/spank.h>
 
+#include "core/step.h"
 #include "policy/plan.h"
 #include "spank/n56spank.h"
 #include "topology/placement.h"
@@ -16,7 +17,6 @@
 
 #define N56_LOG_PREFIX "nam56r: "
 #define N56_DEFAULT_CACHE_DIR "/var/cache/nam56r"
-#define N56_DEFAULT_MASTER_PORT 29500
 
 /* One plugin instance per process: srun/sbatch, slurmstepd or slurmd. */
 struct n56_spank_state {
@@ -38,20 +38,15 @@ struct n56_spank_state {
 	char *error;       /* stored, raised from task_init only */
 	struct n56_policy *policy;
 	struct n56_plan *plan;
-	struct n56_placer *placer;
 	struct n56_topology *topo;
+	struct n56_step *step; /* this node's placement (core/step.h) */
 	char *topo_path;     /* the XML the topology came from */
 	char *policy_path;   /* "none" for the empty policy */
 	char *policy_copy;   /* this step's copy of it, for the ranks */
 	char *master;        /* first node of the step */
 	char *node_name;     /* this node, from the step's node list */
-	int master_port;
 	uint32_t job_id, step_id, node_id, nnodes;
 	int field;           /* N56_RECORD_* where the record goes */
-	char **slurm_gpus;   /* CUDA_VISIBLE_DEVICES Slurm gave the step */
-	size_t nslurm_gpus;
-	struct n56_node_shape shape;
-	int gpu_of[N56_MAX_GPUS_PER_NODE]; /* shape GPU -> node CUDA index */
 };
 
 extern struct n56_spank_state n56_st;

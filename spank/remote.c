@@ -2,9 +2,11 @@
  * init_post_opt (as root, before the tasks fork; it reads only the carried
  * content, the admin's policy and the root-owned topology cache, never a
  * path a user gave), and each task applies its own rank's environment in
- * task_init. Nothing here returns an error before task_init: an error from
- * init, init_post_opt or user_init drains the node, so every problem is
- * stored and raised from task_init, which fails the job and only the job. */
+ * task_init. The decisions are the step core's (core/step.h): this file
+ * gathers Slurm's facts for it and applies or reports what it says.
+ * Nothing here returns an error before task_init: an error from init,
+ * init_post_opt or user_init drains the node, so every problem is stored
+ * and raised from task_init, which fails the job and only the job. */
 #include "config.h"
 
 #include <errno.h>
@@ -178,59 +180,6 @@ static int discover(const char *path, const char *dir, char *err,
 	return 0;
 }
 
-/* Topology: the admin's XML (plugstack topology=), else the node cache the
- * slurmd context wrote; when neither is usable, the assumed shape. */
-/* The step has some of the node's GPUs (SLURM_STEP_GPUS, the node's
- * indices): the islands of those GPUs only, renumbered. 1 when built. */
-static int sub_shape(const char *list, long gpn)
-{
-	struct n56_node_shape s = {0};
-	int idx[N56_MAX_GPUS_PER_NODE], n = 0, map[N56_MAX_GPUS_PER_NODE];
-	const char *p = list;
-
-	while (*p) {
-		char *end;
-		long a = strtol(p, &end, 10), b = a;
-
-		if (end == p)
-			return 0;
-		if (*end == '-')
-			b = strtol(end + 1, &end, 10);
-		for (long v = a; v <= b; v++) {
-			if (n == N56_MAX_GPUS_PER_NODE || v < 0 ||
-			    v >= n56_st.shape.gpus)
-				return 0;
-			for (int k = 0; k < n; k++)
-				if (idx[k] == v)
-					return 0;
-			idx[n++] = (int)v;
-		}
-		if (*end && *end != ',')
-			return 0;
-		p = *end ? end + 1 : end;
-	}
-	if (n != gpn)
-		return 0;
-	for (int k = 0; k < N56_MAX_GPUS_PER_NODE; k++)
-		map[k] = -1;
-	s.gpus = n;
-	for (int i = 0; i < n; i++) {
-		int old = n56_st.shape.island_of[idx[i]];
-
-		if (old < 0 || old >= N56_MAX_GPUS_PER_NODE)
-			return 0;
-		if (map[old] < 0)
-			map[old] = s.nislands++;
-		s.island_of[i] = map[old];
-		n56_st.gpu_of[i] = idx[i];
-	}
-	s.nodes_per_domain = n56_st.shape.nodes_per_domain;
-	s.degraded = n56_st.shape.degraded;
-	s.assumed = n56_st.shape.assumed;
-	n56_st.shape = s;
-	return 1;
-}
-
 /* A load with the admin map failed where one without it succeeds: the map
  * contradicts this node (a GPU it does not have, a bad list for it). */
 static bool admin_map_broke_load(const char *path)
@@ -251,65 +200,6 @@ static bool admin_map_broke_load(const char *path)
 	return broke;
 }
 
-/* DESIGN.md "Placement": one rank per GPU of the node (or of the GPUs
- * Slurm named for the step); anything else would place ranks on GPUs the
- * node's topology does not describe. */
-static void step_gpus_mismatch(const char *path, long gpn,
-			       const char *step_gpus)
-{
-	struct n56_node_shape step;
-	struct n56_shape_view a = {&step, "the step", NULL};
-	struct n56_shape_view s = {&n56_st.shape, "hwloc", NULL};
-	char why[1024];
-
-	n56_node_shape_assumed(&step, (int)gpn);
-	n56_shape_check(&a, &s, n56_st.node_name, why, sizeof(why));
-	if (gpn > n56_st.shape.gpus)
-		n56_remote_fail("%s (topology %s): run at most one rank per "
-				"GPU (srun --ntasks-per-node=%d)", why, path,
-				n56_st.shape.gpus);
-	else
-		n56_remote_fail("%s (topology %s; Slurm names the step's GPUs "
-				"as '%s'): run one rank per GPU (srun "
-				"--ntasks-per-node=%d) or ask for %ld GPUs per "
-				"node (--gpus-per-node=%ld) so that Slurm "
-				"names them",
-				why, path, step_gpus ? step_gpus : "(none)",
-				n56_st.shape.gpus, gpn, gpn);
-}
-
-/* DESIGN.md "Placement": the admin map's islands for this node must agree
- * with what the node finds itself; a contradiction fails the tasks (from
- * task_init) instead of placing TP groups across islands. */
-static void check_admin_map(void)
-{
-	struct n56_node_shape own, map;
-	const char *by = NULL;
-	char dom[256], why[1024], err[512];
-	int r;
-
-	if (!n56_st.topo || !n56_st.policy ||
-	    n56_topology_own_shape(n56_st.topo, &own, &by, err, sizeof(err)))
-		return;
-	r = n56_admin_map_shape(n56_st.policy, n56_st.node_name, own.gpus,
-				&map, dom, sizeof(dom), err, sizeof(err));
-	if (r < 0) {
-		n56_remote_fail("topology: %s", err);
-		return;
-	}
-	if (r == 0)
-		return;
-	struct n56_shape_view a = {&map, "the admin map", dom};
-	struct n56_shape_view s = {&own, by, NULL};
-	if (n56_shape_check(&a, &s, n56_st.node_name, why, sizeof(why)))
-		n56_remote_fail("%s; fix topology.islands in %s or the "
-				"node, or run with island_source per-node",
-				why, n56_st.policy_path ? n56_st.policy_path :
-				"the site policy");
-	else
-		slurm_info(N56_LOG_PREFIX "%s", why);
-}
-
 static int trusted(const char *what, const char *path, bool is_dir)
 {
 	struct n56_diags d = {0};
@@ -321,7 +211,12 @@ static int trusted(const char *what, const char *path, bool is_dir)
 	return rc;
 }
 
-static void load_shape(long gpn, const char *step_gpus)
+/* The node's topology: the admin's XML (plugstack topology=), else the
+ * node cache the slurmd context wrote (a live discovery writes it when
+ * there is none). Loading is all this does; the step core decides what
+ * the node's shape means for the step. No usable topology leaves
+ * n56_st.topo NULL (one island per node assumed); -1 fails the step. */
+static int load_topology(void)
 {
 	char err[512] = "", path[4096];
 	const char *dir = n56_spank_cache_dir(&n56_st.args, n56_st.policy);
@@ -335,7 +230,7 @@ static void load_shape(long gpn, const char *step_gpus)
 	if (n56_st.args.topology) {
 		snprintf(path, sizeof(path), "%s", n56_st.args.topology);
 		if (trusted("the topology XML", path, false))
-			return;
+			return -1;
 		rc = n56_topology_load_opts(&o, n56_st.policy,
 					    n56_st.node_name, &n56_st.topo,
 					    err, sizeof(err));
@@ -344,10 +239,10 @@ static void load_shape(long gpn, const char *step_gpus)
 		o.cache = true;
 		if (access(dir, F_OK) == 0 &&
 		    trusted("the topology cache directory", dir, true))
-			return;
+			return -1;
 		if (access(path, F_OK) == 0) {
 			if (trusted("the topology cache", path, false))
-				return;
+				return -1;
 			rc = n56_topology_load_opts(&o, NULL, "", &n56_st.topo,
 						    err, sizeof(err));
 		} else {
@@ -356,47 +251,17 @@ static void load_shape(long gpn, const char *step_gpus)
 	}
 	if (rc && admin_map_broke_load(path)) {
 		n56_remote_fail("topology: %s", err);
-		return;
+		return -1;
 	}
-	if (!rc && !n56_topology_shape(n56_st.topo, &n56_st.shape, err,
-				       sizeof(err))) {
+	if (!rc) {
 		n56_st.topo_path = strdup(path);
-		for (int i = 0; i < N56_MAX_GPUS_PER_NODE; i++)
-			n56_st.gpu_of[i] = i;
-		if (n56_st.shape.gpus == gpn ||
-		    (step_gpus && sub_shape(step_gpus, gpn)))
-			return;
-		step_gpus_mismatch(path, gpn, step_gpus);
-		return;
-	} else {
-		slurm_info(N56_LOG_PREFIX "no topology (%s): one island per "
-			   "node assumed", err);
+		return 0;
 	}
+	slurm_info(N56_LOG_PREFIX "no topology (%s): one island per node "
+		   "assumed", err);
 	n56_topology_free(n56_st.topo);
 	n56_st.topo = NULL;
-	free(n56_st.topo_path);
-	n56_st.topo_path = NULL;
-	n56_node_shape_assumed(&n56_st.shape, (int)gpn);
-}
-
-static void split_list(const char *s, char ***out, size_t *n)
-{
-	char *copy = strdup(s), *save = NULL;
-
-	*out = NULL;
-	*n = 0;
-	if (!copy)
-		return;
-	for (char *t = strtok_r(copy, ",", &save); t;
-	     t = strtok_r(NULL, ",", &save)) {
-		char **nv = realloc(*out, (*n + 1) * sizeof(*nv));
-
-		if (!nv)
-			break;
-		*out = nv;
-		(*out)[(*n)++] = strdup(t);
-	}
-	free(copy);
+	return 0;
 }
 
 /* spank_nam56r(8) SITE POLICY: one policy for the whole step. The
@@ -474,124 +339,124 @@ fail:
 	n56_diags_free(&d);
 }
 
-/* Steps that would start half-way: a layout the plan cannot honour
- * fails every task of every node here, before any exec. The distribution
- * is the same on every node; the local task ids against the placement
- * back it up. */
-static int check_layout(spank_t sp, long gpn, uint32_t nlocal)
-{
-	char *dist = job_getenv(sp, "SLURM_DISTRIBUTION");
-	char *plane = job_getenv(sp, "SLURM_DIST_PLANESIZE");
-	char err[512];
-	int rc = n56_distribution_check(dist, plane, gpn, err, sizeof(err));
-
-	free(dist);
-	free(plane);
-	if (rc) {
-		n56_remote_fail("%s", err);
-		return -1;
-	}
-	for (uint32_t i = 0; i < nlocal; i++) {
-		uint32_t gid;
-
-		if (spank_get_item(sp, S_JOB_LOCAL_TO_GLOBAL_ID, i, &gid) !=
-		    ESPANK_SUCCESS)
-			continue;
-		struct n56_rank_place place;
-
-		n56_place_rank(n56_st.placer, (long)gid, &place);
-		if (place.node != (long)n56_st.node_id) {
-			n56_remote_fail("Slurm starts rank %u on node %u of "
-					"the step, but NAM56R places it on "
-					"node %ld: use the block distribution "
-					"(srun -m block, the default)", gid,
-					n56_st.node_id, place.node);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-/* spank_nam56r(8) MASTER PORT: what Slurm reserved for the step, else a
- * port no concurrent job on the first node can compute (ports.c). */
-static int step_master_port(spank_t sp, long base)
-{
-	char *resv = job_getenv(sp, "SLURM_STEP_RESV_PORTS");
-	char cpus[1024], err[512];
-	const char *what = "CPU";
-
-	if (resv) {
-		int bad = n56_resv_ports_first(resv, &n56_st.master_port);
-
-		if (bad)
-			n56_remote_fail("SLURM_STEP_RESV_PORTS is '%.64s', not "
-					"a port range", resv);
-		free(resv);
-		return bad;
-	}
-	if (n56_job_key_on_node(n56_st.job_id, n56_st.master, cpus,
-				sizeof(cpus), &what, err, sizeof(err)) ||
-	    n56_port_from_key(base, what, cpus, n56_st.step_id,
-			      &n56_st.master_port, err, sizeof(err))) {
-		n56_remote_fail("MASTER_PORT: %s", err);
-		return -1;
-	}
-	return 0;
-}
-
-int n56_remote_post_opt(spank_t sp)
-{
-	struct n56_diags d = {0};
-	struct n56_recipe *r = NULL;
-	char *carried = job_getenv(sp, N56_CARRY_PREFIX N56_CARRY_CONTENT);
-	char *nodelist = NULL, *cvd = NULL;
-	char **hosts = NULL;
-	size_t nhosts = 0;
+/* What the job environment says about the step: copies, freed together
+ * once the step is placed. */
+struct step_env {
 	uint32_t ntasks, nlocal;
-	char err[512];
+	char *dist, *plane, *resv, *step_gpus, *cvd;
+	char key[1024]; /* the job's CPUs (or GPUs) on the step's first node */
+	long *local_ranks;
+};
+
+static void step_env_free(struct step_env *e)
+{
+	free(e->dist);
+	free(e->plane);
+	free(e->resv);
+	free(e->step_gpus);
+	free(e->cvd);
+	free(e->local_ranks);
+}
+
+/* Whether this step's tasks are NAM56R ranks to place: not a step that
+ * opted out, not Slurm's own (batch script, extern, interactive). */
+static bool training_step(spank_t sp)
+{
+	char *carried = job_getenv(sp, N56_CARRY_PREFIX N56_CARRY_CONTENT);
 
 	n56_st.active = (n56_st.opt_seen || carried) && !n56_st.opt_none;
 	free(carried);
 	if (!n56_st.active)
-		return 0;
+		return false;
 	if (spank_get_item(sp, S_JOB_STEPID, &n56_st.step_id) ==
 	    ESPANK_SUCCESS && n56_st.step_id >= N56_FIRST_SPECIAL_STEP) {
 		n56_st.batch_step = true;
-		return 0;
+		return false;
 	}
 	if (!n56_st.args_ok) {
 		n56_remote_fail("plugstack.conf: %s", n56_st.args_err);
-		return 0;
+		return false;
 	}
+	return true;
+}
+
+/* Slurm's ids and counts of the step. */
+static int read_counts(spank_t sp, struct step_env *e,
+		       struct n56_step_facts *f)
+{
 	if (get_u32(sp, S_JOB_ID, &n56_st.job_id, "the job id") ||
 	    get_u32(sp, S_JOB_NNODES, &n56_st.nnodes, "the node count") ||
 	    get_u32(sp, S_JOB_NODEID, &n56_st.node_id, "the node index") ||
-	    get_u32(sp, S_JOB_TOTAL_TASK_COUNT, &ntasks, "the task count") ||
-	    get_u32(sp, S_JOB_LOCAL_TASK_COUNT, &nlocal, "the local tasks"))
-		return 0;
+	    get_u32(sp, S_JOB_TOTAL_TASK_COUNT, &e->ntasks,
+		    "the task count") ||
+	    get_u32(sp, S_JOB_LOCAL_TASK_COUNT, &e->nlocal,
+		    "the local tasks"))
+		return -1;
+	f->nnodes = n56_st.nnodes;
+	f->ntasks = e->ntasks;
+	f->nlocal = e->nlocal;
+	f->node_id = n56_st.node_id;
+	f->job_id = n56_st.job_id;
+	f->step_id = n56_st.step_id;
+	return 0;
+}
+
+/* The site policy the plugstack names, and the recipe as submitted. */
+static struct n56_recipe *policy_and_recipe(spank_t sp)
+{
+	struct n56_diags d = {0};
+
 	if (n56_spank_load_policy(&n56_st.args, &n56_st.policy, &d)) {
 		fail_diags(&d);
-		goto out;
+		n56_diags_free(&d);
+		return NULL;
 	}
 	n56_st.policy_path = strdup(n56_st.args.policy);
-	if (!(r = carried_recipe(sp)))
-		goto out;
-	if (!n56_st.nnodes || ntasks % n56_st.nnodes ||
-	    nlocal != ntasks / n56_st.nnodes) {
-		n56_remote_fail("the step runs %u tasks on %u nodes (%u on "
-				"this one); a NAM56R step runs the same "
-				"number of ranks on every node, one per GPU "
-				"(srun --ntasks-per-node=G)", ntasks,
-				n56_st.nnodes, nlocal);
-		goto out;
+	return carried_recipe(sp);
+}
+
+/* Ranks per node and the task distribution: the same on every node, so
+ * that a refusal fails every task of every node before any exec. */
+static int step_geometry(spank_t sp, struct step_env *e,
+			 struct n56_step_facts *f, long *gpn)
+{
+	char err[1024];
+
+	if (n56_step_tasks_per_node(f, gpn, err, sizeof(err))) {
+		n56_remote_fail("%s", err);
+		return -1;
 	}
-	long gpn = (long)(ntasks / n56_st.nnodes);
+	e->dist = job_getenv(sp, "SLURM_DISTRIBUTION");
+	e->plane = job_getenv(sp, "SLURM_DIST_PLANESIZE");
+	f->distribution = e->dist;
+	f->plane_size = e->plane;
+	if (n56_step_distribution(f, *gpn, err, sizeof(err))) {
+		n56_remote_fail("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int build_plan(const struct n56_recipe *r, long gpn)
+{
 	struct n56_plan_request req = {n56_st.nnodes, gpn};
-	if (n56_plan_build(r, n56_st.policy, &req, &n56_st.plan, &d)) {
+	struct n56_diags d = {0};
+	int rc = n56_plan_build(r, n56_st.policy, &req, &n56_st.plan, &d);
+
+	if (rc)
 		fail_diags(&d);
-		goto out;
-	}
-	nodelist = job_getenv(sp, "SLURM_STEP_NODELIST");
+	n56_diags_free(&d);
+	return rc;
+}
+
+/* The step's node list: the first node (MASTER_ADDR) and this one. */
+static int step_hosts(spank_t sp, struct n56_step_facts *f)
+{
+	char *nodelist = job_getenv(sp, "SLURM_STEP_NODELIST");
+	char **hosts = NULL, err[512];
+	size_t nhosts = 0;
+	int rc = -1;
+
 	if (!nodelist)
 		nodelist = job_getenv(sp, "SLURM_JOB_NODELIST");
 	if (!nodelist || n56_hostlist_expand(nodelist, &hosts, &nhosts, err,
@@ -620,74 +485,115 @@ int n56_remote_post_opt(spank_t sp)
 	}
 	n56_st.master = strdup(hosts[0]);
 	n56_st.node_name = strdup(hosts[n56_st.node_id]);
-	if (same_policy(sp))
+	f->master = n56_st.master;
+	f->node_name = n56_st.node_name;
+	rc = 0;
+out:
+	n56_hostlist_free(hosts, nhosts);
+	free(nodelist);
+	return rc;
+}
+
+/* spank_nam56r(8) MASTER PORT: what Slurm reserved for the step, else the
+ * job's key on the first node, from slurmctld (the core computes). */
+static int port_facts(spank_t sp, struct step_env *e,
+		      struct n56_step_facts *f)
+{
+	char err[512];
+
+	e->resv = job_getenv(sp, "SLURM_STEP_RESV_PORTS");
+	f->resv_ports = e->resv;
+	if (e->resv)
+		return 0;
+	if (n56_job_key_on_node(n56_st.job_id, n56_st.master, e->key,
+				sizeof(e->key), &f->port_key_what, err,
+				sizeof(err))) {
+		n56_remote_fail("MASTER_PORT: %s", err);
+		return -1;
+	}
+	f->port_key = e->key;
+	return 0;
+}
+
+/* The step's GPUs, and the global ranks Slurm starts on this node. */
+static int gpu_and_task_facts(spank_t sp, struct step_env *e,
+			      struct n56_step_facts *f)
+{
+	e->step_gpus = job_getenv(sp, "SLURM_STEP_GPUS");
+	if (!e->step_gpus)
+		e->step_gpus = job_getenv(sp, "SLURM_JOB_GPUS");
+	e->cvd = job_getenv(sp, "CUDA_VISIBLE_DEVICES");
+	f->step_gpus = e->step_gpus;
+	f->visible_devices = e->cvd;
+	f->gpus_required = true;
+	f->topology_path = n56_st.topo ? n56_st.topo_path : NULL;
+	e->local_ranks = calloc(e->nlocal ? e->nlocal : 1,
+				sizeof(*e->local_ranks));
+	if (!e->local_ranks) {
+		n56_remote_fail("the step's tasks: %s", strerror(ENOMEM));
+		return -1;
+	}
+	for (uint32_t i = 0; i < e->nlocal; i++) {
+		uint32_t gid;
+
+		if (spank_get_item(sp, S_JOB_LOCAL_TO_GLOBAL_ID, i, &gid) ==
+		    ESPANK_SUCCESS)
+			e->local_ranks[f->nlocal_ranks++] = gid;
+	}
+	f->local_ranks = e->local_ranks;
+	return 0;
+}
+
+/* This node's placement (core/step.h); what it notes goes to the log. */
+static void place_step(const struct n56_step_facts *f)
+{
+	const struct n56_step *s;
+	char err[4096];
+
+	if (n56_step_decide(n56_st.plan, n56_st.topo, f, &n56_st.step, err,
+			    sizeof(err))) {
+		n56_remote_fail("%s", err);
+		return;
+	}
+	s = n56_st.step;
+	if (s->no_topology[0])
+		slurm_info(N56_LOG_PREFIX "no topology (%s): one island per "
+			   "node assumed", s->no_topology);
+	if (s->homogeneity[0])
+		slurm_info(N56_LOG_PREFIX "%s", s->homogeneity);
+	if (!s->report.tp_in_island)
+		slurm_info(N56_LOG_PREFIX "placement: %s", s->report.why);
+}
+
+int n56_remote_post_opt(spank_t sp)
+{
+	struct step_env e = {0};
+	struct n56_step_facts f = {0};
+	struct n56_recipe *r = NULL;
+	long gpn;
+
+	if (!training_step(sp) || read_counts(sp, &e, &f) ||
+	    !(r = policy_and_recipe(sp)))
+		goto out;
+	if (step_geometry(sp, &e, &f, &gpn) || build_plan(r, gpn) ||
+	    step_hosts(sp, &f) || same_policy(sp))
 		goto out;
 	policy_snapshot();
-	long base = n56_st.policy->record.master_port.v > 0 ?
-		    n56_st.policy->record.master_port.v :
-		    N56_DEFAULT_MASTER_PORT;
-	if (step_master_port(sp, base))
-		goto out;
 	n56_st.field = n56_st.args.record >= 0 ? n56_st.args.record :
 		       n56_record_field_parse(n56_st.policy->record.field.v);
 	if (n56_st.field < 0)
 		n56_st.field = N56_RECORD_COMMENT;
-
-	char *step_gpus = job_getenv(sp, "SLURM_STEP_GPUS");
-	if (!step_gpus)
-		step_gpus = job_getenv(sp, "SLURM_JOB_GPUS");
-	load_shape(gpn, step_gpus);
-	free(step_gpus);
-	check_admin_map();
-	if (n56_st.error)
+	if (port_facts(sp, &e, &f) || load_topology() ||
+	    gpu_and_task_facts(sp, &e, &f))
 		goto out;
-	struct n56_place_report rep;
-	if (n56_placer_new(&n56_st.plan->par, &n56_st.shape, n56_st.nnodes,
-			   &n56_st.placer, &rep, err, sizeof(err))) {
-		n56_remote_fail("placement: %s", err);
-		goto out;
-	}
-	if (check_layout(sp, gpn, nlocal))
-		goto out;
-	if (!rep.tp_in_island && n56_st.policy->topology.require_tp_in_island.v)
-		n56_remote_fail("placement: %s (the site policy requires "
-				"every TP group inside one NVLink island)",
-				rep.why);
-	else if (!rep.tp_in_island)
-		slurm_info(N56_LOG_PREFIX "placement: %s", rep.why);
-
-	/* The GPUs Slurm gave the step, in its order: our CUDA indices of
-	 * the node are positions in this list. A rank never goes to a GPU
-	 * Slurm did not give the step: one rank per GPU, or the step fails. */
-	cvd = job_getenv(sp, "CUDA_VISIBLE_DEVICES");
-	if (!cvd || !*cvd) {
-		n56_remote_fail("Slurm gave this step no GPUs on %s (no "
-				"CUDA_VISIBLE_DEVICES) for %ld ranks: ask for "
-				"one GPU per rank (--gpus-per-node=%ld)",
-				n56_st.node_name, gpn, gpn);
-		goto out;
-	}
-	split_list(cvd, &n56_st.slurm_gpus, &n56_st.nslurm_gpus);
-	if (n56_st.nslurm_gpus != (size_t)gpn) {
-		n56_remote_fail("Slurm gave this step %zu GPUs on %s (%.256s) "
-				"for %ld ranks: a NAM56R step runs one rank "
-				"per GPU of the step (srun "
-				"--ntasks-per-node=%zu, or give the step %ld "
-				"GPUs with --gpus-per-node=%ld)",
-				n56_st.nslurm_gpus, n56_st.node_name, cvd, gpn,
-				n56_st.nslurm_gpus, gpn, gpn);
-		goto out;
-	}
+	place_step(&f);
 out:
 	/* The plan borrows the recipe: keep it for the step's lifetime. */
 	if (n56_st.plan)
 		n56_st.plan->recipe = r;
 	else
 		n56_recipe_free(r);
-	n56_hostlist_free(hosts, nhosts);
-	free(nodelist);
-	free(cvd);
-	n56_diags_free(&d);
+	step_env_free(&e);
 	return 0;
 }
 
@@ -703,115 +609,38 @@ static int set_env(spank_t sp, const char *name, const char *value,
 	return -1;
 }
 
-/* CUDA_VISIBLE_DEVICES in Slurm's numbering of the step's GPUs. */
-static char *translate_devices(const char *ours)
+/* The rank's environment into the task: site defaults yield to what the
+ * user exported; everything else (rank identity, pinned, the recipe) is
+ * the plan's. Then what nam56r-launch reads: the node's shape, the GPU,
+ * the policy and the topology this node placed with. */
+static int apply_env(spank_t sp, const struct n56_env *env, int gpu)
 {
-	char *out = NULL, *copy = strdup(ours), *save = NULL;
-	size_t len = 0;
-	FILE *f;
+	const struct n56_step *s = n56_st.step;
+	char num[32], sig[256];
 
-	if (!copy)
-		return NULL;
-	f = open_memstream(&out, &len);
-	if (!f) {
-		free(copy);
-		return NULL;
-	}
-	int first = 1, bad = 0;
-	for (char *t = strtok_r(copy, ",", &save); t;
-	     t = strtok_r(NULL, ",", &save), first = 0) {
-		long i = strtol(t, NULL, 10);
+	for (size_t i = 0; i < env->n; i++) {
+		const struct n56_env_entry *e = &env->v[i];
 
-		if (i < 0 || (size_t)i >= n56_st.nslurm_gpus) {
-			bad = 1;
-			break;
-		}
-		fprintf(f, "%s%s", first ? "" : ",", n56_st.slurm_gpus[i]);
+		if (set_env(sp, e->name, e->value,
+			    e->origin != N56_ORIGIN_SITE_DEFAULT))
+			return -1;
 	}
-	fclose(f);
-	free(copy);
-	if (bad) {
-		free(out);
-		return NULL;
-	}
-	return out;
-}
-
-int n56_remote_task_init(spank_t sp)
-{
-	struct n56_env env = {0};
-	struct n56_rank_place place;
-	uint32_t rank;
-	char err[512], num[32], sig[256];
-	int rc = -1;
-
-	if (!n56_st.active || n56_st.batch_step)
-		return 0;
-	if (n56_st.error)
-		goto fail;
-	if (spank_get_item(sp, S_TASK_GLOBAL_ID, &rank) != ESPANK_SUCCESS) {
-		n56_remote_fail("cannot read this task's global rank");
-		goto fail;
-	}
-	n56_place_rank(n56_st.placer, (long)rank, &place);
-	if (place.node != (long)n56_st.node_id) {
-		n56_remote_fail("rank %u is placed on node %ld but Slurm "
-				"started it on node %u; use the default "
-				"block distribution (srun -m block)", rank,
-				place.node, n56_st.node_id);
-		goto fail;
-	}
-	/* The placed GPU as the node's CUDA index (the step may hold only
-	 * some of the node's GPUs). */
-	int node_gpu = n56_st.topo && place.gpu >= 0 &&
-		       place.gpu < N56_MAX_GPUS_PER_NODE ?
-		       n56_st.gpu_of[place.gpu] : place.gpu;
-	const char *nic = NULL;
-	if (n56_st.topo && node_gpu >= 0 && node_gpu < n56_st.topo->ngpus)
-		nic = n56_st.topo->gpus[node_gpu].nic;
-	if (n56_rank_env(n56_st.plan, n56_st.placer, (long)rank,
-			 n56_st.master, n56_st.master_port, nic, &env, err,
-			 sizeof(err))) {
-		n56_remote_fail("per-rank environment: %s", err);
-		goto fail;
-	}
-	for (size_t i = 0; i < env.n; i++) {
-		const struct n56_env_entry *e = &env.v[i];
-		/* Site defaults yield to what the user exported; everything
-		 * else (rank identity, pinned, the recipe) is the plan's. */
-		int overwrite = e->origin != N56_ORIGIN_SITE_DEFAULT;
-		char *dev = NULL;
-
-		if (!strcmp(e->name, "CUDA_VISIBLE_DEVICES")) {
-			dev = translate_devices(e->value);
-			if (!dev) {
-				n56_remote_fail("placement put a rank outside "
-						"the %zu GPUs Slurm gave the "
-						"step (%s)", n56_st.nslurm_gpus,
-						e->value);
-				goto fail;
-			}
-		}
-		if (set_env(sp, e->name, dev ? dev : e->value, overwrite)) {
-			free(dev);
-			goto out;
-		}
-		free(dev);
-	}
-	snprintf(num, sizeof(num), "%d", node_gpu);
-	if (n56_shape_signature(&n56_st.shape, sig, sizeof(sig)) ||
+	snprintf(num, sizeof(num), "%d", gpu);
+	if (n56_shape_signature(&s->shape, sig, sizeof(sig)) ||
 	    set_env(sp, N56_ENV_NODE_SHAPE, sig, 1))
-		goto out;
+		return -1;
 	if (set_env(sp, N56_ENV_GPU, num, 1) ||
 	    set_env(sp, N56_ENV_POLICY, n56_st.policy_copy ?
 		    n56_st.policy_copy : n56_st.policy_path, 1) ||
-	    (n56_st.topo_path &&
+	    (s->topo && n56_st.topo_path &&
 	     set_env(sp, N56_ENV_TOPOLOGY, n56_st.topo_path, 1)))
-		goto out;
-	rc = 0;
-	goto out;
-fail:
-	/* On the job's stderr (and slurmd's log), one line per problem. */
+		return -1;
+	return 0;
+}
+
+/* On the job's stderr (and slurmd's log), one line per problem. */
+static void report_failure(void)
+{
 	for (char *s = n56_st.error, *nl; s; s = nl ? nl + 1 : NULL) {
 		nl = strchr(s, '\n');
 		slurm_error(N56_LOG_PREFIX "%.*s",
@@ -821,9 +650,36 @@ fail:
 		    "recipe or the request, or run a step that is not "
 		    "training with srun --nam56r-recipe=none (the node stays "
 		    "up)", n56_st.job_id, n56_st.step_id);
-out:
+}
+
+int n56_remote_task_init(spank_t sp)
+{
+	struct n56_env env = {0};
+	uint32_t rank;
+	char err[1024];
+	int rc, gpu = -1;
+
+	if (!n56_st.active || n56_st.batch_step)
+		return 0;
+	if (!n56_st.error && !n56_st.step)
+		n56_remote_fail("the step was not placed on this node");
+	if (n56_st.error)
+		goto fail;
+	if (spank_get_item(sp, S_TASK_GLOBAL_ID, &rank) != ESPANK_SUCCESS) {
+		n56_remote_fail("cannot read this task's global rank");
+		goto fail;
+	}
+	if (n56_step_rank_env(n56_st.step, (long)rank, &env, &gpu, err,
+			      sizeof(err))) {
+		n56_remote_fail("%s", err);
+		goto fail;
+	}
+	rc = apply_env(sp, &env, gpu);
 	n56_env_clear(&env);
 	return rc;
+fail:
+	report_failure();
+	return -1;
 }
 
 /* The record, once per step: from node 0's first task, as root. */
@@ -834,7 +690,7 @@ int n56_remote_task_post_fork(spank_t sp)
 	char line[1024], err[512] = "the record does not fit in 1024 bytes";
 
 	if (!n56_st.active || n56_st.batch_step || n56_st.error ||
-	    !n56_st.plan || n56_st.field == N56_RECORD_NONE)
+	    !n56_st.step || n56_st.field == N56_RECORD_NONE)
 		return 0;
 	if (spank_get_item(sp, S_TASK_GLOBAL_ID, &rank) != ESPANK_SUCCESS ||
 	    rank != 0)
@@ -854,8 +710,8 @@ int n56_remote_task_post_fork(spank_t sp)
 	rec.vpp = p->vpp;
 	snprintf(rec.order, sizeof(rec.order), "%s",
 		 p->pp_before_dp ? "tp-cp-ep-pp-dp" : "tp-cp-ep-dp-pp");
-	for (int g = 0; g < n56_st.shape.gpus; g++) {
-		int isl = n56_st.shape.island_of[g];
+	for (int g = 0; g < n56_st.step->shape.gpus; g++) {
+		int isl = n56_st.step->shape.island_of[g];
 
 		if (isl >= 0 && isl < N56_RECORD_MAX_ISLANDS) {
 			rec.island_size[isl]++;
@@ -863,8 +719,8 @@ int n56_remote_task_post_fork(spank_t sp)
 				rec.nislands = isl + 1;
 		}
 	}
-	snprintf(rec.master, sizeof(rec.master), "%s:%d", n56_st.master,
-		 n56_st.master_port);
+	snprintf(rec.master, sizeof(rec.master), "%s:%d", n56_st.step->master,
+		 n56_st.step->master_port);
 	if (n56_record_format(&rec, line, sizeof(line)) ||
 	    n56_publish_record(n56_st.job_id, n56_st.field, line, err,
 			       sizeof(err)))
@@ -875,15 +731,16 @@ int n56_remote_task_post_fork(spank_t sp)
 
 void n56_remote_exit(void)
 {
+	/* The step borrows the plan and the topology: it goes first. */
+	n56_step_free(n56_st.step);
+	n56_st.step = NULL;
 	if (n56_st.plan) {
 		n56_recipe_free((struct n56_recipe *)n56_st.plan->recipe);
 		n56_plan_free(n56_st.plan);
 		n56_st.plan = NULL;
 	}
-	n56_placer_free(n56_st.placer);
 	n56_policy_free(n56_st.policy);
 	n56_topology_free(n56_st.topo);
-	n56_hostlist_free(n56_st.slurm_gpus, n56_st.nslurm_gpus);
 	free(n56_st.topo_path);
 	free(n56_st.policy_path);
 	/* The step is over: its copy of the policy goes. */
@@ -894,10 +751,8 @@ void n56_remote_exit(void)
 	free(n56_st.master);
 	free(n56_st.node_name);
 	free(n56_st.error);
-	n56_st.placer = NULL;
 	n56_st.policy = NULL;
 	n56_st.topo = NULL;
-	n56_st.slurm_gpus = NULL;
 	n56_st.topo_path = n56_st.policy_path = NULL;
 	n56_st.master = n56_st.node_name = NULL;
 	n56_st.error = NULL;

@@ -82,7 +82,7 @@ stderr_has "nam56r-launch: SLURM_STEP_RESV_PORTS is 'none', not a port range"
 
 # Fewer GPUs from Slurm than ranks on the node: never a GPU outside them.
 expect 1 step env CUDA_VISIBLE_DEVICES=2,3,4,5,6,7 "$bin" --runtime "$echo_rt"
-stderr_has "nam56r-launch: Slurm gave this step 6 GPUs (2,3,4,5,6,7) for 8 ranks on this node: a NAM56R step runs one rank per GPU of the step (srun --ntasks-per-node=6, or give the step 8 GPUs with --gpus-per-node=8)"
+stderr_has "nam56r-launch: Slurm gave this step 6 GPUs on gpu08 (2,3,4,5,6,7) for 8 ranks: a NAM56R step runs one rank per GPU of the step (srun --ntasks-per-node=6, or give the step 8 GPUs with --gpus-per-node=8)"
 
 # ARGS that contradict a generated flag: exit 2 naming both.
 expect 2 step "$bin" --runtime "$echo_rt" -- --pipeline-model-parallel-size 4
@@ -100,7 +100,7 @@ stderr_has "nam56r-launch: --policy $tmp/policy.yaml: inside a job step the site
 expect 2 step "$bin" --policy="$tmp/policy.yaml" --runtime "$echo_rt"
 # A rank on the wrong node (cyclic distribution).
 expect 1 step env SLURM_NODEID=0 "$bin" --runtime "$echo_rt"
-stderr_has "rank 11 is placed on node 1 but runs on node 0"
+stderr_has "nam56r-launch: Slurm starts rank 11 on node 0 of the step, but NAM56R places it on node 1: use the block distribution (srun -m block, the default)"
 # Unknown options and no job step.
 expect 2 step "$bin" --bogus
 stderr_has "unknown option '--bogus' (runtime arguments go after --)"

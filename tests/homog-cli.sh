@@ -3,7 +3,8 @@
 # (a fake job step's SLURM_* environment, the echo runtime): an admin map
 # that the node's own islands contradict, a map naming a GPU the node does
 # not have, a step with another GPU count than the node: exit 1 with the
-# message, nothing run; a node that agrees runs with NAM56R_NODE_SHAPE.
+# message, nothing run; a node that agrees runs with NAM56R_NODE_SHAPE, and
+# so does a step on the GPUs Slurm names for it (SLURM_STEP_GPUS).
 # Uses ../shared/fixtures/topology (skipped when absent).
 set -u
 top=$(cd "${srcdir:-.}" && pwd)
@@ -68,7 +69,7 @@ expect 1 "nam56r-launch: topology: $tmp/gpu7.yaml:8:7: topology.islands[0].gpus:
 policy "$tmp/pairs.yaml" '{nodes: "ipa[1-4]", gpus: "0-1", domain: a}' \
 	'{nodes: "ipa[1-4]", gpus: "2-3", domain: b}'
 step 2 16 'ipa[1-4]' "$tmp/pairs.yaml"; got=$?
-expect 1 "nam56r-launch: the step expects 8 GPUs on ipa3, but hwloc on ipa3 finds 4 (topology $xml): run one rank per GPU (srun --ntasks-per-node=4)"
+expect 1 "nam56r-launch: the step expects 8 GPUs on ipa3, but hwloc on ipa3 finds 4 (topology $xml): run at most one rank per GPU (srun --ntasks-per-node=4)"
 
 # The map agrees with the node: the rank runs, carrying the node's shape.
 mkdir -p "$tmp/out"
@@ -80,6 +81,33 @@ if [ -z "$rec" ]; then
 else
 	grep -qx 'NAM56R_NODE_SHAPE=2+2' "$rec" ||
 		fail "NAM56R_NODE_SHAPE: $(grep NODE_SHAPE "$rec")"
+fi
+
+# A step of 2 ranks per node on the 4-GPU node: refused unless Slurm
+# names the step's GPUs; then placement uses their island only (rank 5,
+# node 2, local 1, on GPU 3 of the node, Slurm's 3 of 2,3).
+half() {
+	env -i PATH=/usr/bin:/bin NAM56R_TOPOLOGY="$xml" SLURM_JOB_ID=4321 \
+		SLURM_PROCID=5 SLURM_NNODES=4 SLURM_NTASKS=8 \
+		SLURM_NODEID=2 SLURM_LOCALID=1 SLURM_STEP_NODELIST='ipa[1-4]' \
+		CUDA_VISIBLE_DEVICES=2,3 N56_ECHO_DIR="$tmp/out" \
+		NAM56R_POLICY="$tmp/pairs.yaml" "$@" "$bin" \
+		--runtime "$echo_rt" >"$tmp/stdout" 2>"$tmp/err"
+}
+rm -rf "$tmp/out" && mkdir -p "$tmp/out"
+half env; got=$?
+expect 1 "nam56r-launch: the step expects 2 GPUs on ipa3, but hwloc on ipa3 finds 4 (topology $xml; Slurm names the step's GPUs as '(none)'): run one rank per GPU (srun --ntasks-per-node=4) or ask for 2 GPUs per node (--gpus-per-node=2) so that Slurm names them"
+mkdir -p "$tmp/out"
+half env SLURM_STEP_GPUS=2-3; got=$?
+rec=$(find "$tmp/out" -name '*.5.txt' | head -1)
+[ "$got" = 0 ] || { fail "exit $got, want 0"; sed 's/^/  stderr: /' "$tmp/err"; }
+if [ -z "$rec" ]; then
+	fail "the echo runtime wrote no record for the step's GPUs 2-3"
+else
+	grep -qx 'NAM56R_NODE_SHAPE=2' "$rec" ||
+		fail "NAM56R_NODE_SHAPE: $(grep NODE_SHAPE "$rec")"
+	grep -qx 'CUDA_VISIBLE_DEVICES=2,3' "$rec" ||
+		fail "CUDA_VISIBLE_DEVICES: $(grep CUDA_VISIBLE "$rec")"
 fi
 
 [ "$fails" = 0 ] || exit 1

@@ -6,5 +6,7 @@
 
 /* Each diagnostic on stderr as "PREFIXfile:line:col: error: msg". */
 void n56_print_diags(const char *prefix, const struct n56_diags *d);
+/* Each line of text (the step core's reasons) on stderr after prefix. */
+void n56_print_lines(const char *prefix, const char *text);
 
 #endif

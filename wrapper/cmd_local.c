@@ -1,5 +1,6 @@
 /* nam56r-launch local: one node, no Slurm. Builds the plan for 1 node x N
- * GPUs, places the ranks, and starts N children, each with the per-rank
+ * GPUs, places the ranks (the step core, as the plugin does, for a step on
+ * this node's first N GPUs), and starts N children, each with the per-rank
  * environment the plugin would give and the argv the exec wrapper would
  * exec (CMD, the generated native args, then ARGS). Its exit status is
  * the worst child's. */
@@ -17,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/step.h"
 #include "policy/plan.h"
 #include "spank/n56spank.h"
 #include "topology/placement.h"
@@ -191,16 +193,20 @@ static int free_port(void)
 	return port;
 }
 
-/* The node's shape: the XML or live topology, cut to the first N GPUs;
- * with no usable live view, one island of N GPUs is assumed (and said). */
-static int node_shape(const struct local_opts *o, const struct n56_policy *p,
-		      struct n56_topology **topo, struct n56_node_shape *s)
+/* The node's topology (the XML, or live) for N ranks. *usable is it when
+ * it has at least N GPUs (the step core then places on the first N);
+ * otherwise one island of N GPUs is assumed, and said. A bad XML is a
+ * usage error. */
+static int node_topology(const struct local_opts *o,
+			 const struct n56_policy *p, struct n56_topology **topo,
+			 const struct n56_topology **usable)
 {
+	struct n56_node_shape s;
 	char err[512];
-	int label[N56_MAX_GPUS_PER_NODE], seen = 0;
 
+	*usable = NULL;
 	if (n56_topology_load(o->topology, p, NULL, topo, err, sizeof(err)) ||
-	    n56_topology_shape(*topo, s, err, sizeof(err))) {
+	    n56_topology_shape(*topo, &s, err, sizeof(err))) {
 		if (o->topology) {
 			fprintf(stderr, PROG "topology %s: %s\n", o->topology,
 				err);
@@ -210,35 +216,20 @@ static int node_shape(const struct local_opts *o, const struct n56_policy *p,
 			"island of %ld GPUs\n", err, o->n);
 		n56_topology_free(*topo);
 		*topo = NULL;
-		n56_node_shape_assumed(s, (int)o->n);
 		return 0;
 	}
-	if (s->gpus < o->n) {
+	if (s.gpus < o->n) {
 		if (o->topology) {
 			fprintf(stderr, PROG "topology %s has %d GPUs, fewer "
-				"than -n %ld\n", o->topology, s->gpus, o->n);
+				"than -n %ld\n", o->topology, s.gpus, o->n);
 			return -1;
 		}
 		fprintf(stderr, PROG "this node shows %d GPUs for %ld ranks; "
-			"assuming one NVLink island of %ld\n", s->gpus, o->n,
+			"assuming one NVLink island of %ld\n", s.gpus, o->n,
 			o->n);
-		n56_node_shape_assumed(s, (int)o->n);
 		return 0;
 	}
-	/* Fewer ranks than GPUs: the first N GPUs, islands renumbered. */
-	for (int i = 0; i < N56_MAX_GPUS_PER_NODE; i++)
-		label[i] = -1;
-	for (int i = 0; i < o->n; i++) {
-		int old = s->island_of[i];
-
-		if (old < 0 || old >= N56_MAX_GPUS_PER_NODE)
-			old = 0; /* not an island id: keep the GPUs together */
-		if (label[old] < 0)
-			label[old] = seen++;
-		s->island_of[i] = label[old];
-	}
-	s->gpus = (int)o->n;
-	s->nislands = seen;
+	*usable = *topo;
 	return 0;
 }
 
@@ -350,147 +341,188 @@ static int wait_all(pid_t *pids, long n)
 	return worst;
 }
 
-int n56_cmd_local(int argc, char **argv)
-{
-	struct local_opts o;
-	struct n56_recipe *recipe = NULL;
-	struct n56_policy *policy = NULL;
-	struct n56_plan *plan = NULL;
-	struct n56_topology *topo = NULL;
-	struct n56_placer *pl = NULL;
-	struct n56_place_report rep;
-	struct n56_node_shape shape;
-	struct n56_diags d = {0};
-	struct n56_env *envs = NULL;
-	pid_t *pids = NULL;
-	char **merged = NULL, **argv_rank = NULL;
-	size_t nmerged = 0;
-	char err[1024], devices[N56_MAX_GPUS_PER_NODE * 4] = "";
-	struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
-	int rc = N56_EXIT_USAGE, port, p;
-	long started = 0;
 
-	p = parse_local(argc, argv, &o);
-	if (p)
-		return p > 0 ? N56_EXIT_OK : N56_EXIT_USAGE;
-	if (o.policy ? n56_policy_load(o.policy, &policy, &d) :
-	    !(policy = n56_policy_empty())) {
-		n56_print_diags(PROG, &d);
+/* What n56_cmd_local holds while its ranks run. */
+struct local_run {
+	struct n56_recipe *recipe;
+	struct n56_policy *policy;
+	struct n56_plan *plan;
+	struct n56_topology *topo; /* as loaded, NULL when none */
+	struct n56_step *step;
+	struct n56_env *envs;      /* one per rank */
+	pid_t *pids;
+	char **merged, **argv_rank;
+	size_t nmerged;
+	char devices[N56_MAX_GPUS_PER_NODE * 4]; /* --gpu-order */
+	int port;
+};
+
+static void local_run_free(struct local_run *lr, long n)
+{
+	for (long r = 0; lr->envs && r < n; r++)
+		n56_env_clear(&lr->envs[r]);
+	free(lr->envs);
+	free(lr->pids);
+	free(lr->argv_rank);
+	free(lr->merged);
+	n56_step_free(lr->step);
+	n56_topology_free(lr->topo);
+	n56_plan_free(lr->plan);
+	n56_recipe_free(lr->recipe);
+	n56_policy_free(lr->policy);
+}
+
+/* The policy, the recipe and the plan for 1 node x N GPUs. */
+static int local_plan(const struct local_opts *o, struct local_run *lr)
+{
+	struct n56_plan_request req = {1, o->n};
+	struct n56_diags d = {0};
+	int rc = N56_EXIT_USAGE;
+
+	if (o->policy ? n56_policy_load(o->policy, &lr->policy, &d) :
+	    !(lr->policy = n56_policy_empty()))
 		goto out;
-	}
-	if (o.recipe ? n56_recipe_load(o.recipe, &recipe, &d) :
-	    n56_recipe_builtin(&recipe, &d)) {
-		n56_print_diags(PROG, &d);
+	if (o->recipe ? n56_recipe_load(o->recipe, &lr->recipe, &d) :
+	    n56_recipe_builtin(&lr->recipe, &d))
 		goto out;
+	if (!n56_plan_build(lr->recipe, lr->policy, &req, &lr->plan, &d))
+		rc = N56_EXIT_OK;
+out:
+	n56_print_diags(PROG, &d);
+	n56_diags_free(&d);
+	return rc;
+}
+
+/* This node's placement by the step core: a step of N ranks on the first
+ * N GPUs, MASTER_ADDR 127.0.0.1 and the given (or a free) port. */
+static int local_place(const struct local_opts *o, struct local_run *lr)
+{
+	struct n56_step_facts f = {.nnodes = 1, .ntasks = o->n,
+				   .nlocal = o->n, .master = "127.0.0.1"};
+	const struct n56_topology *usable = NULL;
+	char first_n[32], err[4096];
+
+	if (node_topology(o, lr->policy, &lr->topo, &usable))
+		return N56_EXIT_USAGE;
+	if (usable && usable->ngpus > o->n) {
+		snprintf(first_n, sizeof(first_n), "0-%ld", o->n - 1);
+		f.step_gpus = first_n;
 	}
-	struct n56_plan_request req = {1, o.n};
-	if (n56_plan_build(recipe, policy, &req, &plan, &d)) {
-		n56_print_diags(PROG, &d);
-		goto out;
-	}
-	if (node_shape(&o, policy, &topo, &shape))
-		goto out;
-	if (n56_placer_new(&plan->par, &shape, 1, &pl, &rep, err,
-			   sizeof(err))) {
-		fprintf(stderr, PROG "placement: %s\n", err);
-		goto out;
-	}
-	if (!rep.tp_in_island) {
-		fprintf(stderr, PROG "placement: %s\n", rep.why);
-		if (policy->topology.require_tp_in_island.v)
-			goto out;
-	}
-	if (o.gpu_order) {
-		if (parse_gpu_order(o.gpu_order, o.n, topo ? topo->ngpus :
-				    (int)o.n, devices, sizeof(devices)))
-			goto out;
-		fprintf(stderr, PROG "GPU order forced to %s, against the "
-			"plan\n", devices);
-	}
-	port = o.master_port ? o.master_port : free_port();
-	if (port < 0) {
+	lr->port = f.port = o->master_port ? o->master_port : free_port();
+	if (lr->port < 0) {
 		fprintf(stderr, PROG "no free port on 127.0.0.1: %s\n",
 			strerror(errno));
-		rc = N56_EXIT_FAIL;
-		goto out;
+		return N56_EXIT_FAIL;
 	}
-	if (n56_args_merge(plan->argv, plan->argc, o.cmd + 1,
-			   (size_t)o.ncmd - 1, &merged, &nmerged, err,
+	if (n56_step_decide(lr->plan, usable, &f, &lr->step, err,
+			    sizeof(err))) {
+		n56_print_lines(PROG, err);
+		return N56_EXIT_USAGE;
+	}
+	if (!lr->step->report.tp_in_island)
+		fprintf(stderr, PROG "placement: %s\n", lr->step->report.why);
+	if (o->gpu_order) {
+		if (parse_gpu_order(o->gpu_order, o->n, lr->topo ?
+				    lr->topo->ngpus : (int)o->n, lr->devices,
+				    sizeof(lr->devices)))
+			return N56_EXIT_USAGE;
+		fprintf(stderr, PROG "GPU order forced to %s, against the "
+			"plan\n", lr->devices);
+	}
+	return N56_EXIT_OK;
+}
+
+/* Every rank's argv and environment, before the first fork, so that a
+ * bad plan starts no rank at all. */
+static int local_envs(const struct local_opts *o, struct local_run *lr)
+{
+	const struct n56_plan *plan = lr->plan;
+	char err[1024];
+
+	if (n56_args_merge(plan->argv, plan->argc, o->cmd + 1,
+			   (size_t)o->ncmd - 1, &lr->merged, &lr->nmerged, err,
 			   sizeof(err))) {
 		fprintf(stderr, PROG "%s\n", err);
-		goto out;
+		return N56_EXIT_USAGE;
 	}
-	argv_rank = calloc(nmerged + 2, sizeof(*argv_rank));
-	envs = calloc((size_t)o.n, sizeof(*envs));
-	pids = calloc((size_t)o.n, sizeof(*pids));
-	if (!argv_rank || !envs || !pids) {
+	lr->argv_rank = calloc(lr->nmerged + 2, sizeof(*lr->argv_rank));
+	lr->envs = calloc((size_t)o->n, sizeof(*lr->envs));
+	lr->pids = calloc((size_t)o->n, sizeof(*lr->pids));
+	if (!lr->argv_rank || !lr->envs || !lr->pids) {
 		fprintf(stderr, PROG "%s\n", strerror(ENOMEM));
-		rc = N56_EXIT_FAIL;
-		goto out;
+		return N56_EXIT_FAIL;
 	}
-	argv_rank[0] = o.cmd[0];
-	memcpy(argv_rank + 1, merged, nmerged * sizeof(*merged));
-	/* Every environment is computed before the first fork, so that a
-	 * bad plan starts no rank at all. */
-	for (long r = 0; r < o.n; r++) {
-		struct n56_rank_place place;
-		const char *nic = NULL;
-
-		n56_place_rank(pl, r, &place);
-		if (topo && place.gpu < topo->ngpus)
-			nic = topo->gpus[place.gpu].nic;
-		if (n56_rank_env(plan, pl, r, "127.0.0.1", port, nic, &envs[r],
-				 err, sizeof(err))) {
+	lr->argv_rank[0] = o->cmd[0];
+	memcpy(lr->argv_rank + 1, lr->merged,
+	       lr->nmerged * sizeof(*lr->merged));
+	for (long r = 0; r < o->n; r++)
+		if (n56_step_rank_env(lr->step, r, &lr->envs[r], NULL, err,
+				      sizeof(err))) {
 			fprintf(stderr, PROG "rank %ld: %s\n", r, err);
-			rc = N56_EXIT_FAIL;
-			goto out;
+			return N56_EXIT_FAIL;
 		}
-	}
-	fprintf(stderr, PROG "%ld ranks, tp %ld pp %ld cp %ld ep %ld dp %ld, "
-		"master 127.0.0.1:%d, plan %.12s\n", o.n, plan->par.tp,
-		plan->par.pp, plan->par.cp, plan->par.ep, plan->par.dp, port,
-		plan->plan_sha256_hex);
+	return N56_EXIT_OK;
+}
+
+/* Forks the ranks and waits for them: the worst exit status. */
+static int run_ranks(const struct local_opts *o, struct local_run *lr)
+{
+	struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
+	long started = 0;
+	int rc;
+
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
 	fflush(NULL);
-	for (long r = 0; r < o.n; r++) {
+	for (long r = 0; r < o->n; r++) {
 		pid_t pid = fork();
 
 		if (pid == 0) {
 			sigaction(SIGINT, &old_int, NULL);
 			sigaction(SIGTERM, &old_term, NULL);
-			exec_rank(&envs[r], o.gpu_order ? devices : NULL,
-				  &shape, policy, argv_rank);
+			exec_rank(&lr->envs[r], o->gpu_order ? lr->devices :
+				  NULL, &lr->step->shape, lr->policy,
+				  lr->argv_rank);
 		}
 		if (pid < 0) {
 			fprintf(stderr, PROG "fork rank %ld: %s\n", r,
 				strerror(errno));
-			kill_all(pids, started, SIGTERM);
-			wait_all(pids, started);
+			kill_all(lr->pids, started, SIGTERM);
+			wait_all(lr->pids, started);
 			rc = N56_EXIT_FAIL;
 			goto restore;
 		}
-		pids[r] = pid;
+		lr->pids[r] = pid;
 		started++;
 	}
-	rc = wait_all(pids, o.n);
+	rc = wait_all(lr->pids, o->n);
 restore:
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
+	return rc;
+}
+
+int n56_cmd_local(int argc, char **argv)
+{
+	struct local_opts o;
+	struct local_run lr = {0};
+	const struct n56_parallel *par;
+	int rc = parse_local(argc, argv, &o);
+
+	if (rc)
+		return rc > 0 ? N56_EXIT_OK : N56_EXIT_USAGE;
+	if ((rc = local_plan(&o, &lr)) || (rc = local_place(&o, &lr)) ||
+	    (rc = local_envs(&o, &lr)))
+		goto out;
+	par = &lr.plan->par;
+	fprintf(stderr, PROG "%ld ranks, tp %ld pp %ld cp %ld ep %ld dp %ld, "
+		"master 127.0.0.1:%d, plan %.12s\n", o.n, par->tp, par->pp,
+		par->cp, par->ep, par->dp, lr.port,
+		lr.plan->plan_sha256_hex);
+	rc = run_ranks(&o, &lr);
 out:
-	for (long r = 0; envs && r < o.n; r++)
-		n56_env_clear(&envs[r]);
-	free(envs);
-	free(pids);
-	free(argv_rank);
-	free(merged);
-	n56_placer_free(pl);
-	n56_topology_free(topo);
-	n56_plan_free(plan);
-	n56_recipe_free(recipe);
-	n56_policy_free(policy);
-	n56_diags_free(&d);
+	local_run_free(&lr, o.n);
 	return rc;
 }
 

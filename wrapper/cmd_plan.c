@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/step.h"
 #include "policy/megatron.h"
 #include "policy/memory.h"
 #include "policy/plan.h"
@@ -138,6 +139,40 @@ static int parse_count(const char *cmd, const char *opt, const char *s,
 
 #define GO_ON (-1)
 
+/* One option's value into o: 0, or -1 after the message. */
+static int set_option(const char *cmd, int c, const char *v,
+		      struct plan_opts *o)
+{
+	switch (c) {
+	case 'r': o->recipe = v; break;
+	case 'p': o->policy = v; break;
+	case 't': o->topology = v; break;
+	case 'T': o->partition = v; break;
+	case 'P': o->picture = v; break;
+	case 'n':
+		return parse_count(cmd, "--nodes", v, N56_MAX_NODES,
+				   &o->nodes);
+	case 'g':
+		return parse_count(cmd, "--gpus-per-node", v,
+				   N56_MAX_GPUS_PER_NODE, &o->gpus);
+	case 'm':
+		return parse_count(cmd, "--max-nodes-shown", v, N56_MAX_NODES,
+				   &o->max_nodes_shown);
+	case 'f':
+		if (!strcmp(v, "text")) {
+			o->format = FORMAT_TEXT;
+		} else if (!strcmp(v, "json")) {
+			o->format = FORMAT_JSON;
+		} else {
+			fprintf(stderr, "nam56r-launch %s: --format '%s': use "
+				"text or json\n", cmd, v);
+			return -1;
+		}
+		break;
+	}
+	return 0;
+}
+
 /* Returns GO_ON, or the exit status: N56_EXIT_OK after --help,
  * N56_EXIT_USAGE on a bad option. */
 static int parse_opts(const char *cmd, bool full, int argc, char **argv,
@@ -177,53 +212,19 @@ static int parse_opts(const char *cmd, bool full, int argc, char **argv,
 			usage(stderr);
 			return N56_EXIT_USAGE;
 		}
-		switch (c) {
-		case 'r': o->recipe = optarg; break;
-		case 'p': o->policy = optarg; break;
-		case 'n':
-			if (parse_count(cmd, "--nodes", optarg, N56_MAX_NODES,
-					&o->nodes))
-				return N56_EXIT_USAGE;
-			break;
-		case 'g':
-			if (parse_count(cmd, "--gpus-per-node", optarg,
-					N56_MAX_GPUS_PER_NODE, &o->gpus))
-				return N56_EXIT_USAGE;
-			break;
-		case 't': o->topology = optarg; break;
-		case 'T': o->partition = optarg; break;
-		case 'f':
-			if (!strcmp(optarg, "text")) {
-				o->format = FORMAT_TEXT;
-			} else if (!strcmp(optarg, "json")) {
-				o->format = FORMAT_JSON;
-			} else {
-				fprintf(stderr,
-					"nam56r-launch %s: --format "
-					"'%s': use text or json\n",
-					cmd, optarg);
-				return N56_EXIT_USAGE;
-			}
-			break;
-		case 'm':
-			if (parse_count(cmd, "--max-nodes-shown", optarg,
-					N56_MAX_NODES, &o->max_nodes_shown))
-				return N56_EXIT_USAGE;
-			break;
-		case 'P': o->picture = optarg; break;
-		case 'h': usage(stdout); return N56_EXIT_OK;
-		case ':':
-			fprintf(stderr, "nam56r-launch %s: %s needs a value\n",
-				cmd, argv[optind - 1]);
-			usage(stderr);
-			return N56_EXIT_USAGE;
-		default:
-			fprintf(stderr,
-				"nam56r-launch %s: unknown option '%s'\n",
-				cmd, argv[optind - 1]);
+		if (c == 'h') {
+			usage(stdout);
+			return N56_EXIT_OK;
+		}
+		if (c == ':' || c == '?') {
+			fprintf(stderr, c == ':' ? "nam56r-launch %s: %s needs "
+				"a value\n" : "nam56r-launch %s: unknown "
+				"option '%s'\n", cmd, argv[optind - 1]);
 			usage(stderr);
 			return N56_EXIT_USAGE;
 		}
+		if (set_option(cmd, c, optarg, o))
+			return N56_EXIT_USAGE;
 	}
 	if (optind < argc) {
 		fprintf(stderr, "nam56r-launch %s: unexpected argument '%s'\n",
@@ -844,11 +845,37 @@ static int write_picture(const struct plan_opts *o,
 	return rc;
 }
 
+/* The placement of the plan and the step core's TP verdict on it: a
+ * warning, or an error when the site policy requires TP in one island. */
+static int place_plan(struct plan_inputs *in)
+{
+	char err[1024] = "";
+	bool required;
+
+	if (n56_step_placer(in->plan, &in->shape, &in->placer, &in->report,
+			    err, sizeof(err))) {
+		fprintf(stderr, "nam56r-launch plan: %s\n", err);
+		return N56_EXIT_USAGE;
+	}
+	if (in->report.tp_in_island)
+		return N56_EXIT_OK;
+	required = n56_step_tp_verdict(&in->report, in->policy, err,
+				       sizeof(err)) < 0;
+	fprintf(stderr, "nam56r-launch plan: %s: %s\n",
+		required ? "error" : "warning",
+		in->report.why[0] ? in->report.why
+				  : "a TP group spans NVLink islands");
+	if (!required)
+		return N56_EXIT_OK;
+	fprintf(stderr, "nam56r-launch plan: the site policy requires TP "
+		"inside one island (topology.require_tp_in_island)\n");
+	return N56_EXIT_USAGE;
+}
+
 int n56_cmd_plan(int argc, char **argv)
 {
 	struct plan_opts o;
 	struct plan_inputs in = { 0 };
-	char err[512] = "";
 	int rc = parse_opts("plan", true, argc, argv, &o);
 
 	if (rc != GO_ON)
@@ -858,29 +885,10 @@ int n56_cmd_plan(int argc, char **argv)
 		rc = load_topology(&o, &in);
 	if (!rc)
 		rc = build_plan(&o, &in);
+	if (!rc)
+		rc = place_plan(&in);
 	if (rc)
 		goto out;
-	if (n56_placer_new(&in.plan->par, &in.shape, in.plan->nodes, &in.placer,
-			   &in.report, err, sizeof(err))) {
-		fprintf(stderr, "nam56r-launch plan: placement: %s\n", err);
-		rc = N56_EXIT_USAGE;
-		goto out;
-	}
-	if (!in.report.tp_in_island) {
-		bool required = in.policy->topology.require_tp_in_island.v;
-
-		fprintf(stderr, "nam56r-launch plan: %s: %s\n",
-			required ? "error" : "warning",
-			in.report.why[0] ? in.report.why
-					 : "a TP group spans NVLink islands");
-		if (required) {
-			fprintf(stderr, "nam56r-launch plan: the site policy "
-					"requires TP inside one island "
-					"(topology.require_tp_in_island)\n");
-			rc = N56_EXIT_USAGE;
-			goto out;
-		}
-	}
 	if (n56_plan_advise(in.plan, &in.advice)) {
 		fprintf(stderr, "nam56r-launch plan: out of memory\n");
 		rc = N56_EXIT_FAIL;
@@ -904,21 +912,20 @@ out:
 static int check_assumed_islands(struct plan_inputs *in)
 {
 	const struct n56_policy *p = in->policy;
-	char err[512] = "";
+	char err[1024] = "";
 
 	if (p->topology.nislands)
 		return N56_EXIT_OK;
 	n56_node_shape_assumed(&in->shape, (int)in->plan->gpus_per_node);
-	if (n56_placer_new(&in->plan->par, &in->shape, in->plan->nodes,
-			   &in->placer, &in->report, err, sizeof(err))) {
-		fprintf(stderr, "nam56r-launch validate: placement: %s\n", err);
+	if (n56_step_placer(in->plan, &in->shape, &in->placer, &in->report,
+			    err, sizeof(err))) {
+		fprintf(stderr, "nam56r-launch validate: %s\n", err);
 		return N56_EXIT_USAGE;
 	}
-	if (in->report.tp_in_island)
-		return N56_EXIT_OK;
-	if (!p->topology.require_tp_in_island.v) {
-		fprintf(stderr, "nam56r-launch validate: warning: %s\n",
-			in->report.why);
+	if (!n56_step_tp_verdict(&in->report, p, err, sizeof(err))) {
+		if (!in->report.tp_in_island)
+			fprintf(stderr, "nam56r-launch validate: warning: "
+				"%s\n", in->report.why);
 		return N56_EXIT_OK;
 	}
 	fprintf(stderr,

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/step.h"
 #include "policy/plan.h"
 #include "spank/n56spank.h"
 #include "topology/bind.h"
@@ -331,210 +332,96 @@ static bool command_allowed(const struct n56_policy *p, const char *argv0,
 	return false;
 }
 
-/* CUDA_VISIBLE_DEVICES in the numbering of the GPUs Slurm gave the step. */
-static char *translate_devices(const char *ours, const char *slurm)
+/* The step's node list: MASTER_ADDR (its first node) and this node's
+ * name, borrowed from *hosts. */
+static int step_hosts(struct n56_step_facts *f, char ***hosts,
+		      size_t *nhosts)
 {
-	char *out = NULL, *a = strdup(ours), *b = strdup(slurm);
-	char *sv = NULL, *list[N56_MAX_GPUS_PER_NODE];
-	size_t n = 0, len = 0;
-	FILE *f = NULL;
+	const char *nodelist = getenv("SLURM_STEP_NODELIST");
+	char err[512];
 
-	if (!a || !b)
-		goto out;
-	for (char *t = strtok_r(b, ",", &sv); t && n < N56_MAX_GPUS_PER_NODE;
-	     t = strtok_r(NULL, ",", &sv))
-		list[n++] = t;
-	f = open_memstream(&out, &len);
-	if (!f)
-		goto out;
-	sv = NULL;
-	int first = 1;
-	for (char *t = strtok_r(a, ",", &sv); t;
-	     t = strtok_r(NULL, ",", &sv), first = 0) {
-		long i = strtol(t, NULL, 10);
-
-		if (i < 0 || (size_t)i >= n) {
-			fclose(f);
-			free(out);
-			out = NULL;
-			goto out;
-		}
-		fprintf(f, "%s%s", first ? "" : ",", list[i]);
+	if (!nodelist)
+		nodelist = getenv("SLURM_JOB_NODELIST");
+	if (!nodelist || n56_hostlist_expand(nodelist, hosts, nhosts, err,
+					     sizeof(err))) {
+		fprintf(stderr, PROG "the step's node list: %s\n",
+			nodelist ? err : "SLURM_STEP_NODELIST is not set");
+		return -1;
 	}
-	fclose(f);
-out:
-	free(a);
-	free(b);
-	return out;
+	f->master = *nhosts ? (*hosts)[0] : NULL;
+	f->node_name = (size_t)f->node_id < *nhosts ? (*hosts)[f->node_id] :
+		       NULL;
+	return 0;
 }
 
-/* DESIGN.md "Placement", as the plugin checks it: the admin map's islands
- * for this node agree with the node's own, and the node has one GPU per
- * rank of the step. 0 when placement may go on, -1 after the message. */
-static int check_node(const struct n56_plan *plan,
-		      const struct n56_policy *policy,
-		      const struct n56_topology *topo,
-		      const struct n56_node_shape *shape, const char *host)
+/* What the rest of SLURM_* says: the step's GPUs (Slurm's numbering,
+ * when it set it), the reserved ports, the job id; this task's rank is
+ * the only one of its node the wrapper knows. Without the plugin there is
+ * no job record for the port's key: the job id picks the port. */
+static void step_env_facts(struct n56_step_facts *f, const long *rank)
 {
-	struct n56_node_shape own, map, step;
-	const char *by = NULL;
-	char dom[256], why[1024];
-	int r;
+	long job = env_long("SLURM_JOB_ID", NULL);
 
-	if (n56_topology_own_shape(topo, &own, &by, why, sizeof(why)))
-		return 0;
-	r = n56_admin_map_shape(policy, host, own.gpus, &map, dom,
-				sizeof(dom), why, sizeof(why));
-	if (r < 0) {
-		fprintf(stderr, PROG "topology: %s\n", why);
-		return -1;
+	f->local_ranks = rank;
+	f->nlocal_ranks = 1;
+	f->step_gpus = getenv("SLURM_STEP_GPUS");
+	if (!f->step_gpus)
+		f->step_gpus = getenv("SLURM_JOB_GPUS");
+	f->visible_devices = getenv("CUDA_VISIBLE_DEVICES");
+	f->resv_ports = getenv("SLURM_STEP_RESV_PORTS");
+	f->job_id = job > 0 ? (uint32_t)job : 0;
+}
+
+/* The rank's environment: site defaults yield to what the user exported,
+ * as in task_init; then the node's shape. */
+static int apply_rank_env(const struct n56_env *env,
+			  const struct n56_node_shape *shape)
+{
+	char sig[256];
+
+	for (size_t i = 0; i < env->n; i++) {
+		const struct n56_env_entry *e = &env->v[i];
+
+		if (setenv(e->name, e->value,
+			   e->origin != N56_ORIGIN_SITE_DEFAULT)) {
+			fprintf(stderr, PROG "setenv %s: %s\n", e->name,
+				strerror(errno));
+			return -1;
+		}
 	}
-	struct n56_shape_view a = {&map, "the admin map", dom};
-	struct n56_shape_view s = {&own, by, NULL};
-	if (r > 0 && n56_shape_check(&a, &s, host, why, sizeof(why))) {
-		fprintf(stderr, PROG "%s; fix topology.islands in %s or the "
-			"node, or run with island_source per-node\n", why,
-			policy->path ? policy->path : "the site policy");
-		return -1;
-	}
-	n56_node_shape_assumed(&step, (int)plan->gpus_per_node);
-	a = (struct n56_shape_view){&step, "the step", NULL};
-	s = (struct n56_shape_view){shape, "hwloc", NULL};
-	if (step.gpus != shape->gpus &&
-	    n56_shape_check(&a, &s, host, why, sizeof(why))) {
-		fprintf(stderr, PROG "%s (topology %s): run one rank per GPU "
-			"(srun --ntasks-per-node=%d)\n", why, topo->source,
-			shape->gpus);
+	if (n56_shape_signature(shape, sig, sizeof(sig)) ||
+	    setenv(N56_ENV_NODE_SHAPE, sig, 1)) {
+		fprintf(stderr, PROG "setenv " N56_ENV_NODE_SHAPE ": %s\n",
+			strerror(errno));
 		return -1;
 	}
 	return 0;
 }
 
-/* No plugin: this rank's environment, computed as task_init would. */
+/* No plugin: this rank's environment, decided by the step core as for
+ * task_init; *gpu gets the node's index of its GPU. */
 static int set_rank_env(const struct n56_plan *plan,
-			const struct n56_policy *policy,
-			struct n56_topology *topo, long rank, long node,
-			int *gpu)
+			const struct n56_topology *topo,
+			struct n56_step_facts *f, long rank, int *gpu)
 {
-	struct n56_node_shape shape;
-	struct n56_placer *pl = NULL;
-	struct n56_place_report rep;
-	struct n56_rank_place place;
+	struct n56_step *s = NULL;
 	struct n56_env env = {0};
-	char err[512], **hosts = NULL;
+	char err[4096], **hosts = NULL;
 	size_t nhosts = 0;
-	const char *nodelist = getenv("SLURM_STEP_NODELIST");
 	int rc = -1;
 
-	if (!nodelist)
-		nodelist = getenv("SLURM_JOB_NODELIST");
-	if (!nodelist || n56_hostlist_expand(nodelist, &hosts, &nhosts, err,
-					     sizeof(err))) {
-		fprintf(stderr, PROG "the step's node list: %s\n",
-			nodelist ? err : "SLURM_STEP_NODELIST is not set");
+	if (step_hosts(f, &hosts, &nhosts))
+		goto out;
+	step_env_facts(f, &rank);
+	if (n56_step_decide(plan, topo, f, &s, err, sizeof(err)) ||
+	    n56_step_rank_env(s, rank, &env, gpu, err, sizeof(err))) {
+		n56_print_lines(PROG, err);
 		goto out;
 	}
-	if (!topo || n56_topology_shape(topo, &shape, err, sizeof(err)))
-		n56_node_shape_assumed(&shape, (int)plan->gpus_per_node);
-	else if (check_node(plan, policy, topo, &shape,
-			    node >= 0 && (size_t)node < nhosts ? hosts[node] :
-			    NULL))
-		goto out;
-	if (n56_placer_new(&plan->par, &shape, plan->nodes, &pl, &rep, err,
-			   sizeof(err))) {
-		fprintf(stderr, PROG "placement: %s\n", err);
-		goto out;
-	}
-	if (!rep.tp_in_island && policy->topology.require_tp_in_island.v) {
-		fprintf(stderr, PROG "placement: %s (the site policy requires "
-			"every TP group inside one NVLink island)\n", rep.why);
-		goto out;
-	}
-	n56_place_rank(pl, rank, &place);
-	if (place.node != node) {
-		fprintf(stderr, PROG "rank %ld is placed on node %ld but runs "
-			"on node %ld; use the block distribution (srun -m "
-			"block)\n", rank, place.node, node);
-		goto out;
-	}
-	*gpu = place.gpu;
-	long base = policy->record.master_port.v > 0 ?
-		    policy->record.master_port.v : 29500;
-	long job = env_long("SLURM_JOB_ID", NULL);
-	int port = (int)(base + (job > 0 ? job % 1000 : 0));
-	/* Slurm's reservation (MpiParams=ports) wins; without the plugin
-	 * there is no job record to compute a collision-free port from, so
-	 * the job id picks one (spank_nam56r(8), MASTER PORT). */
-	const char *resv = getenv("SLURM_STEP_RESV_PORTS");
-	if (resv && n56_resv_ports_first(resv, &port)) {
-		fprintf(stderr, PROG "SLURM_STEP_RESV_PORTS is '%.64s', not a "
-			"port range\n", resv);
-		goto out;
-	}
-	const char *nic = topo && place.gpu < topo->ngpus ?
-			  topo->gpus[place.gpu].nic : NULL;
-	if (n56_rank_env(plan, pl, rank, hosts[0],
-			 port, nic, &env,
-			 err, sizeof(err))) {
-		fprintf(stderr, PROG "per-rank environment: %s\n", err);
-		goto out;
-	}
-	const char *slurm_gpus = getenv("CUDA_VISIBLE_DEVICES");
-	char *slurm_copy = slurm_gpus ? strdup(slurm_gpus) : NULL;
-	/* A rank never goes to a GPU Slurm did not give the step. */
-	if (slurm_gpus) {
-		long k = *slurm_gpus ? 1 : 0;
-
-		for (const char *c = slurm_gpus; *c; c++)
-			k += *c == ',';
-		if (k != plan->gpus_per_node) {
-			fprintf(stderr, PROG "Slurm gave this step %ld GPUs "
-				"(%.256s) for %ld ranks on this node: a NAM56R "
-				"step runs one rank per GPU of the step (srun "
-				"--ntasks-per-node=%ld, or give the step %ld "
-				"GPUs with --gpus-per-node=%ld)\n", k,
-				slurm_gpus, plan->gpus_per_node, k,
-				plan->gpus_per_node, plan->gpus_per_node);
-			free(slurm_copy);
-			goto out;
-		}
-	}
-	for (size_t i = 0; i < env.n; i++) {
-		const struct n56_env_entry *e = &env.v[i];
-		char *dev = NULL;
-
-		if (slurm_copy && !strcmp(e->name, "CUDA_VISIBLE_DEVICES")) {
-			dev = translate_devices(e->value, slurm_copy);
-			if (!dev) {
-				fprintf(stderr, PROG "placement put a rank "
-					"outside the GPUs Slurm gave the step "
-					"(%s of %s)\n", e->value, slurm_copy);
-				free(slurm_copy);
-				goto out;
-			}
-		}
-		/* Site defaults yield to what the user exported. */
-		if (setenv(e->name, dev ? dev : e->value,
-			   e->origin != N56_ORIGIN_SITE_DEFAULT)) {
-			fprintf(stderr, PROG "setenv %s: %s\n", e->name,
-				strerror(errno));
-			free(dev);
-			free(slurm_copy);
-			goto out;
-		}
-		free(dev);
-	}
-	free(slurm_copy);
-	if (n56_shape_signature(&shape, err, sizeof(err)) ||
-	    setenv(N56_ENV_NODE_SHAPE, err, 1)) {
-		fprintf(stderr, PROG "setenv " N56_ENV_NODE_SHAPE ": %s\n",
-			strerror(errno));
-		goto out;
-	}
-	rc = 0;
+	rc = apply_rank_env(&env, &s->shape);
 out:
 	n56_env_clear(&env);
-	n56_placer_free(pl);
+	n56_step_free(s);
 	n56_hostlist_free(hosts, nhosts);
 	return rc;
 }
@@ -588,159 +475,194 @@ static struct n56_topology *load_topology(const struct n56_policy *p)
 	return t;
 }
 
-int n56_cmd_exec(int argc, char **argv)
-{
-	struct exec_opts o;
-	struct n56_policy *policy = NULL;
-	struct n56_recipe *recipe = NULL;
-	struct n56_plan *plan = NULL;
-	struct n56_topology *topo = NULL;
-	struct n56_diags d = {0};
+/* What n56_cmd_exec holds until the exec. */
+struct exec_run {
+	struct n56_policy *policy;
 	const char *policy_path;
-	char **cmd = NULL, **merged = NULL, **final = NULL, *real = NULL;
-	size_t ncmd = 0, nmerged = 0;
-	char err[1024];
-	int rc = N56_EXIT_USAGE, gpu = -1;
-	bool plugin = getenv("NAM56R_PLAN_SHA256") != NULL;
+	struct n56_recipe *recipe;
+	struct n56_plan *plan;
+	struct n56_topology *topo;
+	char **cmd; /* the runtime's argv, NULL-terminated */
+	size_t ncmd;
+};
 
-	int p = parse_opts(argc, argv, &o);
-	if (p)
-		return p > 0 ? N56_EXIT_OK : N56_EXIT_USAGE;
-	long rank = env_long("SLURM_PROCID", NULL);
-	long nodes = env_long("SLURM_STEP_NUM_NODES", "SLURM_NNODES");
-	long ntasks = env_long("SLURM_STEP_NUM_TASKS", "SLURM_NTASKS");
-	long node = env_long("SLURM_NODEID", NULL);
-	if (rank < 0 || nodes <= 0 || ntasks <= 0 || node < 0) {
+static void exec_run_free(struct exec_run *x)
+{
+	for (size_t i = 0; x->cmd && i < x->ncmd; i++)
+		free(x->cmd[i]);
+	free(x->cmd);
+	n56_topology_free(x->topo);
+	n56_plan_free(x->plan);
+	n56_recipe_free(x->recipe);
+	n56_policy_free(x->policy);
+}
+
+/* This task's place in the step, from SLURM_*: the step core's counts
+ * and task distribution, the same on every rank (a refusal fails the
+ * whole step, not the ranks that happen to land on another node). */
+static int step_counts(struct n56_step_facts *f, long *rank, long *gpn)
+{
+	char err[1024];
+
+	*rank = env_long("SLURM_PROCID", NULL);
+	f->nnodes = env_long("SLURM_STEP_NUM_NODES", "SLURM_NNODES");
+	f->ntasks = env_long("SLURM_STEP_NUM_TASKS", "SLURM_NTASKS");
+	f->node_id = env_long("SLURM_NODEID", NULL);
+	f->nlocal = -1;
+	if (*rank < 0 || f->nnodes <= 0 || f->ntasks <= 0 || f->node_id < 0) {
 		fprintf(stderr, PROG "not inside a job step (SLURM_PROCID, "
 			"SLURM_NNODES, SLURM_NTASKS, SLURM_NODEID): run it "
 			"with srun, or use `nam56r-launch local`\n");
-		goto out;
+		return N56_EXIT_USAGE;
 	}
-	if (ntasks % nodes) {
-		fprintf(stderr, PROG "the step runs %ld tasks on %ld nodes; "
-			"a NAM56R step runs the same number of ranks on every "
-			"node (srun --ntasks-per-node=G)\n", ntasks, nodes);
-		goto out;
-	}
-	/* Every rank sees the same distribution: refusing it here fails the
-	 * whole step, not the ranks that happen to land on another node. */
-	if (n56_distribution_check(getenv("SLURM_DISTRIBUTION"),
-				   getenv("SLURM_DIST_PLANESIZE"),
-				   ntasks / nodes, err, sizeof(err))) {
+	if (n56_step_tasks_per_node(f, gpn, err, sizeof(err))) {
 		fprintf(stderr, PROG "%s\n", err);
-		rc = N56_EXIT_FAIL;
-		goto out;
+		return N56_EXIT_USAGE;
 	}
+	f->distribution = getenv("SLURM_DISTRIBUTION");
+	f->plane_size = getenv("SLURM_DIST_PLANESIZE");
+	if (n56_step_distribution(f, *gpn, err, sizeof(err))) {
+		fprintf(stderr, PROG "%s\n", err);
+		return N56_EXIT_FAIL;
+	}
+	return N56_EXIT_OK;
+}
+
+/* The site policy, the recipe (the plugin's carried one, else --recipe or
+ * the built-in) and the plan of the step. */
+static int load_plan(const struct exec_opts *o, bool plugin,
+		     const struct n56_step_facts *f, long gpn,
+		     struct exec_run *x)
+{
+	struct n56_plan_request req = {f->nnodes, gpn};
+	struct n56_diags d = {0};
+	int rc = N56_EXIT_USAGE;
+
 	/* In a job step the site policy is the one the plugin placed the
-	 * step with; a policy the user names would let the rank run what the
-	 * site does not allow. */
-	if (o.policy) {
+	 * step with; a policy the user names would let the rank run what
+	 * the site does not allow. */
+	if (o->policy) {
 		fprintf(stderr, PROG "--policy %s: inside a job step the site "
 			"policy applies (%s); --policy is for plan, "
-			"validate and local outside Slurm\n", o.policy,
+			"validate and local outside Slurm\n", o->policy,
 			plugin ? "the one the plugin used" :
 			"$NAM56R_POLICY or " NAM56R_SYSCONFDIR
 			"/nam56r/policy.yaml");
-		goto out;
+		return rc;
 	}
-	if (load_policy(&policy, &policy_path))
-		goto out;
+	if (load_policy(&x->policy, &x->policy_path))
+		return rc;
 	if (plugin) {
-		if (o.recipe)
+		if (o->recipe)
 			fprintf(stderr, PROG "--recipe %s ignored: the plugin "
 				"placed this step with the recipe given to "
-				"--nam56r-recipe\n", o.recipe);
-		if (carried_recipe(&recipe))
-			goto out;
-	} else if (o.recipe ? n56_recipe_load(o.recipe, &recipe, &d) :
-		   n56_recipe_builtin(&recipe, &d)) {
-		n56_print_diags(PROG, &d);
+				"--nam56r-recipe\n", o->recipe);
+		if (carried_recipe(&x->recipe))
+			return rc;
+	} else if (o->recipe ? n56_recipe_load(o->recipe, &x->recipe, &d) :
+		   n56_recipe_builtin(&x->recipe, &d)) {
 		goto out;
 	}
-	struct n56_plan_request req = {nodes, ntasks / nodes};
-	if (n56_plan_build(recipe, policy, &req, &plan, &d)) {
-		n56_print_diags(PROG, &d);
-		goto out;
-	}
-	if (plugin) {
-		const char *want = getenv("NAM56R_PLAN_SHA256");
+	if (!n56_plan_build(x->recipe, x->policy, &req, &x->plan, &d))
+		rc = N56_EXIT_OK;
+out:
+	n56_print_diags(PROG, &d);
+	n56_diags_free(&d);
+	return rc;
+}
 
-		if (strcmp(want, plan->plan_sha256_hex)) {
-			fprintf(stderr, PROG "the plan here (%.12s) differs "
-				"from the plugin's (%.12s): is the same policy "
-				"used? (NAM56R_POLICY=%s)\n",
-				plan->plan_sha256_hex, want, policy_path);
-			rc = N56_EXIT_FAIL;
-			goto out;
-		}
-		if (apply_plan_env(plan)) {
-			rc = N56_EXIT_FAIL;
-			goto out;
-		}
-		gpu = (int)env_long("NAM56R_GPU", NULL);
-		topo = load_topology(policy);
-	} else {
-		topo = load_topology(policy);
-		if (set_rank_env(plan, policy, topo, rank, node, &gpu)) {
-			rc = N56_EXIT_FAIL;
-			goto out;
-		}
-	}
-	/* Bind before the exec; a binding that fails is reported, the rank
-	 * still runs where Slurm put it. */
-	if (topo && gpu >= 0 && gpu < topo->ngpus) {
-		char nic[128] = "", msg[512] = "";
+/* The plugin placed the rank: its plan must be ours, and what ran
+ * between task_init and this exec must not have changed the plan's env. */
+static int plugin_rank(struct exec_run *x, int *gpu)
+{
+	const char *want = getenv("NAM56R_PLAN_SHA256");
 
-		if (n56_bind_rank(topo, gpu, nic, sizeof(nic), msg,
-				  sizeof(msg)))
-			fprintf(stderr, PROG "rank %ld: %s\n", rank, msg);
-		else if (getenv("NAM56R_VERBOSE"))
-			fprintf(stderr, PROG "rank %ld: %s\n", rank, msg);
+	if (strcmp(want, x->plan->plan_sha256_hex)) {
+		fprintf(stderr, PROG "the plan here (%.12s) differs from the "
+			"plugin's (%.12s): is the same policy used? "
+			"(NAM56R_POLICY=%s)\n", x->plan->plan_sha256_hex, want,
+			x->policy_path);
+		return N56_EXIT_FAIL;
 	}
-	if (o.runtime) {
-		cmd = split_words(o.runtime, &ncmd);
-	} else if (o.runtime_words) {
-		/* The step's own command line, as the plugin's wrap= found
-		 * it: the runtime, then the user's args (merged as ever). */
-		cmd = calloc((size_t)o.runtime_words + 1, sizeof(*cmd));
-		for (long i = 0; cmd && i < o.runtime_words; i++)
-			cmd[ncmd++] = strdup(o.args[i]);
-		o.args += o.runtime_words;
-		o.nargs -= (int)o.runtime_words;
+	if (apply_plan_env(x->plan))
+		return N56_EXIT_FAIL;
+	*gpu = (int)env_long("NAM56R_GPU", NULL);
+	x->topo = load_topology(x->policy);
+	return N56_EXIT_OK;
+}
+
+/* Bind before the exec; a binding that fails is reported, the rank still
+ * runs where Slurm put it. */
+static void bind_rank(const struct n56_topology *topo, int gpu, long rank)
+{
+	char nic[128] = "", msg[512] = "";
+
+	if (!topo || gpu < 0 || gpu >= topo->ngpus)
+		return;
+	if (n56_bind_rank(topo, gpu, nic, sizeof(nic), msg, sizeof(msg)))
+		fprintf(stderr, PROG "rank %ld: %s\n", rank, msg);
+	else if (getenv("NAM56R_VERBOSE"))
+		fprintf(stderr, PROG "rank %ld: %s\n", rank, msg);
+}
+
+/* The runtime: --runtime CMD, the first N ARGS (--runtime-words N, the
+ * plugin's wrap=), else the recipe's runtime.command. */
+static int runtime_argv(struct exec_opts *o, struct exec_run *x)
+{
+	if (o->runtime) {
+		x->cmd = split_words(o->runtime, &x->ncmd);
+	} else if (o->runtime_words) {
+		x->cmd = calloc((size_t)o->runtime_words + 1, sizeof(*x->cmd));
+		for (long i = 0; x->cmd && i < o->runtime_words; i++)
+			x->cmd[x->ncmd++] = strdup(o->args[i]);
+		o->args += o->runtime_words;
+		o->nargs -= (int)o->runtime_words;
 	} else {
-		cmd = calloc(plan->ncommand + 1, sizeof(*cmd));
-		for (size_t i = 0; cmd && i < plan->ncommand; i++)
-			cmd[ncmd++] = strdup(plan->command[i]);
+		x->cmd = calloc(x->plan->ncommand + 1, sizeof(*x->cmd));
+		for (size_t i = 0; x->cmd && i < x->plan->ncommand; i++)
+			x->cmd[x->ncmd++] = strdup(x->plan->command[i]);
 	}
-	if (!cmd || !ncmd || !cmd[0]) {
+	if (!x->cmd || !x->ncmd || !x->cmd[0]) {
 		fprintf(stderr, PROG "no runtime to exec: the recipe has no "
 			"runtime.command (or give --runtime CMD)\n");
-		goto out;
+		return N56_EXIT_USAGE;
 	}
-	real = resolve_runtime(cmd[0]);
+	return N56_EXIT_OK;
+}
+
+/* Execs the runtime the policy allows with the generated args, then the
+ * user's; returns only on failure, with the exit status. */
+static int exec_runtime(const struct exec_opts *o, struct exec_run *x)
+{
+	char **merged = NULL, **final = NULL, *real, err[1024];
+	size_t nmerged = 0;
+	int rc = N56_EXIT_USAGE;
+
+	real = resolve_runtime(x->cmd[0]);
 	if (!real) {
-		fprintf(stderr, PROG "exec %s: %s\n", cmd[0], strerror(errno));
-		rc = N56_EXIT_EXEC;
-		goto out;
+		fprintf(stderr, PROG "exec %s: %s\n", x->cmd[0],
+			strerror(errno));
+		return N56_EXIT_EXEC;
 	}
-	if (!command_allowed(policy, cmd[0], real)) {
+	if (!command_allowed(x->policy, x->cmd[0], real)) {
 		fprintf(stderr, PROG "runtime '%s' is not allowed by the site "
 			"policy %s (runtime.allowed_commands; it is %s)\n",
-			cmd[0], policy_path, real);
+			x->cmd[0], x->policy_path, real);
 		goto out;
 	}
-	if (n56_args_merge(plan->argv, plan->argc, o.args, (size_t)o.nargs,
-			   &merged, &nmerged, err, sizeof(err))) {
+	if (n56_args_merge(x->plan->argv, x->plan->argc, o->args,
+			   (size_t)o->nargs, &merged, &nmerged, err,
+			   sizeof(err))) {
 		fprintf(stderr, PROG "%s\n", err);
 		goto out;
 	}
-	final = calloc(ncmd + nmerged + 1, sizeof(*final));
+	final = calloc(x->ncmd + nmerged + 1, sizeof(*final));
 	if (!final) {
 		rc = N56_EXIT_FAIL;
 		goto out;
 	}
-	memcpy(final, cmd, ncmd * sizeof(*final));
-	memcpy(final + ncmd, merged, nmerged * sizeof(*final));
+	memcpy(final, x->cmd, x->ncmd * sizeof(*final));
+	memcpy(final + x->ncmd, merged, nmerged * sizeof(*final));
 	fflush(NULL);
 	/* The file that was checked, not another PATH lookup. */
 	execv(real, final);
@@ -750,14 +672,38 @@ out:
 	free(real);
 	free(final);
 	free(merged);
-	for (size_t i = 0; cmd && i < ncmd; i++)
-		free(cmd[i]);
-	free(cmd);
-	n56_topology_free(topo);
-	if (plan)
-		n56_plan_free(plan);
-	n56_recipe_free(recipe);
-	n56_policy_free(policy);
-	n56_diags_free(&d);
+	return rc;
+}
+
+int n56_cmd_exec(int argc, char **argv)
+{
+	struct exec_opts o;
+	struct exec_run x = {0};
+	struct n56_step_facts f = {0};
+	bool plugin = getenv("NAM56R_PLAN_SHA256") != NULL;
+	long rank, gpn;
+	int rc, gpu = -1;
+
+	rc = parse_opts(argc, argv, &o);
+	if (rc)
+		return rc > 0 ? N56_EXIT_OK : N56_EXIT_USAGE;
+	if ((rc = step_counts(&f, &rank, &gpn)) ||
+	    (rc = load_plan(&o, plugin, &f, gpn, &x)))
+		goto out;
+	if (plugin) {
+		rc = plugin_rank(&x, &gpu);
+	} else {
+		x.topo = load_topology(x.policy);
+		if (set_rank_env(x.plan, x.topo, &f, rank, &gpu))
+			rc = N56_EXIT_FAIL;
+	}
+	if (rc)
+		goto out;
+	bind_rank(x.topo, gpu, rank);
+	rc = runtime_argv(&o, &x);
+	if (!rc)
+		rc = exec_runtime(&o, &x);
+out:
+	exec_run_free(&x);
 	return rc;
 }
