@@ -15,7 +15,7 @@ check_PROGRAMS += tests/test_spank_args
 TESTS += tests/test_spank_args
 tests_test_spank_args_SOURCES = tests/test_spank_args.c
 tests_test_spank_args_CFLAGS = $(TEST_CFLAGS)
-tests_test_spank_args_LDADD = libn56spank.la $(TEST_LIBS)
+tests_test_spank_args_LDADD = libn56spank.la libn56job.la $(TEST_LIBS)
 endif
 # The exec wrapper in a fake job step (spank work): env, argv, exit codes.
 TESTS += tests/exec-cli.sh

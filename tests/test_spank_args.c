@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "policy/argmerge.h"
 #include "spank/n56spank.h"
 
 struct fixture {

@@ -17,8 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "policy/argmerge.h"
 #include "policy/plan.h"
-#include "spank/n56spank.h"
 #include "topology/placement.h"
 #include "topology/rankenv.h"
 #include "topology/topology.h"

@@ -11,8 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "job/n56job.h"
 #include "policy/plan.h"
-#include "spank/n56spank.h"
 #include "topology/placement.h"
 #include "wrapper/commands.h"
 

@@ -12,8 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "job/n56job.h"
+#include "policy/argmerge.h"
 #include "policy/plan.h"
-#include "spank/n56spank.h"
 #include "topology/bind.h"
 #include "topology/placement.h"
 #include "topology/rankenv.h"
