@@ -87,10 +87,36 @@ int n56_record_find(const char *field, struct n56_record *r, char *err,
  * rest of the old text. Returns a malloc'd string or NULL (no memory). */
 char *n56_record_merge(const char *old, const char *record);
 
-/* ---- Slurm host lists: "n[1-3,7],gpu[001-002],login" ---- */
+/* ---- Slurm host lists ("n[1-3,7],gpu[009-010],rack[1-2]-n[01-02]") ----
+ * Read as Slurm 23.11 and later read them (slurm_hostlist_create, then
+ * slurm_hostlist_shift until empty): names are split at commas, blanks and
+ * newlines outside brackets; empty parts are skipped; a bracket holds
+ * numbers and ranges (lo-hi, the width of lo kept: [08-10] gives 08 09 10);
+ * text may follow a bracket; several brackets in one name give every
+ * combination, in Slurm's order (the last bracket varies fastest, then the
+ * first, the second, ... the one before the last slowest); duplicates are
+ * kept, in order. Refused, with a message: a list naming no host, brackets
+ * that are empty, nested or unbalanced, anything but digits, '-' and ','
+ * inside brackets, a range going down or without an end, a number over
+ * 18 digits, a range of more than N56_HOSTLIST_MAX_RANGE hosts, a bracket
+ * before the last one naming more than N56_HOSTLIST_MAX_RANGE values (both
+ * Slurm's limits), a host name longer than N56_HOSTNAME_MAX, more than
+ * N56_HOSTLIST_MAX_HOSTS hosts in all, and a name ending in a number too
+ * large for Slurm (it would rename the host). */
+#define N56_HOSTLIST_MAX_HOSTS (1L << 18)
+#define N56_HOSTLIST_MAX_RANGE 65536L
+#define N56_HOSTNAME_MAX 255
+/* hosts: a malloc'd array of n malloc'd names, in Slurm's order. */
 int n56_hostlist_expand(const char *expr, char ***hosts, size_t *n,
 			char *err, size_t errlen);
 void n56_hostlist_free(char **hosts, size_t n);
+/* The number of names (duplicates counted, as slurm_hostlist_count), or
+ * -1 with a message. Expands nothing. */
+long n56_hostlist_count(const char *expr, char *err, size_t errlen);
+/* 1 when host is one of the names of expr, 0 when not, -1 with a message
+ * when expr is bad. */
+int n56_hostlist_match(const char *expr, const char *host, char *err,
+		       size_t errlen);
 
 /* ---- computed alike by the plugin and by nam56r-launch ---- */
 

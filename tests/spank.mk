@@ -9,7 +9,7 @@ tests_n56_echo_runtime_SOURCES = tests/n56-echo-runtime.c
 EXTRA_DIST += tests/cluster tests/integration bench/bench_srun.sh \
 	bench/bench_exec.sh
 # The plugin's pure logic (spank work): plugstack args, record, base64,
-# hostlists, the request seen at submission, ARGS contradictions.
+# the request seen at submission, ARGS contradictions.
 if HAVE_CMOCKA
 check_PROGRAMS += tests/test_spank_args
 TESTS += tests/test_spank_args
