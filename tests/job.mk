@@ -7,3 +7,6 @@ tests_test_hostlist_SOURCES = tests/test_hostlist.c
 tests_test_hostlist_CFLAGS = $(TEST_CFLAGS)
 tests_test_hostlist_LDADD = libn56job.la $(CMOCKA_LIBS)
 endif
+# The contract's names are spelled only in job/n56job.h.
+TESTS += tests/contract-names.sh
+EXTRA_DIST += tests/contract-names.sh
