@@ -20,3 +20,16 @@ tests_test_hostlist_slurm_CPPFLAGS = $(AM_CPPFLAGS) $(SLURM_CPPFLAGS)
 tests_test_hostlist_slurm_CFLAGS = $(TEST_CFLAGS)
 tests_test_hostlist_slurm_LDADD = libn56job.la $(CMOCKA_LIBS) $(SLURM_LIBS)
 endif
+# `nam56r-launch placement` end to end, with a stand-in libslurm (built
+# against slurm.h) that answers from the environment.
+if HAVE_LIBSLURM
+check_LTLIBRARIES += tests/fake_slurm/libfakeslurm.la
+tests_fake_slurm_libfakeslurm_la_SOURCES = tests/fake_slurm/fake_slurm.c
+tests_fake_slurm_libfakeslurm_la_CPPFLAGS = $(AM_CPPFLAGS) $(SLURM_CPPFLAGS)
+tests_fake_slurm_libfakeslurm_la_LDFLAGS = -module -avoid-version -shared \
+	-rpath /nowhere
+endif
+TESTS += tests/placement-cli.sh
+EXTRA_DIST += tests/placement-cli.sh tests/fake_slurm/fake_slurm.c \
+	tests/golden/placement-42.txt tests/golden/placement-42.json \
+	tests/golden/placement-43.txt
