@@ -65,6 +65,8 @@ head -n 1 "$tmp/out" | grep -q '^job 42_1: nam56r:1 ' || fail "array task 42_1: 
 run 0 FAKE_SLURM_ARRAY=1 FAKE_SLURM_COMMENT="$rec" FAKE_SLURM_NODES='gpu[07-08]' -- 42_0
 grep -q ' gpu01 ' "$tmp/out" && ! grep -q ' gpu07 ' "$tmp/out" ||
 	fail "array task 42_0: not on gpu[01-02]"
+run 1 FAKE_SLURM_ARRAY=1 FAKE_SLURM_COMMENT="$rec" -- 42_5
+expect_err "slurmctld knows no job 42_5"
 
 # Refusals: exit 2 for a job without a usable record, 1 for failures.
 run 2 FAKE_SLURM_COMMENT=hello FAKE_SLURM_NODES='gpu[07-08]' -- 44
@@ -87,6 +89,13 @@ grep -q '^usage: nam56r-launch placement JOBID' "$tmp/err" || fail "12x: no usag
 run 1 NAM56R_SLURM_LIBRARY="$tmp/libslurm.so.0" -- 42
 grep -q "^nam56r-launch placement: cannot load $tmp/libslurm.so.0 (.*): placement reads the job from slurmctld through Slurm's client library; run it where Slurm's commands work\$" "$tmp/err" ||
 	fail "no libslurm: '$(cat "$tmp/err")'"
+
+# A library that is not libslurm.
+other=$bld/tests/fake_nvml/.libs/libfakenvml.so
+if [ -r "$other" ]; then
+	run 1 NAM56R_SLURM_LIBRARY="$other" -- 42
+	expect_err "$other has no slurm_load_job, slurm_free_job_info_msg, slurm_get_errno or slurm_strerror"
+fi
 
 [ "$fails" -eq 0 ] && echo "PASS: placement with a stand-in libslurm"
 [ "$fails" -eq 0 ]
