@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "core/step.h"
-#include "spank/n56spank.h"
+#include "job/n56job.h"
 #include "topology/util.h"
 
 /* The reasons found so far, one per line, in the caller's buffer. */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "job/n56job.h"
 #include "preflight/preflight.h"
 
 enum opt_type { OPT_SIZE, OPT_FLAG, OPT_GBPS, OPT_FORMAT, OPT_PATH,
@@ -51,10 +52,10 @@ void n56pf_usage(FILE *f)
 		"-- nam56r-preflight` or in a job step.\n\n"
 		"  --min-tp-busbw GBPS  threshold for TP groups expected on "
 		"NVLink (default:\n"
-		"                       $NAM56R_PREFLIGHT_MIN_TP_BUSBW, else "
+		"                       $" N56_ENV_PREFLIGHT_MIN_TP_BUSBW ", else "
 		"100)\n"
 		"  --min-dp-busbw GBPS  threshold for DP groups (default:\n"
-		"                       $NAM56R_PREFLIGHT_MIN_DP_BUSBW, else "
+		"                       $" N56_ENV_PREFLIGHT_MIN_DP_BUSBW ", else "
 		"none)\n"
 		"  --format text|json   report on stdout (rank 0)\n"
 		"  --json FILE          also write the JSON report to FILE\n"
@@ -221,9 +222,9 @@ int n56pf_parse_args(int argc, char **argv,
 	c->iters = 20;
 	c->timeout_s = 120;
 	/* The environment gives the defaults; the command line wins. */
-	if (env_gbps(getenv_fn, "NAM56R_PREFLIGHT_MIN_TP_BUSBW",
+	if (env_gbps(getenv_fn, N56_ENV_PREFLIGHT_MIN_TP_BUSBW,
 		     &c->min_tp_busbw, err, errlen) < 0 ||
-	    env_gbps(getenv_fn, "NAM56R_PREFLIGHT_MIN_DP_BUSBW",
+	    env_gbps(getenv_fn, N56_ENV_PREFLIGHT_MIN_DP_BUSBW,
 		     &c->min_dp_busbw, err, errlen) < 0)
 		goto fail;
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "job/n56job.h"
 #include "preflight/preflight.h"
 
 #define NAXES 4
@@ -185,11 +186,11 @@ int n56pf_check_env_coords(const struct n56pf_grid *g, long rank,
 	if (!getenv_fn)
 		getenv_fn = default_getenv;
 	n56pf_coords_of(g, rank, &c);
-	v[0].name = "NAM56R_TP_RANK", v[0].want = c.tp;
-	v[1].name = "NAM56R_CP_RANK", v[1].want = c.cp;
-	v[2].name = "NAM56R_EP_RANK", v[2].want = c.ep;
-	v[3].name = "NAM56R_DP_RANK", v[3].want = c.dp;
-	v[4].name = "NAM56R_PP_RANK", v[4].want = c.pp;
+	v[0].name = N56_ENV_TP_RANK, v[0].want = c.tp;
+	v[1].name = N56_ENV_CP_RANK, v[1].want = c.cp;
+	v[2].name = N56_ENV_EP_RANK, v[2].want = c.ep;
+	v[3].name = N56_ENV_DP_RANK, v[3].want = c.dp;
+	v[4].name = N56_ENV_PP_RANK, v[4].want = c.pp;
 	if (errlen)
 		err[0] = '\0';
 	for (int i = 0; i < 5; i++) {

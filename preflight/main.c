@@ -21,6 +21,7 @@
 #include <cuda_runtime_api.h>
 #include <nccl.h>
 
+#include "job/n56job.h"
 #include "preflight/preflight.h"
 
 #define BOOT_MAGIC 0x4e353650u /* "N56P" */
@@ -465,8 +466,8 @@ static int write_report(const struct n56pf_config *cfg,
 /* Rank 0: turn the gathered structs into the report and judge it. */
 static void fill_report(struct n56pf_report *rep, const struct wire *all)
 {
-	const char *sha = getenv("NAM56R_PLAN_SHA256");
-	const char *deg = getenv("NAM56R_ISLANDS_DEGRADED");
+	const char *sha = getenv(N56_ENV_PLAN_SHA);
+	const char *deg = getenv(N56_ENV_ISLANDS_DEGRADED);
 
 	rep->degraded = deg && *deg && strcmp(deg, "0") != 0;
 	if (sha)
@@ -557,11 +558,11 @@ int main(int argc, char **argv)
 	memset(&mine, 0, sizeof(mine));
 	mine.rank = (int32_t)my_rank;
 	mine.local_rank = (int32_t)local_rank;
-	mine.island = env_long("NAM56R_ISLAND", &island) ? -1 : (int32_t)island;
+	mine.island = env_long(N56_ENV_ISLAND, &island) ? -1 : (int32_t)island;
 	gethostname(mine.host, sizeof(mine.host) - 1);
-	if (getenv("NAM56R_PLAN_SHA256"))
+	if (getenv(N56_ENV_PLAN_SHA))
 		snprintf(mine.plan, sizeof(mine.plan), "%.64s",
-			 getenv("NAM56R_PLAN_SHA256"));
+			 getenv(N56_ENV_PLAN_SHA));
 	mine.coords_ok = n56pf_check_env_coords(&grid, my_rank, env_str,
 						mine.coords_why,
 						sizeof(mine.coords_why)) == 0;

@@ -94,19 +94,6 @@ static const struct {
 	{"wrap", arg_wrap},
 };
 
-int n56_record_field_parse(const char *s)
-{
-	if (!s)
-		return -1;
-	if (!strcmp(s, "comment"))
-		return N56_RECORD_COMMENT;
-	if (!strcmp(s, "admin_comment"))
-		return N56_RECORD_ADMIN_COMMENT;
-	if (!strcmp(s, "none"))
-		return N56_RECORD_NONE;
-	return -1;
-}
-
 int n56_spank_args_parse(int ac, char **av, struct n56_spank_args *out,
 			 char *err, size_t errlen)
 {

@@ -12,17 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <slurm/slurm.h>
-
-#include "spank/n56spank.h"
+#include "job/slurmapi.h"
 #include "spank/plugin.h"
 
-#ifdef HAVE_SLURM_LOAD_JOB_STEP_ID
-typedef int (*load_job_fn)(job_info_msg_t **, slurm_step_id_t, uint16_t);
-#else
-typedef int (*load_job_fn)(job_info_msg_t **, uint32_t, uint16_t);
-#endif
-typedef void (*free_info_fn)(job_info_msg_t *);
 typedef int (*cpus_on_node_fn)(char *, size_t, job_resources_t *,
 			       const char *);
 
@@ -65,9 +57,10 @@ int n56_job_key_on_node(uint32_t job_id, const char *node, char *key,
 			size_t len, const char **what, char *err,
 			size_t errlen)
 {
-	load_job_fn load = (load_job_fn)dlsym(RTLD_DEFAULT, "slurm_load_job");
-	free_info_fn release = (free_info_fn)dlsym(RTLD_DEFAULT,
-						   "slurm_free_job_info_msg");
+	n56_load_job_fn load = (n56_load_job_fn)dlsym(RTLD_DEFAULT,
+						      "slurm_load_job");
+	n56_free_info_fn release = (n56_free_info_fn)dlsym(
+		RTLD_DEFAULT, "slurm_free_job_info_msg");
 	cpus_on_node_fn on_node = (cpus_on_node_fn)dlsym(
 		RTLD_DEFAULT, "slurm_job_cpus_allocated_str_on_node");
 	job_info_msg_t *info = NULL;
@@ -78,16 +71,8 @@ int n56_job_key_on_node(uint32_t job_id, const char *node, char *key,
 			 "process (slurmstepd without libslurmfull?)");
 		return -1;
 	}
-#ifdef HAVE_SLURM_LOAD_JOB_STEP_ID
-	{
-		slurm_step_id_t id = SLURM_STEP_ID_INITIALIZER;
-
-		id.job_id = job_id;
-		loaded = load(&info, id, SHOW_ALL | SHOW_DETAIL);
-	}
-#else
-	loaded = load(&info, job_id, SHOW_ALL | SHOW_DETAIL);
-#endif
+	loaded = n56_slurm_load_job(load, &info, job_id,
+				    SHOW_ALL | SHOW_DETAIL);
 	if (loaded || !info) {
 		snprintf(err, errlen, "slurm_load_job(%u): %s", job_id,
 			 strerror(errno));

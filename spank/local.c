@@ -266,7 +266,7 @@ int n56_local_option(const char *optval)
 		goto report;
 	if (n56_plan_build(r, policy, &req, &plan, &d))
 		goto report;
-	if (!known && getenv("NAM56R_VERBOSE"))
+	if (!known && getenv(N56_ENV_VERBOSE))
 		fprintf(stderr, N56_LOG_PREFIX "%s: geometry not visible at "
 			"submission; checked for %ld node(s) x %ld GPU(s), the "
 			"real step is checked on the compute nodes\n", optval,

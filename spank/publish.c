@@ -10,32 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <slurm/slurm.h>
-
+#include "job/slurmapi.h"
 #include "spank/plugin.h"
-
-#ifdef HAVE_SLURM_LOAD_JOB_STEP_ID
-typedef int (*load_job_fn)(job_info_msg_t **, slurm_step_id_t, uint16_t);
-#else
-typedef int (*load_job_fn)(job_info_msg_t **, uint32_t, uint16_t);
-#endif
-typedef int (*update_job_fn)(job_desc_msg_t *);
-typedef void (*init_desc_fn)(job_desc_msg_t *);
-typedef void (*free_info_fn)(job_info_msg_t *);
-typedef int (*get_errno_fn)(void);
-typedef char *(*strerror_fn)(int);
-
-/* The functions are found by name at run time, so the compiler never
- * checks a call against slurm.h: check the types here, at build time,
- * against the headers of the Slurm the plugin is built for (26.05 changed
- * slurm_load_job; a mismatch went unnoticed until its jobs had no record). */
-#define N56_SAME_TYPE(fn, type)                                               \
-	_Static_assert(__builtin_types_compatible_p(__typeof__(&fn), type),  \
-		       #fn " differs from slurm.h: fix its typedef")
-N56_SAME_TYPE(slurm_load_job, load_job_fn);
-N56_SAME_TYPE(slurm_update_job, update_job_fn);
-N56_SAME_TYPE(slurm_init_job_desc_msg, init_desc_fn);
-N56_SAME_TYPE(slurm_free_job_info_msg, free_info_fn);
 
 static void *sym(const char *name, char *err, size_t errlen)
 {
@@ -49,9 +25,10 @@ static void *sym(const char *name, char *err, size_t errlen)
 
 static const char *slurm_err(void)
 {
-	get_errno_fn get = (get_errno_fn)dlsym(RTLD_DEFAULT,
-					       "slurm_get_errno");
-	strerror_fn str = (strerror_fn)dlsym(RTLD_DEFAULT, "slurm_strerror");
+	n56_get_errno_fn get = (n56_get_errno_fn)dlsym(RTLD_DEFAULT,
+							 "slurm_get_errno");
+	n56_strerror_fn str = (n56_strerror_fn)dlsym(RTLD_DEFAULT,
+						     "slurm_strerror");
 
 	if (get && str)
 		return str(get());
@@ -61,13 +38,14 @@ static const char *slurm_err(void)
 int n56_publish_record(uint32_t job_id, int field, const char *record,
 		       char *err, size_t errlen)
 {
-	load_job_fn load = (load_job_fn)sym("slurm_load_job", err, errlen);
-	update_job_fn update = (update_job_fn)sym("slurm_update_job", err,
-						  errlen);
-	init_desc_fn init = (init_desc_fn)sym("slurm_init_job_desc_msg", err,
-					      errlen);
-	free_info_fn release = (free_info_fn)sym("slurm_free_job_info_msg",
-						 err, errlen);
+	n56_load_job_fn load = (n56_load_job_fn)sym("slurm_load_job", err,
+						    errlen);
+	n56_update_job_fn update = (n56_update_job_fn)sym("slurm_update_job",
+							  err, errlen);
+	n56_init_desc_fn init = (n56_init_desc_fn)sym(
+		"slurm_init_job_desc_msg", err, errlen);
+	n56_free_info_fn release = (n56_free_info_fn)sym(
+		"slurm_free_job_info_msg", err, errlen);
 	job_info_msg_t *info = NULL;
 	job_desc_msg_t desc;
 	char *merged = NULL;
@@ -75,16 +53,7 @@ int n56_publish_record(uint32_t job_id, int field, const char *record,
 
 	if (!load || !update || !init || !release)
 		return -1;
-#ifdef HAVE_SLURM_LOAD_JOB_STEP_ID
-	/* The type must match slurm.h's exactly: the function is found by
-	 * name, so the compiler cannot check the call against it. */
-	slurm_step_id_t id = SLURM_STEP_ID_INITIALIZER;
-
-	id.job_id = job_id;
-	int loaded = load(&info, id, SHOW_ALL);
-#else
-	int loaded = load(&info, job_id, SHOW_ALL);
-#endif
+	int loaded = n56_slurm_load_job(load, &info, job_id, SHOW_ALL);
 	if (loaded || !info || info->record_count < 1) {
 		snprintf(err, errlen, "slurm_load_job(%u): %s", job_id,
 			 slurm_err());

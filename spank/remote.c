@@ -111,7 +111,7 @@ static struct n56_recipe *carried_recipe(spank_t sp)
 		n56_remote_fail("the recipe given with --nam56r-recipe did "
 				"not reach this node (" N56_CARRY_PREFIX
 				N56_CARRY_CONTENT " is missing from the job "
-				"environment; do not unset SLURM_SPANK_* "
+				"environment; do not unset " N56_CARRY_PREFIX "* "
 				"variables)");
 		goto out;
 	}

@@ -11,5 +11,5 @@ check_PROGRAMS += tests/test_ports
 TESTS += tests/test_ports
 tests_test_ports_SOURCES = tests/test_ports.c
 tests_test_ports_CFLAGS = $(TEST_CFLAGS)
-tests_test_ports_LDADD = libn56spank.la $(TEST_LIBS)
+tests_test_ports_LDADD = libn56job.la $(TEST_LIBS)
 endif

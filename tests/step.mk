@@ -4,5 +4,5 @@ check_PROGRAMS += tests/test_step
 TESTS += tests/test_step
 tests_test_step_SOURCES = tests/test_step.c
 tests_test_step_CFLAGS = $(TEST_CFLAGS)
-tests_test_step_LDADD = libn56core.la libn56spank.la $(TEST_LIBS)
+tests_test_step_LDADD = libn56core.la $(TEST_LIBS)
 endif

@@ -1,4 +1,4 @@
-/* The step helpers of spank/ports.c and spank/steplayout.c: MASTER_PORT
+/* The step helpers of job/ports.c and job/steplayout.c: MASTER_PORT
  * (the first reserved port of SLURM_STEP_RESV_PORTS, the computed port from
  * the job's CPUs on the first node) and the task distribution check, with
  * their exact messages. */
@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "spank/n56spank.h"
+#include "job/n56job.h"
 
 static void resv_ports(void **state)
 {

@@ -14,7 +14,7 @@
 #include <cmocka.h>
 
 #include "core/step.h"
-#include "spank/n56spank.h"
+#include "job/n56job.h"
 
 struct world {
 	struct n56_policy policy;

@@ -511,6 +511,30 @@ static void test_admin_map_gpu_split(void **state)
 	policy_free(p);
 }
 
+static void test_admin_map_racks(void **state)
+{
+	/* Two brackets in one name, as Slurm reads them; a node named by
+	 * two entries of a domain counts once. */
+	const struct n56_island_map_entry e[] = {
+		{.nodes = "rack[1-2]-n[01-02]", .domain = "d"},
+		{.nodes = "rack1-n01,rack1-n02", .domain = "d"},
+	};
+	struct n56_policy *p = policy_with(e, 2);
+	struct n56_topology *t = NULL;
+	char path[512], err[512];
+
+	(void)state;
+	make_topology(&pcie4, path, sizeof(path));
+	assert_int_equal(n56_topology_load(path, p, "rack2-n02", &t, err,
+					   sizeof(err)),
+			 0);
+	assert_int_equal(t->island_source, N56_ISLANDS_ADMIN_MAP);
+	assert_int_equal(t->nislands, 1);
+	assert_int_equal(t->nodes_per_domain, 4);
+	n56_topology_free(t);
+	policy_free(p);
+}
+
 static void expect_map_error(const struct n56_island_map_entry *e, size_t n,
 			     const char *host, const char *msg)
 {
@@ -541,7 +565,7 @@ static void test_admin_map_errors(void **state)
 	(void)state;
 	expect_map_error(bad_nodes, 1, "n1",
 			 "site.yaml:4:9: topology.islands[0].nodes: bad "
-			 "hostlist 'n[1-': missing ']'");
+			 "host list 'n[1-': missing ']'");
 	expect_map_error(bad_gpu, 1, "n1",
 			 "site.yaml:5:3: topology.islands[0].gpus: GPU 7 is "
 			 "not on this node (it has 4 GPUs, 0-3)");
@@ -567,83 +591,6 @@ static void test_policy_per_node(void **state)
 	assert_int_equal(t->island_source, N56_ISLANDS_ADMIN_MAP);
 	n56_topology_free(t);
 	policy_free(p);
-}
-
-static void test_hostlist(void **state)
-{
-	char err[256] = "";
-
-	(void)state;
-	assert_int_equal(n56_hostlist_match("n[1-18]", "n5", err, sizeof(err)),
-			 1);
-	assert_int_equal(n56_hostlist_match("n[1-18]", "n19", err,
-					    sizeof(err)),
-			 0);
-	assert_int_equal(n56_hostlist_match("n[1-18]", "n05", err,
-					    sizeof(err)),
-			 0);
-	assert_int_equal(n56_hostlist_match("gpu[001-004,010]", "gpu003", err,
-					    sizeof(err)),
-			 1);
-	assert_int_equal(n56_hostlist_match("gpu[001-004,010]", "gpu010", err,
-					    sizeof(err)),
-			 1);
-	assert_int_equal(n56_hostlist_match("gpu[001-004,010]", "gpu005", err,
-					    sizeof(err)),
-			 0);
-	assert_int_equal(n56_hostlist_match("gpu[001-004,010]", "gpu3", err,
-					    sizeof(err)),
-			 0);
-	assert_int_equal(n56_hostlist_match("a,b", "b", err, sizeof(err)), 1);
-	assert_int_equal(n56_hostlist_match("a,b", "ab", err, sizeof(err)), 0);
-	assert_int_equal(n56_hostlist_match("r[1-2]-n[3,5]", "r2-n5", err,
-					    sizeof(err)),
-			 1);
-	assert_int_equal(n56_hostlist_match("r[1-2]-n[3,5]", "r2-n4", err,
-					    sizeof(err)),
-			 0);
-	assert_int_equal(n56_hostlist_count("n[1-18]", err, sizeof(err)), 18);
-	assert_int_equal(n56_hostlist_count("a,b,a,n[1-2],n1", err,
-					    sizeof(err)),
-			 4);
-	assert_int_equal(n56_hostlist_count("r[1-2]-n[01-36]", err,
-					    sizeof(err)),
-			 72);
-}
-
-static void expect_hostlist_error(const char *expr, const char *msg)
-{
-	char err[256] = "";
-
-	assert_int_equal(n56_hostlist_match(expr, "n1", err, sizeof(err)), -1);
-	assert_string_equal(err, msg);
-	err[0] = '\0';
-	assert_int_equal(n56_hostlist_count(expr, err, sizeof(err)), -1);
-	assert_string_equal(err, msg);
-}
-
-static void test_hostlist_errors(void **state)
-{
-	(void)state;
-	expect_hostlist_error("n[1-", "bad hostlist 'n[1-': missing ']'");
-	expect_hostlist_error("n[5-1]",
-			      "bad hostlist 'n[5-1]': range 5-1 goes down");
-	expect_hostlist_error("n[a]",
-			      "bad hostlist 'n[a]': expected numbers or ranges "
-			      "like [1-18] or [001-004,010] inside brackets");
-	expect_hostlist_error("n[1,]",
-			      "bad hostlist 'n[1,]': expected numbers or "
-			      "ranges like [1-18] or [001-004,010] inside "
-			      "brackets");
-	expect_hostlist_error("", "bad hostlist '': no node named");
-	expect_hostlist_error("a,,b", "bad hostlist 'a,,b': empty name");
-	expect_hostlist_error("a,", "bad hostlist 'a,': empty name");
-	expect_hostlist_error("n1]", "bad hostlist 'n1]': ']' without '['");
-	expect_hostlist_error("n[[1]]", "bad hostlist 'n[[1]]': nested or "
-					"unbalanced brackets");
-	expect_hostlist_error("n[1-2000000]",
-			      "hostlist 'n[1-2000000]' names more than 1048576 "
-			      "nodes");
 }
 
 static void test_gpu_list(void **state)
@@ -1254,10 +1201,9 @@ int main(void)
 		cmocka_unit_test(test_nvswitch_pci_view),
 		cmocka_unit_test(test_admin_map_nvl72),
 		cmocka_unit_test(test_admin_map_gpu_split),
+		cmocka_unit_test(test_admin_map_racks),
 		cmocka_unit_test(test_admin_map_errors),
 		cmocka_unit_test(test_policy_per_node),
-		cmocka_unit_test(test_hostlist),
-		cmocka_unit_test(test_hostlist_errors),
 		cmocka_unit_test(test_gpu_list),
 		cmocka_unit_test_setup_teardown(test_nvml_hgx8, nvml_setup,
 						nvml_teardown),

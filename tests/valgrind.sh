@@ -3,7 +3,8 @@
 # error or definite/indirect leak fails it (exit 99). A shell test is run as
 # it is, with N56_LAUNCH naming a shim that runs nam56r-launch under
 # memcheck, so the command-line paths are checked, not the shell.
-vg="valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --track-fds=no"
+# tests/valgrind.supp names the leaks that are not ours (libslurm's).
+vg="valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --track-fds=no --suppressions=$(cd "$(dirname "$0")" && pwd)/valgrind.supp"
 case $(head -c 2 "$1" 2>/dev/null) in
 '#!')
 	shim=$(mktemp -d "${TMPDIR:-/tmp}/n56-vg.XXXXXX") || exit 99

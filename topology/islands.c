@@ -1,8 +1,10 @@
 /* NVLink/xGMI islands from the sources that need no live GPU: the site's
- * admin map (Slurm hostlists of nodes and GPU lists to named domains),
+ * admin map (Slurm host lists, read by job/hostlist.c, and GPU lists to
+ * named domains),
  * hwloc's link-bandwidth distances, and NVSwitch functions on the PCI bus. */
 #include "config.h"
 
+#include "job/n56job.h"
 #include "topology/topology.h"
 #include "topology/util.h"
 
@@ -12,223 +14,39 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A hostlist that names more than this many nodes is refused rather than
- * expanded: no cluster has that many, and a typo must not eat memory. */
-#define MAX_HOSTLIST_NAMES (1L << 20)
-
+/* The distinct names of several host lists (a domain spread over map
+ * entries): a node the map names twice is still one node. */
 struct names {
 	char **v;
-	long n;
+	size_t n;
 };
 
 static void names_free(struct names *s)
 {
-	for (long i = 0; i < s->n; i++)
-		free(s->v[i]);
-	free(s->v);
+	n56_hostlist_free(s->v, s->n);
 	s->v = NULL;
 	s->n = 0;
 }
 
-static int names_add(struct names *s, char *name)
+static int names_add_list(struct names *s, const char *expr, char *err,
+			  size_t errlen)
 {
-	char **v;
+	char **v, **nv;
+	size_t n;
 
-	if (!name)
+	if (n56_hostlist_expand(expr, &v, &n, err, errlen) < 0)
 		return -1;
-	if (!(s->n & (s->n - 1)) || !s->v) {
-		v = realloc(s->v, sizeof(*v) * (s->n ? s->n * 2 : 1));
-		if (!v) {
-			free(name);
-			return -1;
-		}
-		s->v = v;
+	nv = realloc(s->v, sizeof(*nv) * (s->n + n + 1));
+	if (!nv) {
+		n56_hostlist_free(v, n);
+		snprintf(err, errlen, "out of memory");
+		return -1;
 	}
-	s->v[s->n++] = name;
-	return 0;
-}
-
-/* One bracket's ranges "001-004,010": bounds and zero-padded width. */
-struct range {
-	long lo, hi;
-	int width; /* digits of lo when written with leading zeros, else 0 */
-};
-
-static int parse_ranges(const char *expr, const char *p, const char *end,
-			struct range **out, int *nout, char *err,
-			size_t errlen)
-{
-	struct range *v = NULL;
-	int n = 0;
-
-	while (p < end) {
-		const char *q = p;
-		struct range r = {0};
-		struct range *nv;
-		char *e;
-
-		if (*q < '0' || *q > '9')
-			goto bad;
-		r.lo = strtol(q, &e, 10);
-		if (e - q > 1 && *q == '0')
-			r.width = (int)(e - q);
-		r.hi = r.lo;
-		q = e;
-		if (q < end && *q == '-') {
-			q++;
-			if (q >= end || *q < '0' || *q > '9')
-				goto bad;
-			r.hi = strtol(q, &e, 10);
-			q = e;
-		}
-		if (r.hi < r.lo) {
-			snprintf(err, errlen,
-				 "bad hostlist '%s': range %ld-%ld goes down",
-				 expr, r.lo, r.hi);
-			free(v);
-			return -1;
-		}
-		if (q < end && *q != ',')
-			goto bad;
-		nv = realloc(v, sizeof(*v) * (n + 1));
-		if (!nv) {
-			free(v);
-			snprintf(err, errlen, "out of memory");
-			return -1;
-		}
-		v = nv;
-		v[n++] = r;
-		p = q < end ? q + 1 : q;
-		if (q < end && p == end)
-			goto bad; /* a trailing comma */
-	}
-	if (!n)
-		goto bad;
-	*out = v;
-	*nout = n;
-	return 0;
-bad:
-	snprintf(err, errlen,
-		 "bad hostlist '%s': expected numbers or ranges like "
-		 "[1-18] or [001-004,010] inside brackets",
-		 expr);
+	memcpy(nv + s->n, v, sizeof(*v) * n);
+	s->v = nv;
+	s->n += n;
 	free(v);
-	return -1;
-}
-
-/* Expands one item (no top-level comma) after `prefix` into s. */
-static int expand_item(const char *expr, const char *prefix, const char *p,
-		       const char *end, struct names *s, char *err,
-		       size_t errlen)
-{
-	const char *open = memchr(p, '[', end - p), *close;
-	struct range *r = NULL;
-	int nr = 0, ret = -1;
-
-	if (!open) {
-		char *name;
-
-		if (memchr(p, ']', end - p)) {
-			snprintf(err, errlen, "bad hostlist '%s': ']' without "
-					      "'['",
-				 expr);
-			return -1;
-		}
-		if (s->n >= MAX_HOSTLIST_NAMES) {
-			snprintf(err, errlen, "hostlist '%s' names more than "
-					      "%ld nodes",
-				 expr, MAX_HOSTLIST_NAMES);
-			return -1;
-		}
-		if (asprintf(&name, "%s%.*s", prefix, (int)(end - p), p) < 0 ||
-		    names_add(s, name) < 0) {
-			snprintf(err, errlen, "out of memory");
-			return -1;
-		}
-		return 0;
-	}
-	close = memchr(open, ']', end - open);
-	if (!close) {
-		snprintf(err, errlen, "bad hostlist '%s': missing ']'", expr);
-		return -1;
-	}
-	if (memchr(p, ']', open - p) ||
-	    memchr(open + 1, '[', close - open - 1)) {
-		snprintf(err, errlen, "bad hostlist '%s': nested or unbalanced "
-				      "brackets",
-			 expr);
-		return -1;
-	}
-	if (parse_ranges(expr, open + 1, close, &r, &nr, err, errlen) < 0)
-		return -1;
-	for (int i = 0; i < nr; i++)
-		for (long v = r[i].lo; v <= r[i].hi; v++) {
-			char *np;
-			int e;
-
-			if (asprintf(&np, "%s%.*s%0*ld", prefix,
-				     (int)(open - p), p, r[i].width, v) < 0) {
-				snprintf(err, errlen, "out of memory");
-				goto out;
-			}
-			e = expand_item(expr, np, close + 1, end, s, err,
-					errlen);
-			free(np);
-			if (e < 0)
-				goto out;
-		}
-	ret = 0;
-out:
-	free(r);
-	return ret;
-}
-
-static int hostlist_expand(const char *expr, struct names *s, char *err,
-			   size_t errlen)
-{
-	const char *p = expr;
-
-	s->v = NULL;
-	s->n = 0;
-	if (!expr || !*expr) {
-		snprintf(err, errlen, "bad hostlist '': no node named");
-		return -1;
-	}
-	while (*p) {
-		const char *q = p;
-		int depth = 0;
-
-		while (*q && (depth || *q != ',')) {
-			depth += *q == '[' ? 1 : *q == ']' ? -1 : 0;
-			q++;
-		}
-		if (q == p || (*q == ',' && !q[1])) {
-			snprintf(err, errlen, "bad hostlist '%s': empty name",
-				 expr);
-			goto fail;
-		}
-		if (expand_item(expr, "", p, q, s, err, errlen) < 0)
-			goto fail;
-		p = *q ? q + 1 : q;
-	}
 	return 0;
-fail:
-	names_free(s);
-	return -1;
-}
-
-int n56_hostlist_match(const char *expr, const char *host, char *err,
-		       size_t errlen)
-{
-	struct names s;
-	int found = 0;
-
-	if (hostlist_expand(expr, &s, err, errlen) < 0)
-		return -1;
-	for (long i = 0; i < s.n && !found; i++)
-		found = host && !strcmp(s.v[i], host);
-	names_free(&s);
-	return found;
 }
 
 static int str_cmp(const void *a, const void *b)
@@ -242,20 +60,8 @@ static long distinct(struct names *s)
 
 	if (s->n > 1)
 		qsort(s->v, s->n, sizeof(*s->v), str_cmp);
-	for (long i = 0; i < s->n; i++)
+	for (size_t i = 0; i < s->n; i++)
 		n += !i || strcmp(s->v[i], s->v[i - 1]);
-	return n;
-}
-
-long n56_hostlist_count(const char *expr, char *err, size_t errlen)
-{
-	struct names s;
-	long n;
-
-	if (hostlist_expand(expr, &s, err, errlen) < 0)
-		return -1;
-	n = distinct(&s);
-	names_free(&s);
 	return n;
 }
 
@@ -327,26 +133,13 @@ static int domain_node_count(struct n56_topology *t,
 		if (!first)
 			continue;
 		for (size_t j = i; j < p->topology.nislands; j++) {
-			struct names s;
-
 			if (strcmp(p->topology.islands[j].domain, d))
 				continue;
-			if (hostlist_expand(p->topology.islands[j].nodes, &s,
-					    err, errlen) < 0) {
+			if (names_add_list(&all, p->topology.islands[j].nodes,
+					   err, errlen) < 0) {
 				names_free(&all);
 				return -1;
 			}
-			for (long k = 0; k < s.n; k++) {
-				if (names_add(&all, s.v[k]) < 0) {
-					s.v[k] = NULL;
-					names_free(&s);
-					names_free(&all);
-					snprintf(err, errlen, "out of memory");
-					return -1;
-				}
-				s.v[k] = NULL;
-			}
-			names_free(&s);
 		}
 		n = distinct(&all);
 		names_free(&all);

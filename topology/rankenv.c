@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "job/n56job.h"
 #include "topology/rankenv.h"
 #include "topology/util.h"
 
@@ -122,13 +123,13 @@ int n56_rank_env(const struct n56_plan *plan, const struct n56_placer *pl,
 		    N56_ORIGIN_DERIVED,
 		    "GPU of local rank 0, 1, ...: LOCAL_RANK selects the "
 		    "placed GPU") < 0 ||
-	    env_add_long(&e, &cap, "NAM56R_TP_RANK", p.tp, placed) < 0 ||
-	    env_add_long(&e, &cap, "NAM56R_CP_RANK", p.cp, placed) < 0 ||
-	    env_add_long(&e, &cap, "NAM56R_EP_RANK", p.ep, placed) < 0 ||
-	    env_add_long(&e, &cap, "NAM56R_DP_RANK", p.dp, placed) < 0 ||
-	    env_add_long(&e, &cap, "NAM56R_PP_RANK", p.pp, placed) < 0 ||
-	    env_add_long(&e, &cap, "NAM56R_ISLAND", p.island, placed) < 0 ||
-	    env_add(&e, &cap, "NAM56R_PLAN_SHA256", plan->plan_sha256_hex,
+	    env_add_long(&e, &cap, N56_ENV_TP_RANK, p.tp, placed) < 0 ||
+	    env_add_long(&e, &cap, N56_ENV_CP_RANK, p.cp, placed) < 0 ||
+	    env_add_long(&e, &cap, N56_ENV_EP_RANK, p.ep, placed) < 0 ||
+	    env_add_long(&e, &cap, N56_ENV_DP_RANK, p.dp, placed) < 0 ||
+	    env_add_long(&e, &cap, N56_ENV_PP_RANK, p.pp, placed) < 0 ||
+	    env_add_long(&e, &cap, N56_ENV_ISLAND, p.island, placed) < 0 ||
+	    env_add(&e, &cap, N56_ENV_PLAN_SHA, plan->plan_sha256_hex,
 		    N56_ORIGIN_DERIVED,
 		    "hash of the plan every rank runs") < 0 ||
 	    env_copy(&e, &cap, &plan->fixed_policy) < 0 ||

@@ -147,12 +147,6 @@ int n56_islands_pci_switch(struct n56_topology *t, struct hwloc_obj **gpu_obj,
 int n56_cache_record_read(struct n56_topology *t, int *label, char *err,
 			  size_t errlen);
 
-/* Slurm hostlist expressions ("n[1-18]", "gpu[001-004,010]", "a,b"):
- * 1 when host is in expr, 0 when not, -1 with a message when expr is bad. */
-int n56_hostlist_match(const char *expr, const char *host, char *err,
-		       size_t errlen);
-/* Number of distinct names in expr, or -1 with a message. */
-long n56_hostlist_count(const char *expr, char *err, size_t errlen);
 /* GPU list "0-3,6": marks in[0..n-1]; -1 with a message when an index is
  * out of range or the list is malformed. */
 int n56_gpu_list_parse(const char *list, int n, bool *in, char *err,

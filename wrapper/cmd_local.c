@@ -19,8 +19,9 @@
 #include <unistd.h>
 
 #include "core/step.h"
+#include "job/n56job.h"
+#include "policy/argmerge.h"
 #include "policy/plan.h"
-#include "spank/n56spank.h"
 #include "topology/placement.h"
 #include "topology/rankenv.h"
 #include "topology/topology.h"
@@ -263,13 +264,13 @@ static void exec_rank(const struct n56_env *env, const char *devices,
 		setenv(e->name, v, e->origin != N56_ORIGIN_SITE_DEFAULT);
 	}
 	if (s->degraded)
-		setenv("NAM56R_ISLANDS_DEGRADED", "1", 1);
+		setenv(N56_ENV_ISLANDS_DEGRADED, "1", 1);
 	/* The site's preflight thresholds, unless the operator set them. */
 	if (p->preflight.min_tp_busbw_gbps.text)
-		setenv("NAM56R_PREFLIGHT_MIN_TP_BUSBW",
+		setenv(N56_ENV_PREFLIGHT_MIN_TP_BUSBW,
 		       p->preflight.min_tp_busbw_gbps.text, 0);
 	if (p->preflight.min_dp_busbw_gbps.text)
-		setenv("NAM56R_PREFLIGHT_MIN_DP_BUSBW",
+		setenv(N56_ENV_PREFLIGHT_MIN_DP_BUSBW,
 		       p->preflight.min_dp_busbw_gbps.text, 0);
 	execvp(argv[0], argv);
 	fprintf(stderr, PROG "exec %s: %s\n", argv[0], strerror(errno));

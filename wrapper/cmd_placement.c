@@ -1,18 +1,18 @@
 /* nam56r-launch placement JOBID: the per-rank table of a job, rebuilt from
- * the nam56r record in `scontrol show job` and the job's node list
- * (placement is a pure function of both). scontrol runs without a shell. */
+ * the nam56r record in its Comment or AdminComment and its node list
+ * (placement is a pure function of both), read with slurm_load_job. */
 #include "config.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
+#include "job/n56job.h"
 #include "policy/plan.h"
-#include "spank/n56spank.h"
 #include "topology/placement.h"
 #include "wrapper/commands.h"
 
@@ -22,98 +22,131 @@ static void placement_usage(FILE *f)
 {
 	fprintf(f, "usage: nam56r-launch placement JOBID [--format text|json]\n\n"
 		   "Rebuilds the per-rank table of a job from the nam56r record "
-		   "in its Comment\nor AdminComment (`scontrol show job`) and its "
-		   "node list. Exit 2 when the job\nhas no record.\n");
+		   "in its Comment\nor AdminComment and its node list, read "
+		   "from slurmctld with libslurm.\nExit 2 when the job has no "
+		   "record.\n");
 }
 
-/* Runs argv (PATH lookup, no shell) and returns its stdout; its stderr
- * goes to ours. -1 when it could not run or exited non-zero. */
-static int run_capture(char *const argv[], char **out)
+#ifdef HAVE_LIBSLURM
+#include "job/slurmapi.h"
+
+/* The job as slurmctld has it, through libslurm: loaded when the command
+ * runs (dlopen, not linked), so that nam56r-launch runs on nodes without
+ * Slurm's client library; only this command needs it. The library is the
+ * soname configure found, whose structures are those of the slurm.h built
+ * with; NAM56R_SLURM_LIBRARY names another file (the tests' stand-in). */
+struct job_fields {
+	char *comment, *admin_comment, *nodes;
+};
+
+static int load_job(const char *job, struct job_fields *out)
 {
-	int fd[2], status;
-	size_t len = 0, cap = 0;
-	char *buf = NULL;
-	pid_t pid;
+	const char *lib = getenv("NAM56R_SLURM_LIBRARY");
+	void *h;
+	unsigned long v;
+	uint32_t id, task = NO_VAL;
+	char *end = NULL;
+	bool ok;
+	int rc = -1;
 
-	*out = NULL;
-	if (pipe(fd))
-		return -1;
-	pid = fork();
-	if (pid < 0) {
-		close(fd[0]);
-		close(fd[1]);
-		return -1;
+	if (!lib || !*lib)
+		lib = N56_SLURM_LIBRARY;
+	/* JOBID or JOBID_TASK (an array task), as scontrol takes them. */
+	errno = 0;
+	ok = job[0] >= '0' && job[0] <= '9';
+	v = ok ? strtoul(job, &end, 10) : 0;
+	ok = ok && !errno && v && v < NO_VAL;
+	id = (uint32_t)v;
+	if (ok && *end == '_') {
+		ok = end[1] >= '0' && end[1] <= '9';
+		v = ok ? strtoul(end + 1, &end, 10) : 0;
+		ok = ok && !errno && v < NO_VAL;
+		task = (uint32_t)v;
 	}
-	if (pid == 0) {
-		dup2(fd[1], 1);
-		close(fd[0]);
-		close(fd[1]);
-		execvp(argv[0], argv);
-		fprintf(stderr, PROG "exec %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	close(fd[1]);
-	for (;;) {
-		if (len + 4096 + 1 > cap) {
-			char *nb = realloc(buf, cap = cap ? cap * 2 : 8192);
-
-			if (!nb)
-				break;
-			buf = nb;
-		}
-		ssize_t n = read(fd[0], buf + len, cap - len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (!buf || !WIFEXITED(status) || WEXITSTATUS(status)) {
-		free(buf);
+	if (!ok || *end) {
+		fprintf(stderr, PROG "'%s' is not a job id (JOBID or "
+			"JOBID_TASK)\n", job);
 		return -1;
 	}
-	buf[len] = 0;
-	*out = buf;
-	return 0;
-}
-
-/* The value of `Key=` that starts a line of scontrol's output (after its
- * indentation): the rest of the line, trailing blanks cut. */
-static char *field_line(const char *text, const char *key)
-{
-	size_t klen = strlen(key);
-
-	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : p) {
-		const char *q = p + strspn(p, " \t");
-
-		if (strncmp(q, key, klen) || q[klen] != '=')
-			continue;
-		q += klen + 1;
-		size_t n = strcspn(q, "\n");
-		while (n && (q[n - 1] == ' ' || q[n - 1] == '\t'))
-			n--;
-		return strndup(q, n);
+	h = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		fprintf(stderr, PROG "cannot load %s (%s): placement reads the "
+			"job from slurmctld through Slurm's client library; "
+			"run it where Slurm's commands work\n", lib,
+			dlerror());
+		return -1;
 	}
-	return NULL;
-}
+	void (*init)(const char *) = (void (*)(const char *))dlsym(
+		h, "slurm_init");
+	n56_load_job_fn load = (n56_load_job_fn)dlsym(h, "slurm_load_job");
+	n56_free_info_fn release = (n56_free_info_fn)dlsym(
+		h, "slurm_free_job_info_msg");
+	n56_get_errno_fn get_errno = (n56_get_errno_fn)dlsym(
+		h, "slurm_get_errno");
+	n56_strerror_fn str = (n56_strerror_fn)dlsym(h, "slurm_strerror");
+	job_info_msg_t *info = NULL;
 
-/* A single `Key=value` token anywhere (NodeList=, not ReqNodeList=). */
-static char *field_token(const char *text, const char *key)
-{
-	size_t klen = strlen(key);
-
-	for (const char *p = text; (p = strstr(p, key)); p += klen) {
-		if ((p != text && p[-1] != ' ' && p[-1] != '\n') ||
-		    p[klen] != '=')
-			continue;
-		const char *v = p + klen + 1;
-		return strndup(v, strcspn(v, " \t\n"));
+	if (!load || !release || !get_errno || !str) {
+		fprintf(stderr, PROG "%s has no slurm_load_job, "
+			"slurm_free_job_info_msg, slurm_get_errno or "
+			"slurm_strerror\n", lib);
+		goto out;
 	}
-	return NULL;
+	if (init) /* Slurm 22.05 on; before, the first call reads the conf */
+		init(NULL);
+	if (n56_slurm_load_job(load, &info, id, SHOW_ALL) || !info) {
+		fprintf(stderr, PROG "slurm_load_job(%s): %s\n", job,
+			str(get_errno()));
+		goto out;
+	}
+	/* An array job gives all its tasks: JOBID_TASK names one, JOBID the
+	 * job with that id, else the first (as `scontrol show job`). */
+	slurm_job_info_t *j = NULL;
+	for (uint32_t i = 0; i < info->record_count && !j; i++) {
+		slurm_job_info_t *c = &info->job_array[i];
+
+		if (task == NO_VAL ? c->job_id == id :
+		    c->array_job_id == id && c->array_task_id == task)
+			j = c;
+	}
+	if (!j && task == NO_VAL && info->record_count)
+		j = &info->job_array[0];
+	if (!j) {
+		fprintf(stderr, PROG "slurmctld knows no job %s\n", job);
+		goto out;
+	}
+	out->comment = j->comment ? strdup(j->comment) : NULL;
+	out->admin_comment = j->admin_comment ? strdup(j->admin_comment) :
+			     NULL;
+	out->nodes = j->nodes ? strdup(j->nodes) : NULL;
+	if ((j->comment && !out->comment) ||
+	    (j->admin_comment && !out->admin_comment) ||
+	    (j->nodes && !out->nodes)) {
+		fprintf(stderr, PROG "out of memory\n");
+		goto out;
+	}
+	rc = 0;
+out:
+	if (info)
+		release(info);
+	/* libslurm stays loaded: it keeps threads and atexit handlers. */
+	return rc;
 }
+#else
+struct job_fields {
+	char *comment, *admin_comment, *nodes;
+};
+
+static int load_job(const char *job, struct job_fields *out)
+{
+	(void)job;
+	(void)out;
+	fprintf(stderr, PROG "this nam56r-launch was built without Slurm's "
+		"client library (slurm/slurm.h and libslurm.so), which "
+		"placement needs to read the job\n");
+	return -1;
+}
+#endif
 
 static void shape_from_record(const struct n56_record *r,
 			      struct n56_node_shape *s)
@@ -140,7 +173,7 @@ static void shape_from_record(const struct n56_record *r,
 int n56_cmd_placement(int argc, char **argv)
 {
 	const char *job = NULL, *format = "text";
-	char *show = NULL, *names = NULL, *nodelist = NULL, *field = NULL;
+	struct job_fields jf = {0};
 	char **hosts = NULL;
 	size_t nhosts = 0;
 	struct n56_record rec;
@@ -171,18 +204,15 @@ int n56_cmd_placement(int argc, char **argv)
 		placement_usage(stderr);
 		return N56_EXIT_USAGE;
 	}
-	char *show_argv[] = {"scontrol", "show", "job", (char *)job, NULL};
-	if (run_capture(show_argv, &show)) {
-		fprintf(stderr, PROG "`scontrol show job %s` failed\n", job);
+	if (load_job(job, &jf)) {
 		rc = N56_EXIT_FAIL;
 		goto out;
 	}
 	/* The record may be in either field; Comment first (the default). */
+	const char *fields[] = {jf.comment, jf.admin_comment};
 	static const char *const keys[] = {"Comment", "AdminComment"};
 	for (size_t k = 0; k < 2 && found <= 0; k++) {
-		free(field);
-		field = field_line(show, keys[k]);
-		found = n56_record_find(field, &rec, err, sizeof(err));
+		found = n56_record_find(fields[k], &rec, err, sizeof(err));
 		if (found < 0) {
 			fprintf(stderr, PROG "job %s %s: %s\n", job, keys[k],
 				err);
@@ -195,30 +225,19 @@ int n56_cmd_placement(int argc, char **argv)
 			"has started yet, or the site publishes none)\n", job);
 		goto out;
 	}
-	nodelist = field_token(show, "NodeList");
-	if (!nodelist || !strcmp(nodelist, "(null)")) {
+	if (!jf.nodes || !*jf.nodes) {
 		fprintf(stderr, PROG "job %s has no node list yet\n", job);
 		goto out;
 	}
-	char *names_argv[] = {"scontrol", "show", "hostnames", nodelist, NULL};
-	if (run_capture(names_argv, &names)) {
-		fprintf(stderr, PROG "`scontrol show hostnames %s` failed\n",
-			nodelist);
+	if (n56_hostlist_expand(jf.nodes, &hosts, &nhosts, err,
+				sizeof(err))) {
+		fprintf(stderr, PROG "job %s: its node list: %s\n", job, err);
 		rc = N56_EXIT_FAIL;
 		goto out;
 	}
-	for (char *s = names, *save = NULL, *t;
-	     (t = strtok_r(s, "\n", &save)); s = NULL) {
-		char **nv = realloc(hosts, (nhosts + 1) * sizeof(*nv));
-
-		if (!nv)
-			goto out;
-		hosts = nv;
-		hosts[nhosts++] = strdup(t);
-	}
 	if ((long)nhosts < rec.nodes || rec.nodes <= 0 || rec.gpn <= 0) {
 		fprintf(stderr, PROG "the record says %ld nodes but job %s has "
-			"%zu (%s)\n", rec.nodes, job, nhosts, nodelist);
+			"%zu (%s)\n", rec.nodes, job, nhosts, jf.nodes);
 		goto out;
 	}
 	struct n56_parallel par = {
@@ -280,9 +299,8 @@ int n56_cmd_placement(int argc, char **argv)
 out:
 	n56_placer_free(pl);
 	n56_hostlist_free(hosts, nhosts);
-	free(show);
-	free(names);
-	free(nodelist);
-	free(field);
+	free(jf.comment);
+	free(jf.admin_comment);
+	free(jf.nodes);
 	return rc;
 }

@@ -13,8 +13,9 @@
 #include <unistd.h>
 
 #include "core/step.h"
+#include "job/n56job.h"
+#include "policy/argmerge.h"
 #include "policy/plan.h"
-#include "spank/n56spank.h"
 #include "topology/bind.h"
 #include "topology/placement.h"
 #include "topology/rankenv.h"
@@ -48,7 +49,7 @@ static void exec_usage(FILE *f)
 		"  --recipe F    recipe when no --nam56r-recipe was given to "
 		"Slurm (default:\n                the built-in NAM56R recipe)\n"
 		"  --policy F    refused here (exit 2): a job step uses the site "
-		"policy\n                ($NAM56R_POLICY, set by the plugin, "
+		"policy\n                ($" N56_ENV_POLICY ", set by the plugin, "
 		"else %s/nam56r/policy.yaml);\n                --policy is for "
 		"plan, validate and local\n"
 		"  --runtime CMD run CMD (split at spaces) instead of the "
@@ -150,7 +151,7 @@ static int parse_opts(int argc, char **argv, struct exec_opts *o)
 static int load_policy(struct n56_policy **out, const char **path)
 {
 	struct n56_diags d = {0};
-	const char *env = getenv("NAM56R_POLICY");
+	const char *env = getenv(N56_ENV_POLICY);
 	static const char def[] = NAM56R_SYSCONFDIR "/nam56r/policy.yaml";
 	int rc;
 
@@ -185,7 +186,7 @@ static int carried_recipe(struct n56_recipe **out)
 	int rc = -1;
 
 	if (!b64 || n56_base64_decode(b64, &buf, &len)) {
-		fprintf(stderr, PROG "the plugin ran (NAM56R_PLAN_SHA256 is "
+		fprintf(stderr, PROG "the plugin ran (" N56_ENV_PLAN_SHA " is "
 			"set) but " N56_CARRY_PREFIX N56_CARRY_CONTENT " is %s\n",
 			b64 ? "not base64" : "missing");
 		goto out;
@@ -451,7 +452,7 @@ static int apply_plan_env(const struct n56_plan *plan)
 
 static struct n56_topology *load_topology(const struct n56_policy *p)
 {
-	const char *env = getenv("NAM56R_TOPOLOGY");
+	const char *env = getenv(N56_ENV_TOPOLOGY);
 	struct n56_topology *t = NULL;
 	char path[4096], err[512];
 
@@ -546,7 +547,7 @@ static int load_plan(const struct exec_opts *o, bool plugin,
 			"policy applies (%s); --policy is for plan, "
 			"validate and local outside Slurm\n", o->policy,
 			plugin ? "the one the plugin used" :
-			"$NAM56R_POLICY or " NAM56R_SYSCONFDIR
+			"$" N56_ENV_POLICY " or " NAM56R_SYSCONFDIR
 			"/nam56r/policy.yaml");
 		return rc;
 	}
@@ -575,18 +576,18 @@ out:
  * between task_init and this exec must not have changed the plan's env. */
 static int plugin_rank(struct exec_run *x, int *gpu)
 {
-	const char *want = getenv("NAM56R_PLAN_SHA256");
+	const char *want = getenv(N56_ENV_PLAN_SHA);
 
 	if (strcmp(want, x->plan->plan_sha256_hex)) {
 		fprintf(stderr, PROG "the plan here (%.12s) differs from the "
 			"plugin's (%.12s): is the same policy used? "
-			"(NAM56R_POLICY=%s)\n", x->plan->plan_sha256_hex, want,
+			"(" N56_ENV_POLICY "=%s)\n", x->plan->plan_sha256_hex, want,
 			x->policy_path);
 		return N56_EXIT_FAIL;
 	}
 	if (apply_plan_env(x->plan))
 		return N56_EXIT_FAIL;
-	*gpu = (int)env_long("NAM56R_GPU", NULL);
+	*gpu = (int)env_long(N56_ENV_GPU, NULL);
 	x->topo = load_topology(x->policy);
 	return N56_EXIT_OK;
 }
@@ -601,7 +602,7 @@ static void bind_rank(const struct n56_topology *topo, int gpu, long rank)
 		return;
 	if (n56_bind_rank(topo, gpu, nic, sizeof(nic), msg, sizeof(msg)))
 		fprintf(stderr, PROG "rank %ld: %s\n", rank, msg);
-	else if (getenv("NAM56R_VERBOSE"))
+	else if (getenv(N56_ENV_VERBOSE))
 		fprintf(stderr, PROG "rank %ld: %s\n", rank, msg);
 }
 
@@ -680,7 +681,7 @@ int n56_cmd_exec(int argc, char **argv)
 	struct exec_opts o;
 	struct exec_run x = {0};
 	struct n56_step_facts f = {0};
-	bool plugin = getenv("NAM56R_PLAN_SHA256") != NULL;
+	bool plugin = getenv(N56_ENV_PLAN_SHA) != NULL;
 	long rank, gpn;
 	int rc, gpu = -1;
 

@@ -27,7 +27,7 @@ static const struct command commands[] = {
 	{"plan", n56_cmd_plan, "print the full plan (text or JSON)"},
 	{"validate", n56_cmd_validate, "check a recipe: the verdict and its errors"},
 	{"topology", n56_cmd_topology, "GPUs, NVLink islands, NUMA nodes and NICs of this node"},
-	{"placement", n56_cmd_placement, "per-rank table of a job, from scontrol show job"},
+	{"placement", n56_cmd_placement, "per-rank table of a job, from its placement record"},
 	{"preflight", n56_cmd_preflight, "NCCL bandwidth check of the planned groups"},
 	{"local", n56_cmd_local, "start N local ranks with the per-rank environment (no Slurm)"},
 };

@@ -1,6 +1,7 @@
 #!/bin/sh
-# run.sh SECONDS BUILDDIR: run each parser fuzzer (recipe, policy, and the
-# native-args check against Megatron's parser table) for SECONDS on a copy of
+# run.sh SECONDS BUILDDIR: run each parser fuzzer (recipe, policy, the
+# native-args check against Megatron's parser table, and the job contract's
+# host list) for SECONDS on a copy of
 # its seed corpus; exits non-zero when any of them finds a crash, leak or
 # sanitizer error (the reproducer is left under BUILDDIR/fuzz-out/).
 set -eu
@@ -13,7 +14,7 @@ builddir=$2
 srcdir=$(cd "$(dirname "$0")" && pwd)
 out=$builddir/fuzz-out
 status=0
-for target in recipe policy args; do
+for target in recipe policy args hostlist; do
 	bin=$builddir/tests/fuzz/fuzz_$target
 	if [ ! -x "$bin" ]; then
 		echo "run.sh: $bin missing (configure --enable-fuzzers CC=clang)" >&2
@@ -23,9 +24,11 @@ for target in recipe policy args; do
 	rm -rf "$work"
 	mkdir -p "$work/corpus"
 	cp "$srcdir/corpus/$target/"* "$work/corpus/"
+	dict=$srcdir/yaml.dict
+	[ -r "$srcdir/$target.dict" ] && dict=$srcdir/$target.dict
 	# New inputs go to the copy: the seeds in the source tree stay small.
 	if "$bin" -max_total_time="$seconds" -print_final_stats=1 \
-		-dict="$srcdir/yaml.dict" -artifact_prefix="$work/" \
+		-dict="$dict" -artifact_prefix="$work/" \
 		"$work/corpus" >"$work/log" 2>&1; then
 		execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/log")
 		echo "fuzz_$target: ok, ${execs:-?} runs in ${seconds}s," \

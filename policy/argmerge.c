@@ -3,11 +3,12 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "spank/n56spank.h"
+#include "policy/argmerge.h"
 
 /* "--flag" or "-f"; "-1" and "-0.5" are values. */
 static int is_flag(const char *s)

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "spank/n56spank.h"
+#include "job/n56job.h"
 
 /* "12000-12003" or "12000,12005-12007": the first port. */
 int n56_resv_ports_first(const char *s, int *port)

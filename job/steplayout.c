@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "spank/n56spank.h"
+#include "job/n56job.h"
 
 int n56_distribution_check(const char *dist, const char *plane_size,
 			   long tasks_per_node, char *err, size_t errlen)
