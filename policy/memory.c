@@ -607,6 +607,42 @@ out:
 	return peak;
 }
 
+/* Sets the candidate's micro batch to the largest divisor of global / dp
+ * below the recipe's that fits (and passes the rules), the divisors found
+ * up to the root; false when none does. */
+static bool fitting_micro_batch(struct candidate *c,
+				const struct n56_policy *p,
+				const struct n56_plan_request *req,
+				const struct n56_layout *l,
+				const struct n56_mem_capacity_in *cap)
+{
+	long mbs = c->r.batch.micro_batch_size.v;
+	long dpn = c->par.dp > 0 ? c->par.dp : 1;
+	long q = c->r.batch.global_batch_size.v % dpn
+			 ? 0
+			 : c->r.batch.global_batch_size.v / dpn;
+	int rank;
+
+	for (long i = 1; q > 0 && i <= q / i; i++) {
+		long hi = q / i; /* i ascending: hi descending */
+
+		if (q % i || hi >= mbs)
+			continue;
+		c->r.batch.micro_batch_size.v = hi;
+		if (peak_with(c, p, req, l, cap, &rank) >= 0)
+			return true;
+	}
+	for (long i = q > 0 ? (long)sqrt((double)q) + 1 : 0; i >= 1; i--) {
+		if (q % i || i >= mbs || i > q / i)
+			continue;
+		c->r.batch.micro_batch_size.v = i;
+		if (peak_with(c, p, req, l, cap, &rank) >= 0)
+			return true;
+	}
+	c->r.batch.micro_batch_size.v = mbs;
+	return false;
+}
+
 size_t n56_memory_fixes(const struct n56_recipe *r, const struct n56_policy *p,
 			const struct n56_plan_request *req,
 			const struct n56_parallel *par,
@@ -656,39 +692,13 @@ size_t n56_memory_fixes(const struct n56_recipe *r, const struct n56_policy *p,
 			snprintf(c.what, sizeof(c.what),
 				 "memory.recompute: full");
 			break;
-		case 3: { /* a smaller micro batch, the global batch kept: the
-			   * largest divisor of global / dp below the current
-			   * one that fits (divisors found up to the root) */
-			long mbs = r->batch.micro_batch_size.v, best = 0;
-			long dpn = par->dp > 0 ? par->dp : 1;
-			long q = r->batch.global_batch_size.v % dpn
-					 ? 0
-					 : r->batch.global_batch_size.v / dpn;
-
-			for (long i = 1; q > 0 && i <= q / i && !best; i++) {
-				long hi = q / i; /* i ascending: hi descending */
-
-				if (q % i || hi >= mbs)
-					continue;
-				c.r.batch.micro_batch_size.v = hi;
-				if (peak_with(&c, p, req, l, cap, &rank) >= 0)
-					best = hi;
-			}
-			for (long i = q > 0 ? (long)sqrt((double)q) + 1 : 0;
-			     i >= 1 && !best; i--) {
-				if (q % i || i >= mbs || i > q / i)
-					continue;
-				c.r.batch.micro_batch_size.v = i;
-				if (peak_with(&c, p, req, l, cap, &rank) >= 0)
-					best = i;
-			}
-			if (best == 0)
+		case 3: /* a smaller micro batch, the global batch kept */
+			if (!fitting_micro_batch(&c, p, req, l, cap))
 				continue;
-			c.r.batch.micro_batch_size.v = best;
 			snprintf(c.what, sizeof(c.what),
-				 "batch.micro_batch_size: %ld", best);
+				 "batch.micro_batch_size: %ld",
+				 c.r.batch.micro_batch_size.v);
 			break;
-		}
 		case 4: /* twice the tensor parallelism out of dp */
 			if (par->dp % 2 || (heads > 0 && heads % (par->tp * 2)))
 				continue;
@@ -709,17 +719,30 @@ size_t n56_memory_fixes(const struct n56_recipe *r, const struct n56_policy *p,
 			snprintf(c.what, sizeof(c.what), "parallelism.pp: %ld",
 				 c.par.pp);
 			break;
-		case 6: /* only when no single change fits: the two together */
+		case 6: /* only when no single change fits: the distributed
+			 * optimizer with full recompute where the rules allow
+			 * it, else with the largest micro batch that fits */
 			if (got || r->memory.distributed_optimizer.v ||
-			    par->dp * par->cp <= 1 ||
-			    str_is(&r->memory.recompute, "full"))
+			    par->dp * par->cp <= 1)
 				continue;
 			c.r.memory.distributed_optimizer.v = true;
-			c.r.memory.recompute = full;
-			c.r.memory.recompute_layers.v = 1;
+			if (!str_is(&r->memory.recompute, "full")) {
+				c.r.memory.recompute = full;
+				c.r.memory.recompute_layers.v = 1;
+				snprintf(c.what, sizeof(c.what),
+					 "memory.distributed_optimizer: true "
+					 "with memory.recompute: full");
+				if (peak_with(&c, p, req, l, cap, &rank) >= 0)
+					break;
+				c.r.memory = r->memory;
+				c.r.memory.distributed_optimizer.v = true;
+			}
+			if (!fitting_micro_batch(&c, p, req, l, cap))
+				continue;
 			snprintf(c.what, sizeof(c.what),
 				 "memory.distributed_optimizer: true with "
-				 "memory.recompute: full");
+				 "batch.micro_batch_size: %ld",
+				 c.r.batch.micro_batch_size.v);
 			break;
 		}
 		peak = peak_with(&c, p, req, l, cap, &rank);

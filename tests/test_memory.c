@@ -309,14 +309,34 @@ static void test_refusal_and_fix(void **state)
 		"peak, more than the 133.9 GB limit (141.0 GB from the policy "
 		"less 5% headroom); largest terms: activations 106.2 GB, "
 		"allowance 18.7 GB, grads 15.6 GB (3+2 microbatches in flight); "
-		"fits with: memory.recompute: full (peak 67.2 GB on pipeline "
-		"rank 1); or batch.micro_batch_size: 2 (peak 99.2 GB on pipeline "
+		"fits with: batch.micro_batch_size: 2 (peak 99.2 GB on pipeline "
 		"rank 0); or parallelism.tp: 2 (peak 130.6 GB on pipeline rank "
 		"0)");
 	n56_recipe_free(r);
 	n56_policy_free(p);
 	n56_diags_free(&d);
+	/* Full recompute would fit (67.2 GB) but Megatron refuses it under
+	 * the recipe's per-module CUDA graphs: not offered. The first fix
+	 * offered, applied, fits. */
 	fixed = with(y, "  recompute: full\n");
+	plan = build(fixed, "schema: 1\nmemory:\n  gpu_memory_gb: 1000\n", 1,
+		     8, &d, &r, &p);
+	assert_null(plan);
+	n56_diag_format(&d.v[0], buf, sizeof(buf));
+	assert_non_null(strstr(buf, "memory.recompute full with "
+				    "runtime.cuda_graphs.impl "
+				    "transformer_engine"));
+	n56_recipe_free(r);
+	n56_policy_free(p);
+	n56_diags_free(&d);
+	free(fixed);
+	fixed = with(y, "");
+	{
+		char *mb = strstr(fixed, "micro_batch_size: 4");
+
+		assert_non_null(mb);
+		mb[strlen("micro_batch_size: ")] = '2';
+	}
 	plan = build(fixed, "schema: 1\nmemory:\n  gpu_memory_gb: 141\n", 1, 8,
 		     &d, &r, &p);
 	assert_non_null(plan);
