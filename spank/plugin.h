@@ -12,6 +12,7 @@
 #include "policy/plan.h"
 #include "spank/n56spank.h"
 #include "topology/placement.h"
+#include "topology/slurmblock.h"
 #include "topology/topology.h"
 
 #define N56_LOG_PREFIX "nam56r: "

@@ -647,6 +647,13 @@ int n56_remote_post_opt(spank_t sp)
 		n56_remote_fail("placement: %s", err);
 		goto out;
 	}
+	/* island_source slurm-block: no TP or expert group across blocks. */
+	char berr[2048];
+	if (n56_placer_slurm_blocks(n56_st.placer, n56_st.policy, hosts,
+				    nhosts, &rep, berr, sizeof(berr))) {
+		n56_remote_fail("placement: %s", berr);
+		goto out;
+	}
 	if (check_layout(sp, gpn, nlocal))
 		goto out;
 	if (!rep.tp_in_island && n56_st.policy->topology.require_tp_in_island.v)

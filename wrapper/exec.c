@@ -17,6 +17,7 @@
 #include "topology/bind.h"
 #include "topology/placement.h"
 #include "topology/rankenv.h"
+#include "topology/slurmblock.h"
 #include "topology/topology.h"
 #include "wrapper/commands.h"
 #include "wrapper/cli.h"
@@ -445,6 +446,13 @@ static int set_rank_env(const struct n56_plan *plan,
 		fprintf(stderr, PROG "placement: %s\n", err);
 		goto out;
 	}
+	/* island_source slurm-block: no TP or expert group across blocks. */
+	char berr[2048];
+	if (n56_placer_slurm_blocks(pl, policy, hosts, nhosts, &rep, berr,
+				    sizeof(berr))) {
+		fprintf(stderr, PROG "placement: %s\n", berr);
+		goto out;
+	}
 	if (!rep.tp_in_island && policy->topology.require_tp_in_island.v) {
 		fprintf(stderr, PROG "placement: %s (the site policy requires "
 			"every TP group inside one NVLink island)\n", rep.why);
@@ -680,6 +688,11 @@ int n56_cmd_exec(int argc, char **argv)
 		gpu = (int)env_long("NAM56R_GPU", NULL);
 		topo = load_topology(policy);
 	} else {
+		if (n56_policy_slurm_blocks(policy, getenv("SLURM_CONF"), &d)) {
+			n56_print_diags(PROG, &d);
+			rc = N56_EXIT_FAIL;
+			goto out;
+		}
 		topo = load_topology(policy);
 		if (set_rank_env(plan, policy, topo, rank, node, &gpu)) {
 			rc = N56_EXIT_FAIL;
