@@ -17,7 +17,9 @@
 #include "policy/megatron.h"
 #include "policy/memory.h"
 #include "policy/plan.h"
+#include "spank/n56spank.h"
 #include "topology/placement.h"
+#include "topology/slurmblock.h"
 #include "topology/topology.h"
 #include "wrapper/commands.h"
 #include "wrapper/cli.h"
@@ -36,6 +38,8 @@ struct plan_opts {
 	long max_nodes_shown;
 	const char *picture; /* --picture FILE.svg; NULL: none */
 	const char *partition; /* Slurm partition for the GPU memory, or NULL */
+	const char *nodelist; /* the job's nodes (--nodelist), or NULL */
+	bool nodes_given;     /* --nodes on the command line */
 };
 
 struct plan_inputs {
@@ -48,6 +52,8 @@ struct plan_inputs {
 	struct n56_place_report report;
 	struct n56_advice advice;
 	struct n56_diags diags;
+	char **hosts; /* --nodelist expanded, in order */
+	size_t nhosts;
 };
 
 static void plan_usage(FILE *f)
@@ -57,7 +63,7 @@ static void plan_usage(FILE *f)
 	      "         [--gpus-per-node G] [--topology XML] "
 	      "[--format text|json]\n"
 	      "         [--max-nodes-shown N] [--picture FILE.svg]\n"
-	      "         [--partition P]\n\n"
+	      "         [--partition P] [--nodelist HOSTLIST]\n\n"
 	      "Validates the recipe for N nodes of G GPUs and prints the "
 	      "full plan:\n"
 	      "parallel sizes, layer map, pipeline stages, generated native "
@@ -86,6 +92,10 @@ static void plan_usage(FILE *f)
 	      "  --partition P        Slurm partition whose GPU memory the "
 	      "policy gives\n"
 	      "                       (memory.partitions)\n"
+	      "  --nodelist HOSTLIST  the job's nodes in order (n[1-4]): the "
+	      "node count,\n"
+	      "                       and with island_source slurm-block "
+	      "their blocks\n"
 	      "  -h, --help           this help\n\n"
 	      "Exit status: 0 ok, 2 invalid recipe, policy or usage, 1 other "
 	      "failure.\n",
@@ -153,6 +163,7 @@ static int parse_opts(const char *cmd, bool full, int argc, char **argv,
 		{ "max-nodes-shown", required_argument, NULL, 'm' },
 		{ "picture", required_argument, NULL, 'P' },
 		{ "partition", required_argument, NULL, 'T' },
+		{ "nodelist", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -167,7 +178,8 @@ static int parse_opts(const char *cmd, bool full, int argc, char **argv,
 	int idx = -1;
 
 	while ((c = getopt_long(argc, argv, ":h", longopts, &idx)) != -1) {
-		bool plan_only = c == 't' || c == 'f' || c == 'm' || c == 'P';
+		bool plan_only = c == 't' || c == 'f' || c == 'm' || c == 'P' ||
+				 c == 'L';
 
 		if (plan_only && !full) {
 			/* argv[optind - 1] may be the option's value */
@@ -184,6 +196,7 @@ static int parse_opts(const char *cmd, bool full, int argc, char **argv,
 			if (parse_count(cmd, "--nodes", optarg, N56_MAX_NODES,
 					&o->nodes))
 				return N56_EXIT_USAGE;
+			o->nodes_given = true;
 			break;
 		case 'g':
 			if (parse_count(cmd, "--gpus-per-node", optarg,
@@ -192,6 +205,7 @@ static int parse_opts(const char *cmd, bool full, int argc, char **argv,
 			break;
 		case 't': o->topology = optarg; break;
 		case 'T': o->partition = optarg; break;
+		case 'L': o->nodelist = optarg; break;
 		case 'f':
 			if (!strcmp(optarg, "text")) {
 				o->format = FORMAT_TEXT;
@@ -243,6 +257,7 @@ static void inputs_free(struct plan_inputs *in)
 	n56_policy_free(in->policy);
 	n56_recipe_free(in->recipe);
 	n56_diags_free(&in->diags);
+	n56_hostlist_free(in->hosts, in->nhosts);
 }
 
 /* Recipe and policy; every error of both is printed. */
@@ -265,6 +280,14 @@ static int load_inputs(const struct plan_opts *o, struct plan_inputs *in)
 		}
 	}
 	if (rc || !in->policy) {
+		n56_print_diags("", &in->diags);
+		return N56_EXIT_USAGE;
+	}
+	/* island_source slurm-block: the blocks of the job's nodes, from
+	 * Slurm's topology file beside $SLURM_CONF. */
+	if (o->nodelist &&
+	    n56_policy_slurm_blocks(in->policy, getenv("SLURM_CONF"),
+				    &in->diags)) {
 		n56_print_diags("", &in->diags);
 		return N56_EXIT_USAGE;
 	}
@@ -295,7 +318,8 @@ static int load_topology(const struct plan_opts *o, struct plan_inputs *in)
 		n56_node_shape_assumed(&in->shape, o->gpus ? (int)o->gpus : 8);
 		return N56_EXIT_OK;
 	}
-	if (n56_topology_load(o->topology, in->policy, NULL, &in->topo, err,
+	if (n56_topology_load(o->topology, in->policy,
+			      in->nhosts ? in->hosts[0] : NULL, &in->topo, err,
 			      sizeof(err)) ||
 	    n56_topology_shape(in->topo, &in->shape, err, sizeof(err))) {
 		fprintf(stderr, "nam56r-launch plan: %s\n", err);
@@ -411,11 +435,20 @@ static const char *placement_source(const struct plan_opts *o,
 				    const struct plan_inputs *in, char *buf,
 				    size_t len)
 {
-	if (!o->topology)
+	const char *from = o->nodelist ? in->policy->topology.islands_from
+				       : NULL;
+
+	if (!o->topology && !from)
 		return "assumed: one island per node";
-	snprintf(buf, len, "%s, islands from %s%s", o->topology,
-		 n56_island_source_name(in->topo->island_source),
-		 in->shape.degraded ? " (degraded: islands unknown)" : "");
+	if (!o->topology)
+		snprintf(buf, len, "assumed: one island per node; NVLink "
+			 "domains: the blocks of %s", from);
+	else
+		snprintf(buf, len, "%s, islands from %s%s%s%s", o->topology,
+			 n56_island_source_name(in->topo->island_source),
+			 in->shape.degraded ? " (degraded: islands unknown)" :
+			 "", from ? "; NVLink domains: the blocks of " : "",
+			 from ? from : "");
 	return buf;
 }
 
@@ -853,6 +886,22 @@ int n56_cmd_plan(int argc, char **argv)
 
 	if (rc != GO_ON)
 		return rc;
+	if (o.nodelist) {
+		if (n56_hostlist_expand(o.nodelist, &in.hosts, &in.nhosts, err,
+					sizeof(err))) {
+			fprintf(stderr, "nam56r-launch plan: --nodelist: %s\n",
+				err);
+			return N56_EXIT_USAGE;
+		}
+		if (o.nodes_given && (size_t)o.nodes != in.nhosts) {
+			fprintf(stderr, "nam56r-launch plan: --nodes %ld, but "
+				"--nodelist %s names %zu nodes: give one of "
+				"them\n", o.nodes, o.nodelist, in.nhosts);
+			rc = N56_EXIT_USAGE;
+			goto out;
+		}
+		o.nodes = (long)in.nhosts;
+	}
 	rc = load_inputs(&o, &in);
 	if (!rc)
 		rc = load_topology(&o, &in);
@@ -865,6 +914,25 @@ int n56_cmd_plan(int argc, char **argv)
 		fprintf(stderr, "nam56r-launch plan: placement: %s\n", err);
 		rc = N56_EXIT_USAGE;
 		goto out;
+	}
+	if (o.nodelist) {
+		/* island_source slurm-block: as the plugin refuses it. */
+		char berr[2048];
+
+		if (n56_placer_slurm_blocks(in.placer, in.policy, in.hosts,
+					    in.nhosts, &in.report, berr,
+					    sizeof(berr))) {
+			fprintf(stderr, "nam56r-launch plan: error: %s\n",
+				berr);
+			rc = N56_EXIT_USAGE;
+			goto out;
+		}
+	} else if (in.policy->topology.island_source.v &&
+		   !strcmp(in.policy->topology.island_source.v,
+			   "slurm-block")) {
+		fprintf(stderr, "nam56r-launch plan: note: island_source "
+			"slurm-block: give --nodelist to hold the job's nodes "
+			"against Slurm's blocks\n");
 	}
 	if (!in.report.tp_in_island) {
 		bool required = in.policy->topology.require_tp_in_island.v;
@@ -906,7 +974,9 @@ static int check_assumed_islands(struct plan_inputs *in)
 	const struct n56_policy *p = in->policy;
 	char err[512] = "";
 
-	if (p->topology.nislands)
+	if (p->topology.nislands || (p->topology.island_source.v &&
+				     !strcmp(p->topology.island_source.v,
+					     "slurm-block")))
 		return N56_EXIT_OK;
 	n56_node_shape_assumed(&in->shape, (int)in->plan->gpus_per_node);
 	if (n56_placer_new(&in->plan->par, &in->shape, in->plan->nodes,
