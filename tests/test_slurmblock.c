@@ -892,8 +892,10 @@ static void test_place_across_blocks(void **state)
 					    "would span block b1 (n[1-2]) and "
 					    "block b2 (n[3-4]), at the job's "
 					    "nodes n2 and n3"));
-		assert_non_null(strstr(err, "--segment=4 (or a multiple of 4 "
-					    "that divides the job's 4 nodes"));
+		assert_non_null(strstr(err, "separate NVLink domains. No block "
+					    "holds the 4 nodes a group spans "
+					    "(the largest has 2): make tp at "
+					    "most 8 (2 nodes of 4 GPUs)"));
 		n56_placer_free(pl);
 	}
 	{
@@ -910,6 +912,26 @@ static void test_place_across_blocks(void **state)
 		assert_non_null(strstr(err, "or make etp*ep at most 4 (the "
 					    "GPUs of a node)"));
 		n56_placer_free(pl);
+	}
+	{
+		/* Blocks of one node: no segment helps. */
+		struct n56_policy *one = block_policy(
+			"BlockName=b1 Nodes=n1\nBlockName=b2 Nodes=n2\n");
+		char *hosts[] = {"n1", "n2"};
+		struct n56_parallel x = par(8, 1, 1, 8);
+
+		assert_int_equal(place(one, &x, hosts, 2, &pl, &rep, err,
+				       sizeof(err)),
+				 -1);
+		assert_msg(strdup(err),
+			   "TP group 0 (ranks 0-7, tp 8) would span block b1 "
+			   "(n1) and block b2 (n2), at the job's nodes n1 and "
+			   "n2: the blocks of D/topology.conf are separate "
+			   "NVLink domains. No block holds the 2 nodes a group "
+			   "spans (the largest has 1): make tp at most 4 (1 "
+			   "node of 4 GPUs)");
+		n56_placer_free(pl);
+		n56_policy_free(one);
 	}
 	{
 		/* A node of no block. */

@@ -1146,6 +1146,22 @@ static void side(const struct n56_policy *p, long dom, const char *host,
 		snprintf(buf, len, "%s, which is in no block", host);
 }
 
+/* The most nodes a block of p has (0 when none can be counted). */
+static long largest_block(const struct n56_policy *p)
+{
+	long most = 0;
+
+	for (size_t k = 0; k < p->topology.nislands; k++) {
+		char msg[256];
+		long c = n56_hostlist_count(p->topology.islands[k].nodes, msg,
+					    sizeof(msg));
+
+		if (c > most)
+			most = c;
+	}
+	return most;
+}
+
 /* The first group of `group` ranks that would cross blocks: the message,
  * and -1; 0 when none does. */
 static int crossing(const struct n56_policy *p, char *const *hosts,
@@ -1157,26 +1173,39 @@ static int crossing(const struct n56_policy *p, char *const *hosts,
 		return 0;
 	for (size_t i = 0; i + 1 < nhosts; i++) {
 		long r = (long)(i + 1) * gpn, g = r / group;
-		long k = group / gcd(group, gpn);
-		char a[512], b[512];
+		/* The nodes one group spans, and so the segment size that
+		 * keeps every group in one block. */
+		long k = group / gcd(group, gpn), most;
+		char a[512], b[512], todo[512];
 
 		if (r % group == 0 || (dom[i] >= 0 && dom[i] == dom[i + 1]))
 			continue;
 		side(p, dom[i], hosts[i], a, sizeof(a));
 		side(p, dom[i + 1], hosts[i + 1], b, sizeof(b));
+		most = largest_block(p);
+		if (k <= most)
+			snprintf(todo, sizeof(todo),
+				 "Ask Slurm for whole segments of one block "
+				 "with --segment=%ld (or a multiple of %ld "
+				 "that divides the job's %zu nodes; Slurm "
+				 "24.05+) or for the nodes of one block, or "
+				 "make %s at most %ld (the GPUs of a node)",
+				 k, k, nhosts, size_name, gpn);
+		else
+			snprintf(todo, sizeof(todo),
+				 "No block holds the %ld nodes a group spans "
+				 "(the largest has %ld): make %s at most %ld "
+				 "(%ld node%s of %ld GPUs)",
+				 k, most, size_name, most > 0 ? most * gpn : gpn,
+				 most > 0 ? most : 1, most > 1 ? "s" : "",
+				 gpn);
 		n56_set_err(err, errlen,
 			    "%s group %ld (ranks %ld-%ld, %s %ld) would span "
 			    "%s and %s, at the job's nodes %s and %s: the "
-			    "blocks of %s are separate NVLink domains. Ask "
-			    "Slurm for whole segments of one block with "
-			    "--segment=%ld (or a multiple of %ld that "
-			    "divides the job's %zu nodes; Slurm 24.05+) or "
-			    "for the nodes of one block, or make %s at most "
-			    "%ld (the GPUs of a node)",
+			    "blocks of %s are separate NVLink domains. %s",
 			    what, g, g * group, g * group + group - 1,
 			    size_name, group, a, b, hosts[i], hosts[i + 1],
-			    p->topology.islands_from, k, k, nhosts, size_name,
-			    gpn);
+			    p->topology.islands_from, todo);
 		return -1;
 	}
 	return 0;
