@@ -693,7 +693,7 @@ static void test_policy_keys(void **state)
 
 static void test_policy_blocks(void **state)
 {
-	char text[512], dom[64], err[512] = "";
+	char text[512], dom[64], err[512] = "", fix[512];
 	struct n56_diags d = {0};
 	struct n56_node_shape s;
 	struct n56_policy *p;
@@ -731,6 +731,40 @@ static void test_policy_blocks(void **state)
 	assert_int_equal(n56_admin_map_shape(p, "n9", 4, &s, dom, sizeof(dom),
 					     err, sizeof(err)),
 			 0);
+	/* What the messages call them and what to fix. */
+	assert_string_equal(n56_site_islands_by(p), "Slurm's block topology");
+	n56_site_islands_fix(p, "/etc/nam56r/policy.yaml", fix, sizeof(fix));
+	assert_msg(strdup(fix), "the blocks of D/topology.conf");
+	/* A node whose own islands split its block's GPUs. */
+	{
+		struct n56_node_shape own;
+		struct n56_shape_view a = {&s, n56_site_islands_by(p), "b2"};
+		struct n56_shape_view o = {&own, "nvml", NULL};
+
+		assert_int_equal(n56_admin_map_shape(p, "n3", 4, &s, dom,
+						     sizeof(dom), err,
+						     sizeof(err)),
+				 1);
+		memset(&own, 0, sizeof(own));
+		own.gpus = 4;
+		own.nislands = 2;
+		own.nodes_per_domain = 1;
+		own.island_of[2] = own.island_of[3] = 1;
+		assert_int_equal(n56_shape_check(&a, &o, "n3", err,
+						 sizeof(err)),
+				 -1);
+		assert_string_equal(err, "Slurm's block topology puts GPUs "
+					 "0-3 of n3 in domain b2, but nvml on "
+					 "n3 finds islands 0-1 | 2-3");
+	}
+	n56_policy_free(p);
+	p = policy("schema: 1\ntopology:\n  island_source: admin-map\n"
+		   "  islands: [{nodes: n1, domain: a}]\n");
+	assert_string_equal(n56_site_islands_by(p), "the admin map");
+	n56_site_islands_fix(p, NULL, fix, sizeof(fix));
+	assert_string_equal(fix, "topology.islands in p.yaml");
+	n56_site_islands_fix(p, "/etc/nam56r/policy.yaml", fix, sizeof(fix));
+	assert_string_equal(fix, "topology.islands in /etc/nam56r/policy.yaml");
 	n56_policy_free(p);
 	/* Another source: nothing read. */
 	p = policy("schema: 1\ntopology:\n  island_source: auto\n");

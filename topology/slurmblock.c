@@ -1090,6 +1090,24 @@ int n56_policy_slurm_blocks(struct n56_policy *p, const char *slurm_conf,
 	return 0;
 }
 
+const char *n56_site_islands_by(const struct n56_policy *p)
+{
+	return p && p->topology.islands_from ? "Slurm's block topology"
+					     : "the admin map";
+}
+
+void n56_site_islands_fix(const struct n56_policy *p, const char *path,
+			  char *buf, size_t len)
+{
+	if (p && p->topology.islands_from)
+		snprintf(buf, len, "the blocks of %s",
+			 p->topology.islands_from);
+	else
+		snprintf(buf, len, "topology.islands in %s",
+			 path ? path : p && p->path ? p->path
+						  : "the site policy");
+}
+
 /* ---- the step's nodes against the blocks ---- */
 
 /* The block (admin map entry) of host, or -1; *hint is the last hit,

@@ -73,6 +73,14 @@ void n56_slurm_blocks_free(struct n56_slurm_blocks *b);
 int n56_policy_slurm_blocks(struct n56_policy *p, const char *slurm_conf,
 			    struct n56_diags *d);
 
+/* Who decided the site's islands, for messages: "Slurm's block topology" with
+ * island_source slurm-block (once read), else "the admin map". */
+const char *n56_site_islands_by(const struct n56_policy *p);
+/* What to fix when they contradict a node: "the blocks of FILE", or
+ * "topology.islands in PATH" (PATH NULL: the policy's own path). */
+void n56_site_islands_fix(const struct n56_policy *p, const char *path,
+			  char *buf, size_t len);
+
 /* The step's placement against Slurm's blocks, for the job's nodes in
  * order (hosts[i] is node i of the step): every TP group and every expert
  * group (etp*ep ranks) that spans nodes must stay in one block. 0 when p
