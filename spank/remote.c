@@ -299,13 +299,15 @@ static void check_admin_map(void)
 	}
 	if (r == 0)
 		return;
-	struct n56_shape_view a = {&map, "the admin map", dom};
+	struct n56_shape_view a = {&map, n56_site_islands_by(n56_st.policy),
+				   dom};
 	struct n56_shape_view s = {&own, by, NULL};
+	char fix[1024];
+	n56_site_islands_fix(n56_st.policy, n56_st.policy_path, fix,
+			     sizeof(fix));
 	if (n56_shape_check(&a, &s, n56_st.node_name, why, sizeof(why)))
-		n56_remote_fail("%s; fix topology.islands in %s or the "
-				"node, or run with island_source per-node",
-				why, n56_st.policy_path ? n56_st.policy_path :
-				"the site policy");
+		n56_remote_fail("%s; fix %s or the node, or run with "
+				"island_source per-node", why, fix);
 	else
 		slurm_info(N56_LOG_PREFIX "%s", why);
 }

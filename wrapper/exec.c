@@ -390,12 +390,13 @@ static int check_node(const struct n56_plan *plan,
 		fprintf(stderr, PROG "topology: %s\n", why);
 		return -1;
 	}
-	struct n56_shape_view a = {&map, "the admin map", dom};
+	struct n56_shape_view a = {&map, n56_site_islands_by(policy), dom};
 	struct n56_shape_view s = {&own, by, NULL};
+	char fix[1024];
+	n56_site_islands_fix(policy, NULL, fix, sizeof(fix));
 	if (r > 0 && n56_shape_check(&a, &s, host, why, sizeof(why))) {
-		fprintf(stderr, PROG "%s; fix topology.islands in %s or the "
-			"node, or run with island_source per-node\n", why,
-			policy->path ? policy->path : "the site policy");
+		fprintf(stderr, PROG "%s; fix %s or the node, or run with "
+			"island_source per-node\n", why, fix);
 		return -1;
 	}
 	n56_node_shape_assumed(&step, (int)plan->gpus_per_node);
