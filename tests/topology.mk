@@ -44,3 +44,6 @@ tests_test_slurmblock_SOURCES = tests/test_slurmblock.c
 tests_test_slurmblock_CFLAGS = $(TEST_CFLAGS)
 tests_test_slurmblock_LDADD = $(TEST_LIBS)
 endif
+# plan --nodelist, validate and topology with island_source slurm-block.
+TESTS += tests/block-cli.sh
+EXTRA_DIST += tests/block-cli.sh
