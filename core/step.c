@@ -12,6 +12,7 @@
 
 #include "core/step.h"
 #include "job/n56job.h"
+#include "topology/slurmblock.h"
 #include "topology/util.h"
 
 /* The reasons found so far, one per line, in the caller's buffer. */
@@ -255,12 +256,14 @@ static int admin_map_check(struct n56_step *s, const struct n56_policy *p,
 	}
 	if (!found)
 		return 0;
-	struct n56_shape_view a = {&map, "the admin map", dom};
+	struct n56_shape_view a = {&map, n56_site_islands_by(p), dom};
 	struct n56_shape_view seen = {&own, by, NULL};
 	if (n56_shape_check(&a, &seen, host, why, sizeof(why))) {
-		reason(r, "%s; fix topology.islands in %s or the node, or run "
-		       "with island_source per-node", why,
-		       p->path ? p->path : "the site policy");
+		char fix[1024];
+
+		n56_site_islands_fix(p, p->path, fix, sizeof(fix));
+		reason(r, "%s; fix %s or the node, or run with island_source "
+		       "per-node", why, fix);
 		return -1;
 	}
 	snprintf(s->homogeneity, sizeof(s->homogeneity), "%s", why);
@@ -363,7 +366,7 @@ int n56_step_decide(const struct n56_plan *plan,
 {
 	struct reasons r = {err, errlen, 0, 0};
 	struct n56_step *s = NULL;
-	char line[1024];
+	char line[2048];
 
 	if (err && errlen)
 		err[0] = '\0';
@@ -390,6 +393,14 @@ int n56_step_decide(const struct n56_plan *plan,
 	if (n56_step_placer(plan, &s->shape, &s->placer, &s->report, line,
 			    sizeof(line))) {
 		reason(&r, "%s", line);
+		goto fail;
+	}
+	/* island_source slurm-block: no TP or expert group across blocks. */
+	if (f->hosts && plan->policy &&
+	    n56_placer_slurm_blocks(s->placer, plan->policy, f->hosts,
+				    f->nhosts, &s->report, line,
+				    sizeof(line))) {
+		reason(&r, "placement: %s", line);
 		goto fail;
 	}
 	if (check_local_ranks(s, f, &r))

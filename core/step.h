@@ -32,6 +32,10 @@ struct n56_step_facts {
 	long node_id;          /* this node's index in the step's node list */
 	const char *node_name; /* its name: the admin map's entry for it and
 				* the messages; NULL: the map is not checked */
+	/* The step's node names in order (island_source slurm-block: the
+	 * groups held against Slurm's blocks); NULL: not checked. */
+	char *const *hosts;
+	size_t nhosts;
 	const char *master;    /* MASTER_ADDR: the step's first node */
 	/* Global ranks Slurm starts on this node, held against placement
 	 * (none: not checked). */
@@ -100,7 +104,8 @@ int n56_step_tp_verdict(const struct n56_place_report *rep,
 			size_t errlen);
 /* Every decision of this node, in this order: MASTER_PORT, the node's
  * shape against the step and against the policy's admin map, the placer,
- * this node's ranks against placement, the TP verdict, the step's GPUs.
+ * the groups against Slurm's blocks (island_source slurm-block), this
+ * node's ranks against placement, the TP verdict, the step's GPUs.
  * topo may be NULL (one island per node assumed). 0 with *out, or -1
  * with every reason found, one per line, in err. */
 int n56_step_decide(const struct n56_plan *plan,

@@ -205,11 +205,22 @@ struct n56_policy {
 		struct n56_strlist allowed_commands; /* globs on argv[0] */
 	} runtime;
 	struct {
-		struct n56_str island_source; /* auto|per-node|admin-map */
+		/* auto|per-node|admin-map|slurm-block */
+		struct n56_str island_source;
 		struct n56_bool require_tp_in_island;
+		/* The admin map; with slurm-block, Slurm's blocks once
+		 * n56_policy_slurm_blocks() read them (one entry per block,
+		 * pos in islands_from). */
 		struct n56_island_map_entry *islands;
 		size_t nislands;
 		struct n56_pos islands_pos;
+		/* The file the islands were read from; NULL: the policy. */
+		char *islands_from;
+		/* slurm-block: Slurm's topology file instead of the one
+		 * beside slurm.conf, and the topology of a topology.yaml
+		 * whose blocks are the NVLink domains. */
+		struct n56_str slurm_topology_file;
+		struct n56_str slurm_topology;
 		struct n56_str nic_env; /* env name that receives the nearest NIC */
 		struct n56_str cache_dir;
 	} topology;

@@ -16,7 +16,8 @@
 #define NKEYS(t) (sizeof(t) / sizeof((t)[0]))
 
 static const char *const island_sources[] = { "auto", "per-node",
-					      "admin-map", NULL };
+					      "admin-map", "slurm-block",
+					      NULL };
 static const char *const record_fields[] = { "admin_comment", "comment",
 					     "none", NULL };
 
@@ -140,6 +141,10 @@ static void walk_topology(struct n56_yctx *y, yaml_node_t *n,
 		  .dst = &p->topology.nic_env },
 		{ .name = "cache_dir", .type = N56_Y_STR,
 		  .dst = &p->topology.cache_dir },
+		{ .name = "slurm_topology_file", .type = N56_Y_STR,
+		  .dst = &p->topology.slurm_topology_file },
+		{ .name = "slurm_topology", .type = N56_Y_STR,
+		  .dst = &p->topology.slurm_topology },
 	};
 	n56_ywalk_map(y, n, path, keys, NKEYS(keys));
 }
@@ -250,6 +255,35 @@ static void check_kv_denied(struct n56_yctx *y, const struct n56_kvlist *kv,
 	}
 }
 
+/* island_source slurm-block: the domains are Slurm's blocks, so an admin
+ * map beside them would be a second answer; the keys that say where the
+ * blocks are mean nothing with another source. */
+static void check_slurm_block(struct n56_yctx *y, struct n56_policy *p)
+{
+	const struct n56_str *src = &p->topology.island_source;
+	bool block = src->v && !strcmp(src->v, "slurm-block");
+	const struct n56_str *file = &p->topology.slurm_topology_file;
+	const struct n56_str *name = &p->topology.slurm_topology;
+
+	if (block && p->topology.nislands)
+		n56_yerr_at(y, p->topology.islands_pos,
+			    "topology.islands: island_source slurm-block takes "
+			    "the NVLink domains from Slurm's block topology; "
+			    "remove topology.islands, or use island_source "
+			    "admin-map");
+	if (!block && file->set)
+		n56_yerr_at(y, file->pos, "topology.slurm_topology_file: "
+			    "only read with island_source slurm-block (it is "
+			    "%s)", src->v ? src->v : "auto");
+	if (!block && name->set)
+		n56_yerr_at(y, name->pos, "topology.slurm_topology: only "
+			    "read with island_source slurm-block (it is %s)",
+			    src->v ? src->v : "auto");
+	if (file->set && file->v[0] != '/')
+		n56_yerr_at(y, file->pos, "topology.slurm_topology_file: "
+			    "'%s' is not an absolute path", file->v);
+}
+
 static void check_policy(struct n56_yctx *y, struct n56_policy *p)
 {
 	check_globs(y, &p->env.deny, "env.deny");
@@ -273,6 +307,7 @@ static void check_policy(struct n56_yctx *y, struct n56_policy *p)
 			    "topology.island_source: admin-map needs "
 			    "topology.islands (a list of {nodes, gpus, "
 			    "domain})");
+	check_slurm_block(y, p);
 	if (p->topology.nic_env.set &&
 	    !n56_env_name_valid(p->topology.nic_env.v))
 		n56_yerr_at(y, p->topology.nic_env.pos, "topology.nic_env: "
@@ -716,6 +751,9 @@ void n56_policy_free(struct n56_policy *p)
 	free_islands(p->topology.islands, p->topology.nislands);
 	n56_str_clear(&p->topology.nic_env);
 	n56_str_clear(&p->topology.cache_dir);
+	free(p->topology.islands_from);
+	n56_str_clear(&p->topology.slurm_topology_file);
+	n56_str_clear(&p->topology.slurm_topology);
 	n56_str_clear(&p->record.field);
 	n56_num_clear(&p->preflight.min_tp_busbw_gbps);
 	n56_str_clear(&p->node.transformer_engine);

@@ -287,36 +287,49 @@ static int check_events(struct n56_yctx *y, const char *buf, size_t len)
 	return rc;
 }
 
-yaml_node_t *n56_yload(struct n56_yctx *y, const char *what, const char *buf,
-		       size_t len)
+int n56_yload_doc(struct n56_yctx *y, const char *buf, size_t len,
+		  yaml_node_t **root)
 {
 	yaml_parser_t p;
-	yaml_node_t *root;
+	yaml_node_t *r;
 	struct n56_pos nopos = { 0, 0 };
 
+	*root = NULL;
 	if (n56_check_text(y->file, buf, len, y->d) < 0) {
 		y->nerr++;
-		return NULL;
+		return -1;
 	}
 	if (check_events(y, buf, len) < 0)
-		return NULL;
+		return -1;
 	if (!yaml_parser_initialize(&p)) {
 		n56_yerr_at(y, nopos, "out of memory");
-		return NULL;
+		return -1;
 	}
 	yaml_parser_set_input_string(&p, (const unsigned char *)buf, len);
 	if (!yaml_parser_load(&p, &y->doc)) {
 		parser_error(y, &p, buf, len);
 		yaml_parser_delete(&p);
-		return NULL;
+		return -1;
 	}
 	y->loaded = true;
 	yaml_parser_delete(&p);
-	root = yaml_document_get_root_node(&y->doc);
+	r = yaml_document_get_root_node(&y->doc);
 	/* No document, or "---" alone: nothing was written. */
-	if (!root || (root->type == YAML_SCALAR_NODE &&
-		      root->data.scalar.length == 0 &&
-		      root->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)) {
+	if (r && !(r->type == YAML_SCALAR_NODE && r->data.scalar.length == 0 &&
+		   r->data.scalar.style == YAML_PLAIN_SCALAR_STYLE))
+		*root = r;
+	return 0;
+}
+
+yaml_node_t *n56_yload(struct n56_yctx *y, const char *what, const char *buf,
+		       size_t len)
+{
+	yaml_node_t *root;
+	struct n56_pos nopos = { 0, 0 };
+
+	if (n56_yload_doc(y, buf, len, &root) < 0)
+		return NULL;
+	if (!root) {
 		n56_yerr_at(y, nopos,
 			    "empty %s: expected a mapping with 'schema: 1'",
 			    what);

@@ -56,6 +56,10 @@ struct n56_ykey {
 yaml_node_t *n56_yload(struct n56_yctx *y, const char *what, const char *buf,
 		       size_t len);
 void n56_yctx_free(struct n56_yctx *y);
+/* The same checks and load for a document of any shape: 0 with *root the
+ * root node, or NULL when nothing was written; -1 after a diagnostic. */
+int n56_yload_doc(struct n56_yctx *y, const char *buf, size_t len,
+		  yaml_node_t **root);
 
 /* Adds a diagnostic at a node's start mark and counts it. */
 void n56_yerr(struct n56_yctx *y, const yaml_node_t *node, const char *fmt,

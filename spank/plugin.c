@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <slurm/slurm_version.h>
@@ -141,6 +142,8 @@ int slurm_spank_exit(spank_t sp, int ac, char **av)
 int n56_spank_load_policy(const struct n56_spank_args *a,
 			  struct n56_policy **out, struct n56_diags *d)
 {
+	spank_context_t ctx = spank_context();
+
 	if (a->no_policy) {
 		*out = n56_policy_empty();
 		if (!*out) {
@@ -150,7 +153,18 @@ int n56_spank_load_policy(const struct n56_spank_args *a,
 		}
 		return 0;
 	}
-	return n56_policy_load_trusted(a->policy, out, d);
+	if (n56_policy_load_trusted(a->policy, out, d))
+		return -1;
+	/* island_source slurm-block: Slurm's blocks, from its topology file
+	 * beside the slurm.conf that slurmd (and so slurmstepd) reads. The
+	 * submitting side places nothing: it does not read them. */
+	if ((ctx == S_CTX_REMOTE || ctx == S_CTX_SLURMD) &&
+	    n56_policy_slurm_blocks(*out, getenv("SLURM_CONF"), d)) {
+		n56_policy_free(*out);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
 }
 
 const char *n56_spank_cache_dir(const struct n56_spank_args *a,

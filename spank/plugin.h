@@ -13,6 +13,7 @@
 #include "policy/plan.h"
 #include "spank/n56spank.h"
 #include "topology/placement.h"
+#include "topology/slurmblock.h"
 #include "topology/topology.h"
 
 #define N56_LOG_PREFIX "nam56r: "
@@ -45,6 +46,8 @@ struct n56_spank_state {
 	char *policy_copy;   /* this step's copy of it, for the ranks */
 	char *master;        /* first node of the step */
 	char *node_name;     /* this node, from the step's node list */
+	char **hosts;        /* the step's node list, expanded */
+	size_t nhosts;
 	uint32_t job_id, step_id, node_id, nnodes;
 	int field;           /* N56_RECORD_* where the record goes */
 };

@@ -487,6 +487,13 @@ static int step_hosts(spank_t sp, struct n56_step_facts *f)
 	n56_st.node_name = strdup(hosts[n56_st.node_id]);
 	f->master = n56_st.master;
 	f->node_name = n56_st.node_name;
+	/* kept for the step: Slurm's blocks are held against these names */
+	n56_st.hosts = hosts;
+	n56_st.nhosts = nhosts;
+	f->hosts = hosts;
+	f->nhosts = nhosts;
+	hosts = NULL;
+	nhosts = 0;
 	rc = 0;
 out:
 	n56_hostlist_free(hosts, nhosts);
@@ -748,6 +755,9 @@ void n56_remote_exit(void)
 		unlink(n56_st.policy_copy);
 	free(n56_st.policy_copy);
 	n56_st.policy_copy = NULL;
+	n56_hostlist_free(n56_st.hosts, n56_st.nhosts);
+	n56_st.hosts = NULL;
+	n56_st.nhosts = 0;
 	free(n56_st.master);
 	free(n56_st.node_name);
 	free(n56_st.error);

@@ -295,7 +295,7 @@ static void test_bad_scalars(void **state)
 	      "p.yaml:5:25: topology.require_tp_in_island: expected true or "
 	      "false, got 'maybe'",
 	      "p.yaml:6:18: topology.island_source: 'nvml' is not one of: "
-	      "auto, per-node, admin-map",
+	      "auto, per-node, admin-map, slurm-block",
 	      "p.yaml:3:12: topology.nic_env: '1NIC' is not a valid "
 	      "environment variable name ([A-Za-z_][A-Za-z0-9_]*)",
 	      "p.yaml:4:14: topology.cache_dir: 'var/cache' is not an "

@@ -36,3 +36,14 @@ endif
 # The homogeneity check in the exec wrapper without the plugin.
 TESTS += tests/homog-cli.sh
 EXTRA_DIST += tests/homog-cli.sh
+# Slurm's block topology as an island source (topology/slurmblock.c).
+if HAVE_CMOCKA
+check_PROGRAMS += tests/test_slurmblock
+TESTS += tests/test_slurmblock
+tests_test_slurmblock_SOURCES = tests/test_slurmblock.c
+tests_test_slurmblock_CFLAGS = $(TEST_CFLAGS)
+tests_test_slurmblock_LDADD = $(TEST_LIBS)
+endif
+# plan --nodelist, validate and topology with island_source slurm-block.
+TESTS += tests/block-cli.sh
+EXTRA_DIST += tests/block-cli.sh

@@ -202,7 +202,8 @@ static int source_by_name(const char *s, enum n56_island_source *out)
 {
 	static const enum n56_island_source all[] = {
 		N56_ISLANDS_NONE, N56_ISLANDS_ADMIN_MAP, N56_ISLANDS_NVML,
-		N56_ISLANDS_HWLOC_DISTANCES, N56_ISLANDS_PCI_SWITCH};
+		N56_ISLANDS_HWLOC_DISTANCES, N56_ISLANDS_PCI_SWITCH,
+		N56_ISLANDS_SLURM_BLOCK};
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		if (s && !strcmp(s, n56_island_source_name(all[i]))) {

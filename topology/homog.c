@@ -125,7 +125,7 @@ int n56_topology_own_shape(const struct n56_topology *t,
 		return -1;
 	s->nodes_per_domain = 1;
 	*by = n56_island_source_name(t->island_source);
-	if (t->island_source != N56_ISLANDS_ADMIN_MAP)
+	if (!n56_island_source_is_site(t->island_source))
 		return 0;
 	*by = n56_island_source_name(t->own_source);
 	s->nislands = 0;

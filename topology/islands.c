@@ -149,8 +149,10 @@ static int domain_node_count(struct n56_topology *t,
 			common = n;
 	}
 	if (differ) {
-		n56_topo_fact(t, "admin map: domains span different node "
-				 "counts; nodes per domain taken as 1");
+		n56_topo_fact(t, "%s: domains span different node counts; "
+				 "nodes per domain taken as 1",
+			      p->topology.islands_from ? "slurm-block"
+						       : "admin map");
 		common = 1;
 	}
 	t->nodes_per_domain = common > 0 ? (int)common : 1;
@@ -162,9 +164,14 @@ static int map_error(const struct n56_policy *p,
 		     const char *what, const char *msg, char *err,
 		     size_t errlen)
 {
-	snprintf(err, errlen, "%s:%d:%d: topology.islands[%zu].%s: %s",
-		 p->path ? p->path : "policy", e->pos.line, e->pos.col, i,
-		 what, msg);
+	if (p->topology.islands_from)
+		snprintf(err, errlen, "%s:%d:%d: block %s: %s",
+			 p->topology.islands_from, e->pos.line, e->pos.col,
+			 e->domain, msg);
+	else
+		snprintf(err, errlen, "%s:%d:%d: topology.islands[%zu].%s: %s",
+			 p->path ? p->path : "policy", e->pos.line,
+			 e->pos.col, i, what, msg);
 	return -1;
 }
 
@@ -172,7 +179,7 @@ int n56_islands_admin_map(struct n56_topology *t,
 			  const struct n56_policy *policy, const char *host,
 			  int *label, char *err, size_t errlen)
 {
-	const char *src;
+	const char *src, *from;
 	char shorthost[256], msg[512];
 	bool *in = NULL, matched = false;
 	int n = t->ngpus, ret = -1;
@@ -192,8 +199,13 @@ int n56_islands_admin_map(struct n56_topology *t,
 		if (src && !strcmp(src, "admin-map"))
 			n56_topo_fact(t, "admin map: island_source admin-map "
 					 "but the policy has no islands");
+		if (src && !strcmp(src, "slurm-block"))
+			n56_topo_fact(t, "slurm-block: island_source "
+					 "slurm-block but Slurm's blocks were "
+					 "not read");
 		return 0;
 	}
+	from = policy->topology.islands_from;
 	snprintf(shorthost, sizeof(shorthost), "%s", host ? host : "");
 	shorthost[strcspn(shorthost, ".")] = '\0';
 	in = calloc(n ? n : 1, sizeof(*in));
@@ -254,8 +266,12 @@ int n56_islands_admin_map(struct n56_topology *t,
 	if (!matched) {
 		for (int i = 0; i < n; i++)
 			label[i] = i;
-		n56_topo_fact(t, "admin map: no entry names host '%s'",
-			      host ? host : "");
+		if (from)
+			n56_topo_fact(t, "slurm-block: no block of %s names "
+					 "host '%s'", from, host ? host : "");
+		else
+			n56_topo_fact(t, "admin map: no entry names host '%s'",
+				      host ? host : "");
 		ret = 0;
 		goto out;
 	}
@@ -267,8 +283,11 @@ int n56_islands_admin_map(struct n56_topology *t,
 				      g, host);
 		}
 	if (domain_node_count(t, policy, msg, sizeof(msg)) < 0) {
-		snprintf(err, errlen, "%s: topology.islands: %s",
-			 policy->path ? policy->path : "policy", msg);
+		if (from)
+			snprintf(err, errlen, "%s: %s", from, msg);
+		else
+			snprintf(err, errlen, "%s: topology.islands: %s",
+				 policy->path ? policy->path : "policy", msg);
 		goto out;
 	}
 	for (int g = 0; g < n && !t->domain; g++)
@@ -278,9 +297,11 @@ int n56_islands_admin_map(struct n56_topology *t,
 			snprintf(err, errlen, "out of memory");
 			goto out;
 		}
-	n56_topo_fact(t, "islands: admin-map of %s for host '%s' (domain %s, "
+	n56_topo_fact(t, "islands: %s of %s for host '%s' (domain %s, "
 			 "%d node%s per domain)",
-		      policy->path ? policy->path : "the site policy", host,
+		      from ? "slurm-block" : "admin-map",
+		      from ? from : policy->path ? policy->path :
+		      "the site policy", host,
 		      t->domain ? t->domain : "-", t->nodes_per_domain,
 		      t->nodes_per_domain == 1 ? "" : "s");
 	ret = 1;

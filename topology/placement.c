@@ -8,6 +8,7 @@
  * nodes share one local->GPU table, computed once; a rank's placement is then
  * a few divisions. */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,10 @@ struct n56_placer {
 	int local_gpu[N56_MAX_GPUS_PER_NODE]; /* local rank -> CUDA index */
 	int gpu_local[N56_MAX_GPUS_PER_NODE]; /* CUDA index -> local rank */
 	int gpu_island[N56_MAX_GPUS_PER_NODE]; /* CUDA index -> node island */
+	/* n56_placer_set_node_domains: the first island id of each node,
+	 * and whether the node is one island (of a domain); NULL before. */
+	int *node_island;
+	unsigned char *node_whole;
 };
 
 /* Appends to a fixed buffer, truncating silently: the report text is for
@@ -388,8 +393,151 @@ out:
 	return rc;
 }
 
+/* Whether the group of `group` ranks that straddles the boundary before
+ * node i+1 (when one does) stays in one domain; a group that straddles a
+ * node of no domain does not. */
+static long first_crossing(const struct n56_placer *pl, const long *domain,
+			   long group)
+{
+	for (long i = 0; i + 1 < pl->nodes; i++) {
+		long r = (i + 1) * (long)pl->gpus;
+
+		if (r % group == 0)
+			continue;
+		if (domain[i] < 0 || domain[i] != domain[i + 1])
+			return i;
+	}
+	return -1;
+}
+
+/* The verdict for groups of `group` ranks under per-node domains. */
+static bool groups_in_domains(struct n56_placer *pl, const long *domain,
+			      bool any_free, const int *size,
+			      const int *order, long group, const char *what,
+			      char *why, size_t whylen)
+{
+	long i = first_crossing(pl, domain, group);
+	int npd = pl->nodes_per_domain;
+	bool ok;
+
+	if (group == 1)
+		return true;
+	if (i >= 0) {
+		long r = (i + 1) * (long)pl->gpus;
+
+		snprintf(why, whylen,
+			 "%s %ld: the group of ranks %ld-%ld spans nodes %ld "
+			 "and %ld, which are not in one NVLink domain", what,
+			 group, r / group * group, r / group * group + group - 1,
+			 i, i + 1);
+		return false;
+	}
+	if (!any_free)
+		return true;
+	/* Groups on a node of no domain stay on it (else they crossed):
+	 * its own islands decide, as for islands that stop at the node. */
+	pl->nodes_per_domain = 1;
+	ok = groups_in_island(pl, size, order, group, what, why, whylen);
+	pl->nodes_per_domain = npd;
+	return ok;
+}
+
+int n56_placer_set_node_domains(struct n56_placer *pl, const long *domain,
+				long n, struct n56_place_report *rep,
+				char *err, size_t errlen)
+{
+	int size[N56_MAX_GPUS_PER_NODE] = {0};
+	int order[N56_MAX_GPUS_PER_NODE];
+	struct n56_place_report r = {0};
+	long maxdom = -1, next = 0;
+	bool any_free = false;
+	int *base = NULL, *id = NULL;
+	unsigned char *whole = NULL;
+
+	if (!pl || !domain || n < 1 || n != pl->nodes) {
+		n56_set_err(err, errlen, "node domains: %ld nodes given for a "
+			"placement of %ld", n, pl ? pl->nodes : 0);
+		return -1;
+	}
+	for (long i = 0; i < n; i++) {
+		if (domain[i] > maxdom)
+			maxdom = domain[i];
+		any_free = any_free || domain[i] < 0;
+	}
+	if (maxdom >= (long)INT_MAX / 2) {
+		n56_set_err(err, errlen, "node domains: domain %ld is out of "
+			"range", maxdom);
+		return -1;
+	}
+	base = malloc(sizeof(*base) * (size_t)n);
+	whole = malloc((size_t)n);
+	id = malloc(sizeof(*id) * (size_t)(maxdom + 1 > 0 ? maxdom + 1 : 1));
+	if (!base || !whole || !id) {
+		free(base);
+		free(whole);
+		free(id);
+		n56_set_err(err, errlen, "node domains: out of memory");
+		return -1;
+	}
+	for (long d = 0; d <= maxdom; d++)
+		id[d] = -1;
+	for (long i = 0; i < n; i++) {
+		if (domain[i] < 0)
+			continue;
+		if (id[domain[i]] < 0)
+			id[domain[i]] = (int)next++;
+		base[i] = id[domain[i]];
+		whole[i] = 1;
+	}
+	for (long i = 0; i < n; i++) {
+		if (domain[i] >= 0)
+			continue;
+		if (next > (long)INT_MAX - pl->nislands) {
+			free(base);
+			free(whole);
+			free(id);
+			n56_set_err(err, errlen, "node domains: too many "
+				"islands");
+			return -1;
+		}
+		base[i] = (int)next;
+		whole[i] = 0;
+		next += pl->nislands;
+	}
+	free(id);
+	for (int g = 0; g < pl->gpus; g++)
+		size[pl->gpu_island[g]]++;
+	island_order(size, pl->nislands, pl->par.tp, order);
+	r.tp_in_island = groups_in_domains(pl, domain, any_free, size, order,
+					   pl->par.tp, "tp", r.why,
+					   sizeof(r.why));
+	{
+		char ep_why[sizeof(r.why)] = "";
+
+		r.ep_in_island = groups_in_domains(pl, domain, any_free, size,
+						   order,
+						   pl->par.etp * pl->par.ep,
+						   "etp*ep", ep_why,
+						   sizeof(ep_why));
+		if (r.tp_in_island && !r.ep_in_island)
+			memcpy(r.why, ep_why, sizeof(r.why));
+	}
+	r.pp_in_node_order = true;
+	free(pl->node_island);
+	free(pl->node_whole);
+	pl->node_island = base;
+	pl->node_whole = whole;
+	if (rep)
+		*rep = r;
+	return 0;
+}
+
 void n56_placer_free(struct n56_placer *pl)
 {
+	if (!pl)
+		return;
+	free(pl->node_island);
+	free(pl->node_whole);
 	free(pl);
 }
 
@@ -403,7 +551,11 @@ void n56_place_rank(const struct n56_placer *pl, long rank,
 	out->node = rank / pl->gpus;
 	out->local_rank = (int)(rank % pl->gpus);
 	out->gpu = pl->local_gpu[out->local_rank];
-	if (pl->nodes_per_domain > 1)
+	if (pl->node_island)
+		out->island = pl->node_island[out->node] +
+			      (pl->node_whole[out->node] ? 0 :
+			       pl->gpu_island[out->gpu]);
+	else if (pl->nodes_per_domain > 1)
 		out->island = (int)(out->node / pl->nodes_per_domain);
 	else
 		out->island = (int)(out->node * pl->nislands +

@@ -54,6 +54,18 @@ int n56_placer_new(const struct n56_parallel *par,
 		   struct n56_placer **out, struct n56_place_report *rep,
 		   char *err, size_t errlen);
 void n56_placer_free(struct n56_placer *pl);
+/* Multi-node NVLink domains by node, from the job's node list (Slurm's
+ * blocks): domain[i] >= 0 is the domain of the job's node i (nodes of
+ * equal value share one, all their GPUs in it), -1 a node whose islands
+ * stop at the node (the shape's). n must be the placer's node count.
+ * Island ids become one per domain, numbered in node order, then the
+ * islands of the nodes of no domain. rep's tp and ep verdicts are
+ * computed again: a group keeps its rule when all its nodes share one
+ * domain, or when it lies in one island of a node of no domain. -1 with
+ * a message on bad input or when out of memory. */
+int n56_placer_set_node_domains(struct n56_placer *pl, const long *domain,
+				long n, struct n56_place_report *rep,
+				char *err, size_t errlen);
 /* One rank's placement: O(1) in the world size, no allocation. */
 void n56_place_rank(const struct n56_placer *pl, long rank,
 		    struct n56_rank_place *out);

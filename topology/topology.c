@@ -25,6 +25,8 @@ const char *n56_island_source_name(enum n56_island_source s)
 		return "hwloc-distances";
 	case N56_ISLANDS_PCI_SWITCH:
 		return "pci-switch";
+	case N56_ISLANDS_SLURM_BLOCK:
+		return "slurm-block";
 	case N56_ISLANDS_NONE:
 		break;
 	}
@@ -565,7 +567,9 @@ static int find_islands(struct n56_topology *t,
 	if (r < 0)
 		goto out;
 	if (r > 0) {
-		t->island_source = N56_ISLANDS_ADMIN_MAP;
+		t->island_source = policy->topology.islands_from ?
+				   N56_ISLANDS_SLURM_BLOCK :
+				   N56_ISLANDS_ADMIN_MAP;
 		if (keep_own_islands(t, o, gpu_obj) < 0)
 			goto oom;
 		goto done;

@@ -19,9 +19,17 @@ enum n56_island_source {
 	N56_ISLANDS_NVML,            /* live NVML link state */
 	N56_ISLANDS_HWLOC_DISTANCES, /* NVLinkBandwidth / XGMIBandwidth */
 	N56_ISLANDS_PCI_SWITCH,      /* NVSwitch bridges in a PCI-only view */
+	N56_ISLANDS_SLURM_BLOCK,     /* Slurm's blocks, as the admin map */
 };
-/* "none", "admin-map", "nvml", "hwloc-distances", "pci-switch" */
+/* "none", "admin-map", "nvml", "hwloc-distances", "pci-switch",
+ * "slurm-block" */
 const char *n56_island_source_name(enum n56_island_source s);
+/* Whether the site decided the islands (the admin map or Slurm's blocks):
+ * then the node's own view is kept beside them, to be checked. */
+static inline bool n56_island_source_is_site(enum n56_island_source s)
+{
+	return s == N56_ISLANDS_ADMIN_MAP || s == N56_ISLANDS_SLURM_BLOCK;
+}
 
 struct n56_topo_gpu {
 	int index;      /* CUDA order: by PCI bus id */

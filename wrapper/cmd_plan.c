@@ -22,6 +22,8 @@
 #include "topology/topology.h"
 #include "wrapper/commands.h"
 #include "wrapper/cli.h"
+#include "topology/slurmblock.h"
+#include "job/n56job.h"
 #include "wrapper/picture.h"
 #include "wrapper/plan_schedule.h"
 
@@ -37,6 +39,8 @@ struct plan_opts {
 	long max_nodes_shown;
 	const char *picture; /* --picture FILE.svg; NULL: none */
 	const char *partition; /* Slurm partition for the GPU memory, or NULL */
+	const char *nodelist; /* the job's nodes (--nodelist), or NULL */
+	bool nodes_given;     /* --nodes on the command line */
 };
 
 struct plan_inputs {
@@ -49,6 +53,8 @@ struct plan_inputs {
 	struct n56_place_report report;
 	struct n56_advice advice;
 	struct n56_diags diags;
+	char **hosts; /* --nodelist expanded, in order */
+	size_t nhosts;
 };
 
 static void plan_usage(FILE *f)
@@ -58,7 +64,7 @@ static void plan_usage(FILE *f)
 	      "         [--gpus-per-node G] [--topology XML] "
 	      "[--format text|json]\n"
 	      "         [--max-nodes-shown N] [--picture FILE.svg]\n"
-	      "         [--partition P]\n\n"
+	      "         [--partition P] [--nodelist HOSTLIST]\n\n"
 	      "Validates the recipe for N nodes of G GPUs and prints the "
 	      "full plan:\n"
 	      "parallel sizes, layer map, pipeline stages, generated native "
@@ -87,6 +93,10 @@ static void plan_usage(FILE *f)
 	      "  --partition P        Slurm partition whose GPU memory the "
 	      "policy gives\n"
 	      "                       (memory.partitions)\n"
+	      "  --nodelist HOSTLIST  the job's nodes in order (n[1-4]): the "
+	      "node count,\n"
+	      "                       and with island_source slurm-block "
+	      "their blocks\n"
 	      "  -h, --help           this help\n\n"
 	      "Exit status: 0 ok, 2 invalid recipe, policy or usage, 1 other "
 	      "failure.\n",
@@ -149,7 +159,9 @@ static int set_option(const char *cmd, int c, const char *v,
 	case 't': o->topology = v; break;
 	case 'T': o->partition = v; break;
 	case 'P': o->picture = v; break;
+	case 'L': o->nodelist = v; break;
 	case 'n':
+		o->nodes_given = true;
 		return parse_count(cmd, "--nodes", v, N56_MAX_NODES,
 				   &o->nodes);
 	case 'g':
@@ -188,6 +200,7 @@ static int parse_opts(const char *cmd, bool full, int argc, char **argv,
 		{ "max-nodes-shown", required_argument, NULL, 'm' },
 		{ "picture", required_argument, NULL, 'P' },
 		{ "partition", required_argument, NULL, 'T' },
+		{ "nodelist", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -202,7 +215,8 @@ static int parse_opts(const char *cmd, bool full, int argc, char **argv,
 	int idx = -1;
 
 	while ((c = getopt_long(argc, argv, ":h", longopts, &idx)) != -1) {
-		bool plan_only = c == 't' || c == 'f' || c == 'm' || c == 'P';
+		bool plan_only = c == 't' || c == 'f' || c == 'm' || c == 'P' ||
+				 c == 'L';
 
 		if (plan_only && !full) {
 			/* argv[optind - 1] may be the option's value */
@@ -244,6 +258,7 @@ static void inputs_free(struct plan_inputs *in)
 	n56_policy_free(in->policy);
 	n56_recipe_free(in->recipe);
 	n56_diags_free(&in->diags);
+	n56_hostlist_free(in->hosts, in->nhosts);
 }
 
 /* Recipe and policy; every error of both is printed. */
@@ -266,6 +281,14 @@ static int load_inputs(const struct plan_opts *o, struct plan_inputs *in)
 		}
 	}
 	if (rc || !in->policy) {
+		n56_print_diags("", &in->diags);
+		return N56_EXIT_USAGE;
+	}
+	/* island_source slurm-block: the blocks of the job's nodes, from
+	 * Slurm's topology file beside $SLURM_CONF. */
+	if (o->nodelist &&
+	    n56_policy_slurm_blocks(in->policy, getenv("SLURM_CONF"),
+				    &in->diags)) {
 		n56_print_diags("", &in->diags);
 		return N56_EXIT_USAGE;
 	}
@@ -296,7 +319,8 @@ static int load_topology(const struct plan_opts *o, struct plan_inputs *in)
 		n56_node_shape_assumed(&in->shape, o->gpus ? (int)o->gpus : 8);
 		return N56_EXIT_OK;
 	}
-	if (n56_topology_load(o->topology, in->policy, NULL, &in->topo, err,
+	if (n56_topology_load(o->topology, in->policy,
+			      in->nhosts ? in->hosts[0] : NULL, &in->topo, err,
 			      sizeof(err)) ||
 	    n56_topology_shape(in->topo, &in->shape, err, sizeof(err))) {
 		fprintf(stderr, "nam56r-launch plan: %s\n", err);
@@ -412,11 +436,20 @@ static const char *placement_source(const struct plan_opts *o,
 				    const struct plan_inputs *in, char *buf,
 				    size_t len)
 {
-	if (!o->topology)
+	const char *from = o->nodelist ? in->policy->topology.islands_from
+				       : NULL;
+
+	if (!o->topology && !from)
 		return "assumed: one island per node";
-	snprintf(buf, len, "%s, islands from %s%s", o->topology,
-		 n56_island_source_name(in->topo->island_source),
-		 in->shape.degraded ? " (degraded: islands unknown)" : "");
+	if (!o->topology)
+		snprintf(buf, len, "assumed: one island per node; NVLink "
+			 "domains: the blocks of %s", from);
+	else
+		snprintf(buf, len, "%s, islands from %s%s%s%s", o->topology,
+			 n56_island_source_name(in->topo->island_source),
+			 in->shape.degraded ? " (degraded: islands unknown)" :
+			 "", from ? "; NVLink domains: the blocks of " : "",
+			 from ? from : "");
 	return buf;
 }
 
@@ -847,15 +880,31 @@ static int write_picture(const struct plan_opts *o,
 
 /* The placement of the plan and the step core's TP verdict on it: a
  * warning, or an error when the site policy requires TP in one island. */
-static int place_plan(struct plan_inputs *in)
+static int place_plan(const struct plan_opts *o, struct plan_inputs *in)
 {
-	char err[1024] = "";
+	char err[2048] = "";
 	bool required;
 
 	if (n56_step_placer(in->plan, &in->shape, &in->placer, &in->report,
 			    err, sizeof(err))) {
 		fprintf(stderr, "nam56r-launch plan: %s\n", err);
 		return N56_EXIT_USAGE;
+	}
+	/* island_source slurm-block: as the step refuses it. */
+	if (o->nodelist) {
+		if (n56_placer_slurm_blocks(in->placer, in->policy, in->hosts,
+					    in->nhosts, &in->report, err,
+					    sizeof(err))) {
+			fprintf(stderr, "nam56r-launch plan: error: %s\n",
+				err);
+			return N56_EXIT_USAGE;
+		}
+	} else if (in->policy->topology.island_source.v &&
+		   !strcmp(in->policy->topology.island_source.v,
+			   "slurm-block")) {
+		fprintf(stderr, "nam56r-launch plan: note: island_source "
+			"slurm-block: give --nodelist to hold the job's nodes "
+			"against Slurm's blocks\n");
 	}
 	if (in->report.tp_in_island)
 		return N56_EXIT_OK;
@@ -880,13 +929,31 @@ int n56_cmd_plan(int argc, char **argv)
 
 	if (rc != GO_ON)
 		return rc;
+	if (o.nodelist) {
+		char err[512];
+
+		if (n56_hostlist_expand(o.nodelist, &in.hosts, &in.nhosts, err,
+					sizeof(err))) {
+			fprintf(stderr, "nam56r-launch plan: --nodelist: %s\n",
+				err);
+			return N56_EXIT_USAGE;
+		}
+		if (o.nodes_given && (size_t)o.nodes != in.nhosts) {
+			fprintf(stderr, "nam56r-launch plan: --nodes %ld, but "
+				"--nodelist %s names %zu nodes: give one of "
+				"them\n", o.nodes, o.nodelist, in.nhosts);
+			rc = N56_EXIT_USAGE;
+			goto out;
+		}
+		o.nodes = (long)in.nhosts;
+	}
 	rc = load_inputs(&o, &in);
 	if (!rc)
 		rc = load_topology(&o, &in);
 	if (!rc)
 		rc = build_plan(&o, &in);
 	if (!rc)
-		rc = place_plan(&in);
+		rc = place_plan(&o, &in);
 	if (rc)
 		goto out;
 	if (n56_plan_advise(in.plan, &in.advice)) {
@@ -914,7 +981,9 @@ static int check_assumed_islands(struct plan_inputs *in)
 	const struct n56_policy *p = in->policy;
 	char err[1024] = "";
 
-	if (p->topology.nislands)
+	if (p->topology.nislands || (p->topology.island_source.v &&
+				     !strcmp(p->topology.island_source.v,
+					     "slurm-block")))
 		return N56_EXIT_OK;
 	n56_node_shape_assumed(&in->shape, (int)in->plan->gpus_per_node);
 	if (n56_step_placer(in->plan, &in->shape, &in->placer, &in->report,

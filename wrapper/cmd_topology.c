@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "policy/recipe.h"
+#include "topology/slurmblock.h"
 #include "topology/topology.h"
 #include "wrapper/commands.h"
 #include "wrapper/cli.h"
@@ -158,6 +159,13 @@ static int load_policy(const char *path, struct n56_policy **out)
 		n56_print_diags("", &d);
 		if (!d.n)
 			fprintf(stderr, "%s: cannot load the policy\n", path);
+		ret = -1;
+	} else if (n56_policy_slurm_blocks(*out, getenv("SLURM_CONF"), &d)) {
+		/* island_source slurm-block: Slurm's blocks beside
+		 * $SLURM_CONF. */
+		n56_print_diags("", &d);
+		n56_policy_free(*out);
+		*out = NULL;
 		ret = -1;
 	}
 	n56_diags_free(&d);

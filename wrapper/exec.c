@@ -19,6 +19,7 @@
 #include "topology/bind.h"
 #include "topology/placement.h"
 #include "topology/rankenv.h"
+#include "topology/slurmblock.h"
 #include "topology/topology.h"
 #include "wrapper/commands.h"
 #include "wrapper/cli.h"
@@ -352,6 +353,8 @@ static int step_hosts(struct n56_step_facts *f, char ***hosts,
 	f->master = *nhosts ? (*hosts)[0] : NULL;
 	f->node_name = (size_t)f->node_id < *nhosts ? (*hosts)[f->node_id] :
 		       NULL;
+	f->hosts = *hosts;
+	f->nhosts = *nhosts;
 	return 0;
 }
 
@@ -694,6 +697,17 @@ int n56_cmd_exec(int argc, char **argv)
 	if (plugin) {
 		rc = plugin_rank(&x, &gpu);
 	} else {
+		struct n56_diags d = {0};
+
+		/* island_source slurm-block: the blocks beside $SLURM_CONF,
+		 * as the plugin reads them in slurmstepd. */
+		if (n56_policy_slurm_blocks(x.policy, getenv("SLURM_CONF"),
+					    &d)) {
+			n56_print_diags(PROG, &d);
+			n56_diags_free(&d);
+			rc = N56_EXIT_FAIL;
+			goto out;
+		}
 		x.topo = load_topology(x.policy);
 		if (set_rank_env(x.plan, x.topo, &f, rank, &gpu))
 			rc = N56_EXIT_FAIL;

@@ -1,7 +1,8 @@
 #!/bin/sh
 # run.sh SECONDS BUILDDIR: run each parser fuzzer (recipe, policy, the
-# native-args check against Megatron's parser table, and the job contract's
-# host list) for SECONDS on a copy of
+# native-args check against Megatron's parser table, the job contract's
+# host list, and Slurm's block topology: topology.conf and topology.yaml)
+# for SECONDS on a copy of
 # its seed corpus; exits non-zero when any of them finds a crash, leak or
 # sanitizer error (the reproducer is left under BUILDDIR/fuzz-out/).
 set -eu
@@ -14,7 +15,7 @@ builddir=$2
 srcdir=$(cd "$(dirname "$0")" && pwd)
 out=$builddir/fuzz-out
 status=0
-for target in recipe policy args hostlist; do
+for target in recipe policy args hostlist slurmblock; do
 	bin=$builddir/tests/fuzz/fuzz_$target
 	if [ ! -x "$bin" ]; then
 		echo "run.sh: $bin missing (configure --enable-fuzzers CC=clang)" >&2
