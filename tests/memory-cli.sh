@@ -89,6 +89,14 @@ expect 2 "$bin" validate --nodes 2 --policy "$tmp/part.yaml" --partition small
 has err "(80.0 GB from the policy less 5% headroom)"
 expect 0 "$bin" plan --nodes 2 --policy "$tmp/part.yaml" --partition big
 has out "capacity 1000.0 GB (policy partition), headroom 5%"
+# A list of partitions: the smallest capacity among them, named.
+expect 2 "$bin" validate --nodes 2 --policy "$tmp/part.yaml" --partition big,small
+has err "(80.0 GB from the policy less 5% headroom)"
+printf 'schema: 1\nmemory:\n  partitions:\n    big: 1000\n    small: 100\n' >"$tmp/part2.yaml"
+expect 2 "$bin" validate --nodes 2 --policy "$tmp/part2.yaml" --partition big,small
+has err "(100.0 GB from the policy partition small (the smallest of big,small) less 5% headroom)"
+expect 0 "$bin" validate --nodes 2 --policy "$tmp/part2.yaml" --partition big
+expect 0 "$bin" validate --nodes 2 --policy "$tmp/part2.yaml" --partition other
 expect 2 "$bin" validate --partition
 has err "nam56r-launch validate: --partition needs a value"
 
