@@ -664,7 +664,10 @@ size_t n56_memory_fixes(const struct n56_recipe *r, const struct n56_policy *p,
 
 		c.r = *r;
 		c.par = *par;
-		c.resplit = false;
+		/* split again as the plan of the changed recipe does: the
+		 * split follows the microbatches (a smaller micro batch, a
+		 * smaller dp give more) and the sizes; a hand split stays */
+		c.resplit = !r->layout.segments.set;
 		c.what[0] = 0;
 		switch (k) {
 		case 0: /* the score matrix goes with selective recompute */
