@@ -300,35 +300,72 @@ static double policy_num(const struct n56_num *n, double dflt)
 	return n->text ? n->v : dflt;
 }
 
+/* The capacity one partition gets: its policy entry, else the policy's
+ * default, else the recipe's; 0 when none says. */
+static double partition_capacity(const struct n56_recipe *r,
+				 const struct n56_policy *p, const char *name,
+				 size_t len, const char **source,
+				 const char **entry)
+{
+	*entry = NULL;
+	for (size_t i = 0; p && name && i < p->memory.partitions.n; i++) {
+		const char *n = p->memory.partitions.v[i].name;
+
+		if (strlen(n) == len && !strncmp(n, name, len)) {
+			*source = "policy partition";
+			*entry = n;
+			return strtod(p->memory.partitions.v[i].value, NULL) *
+			       GB;
+		}
+	}
+	if (p && p->memory.gpu_memory_gb.text) {
+		*source = "policy";
+		return p->memory.gpu_memory_gb.v * GB;
+	}
+	if (r->memory.gpu_memory_gb.text) {
+		*source = "recipe";
+		return r->memory.gpu_memory_gb.v * GB;
+	}
+	*source = "unknown";
+	return 0;
+}
+
+/* The node's NVML total, else the job's partition: a list "a,b" (the job
+ * may start in any of them) gets the smallest capacity any of its
+ * partitions has; one without an entry has the policy's default. */
 static void capacity_of(const struct n56_recipe *r, const struct n56_policy *p,
 			const struct n56_mem_capacity_in *cap,
 			struct n56_memory *m)
 {
+	const char *list = cap && cap->partition ? cap->partition : "";
+
 	m->capacity = 0;
 	m->capacity_source = "unknown";
+	m->capacity_partition = NULL;
 	if (cap && cap->node_bytes > 0) {
 		m->capacity = cap->node_bytes;
 		m->capacity_source = "node";
 		return;
 	}
-	if (p && cap && cap->partition)
-		for (size_t i = 0; i < p->memory.partitions.n; i++)
-			if (!strcmp(p->memory.partitions.v[i].name,
-				    cap->partition)) {
-				m->capacity =
-					strtod(p->memory.partitions.v[i].value,
-					       NULL) * GB;
-				m->capacity_source = "policy partition";
-				return;
+	for (bool any = false;; list++) {
+		size_t len = strcspn(list, ",");
+		const char *source, *entry;
+		double c;
+
+		/* each name of the list ("a,,b": two); none: the default */
+		if (len || (!*list && !any)) {
+			c = partition_capacity(r, p, len ? list : NULL, len,
+					       &source, &entry);
+			any = true;
+			if (c > 0 && (m->capacity <= 0 || c < m->capacity)) {
+				m->capacity = c;
+				m->capacity_source = source;
+				m->capacity_partition = entry;
 			}
-	if (p && p->memory.gpu_memory_gb.text) {
-		m->capacity = p->memory.gpu_memory_gb.v * GB;
-		m->capacity_source = "policy";
-		return;
-	}
-	if (r->memory.gpu_memory_gb.text) {
-		m->capacity = r->memory.gpu_memory_gb.v * GB;
-		m->capacity_source = "recipe";
+		}
+		list += len;
+		if (!*list)
+			break;
 	}
 }
 
@@ -663,7 +700,10 @@ size_t n56_memory_fixes(const struct n56_recipe *r, const struct n56_policy *p,
 
 		c.r = *r;
 		c.par = *par;
-		c.resplit = false;
+		/* split again as the plan of the changed recipe does: the
+		 * split follows the microbatches (a smaller micro batch, a
+		 * smaller dp give more) and the sizes; a hand split stays */
+		c.resplit = !r->layout.segments.set;
 		c.what[0] = 0;
 		switch (k) {
 		case 0: /* the score matrix goes with selective recompute */
@@ -764,11 +804,22 @@ int n56_memory_check(const struct n56_recipe *r, const struct n56_policy *p,
 	const struct n56_mem_rank *x;
 	const struct n56_stage *st;
 	int order[N56_MEM_NTERMS];
-	char fixes[6][160], fixtext[1024], terms[256], held[64];
+	char fixes[6][160], fixtext[1024], terms[256], held[64], from[192];
 	size_t nf, used = 0, hu = 0;
 
 	if (m->capacity <= 0 || m->verdict != N56_MEM_OVER)
 		return 0;
+	/* "policy partition small (the smallest of small,big)" */
+	if (m->capacity_partition && cap && cap->partition &&
+	    strchr(cap->partition, ','))
+		snprintf(from, sizeof(from), "%s %.60s (the smallest of %.100s)",
+			 m->capacity_source, m->capacity_partition,
+			 cap->partition);
+	else if (m->capacity_partition)
+		snprintf(from, sizeof(from), "%s %.100s", m->capacity_source,
+			 m->capacity_partition);
+	else
+		snprintf(from, sizeof(from), "%s", m->capacity_source);
 	x = &m->rank[m->worst];
 	st = &l->stages[x->stage];
 	held[0] = 0;
@@ -809,7 +860,7 @@ int n56_memory_check(const struct n56_recipe *r, const struct n56_policy *p,
 		     "largest terms: %s (%s microbatches in flight); %s%s",
 		     x->pp, x->stage / m->npp, st->first + 1, st->first + st->count,
 		     st->letters ? st->letters : "", x->total / GB,
-		     m->limit / GB, m->capacity / GB, m->capacity_source,
+		     m->limit / GB, m->capacity / GB, from,
 		     m->headroom * 100, terms, held,
 		     nf ? "fits with: " : "no change of recompute, micro "
 					  "batch, distributed optimizer, tp or pp "

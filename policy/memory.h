@@ -42,8 +42,10 @@ struct n56_memory {
 	int npp;
 	int worst;          /* index of the rank with the largest total */
 	double capacity;    /* bytes of one GPU; 0 when unknown */
-	const char *capacity_source; /* "recipe", "policy", "policy partition
-				      * NAME", "node" or "unknown" */
+	const char *capacity_source; /* "recipe", "policy", "policy
+				      * partition", "node" or "unknown" */
+	const char *capacity_partition; /* the policy's memory.partitions
+					 * entry used (borrowed), or NULL */
 	double headroom;    /* fraction of capacity the policy keeps free */
 	double warn_band;   /* fraction of capacity below the limit that warns */
 	double limit;       /* capacity * (1 - headroom) */
@@ -53,7 +55,9 @@ struct n56_memory {
 
 /* What the capacity comes from, most trusted first: the node's NVML total
  * (node_bytes > 0), the policy's per-partition or default value, the
- * recipe's memory.gpu_memory_gb. partition may be NULL. */
+ * recipe's memory.gpu_memory_gb. partition may be NULL, one name or a
+ * Slurm list "a,b": the job may start in any, so the smallest capacity
+ * of them applies (a partition without an entry has the default). */
 struct n56_mem_capacity_in {
 	double node_bytes;
 	const char *partition;

@@ -213,7 +213,7 @@ static bool takes_value(const char *opt, size_t len)
 	return false;
 }
 
-enum req_field { RF_NODES, RF_TPN, RF_GPN, RF_NTASKS, RF_GRES };
+enum req_field { RF_NODES, RF_TPN, RF_GPN, RF_NTASKS, RF_GRES, RF_PARTITION };
 static const struct {
 	const char *name;
 	char shortopt;
@@ -224,6 +224,7 @@ static const struct {
 	{"--gpus-per-node", 0, RF_GPN},
 	{"--ntasks", 'n', RF_NTASKS},
 	{"--gres", 0, RF_GRES},
+	{"--partition", 'p', RF_PARTITION},
 };
 
 static void req_set(struct n56_request_seen *o, enum req_field f,
@@ -247,13 +248,46 @@ static void req_set(struct n56_request_seen *o, enum req_field f,
 	case RF_GRES:
 		o->gpus_per_node = v ? gres_gpus(v) : 0;
 		break;
+	case RF_PARTITION:
+		o->partition = v && *v ? v : NULL;
+		break;
 	}
+}
+
+/* The program's own partition variable (sbatch(1), salloc(1), srun(1):
+ * "Same as -p, --partition"), by the name it was started as. */
+static const char *partition_env(int argc, char **argv)
+{
+	static const char *const vars[][2] = {
+		{"sbatch", "SBATCH_PARTITION"},
+		{"salloc", "SALLOC_PARTITION"},
+		{"srun", "SLURM_PARTITION"},
+	};
+	const char *prog, *slash;
+
+	if (argc < 1 || !argv || !argv[0])
+		return NULL;
+	slash = strrchr(argv[0], '/');
+	prog = slash ? slash + 1 : argv[0];
+	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+		if (!strcmp(prog, vars[i][0]))
+			return vars[i][1];
+	return NULL;
+}
+
+static bool is_srun(int argc, char **argv)
+{
+	const char *v = partition_env(argc, argv);
+
+	return v && !strcmp(v, "SLURM_PARTITION");
 }
 
 void n56_request_from_cmdline(int argc, char **argv,
 			      const char *(*getenv_fn)(const char *),
 			      struct n56_request_seen *out)
 {
+	const char *penv = partition_env(argc, argv);
+
 	/* Input environment first (options given on the line win): inside
 	 * an allocation srun inherits its geometry. */
 	static const struct {
@@ -288,6 +322,8 @@ void n56_request_from_cmdline(int argc, char **argv,
 		else if (envs[i].f == RF_NTASKS && !out->ntasks)
 			out->ntasks = tmp.ntasks;
 	}
+	if (getenv_fn && penv)
+		req_set(out, RF_PARTITION, getenv_fn(penv));
 	/* argv[0] is the program; stop at the first word that is not an
 	 * option (the script or the command, whose own options are not
 	 * ours) or at "--". */
@@ -332,5 +368,12 @@ void n56_request_from_cmdline(int argc, char **argv,
 					req_set(out, req_opts[k].f, v);
 			break;
 		}
+	}
+	/* A step of an existing job runs on the job's nodes. */
+	if (getenv_fn && is_srun(argc, argv) && getenv_fn("SLURM_JOB_ID")) {
+		const char *jp = getenv_fn("SLURM_JOB_PARTITION");
+
+		if (jp && *jp)
+			out->partition = jp;
 	}
 }

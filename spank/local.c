@@ -4,7 +4,8 @@
  * What is checked here: every recipe rule, the site policy (env deny list,
  * allowed runtime), and Megatron's start-up rules for the request this
  * process can see (-N/--nodes, --ntasks-per-node, --gpus-per-node, --gres
- * on its command line, or SLURM_* of the allocation an srun runs in). When
+ * on its command line, or SLURM_* of the allocation an srun runs in), and
+ * the GPU memory fit against the partition it asks for (-p). When
  * the geometry is not visible (#SBATCH lines, node ranges), the smallest
  * world the recipe's own sizes allow is checked instead, and the rest is
  * checked again on the compute nodes for the real step. */
@@ -15,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "policy/memory.h"
 #include "spank/plugin.h"
 
 int n56_local_init(spank_t sp, int ac, char **av)
@@ -145,9 +147,11 @@ static const char *submit_getenv(const char *name)
 }
 
 /* The request to validate against: what is visible, else the smallest
- * world the recipe's sizes allow (pp nodes of lcm(tp*cp, etp*ep) GPUs). */
+ * world the recipe's sizes allow (pp nodes of lcm(tp*cp, etp*ep) GPUs);
+ * *partition: the partition (list) it names, malloc'd, or NULL. */
 static bool request_for(const struct n56_recipe *r,
-			struct n56_plan_request *req, struct n56_diags *d)
+			struct n56_plan_request *req, char **partition,
+			struct n56_diags *d)
 {
 	struct n56_request_seen seen;
 	int argc;
@@ -158,6 +162,10 @@ static bool request_for(const struct n56_recipe *r,
 	n56_request_from_cmdline(argc, argv, spank_context() ==
 				 S_CTX_ALLOCATOR ? submit_getenv : run_getenv,
 				 &seen);
+	*partition = seen.partition ? strdup(seen.partition) : NULL;
+	if (seen.partition && !*partition)
+		n56_diag_add(d, r->path, (struct n56_pos){0, 0},
+			     "out of memory");
 	free(argv);
 	free(blob);
 	gpn = seen.gpus_per_node ? seen.gpus_per_node : seen.tasks_per_node;
@@ -213,6 +221,8 @@ int n56_local_option(const char *optval)
 	struct n56_recipe *r = NULL;
 	struct n56_plan *plan = NULL;
 	struct n56_plan_request req;
+	struct n56_mem_capacity_in cap = {0, NULL};
+	char *partition = NULL;
 	int rc = -1;
 
 	/* Slurm may call an option callback twice with the same value. */
@@ -261,10 +271,13 @@ int n56_local_option(const char *optval)
 	}
 	if (n56_spank_load_policy(&n56_st.args, &policy, &d))
 		goto report;
-	bool known = request_for(r, &req, &d);
+	bool known = request_for(r, &req, &partition, &d);
 	if (d.n)
 		goto report;
-	if (n56_plan_build(r, policy, &req, &plan, &d))
+	/* the GPU memory of the partition the job asks for (-p a,b: the
+	 * smallest among them); none named: the policy's default */
+	cap.partition = partition;
+	if (n56_plan_build_mem(r, policy, &req, &cap, &plan, &d))
 		goto report;
 	if (!known && getenv(N56_ENV_VERBOSE))
 		fprintf(stderr, N56_LOG_PREFIX "%s: geometry not visible at "
@@ -289,6 +302,7 @@ report:
 			"(hostname, a copy) runs with srun "
 			"--nam56r-recipe=none\n");
 out:
+	free(partition);
 	n56_plan_free(plan);
 	n56_policy_free(policy);
 	n56_recipe_free(r);

@@ -36,8 +36,15 @@ struct n56_request_seen {
 	 * only these are held against each other. */
 	bool tasks_per_node_argv;
 	bool gpus_per_node_argv;
+	/* The partition (or list "a,b") the job asks for, borrowed from argv
+	 * or from getenv_fn's value; NULL: none named (Slurm's default). */
+	const char *partition;
 };
-/* getenv_fn lets tests supply an environment. */
+/* getenv_fn lets tests supply an environment. The partition comes from
+ * -p/--partition, else from the variable the program reads (argv[0]:
+ * sbatch SBATCH_PARTITION, salloc SALLOC_PARTITION, srun
+ * SLURM_PARTITION); an srun inside a job (SLURM_JOB_ID) runs in the job's
+ * partition, SLURM_JOB_PARTITION, whatever it names. */
 void n56_request_from_cmdline(int argc, char **argv,
 			      const char *(*getenv_fn)(const char *),
 			      struct n56_request_seen *out);

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "policy/memory.h"
 #include "spank/plugin.h"
 #include "topology/rankenv.h"
 
@@ -437,15 +438,21 @@ static int step_geometry(spank_t sp, struct step_env *e,
 	return 0;
 }
 
-static int build_plan(const struct n56_recipe *r, long gpn)
+/* The plan, its memory fit held to the job's partition as at submission
+ * (memory.partitions), so that a node never refuses what sbatch took. */
+static int build_plan(spank_t sp, const struct n56_recipe *r, long gpn)
 {
 	struct n56_plan_request req = {n56_st.nnodes, gpn};
 	struct n56_diags d = {0};
-	int rc = n56_plan_build(r, n56_st.policy, &req, &n56_st.plan, &d);
+	char *part = job_getenv(sp, "SLURM_JOB_PARTITION");
+	struct n56_mem_capacity_in cap = {0, part};
+	int rc = n56_plan_build_mem(r, n56_st.policy, &req, &cap,
+				    &n56_st.plan, &d);
 
 	if (rc)
 		fail_diags(&d);
 	n56_diags_free(&d);
+	free(part);
 	return rc;
 }
 
@@ -582,7 +589,7 @@ int n56_remote_post_opt(spank_t sp)
 	if (!training_step(sp) || read_counts(sp, &e, &f) ||
 	    !(r = policy_and_recipe(sp)))
 		goto out;
-	if (step_geometry(sp, &e, &f, &gpn) || build_plan(r, gpn) ||
+	if (step_geometry(sp, &e, &f, &gpn) || build_plan(sp, r, gpn) ||
 	    step_hosts(sp, &f) || same_policy(sp))
 		goto out;
 	policy_snapshot();

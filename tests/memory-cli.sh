@@ -55,13 +55,14 @@ PY
 expect 2 "$bin" validate --nodes 2 --policy "$tmp/p141.yaml"
 has err "builtin:65:21: error: GPU memory: pipeline rank 0 (virtual stage 1, layers 18-51 'EMEAEMRAEMEAEMEAEMRAEMEAEMEAEMRAEM') needs "
 has err "largest terms: activations 84.1 GB, "
-has err "fits with: memory.distributed_optimizer: true (peak 125.8 GB on pipeline rank 0); or batch.micro_batch_size: 2 (peak "
+has err "fits with: memory.distributed_optimizer: true (peak 125.8 GB on pipeline rank 0); or batch.micro_batch_size: 1 (peak "
 # Full recompute fits but Megatron refuses it under per-module CUDA
 # graphs: never offered as a fix.
 hasnt err "memory.recompute: full"
 expect 2 "$bin" validate --nodes 2 --policy "$tmp/p80.yaml"
 has err "more than the 76.0 GB limit (80.0 GB from the policy less 5% headroom)"
-has err "fits with: memory.distributed_optimizer: true with batch.micro_batch_size: 1 (peak "
+# (the distributed optimizer with micro batch 1 needs 78.9 GB there)
+has err "no change of recompute, micro batch, distributed optimizer, tp or pp fits: use more GPUs"
 # micro batch 16 on an H200
 sed 's/micro_batch_size: 4/micro_batch_size: 16/; s/global_batch_size: 64/global_batch_size: 256/' "$recipe" >"$tmp/mbs16.yaml"
 expect 2 "$bin" validate --nodes 2 --recipe "$tmp/mbs16.yaml" --policy "$tmp/p141.yaml"
@@ -94,8 +95,72 @@ expect 2 "$bin" validate --nodes 2 --policy "$tmp/part.yaml" --partition small
 has err "(80.0 GB from the policy less 5% headroom)"
 expect 0 "$bin" plan --nodes 2 --policy "$tmp/part.yaml" --partition big
 has out "capacity 1000.0 GB (policy partition), headroom 5%"
+# A list of partitions: the smallest capacity among them, named.
+expect 2 "$bin" validate --nodes 2 --policy "$tmp/part.yaml" --partition big,small
+has err "(80.0 GB from the policy less 5% headroom)"
+printf 'schema: 1\nmemory:\n  partitions:\n    big: 1000\n    small: 100\n' >"$tmp/part2.yaml"
+expect 2 "$bin" validate --nodes 2 --policy "$tmp/part2.yaml" --partition big,small
+has err "(100.0 GB from the policy partition small (the smallest of big,small) less 5% headroom)"
+expect 0 "$bin" validate --nodes 2 --policy "$tmp/part2.yaml" --partition big
+expect 0 "$bin" validate --nodes 2 --policy "$tmp/part2.yaml" --partition other
 expect 2 "$bin" validate --partition
 has err "nam56r-launch validate: --partition needs a value"
+
+# Every change a refusal offers, applied to the recipe, fits, with the peak
+# and on the pipeline rank it names: the plan of the changed recipe splits
+# the layers again (more microbatches, another dp), and so does the advice.
+fixes_fit() { # RECIPE POLICY NODES
+	"$bin" validate --recipe "$1" --policy "$2" --nodes "$3" >/dev/null 2>"$tmp/fx.err"
+	python3 - "$bin" "$1" "$2" "$3" "$tmp" <<'PY'
+import json, re, subprocess, sys
+bin, recipe, policy, nodes, tmp = sys.argv[1:6]
+err = open(tmp + "/fx.err").read()
+m = re.search(r"fits with: (.*)$", err, re.M)
+assert m, "no fix offered: " + err
+def apply(text, key, value):
+    top, sub = key.split(".")
+    lines = text.split("\n")
+    if top + ":" not in lines:
+        return text.rstrip("\n") + "\n%s:\n  %s: %s\n" % (top, sub, value)
+    i = lines.index(top + ":") + 1
+    while i < len(lines) and (lines[i].startswith(" ") or not lines[i]):
+        if lines[i].startswith("  %s:" % sub):
+            lines[i] = "  %s: %s" % (sub, value)
+            return "\n".join(lines)
+        i += 1
+    lines.insert(lines.index(top + ":") + 1, "  %s: %s" % (sub, value))
+    return "\n".join(lines)
+for k, fix in enumerate(m.group(1).split("; or ")):
+    f = re.fullmatch(r"(.*) \(peak ([0-9.]+) GB on pipeline rank (\d+)\)", fix)
+    assert f, fix
+    text = open(recipe).read()
+    for change in re.split(r" with | and ", f.group(1)):
+        key, value = change.split(": ")
+        text = apply(text, key, value)
+    path = "%s/fix%d.yaml" % (tmp, k)
+    open(path, "w").write(text)
+    run = subprocess.run([bin, "plan", "--recipe", path, "--policy", policy,
+                          "--nodes", nodes, "--format", "json"],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, "%s: %s" % (fix, run.stderr)
+    ranks = json.loads(run.stdout)["memory"]["ranks"]
+    worst = max(ranks, key=lambda r: r["total_bytes"])
+    assert worst["verdict"] != "over", fix
+    got = "%.1f" % (worst["total_bytes"] / 1e9)
+    assert (got, worst["pp"]) == (f.group(2), int(f.group(3))), \
+        "%s: applied, the peak is %s GB on pipeline rank %d" % (fix, got, worst["pp"])
+    print("  applied, fits: " + fix)
+PY
+}
+fixes_fit "$recipe" "$tmp/p141.yaml" 2 || fail "a fix for the built-in recipe on 2 x 8 at 141 GB"
+fixes_fit "$recipe" "$tmp/p141.yaml" 1 || fail "a fix for the built-in recipe on 1 x 8 at 141 GB"
+sed 's/micro_batch_size: 4/micro_batch_size: 16/; s/global_batch_size: 64/global_batch_size: 256/' "$recipe" >"$tmp/mbs16.yaml"
+fixes_fit "$tmp/mbs16.yaml" "$tmp/p141.yaml" 2 || fail "a fix for micro batch 16 on 2 x 8 at 141 GB"
+# without CUDA graphs full recompute is open, alone and with the
+# distributed optimizer
+sed 's/^    impl: transformer_engine$/    impl: none/; /^    modules: /d; /^    warmup_steps: /d' "$recipe" >"$tmp/nograph.yaml"
+fixes_fit "$tmp/nograph.yaml" "$tmp/p141.yaml" 2 || fail "a fix without CUDA graphs at 141 GB"
+fixes_fit "$tmp/nograph.yaml" "$tmp/p80.yaml" 2 || fail "a fix without CUDA graphs at 80 GB"
 
 [ "$fails" = 0 ] || { echo "$fails failure(s)"; exit 1; }
 echo "memory-cli: all checks passed"

@@ -1,7 +1,9 @@
 #!/bin/sh
 # plan --picture rendered in headless Chromium: the screenshot of the
 # built-in plan and of pp 8 vpp 4 is not blank and shows the chart's
-# colours. Chromium comes from scripts/deps.sh (Debian's chromium).
+# colours, and every memory bar (under each GPU, per pipeline rank) shows
+# its own colour where the SVG puts it. Chromium comes from scripts/deps.sh
+# (Debian's chromium).
 set -u
 browser=$(command -v chromium || command -v chromium-browser || true)
 [ -n "$browser" ] || { echo "SKIP: chromium is not installed (scripts/deps.sh installs it)"; exit 77; }
@@ -14,8 +16,9 @@ trap 'rm -rf "$tmp"' EXIT
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
-# render SVG PNG WIDTH HEIGHT
+# render SVG PNG WIDTH [HEIGHT]: HEIGHT defaults to the picture's own
 render() {
+	set -- "$1" "$2" "$3" "${4:-$(sed -n 's/^<svg [^>]* height="\([0-9]*\)".*/\1/p' "$1")}"
 	profile=$(mktemp -d "$tmp/profile.XXXXXX")
 	timeout 120 "$browser" --headless --no-sandbox --disable-gpu \
 		--disable-background-networking --disable-component-update \
@@ -25,12 +28,14 @@ render() {
 	[ -s "$2" ] || { fail "chromium wrote no screenshot of $1"; sed 's/^/  | /' "$tmp/chromium.log" | tail -5; }
 }
 
-# not_blank PNG: decodes the PNG (8-bit RGB or RGBA) and checks that at
-# least 5% of the pixels are not white and that forward and backward
-# colours of chunk 0 and the idle grey are there.
+# not_blank PNG [SVG]: decodes the PNG (8-bit RGB or RGBA) and checks that
+# at least 5% of the pixels are not white and that forward and backward
+# colours of chunk 0 and the idle grey are there; with the SVG, that the
+# middle of each memory bar has the bar's fill.
 not_blank() {
-	python3 - "$1" <<'PY'
+	python3 - "$@" <<'PY'
 import struct, sys, zlib
+import xml.etree.ElementTree as ET
 data = open(sys.argv[1], "rb").read()
 assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
 pos, idat = 8, b""
@@ -72,20 +77,46 @@ missing = [k for k, v in want.items() if v not in seen]
 print("%s: %dx%d, %.1f%% inked, %d colours" % (sys.argv[1], w, h, 100 * share, len(seen)))
 assert share >= 0.05, "blank: %.2f%% inked" % (100 * share)
 assert not missing, "colours missing: %s" % missing
+if len(sys.argv) > 2:
+    S = "{http://www.w3.org/2000/svg}"
+    bars = [r for r in ET.parse(sys.argv[2]).getroot().iter(S + "rect")
+            if r.get("class") in ("mem", "memrow") and float(r.get("width")) >= 3]
+    assert bars, "no memory bars in " + sys.argv[2]
+    bad, fills = [], set()
+    for r in bars:
+        x = int(float(r.get("x")) + float(r.get("width")) / 2)
+        y = int(float(r.get("y")) + float(r.get("height")) / 2)
+        want = bytes.fromhex(r.get("fill")[1:])
+        got = rows[y][x * bpp:x * bpp + 3]
+        fills.add(r.get("fill"))
+        if got != want:
+            bad.append("%s at %d,%d is #%s, want %s" % (r.find(S + "title").text, x, y, got.hex(), r.get("fill")))
+    print("  %d memory bars in their colours (%s)" % (len(bars) - len(bad), " ".join(sorted(fills))))
+    assert not bad, bad[:3]
 PY
 }
 
 "$bin" plan --picture "$tmp/builtin.svg" >/dev/null || fail "plan --picture"
-render "$tmp/builtin.svg" "$tmp/builtin.png" 1200 300
-[ -s "$tmp/builtin.png" ] && { not_blank "$tmp/builtin.png" || fail "built-in picture"; }
+render "$tmp/builtin.svg" "$tmp/builtin.png" 1200
+[ -s "$tmp/builtin.png" ] && { not_blank "$tmp/builtin.png" "$tmp/builtin.svg" || fail "built-in picture"; }
+
+# against a capacity: 200 GB, 2 nodes: pipeline rank 0 at 82% (#d73027),
+# rank 1 at 66% (#fdae61)
+printf 'schema: 1\nmemory:\n  gpu_memory_gb: 200\n' >"$tmp/p200.yaml"
+"$bin" plan --nodes 2 --policy "$tmp/p200.yaml" --picture "$tmp/p200.svg" >/dev/null ||
+	fail "plan --picture with a capacity"
+{ grep -q 'class="mem" .*fill="#d73027"' "$tmp/p200.svg" && grep -q 'class="mem" .*fill="#fdae61"' "$tmp/p200.svg"; } ||
+	fail "p200.svg: the ranks' bars are not #d73027 and #fdae61"
+render "$tmp/p200.svg" "$tmp/p200.png" 1200
+[ -s "$tmp/p200.png" ] && { not_blank "$tmp/p200.png" "$tmp/p200.svg" || fail "picture with a capacity"; }
 
 sed -e 's/^  pp: 2$/  pp: 8/' -e 's/^  vpp: 2$/  vpp: 4/' \
 	-e 's/global_batch_size: 64/global_batch_size: 512/' \
 	"$top/examples/nam56r.yaml" >"$tmp/big.yaml"
 "$bin" plan --recipe "$tmp/big.yaml" --nodes 4 --picture "$tmp/big.svg" >/dev/null ||
 	fail "plan --picture at pp 8 vpp 4"
-render "$tmp/big.svg" "$tmp/big.png" 1200 700
-[ -s "$tmp/big.png" ] && { not_blank "$tmp/big.png" || fail "pp 8 vpp 4 picture"; }
+render "$tmp/big.svg" "$tmp/big.png" 1200
+[ -s "$tmp/big.png" ] && { not_blank "$tmp/big.png" "$tmp/big.svg" || fail "pp 8 vpp 4 picture"; }
 
 # a control: an empty page must be found blank
 printf '<svg xmlns="http://www.w3.org/2000/svg" width="200" height="100"/>\n' >"$tmp/empty.svg"

@@ -97,6 +97,76 @@ PY
 if command -v xmllint >/dev/null; then
 	xmllint --noout "$tmp/p.svg" || fail "xmllint refuses the SVG"
 fi
+# The memory colouring: under each GPU a bar of its pipeline rank's peak
+# and a bar per pipeline rank, as long and in the colour of their share of
+# the scale (the capacity, else the largest rank), the figures of plan's
+# memory table; the legend gives the scale in GB.
+memcheck() { # SVG JSON GPUS HEADER
+	python3 - "$@" <<'PY'
+import json, re, sys, xml.etree.ElementTree as ET
+svg, plan, gpus, header = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+S = "{http://www.w3.org/2000/svg}"
+root = ET.parse(svg).getroot()
+m = json.load(open(plan))["memory"]
+tot = [r["total_bytes"] for r in m["ranks"]]
+scale = m["capacity_bytes"] or max(tot)
+whose = "the capacity" if m["capacity_bytes"] else "the largest rank"
+pal = ["#006837", "#1a9850", "#66bd63", "#a6d96a", "#d9ef8b", "#fee08b",
+       "#fdae61", "#f46d43", "#d73027", "#a50026"]
+texts = ["".join(t.itertext()) for t in root.iter(S + "text")]
+assert header in texts, (header, [t for t in texts if "GPU memory" in t])
+def rects(cls):
+    return [r for r in root.iter(S + "rect") if r.get("class") == cls]
+cells, rows = rects("mem"), rects("memrow")
+assert len(cells) == gpus, len(cells)
+assert len(rows) == len(tot), len(rows)
+for r in cells + rows:
+    t = r.find(S + "title").text
+    g = re.fullmatch(r"memory: (?:rank (\d+), )?pipeline rank (\d+): "
+                     r"([0-9.]+) GB, (\d+)% of ([0-9.]+) GB \((.*)\)", t)
+    assert g, t
+    pp = int(g.group(2))
+    share = tot[pp] / scale
+    assert g.group(3) == "%.1f" % (tot[pp] / 1e9), t
+    assert g.group(4) == "%.0f" % (100 * share), t
+    assert g.group(5) == "%.1f" % (scale / 1e9) and g.group(6) == whose, t
+    full = 52 if r.get("class") == "mem" else 600
+    assert abs(float(r.get("width")) - full * min(share, 1)) < 0.01, (t, r.get("width"))
+    assert r.get("fill") == pal[min(9, int(share * 10))], (t, r.get("fill"))
+assert [r.get("fill") for r in rects("memscale")] == pal
+steps = [t for t in texts if t.endswith(" GB") and re.fullmatch(r"[0-9.]+-[0-9.]+ GB", t)]
+assert len(steps) == 10, steps
+assert abs(float(steps[-1].split("-")[1].split()[0]) - scale / 1e9) < 0.5, steps[-1]
+assert "colour and length of the bars: the predicted peak in steps of 10%% of %s, %.1f GB" % (
+    "the GPU's capacity" if m["capacity_bytes"] else "the largest rank", scale / 1e9) in texts
+if m["capacity_bytes"]:
+    assert "limit %.1f GB" % (m["limit_bytes"] / 1e9) in texts
+print("memory colouring of %s: %d GPU bars, %d rank bars against %.1f GB" % (svg, len(cells), len(rows), scale / 1e9))
+PY
+}
+"$bin" plan --format json >"$tmp/p.json" || fail "plan --format json"
+memcheck "$tmp/p.svg" "$tmp/p.json" 8 \
+	"GPU memory: predicted peak per pipeline rank relative to the largest rank, 197.0 GB (capacity unknown: set memory.gpu_memory_gb to check the fit)" ||
+	fail "memory colouring without a capacity"
+printf 'schema: 1\nmemory:\n  gpu_memory_gb: 200\n  partitions:\n    big: 1000\n' >"$tmp/p200.yaml"
+expect 0 "$bin" plan --nodes 2 --policy "$tmp/p200.yaml" --picture "$tmp/p200.svg"
+"$bin" plan --nodes 2 --policy "$tmp/p200.yaml" --format json >"$tmp/p200.json"
+memcheck "$tmp/p200.svg" "$tmp/p200.json" 16 \
+	"GPU memory: predicted peak per pipeline rank against the 200.0 GB capacity (policy), limit 190.0 GB (5% headroom)" ||
+	fail "memory colouring against the capacity"
+grep -qF 'fill="#d73027"><title>memory: rank 0, pipeline rank 0: 164.6 GB, 82% of 200.0 GB (the capacity)</title>' "$tmp/p200.svg" ||
+	fail "p200.svg: rank 0's bar is not the 80-90% red of 164.6 GB"
+grep -qF '>132.0 GB, 66% of 200.0 GB, fits; largest term: activations 39.7 GB<' "$tmp/p200.svg" ||
+	fail "p200.svg: pipeline rank 1's figures"
+expect 0 "$bin" plan --nodes 2 --policy "$tmp/p200.yaml" --partition big --picture "$tmp/big-part.svg"
+"$bin" plan --nodes 2 --policy "$tmp/p200.yaml" --partition big --format json >"$tmp/big-part.json"
+memcheck "$tmp/big-part.svg" "$tmp/big-part.json" 16 \
+	"GPU memory: predicted peak per pipeline rank against the 1000.0 GB capacity (policy partition big), limit 950.0 GB (5% headroom)" ||
+	fail "memory colouring against a partition's capacity"
+if command -v xmllint >/dev/null; then
+	xmllint --noout "$tmp/p200.svg" || fail "xmllint refuses p200.svg"
+fi
+
 # the README's picture is the built-in plan's, as drawn today
 cmp -s "$tmp/p.svg" "$top/examples/plan-builtin.svg" ||
 	fail "examples/plan-builtin.svg is not today's picture: nam56r-launch plan --picture examples/plan-builtin.svg"
@@ -135,8 +205,12 @@ has "$tmp/out" 'schedule: Megatron interleaved 1F1B, 32 microbatches'
 python3 - "$tmp/big.svg" <<'PY' || fail "big SVG"
 import sys, xml.etree.ElementTree as ET
 root = ET.parse(sys.argv[1]).getroot()
-titles = [t.text for t in root.iter("{http://www.w3.org/2000/svg}title")]
+titles = [t.text for t in root.iter("{http://www.w3.org/2000/svg}title")
+          if not t.text.startswith("memory: ")]
 assert len(titles) == 8 * 2 * 32 * 4, len(titles)
+# a memory bar under each of the 32 GPUs, one per pipeline rank
+assert sum(t.text.startswith("memory: rank ") for t in root.iter("{http://www.w3.org/2000/svg}title")) == 32
+assert sum(t.text.startswith("memory: pipeline rank ") for t in root.iter("{http://www.w3.org/2000/svg}title")) == 8
 PY
 
 [ "$fails" = 0 ] || { echo "$fails failure(s)"; exit 1; }

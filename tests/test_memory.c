@@ -258,6 +258,117 @@ static void test_capacity_sources(void **state)
 	free(y);
 }
 
+/* A job that names several partitions may start in any of them: the
+ * smallest capacity among them applies, a partition without an entry
+ * having the policy's default; the refusal names the partition. */
+static void test_capacity_partition_list(void **state)
+{
+	struct n56_diags d = { 0 };
+	struct n56_recipe *r;
+	struct n56_policy *p;
+	struct n56_plan *plan;
+	struct n56_plan_request req = { 1, 1 };
+	struct n56_mem_capacity_in cap = { 0, NULL };
+	static const char pol[] = "schema: 1\nmemory:\n  gpu_memory_gb: 80\n"
+				  "  partitions:\n    big: 141\n    huge: 192\n"
+				  "    small: 40\n";
+	static const char nodflt[] = "schema: 1\nmemory:\n  partitions:\n"
+				     "    big: 141\n";
+	static const struct {
+		const char *list;
+		double gb;
+		const char *source, *entry;
+	} want[] = {
+		{ "big", 141, "policy partition", "big" },
+		{ "huge,big", 141, "policy partition", "big" },
+		{ "big,small,huge", 40, "policy partition", "small" },
+		{ "big,other", 80, "policy", NULL }, /* other: the default */
+		{ "huge,,big,", 141, "policy partition", "big" },
+		{ ",", 80, "policy", NULL },
+		{ "bigger", 80, "policy", NULL }, /* names match whole */
+		{ "bi", 80, "policy", NULL },
+	};
+
+	(void)state;
+	assert_int_equal(n56_recipe_parse("t.yaml", tiny, strlen(tiny), &r, &d),
+			 0);
+	assert_int_equal(n56_policy_parse("site.yaml", pol, strlen(pol), &p, &d),
+			 0);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		cap.partition = want[i].list;
+		assert_int_equal(n56_plan_build_mem(r, p, &req, &cap, &plan, &d),
+				 0);
+		assert_true(plan->memory->capacity == want[i].gb * 1e9);
+		assert_string_equal(plan->memory->capacity_source,
+				    want[i].source);
+		if (want[i].entry)
+			assert_string_equal(plan->memory->capacity_partition,
+					    want[i].entry);
+		else
+			assert_null(plan->memory->capacity_partition);
+		n56_plan_free(plan);
+	}
+	n56_policy_free(p);
+	/* no default: a partition without an entry says nothing, the others
+	 * still apply; none known: unknown, nothing refused */
+	assert_int_equal(n56_policy_parse("site.yaml", nodflt, strlen(nodflt),
+					  &p, &d),
+			 0);
+	cap.partition = "other,big";
+	assert_int_equal(n56_plan_build_mem(r, p, &req, &cap, &plan, &d), 0);
+	assert_true(plan->memory->capacity == 141e9);
+	n56_plan_free(plan);
+	cap.partition = "other";
+	assert_int_equal(n56_plan_build_mem(r, p, &req, &cap, &plan, &d), 0);
+	assert_true(plan->memory->capacity == 0);
+	assert_string_equal(plan->memory->capacity_source, "unknown");
+	n56_plan_free(plan);
+	n56_policy_free(p);
+	n56_recipe_free(r);
+	assert_int_equal(d.n, 0);
+	n56_diags_free(&d);
+}
+
+/* The refusal says which partition's capacity it held the plan to. */
+static void test_refusal_names_partition(void **state)
+{
+	struct n56_diags d = { 0 };
+	struct n56_recipe *r;
+	struct n56_policy *p;
+	struct n56_plan *plan = build(tiny, NULL, 1, 1, &d, &r, &p);
+	struct n56_plan_request req = { 1, 1 };
+	struct n56_mem_capacity_in cap = { 0, "big,tiny" };
+	static const char pol[] = "schema: 1\nmemory:\n  partitions:\n"
+				  "    big: 141\n    tiny: 0.5\n";
+	char buf[2048];
+
+	(void)state;
+	n56_plan_free(plan);
+	n56_policy_free(p);
+	assert_int_equal(n56_policy_parse("site.yaml", pol, strlen(pol), &p, &d),
+			 0);
+	assert_int_equal(n56_plan_build_mem(r, p, &req, &cap, &plan, &d), -1);
+	assert_int_equal(d.n, 1);
+	n56_diag_format(&d.v[0], buf, sizeof(buf));
+	print_message("%s\n", buf);
+	assert_non_null(strstr(buf, "limit (0.5 GB from the policy partition "
+				    "tiny (the smallest of big,tiny) less 5% "
+				    "headroom)"));
+	n56_diags_free(&d);
+	cap.partition = "tiny";
+	assert_int_equal(n56_plan_build_mem(r, p, &req, &cap, &plan, &d), -1);
+	n56_diag_format(&d.v[0], buf, sizeof(buf));
+	assert_non_null(strstr(buf, "limit (0.5 GB from the policy partition "
+				    "tiny less 5% headroom)"));
+	n56_diags_free(&d);
+	cap.partition = "big";
+	assert_int_equal(n56_plan_build_mem(r, p, &req, &cap, &plan, &d), 0);
+	n56_plan_free(plan);
+	n56_policy_free(p);
+	n56_recipe_free(r);
+	n56_diags_free(&d);
+}
+
 static void test_policy_errors(void **state)
 {
 	struct n56_diags d = { 0 };
@@ -282,8 +393,11 @@ static void test_policy_errors(void **state)
 
 /* The built-in recipe (52 layers, micro batch 4, no recompute) on one
  * node of H200s (141 GB) with the distributed optimizer is refused: the message names
- * the rank, its stage, the dominant terms and the checked fixes; the
- * first fix, applied, then fits. */
+ * the rank, its stage, the dominant terms and the checked fixes (full
+ * recompute is none under the recipe's per-module CUDA graphs); the
+ * first fix, applied, then fits with the peak it names: the plan of the
+ * changed recipe splits the layers again for its 8 microbatches, and so
+ * did the advice. */
 static void test_refusal_and_fix(void **state)
 {
 	struct n56_diags d = { 0 };
@@ -309,15 +423,13 @@ static void test_refusal_and_fix(void **state)
 		"peak, more than the 133.9 GB limit (141.0 GB from the policy "
 		"less 5% headroom); largest terms: activations 106.2 GB, "
 		"allowance 18.7 GB, grads 15.6 GB (3+2 microbatches in flight); "
-		"fits with: batch.micro_batch_size: 2 (peak 99.2 GB on pipeline "
-		"rank 0); or parallelism.tp: 2 (peak 130.6 GB on pipeline rank "
-		"0)");
+		"fits with: batch.micro_batch_size: 2 (peak 128.1 GB on pipeline "
+		"rank 0)");
 	n56_recipe_free(r);
 	n56_policy_free(p);
 	n56_diags_free(&d);
-	/* Full recompute would fit (67.2 GB) but Megatron refuses it under
-	 * the recipe's per-module CUDA graphs: not offered. The first fix
-	 * offered, applied, fits. */
+	/* Full recompute would fit but Megatron refuses it under the
+	 * recipe's per-module CUDA graphs: not offered, and refused. */
 	fixed = with(y, "  recompute: full\n");
 	plan = build(fixed, "schema: 1\nmemory:\n  gpu_memory_gb: 1000\n", 1,
 		     8, &d, &r, &p);
@@ -330,17 +442,19 @@ static void test_refusal_and_fix(void **state)
 	n56_policy_free(p);
 	n56_diags_free(&d);
 	free(fixed);
-	fixed = with(y, "");
-	{
-		char *mb = strstr(fixed, "micro_batch_size: 4");
-
-		assert_non_null(mb);
-		mb[strlen("micro_batch_size: ")] = '2';
-	}
+	/* The fix offered, applied, fits. */
+	fixed = strdup(y);
+	assert_non_null(fixed);
+	assert_non_null(strstr(fixed, "micro_batch_size: 4\n"));
+	strstr(fixed, "micro_batch_size: 4\n")[18] = '2';
 	plan = build(fixed, "schema: 1\nmemory:\n  gpu_memory_gb: 141\n", 1, 8,
 		     &d, &r, &p);
 	assert_non_null(plan);
 	assert_int_equal(plan->memory->verdict, N56_MEM_FITS);
+	assert_int_equal(plan->memory->worst, 0);
+	snprintf(buf, sizeof(buf), "%.1f",
+		 plan->memory->rank[0].total / 1e9);
+	assert_string_equal(buf, "128.1");
 	n56_plan_free(plan);
 	n56_recipe_free(r);
 	n56_policy_free(p);
@@ -389,6 +503,8 @@ int main(void)
 		cmocka_unit_test(test_full_recompute),
 		cmocka_unit_test(test_distributed_optimizer),
 		cmocka_unit_test(test_capacity_sources),
+		cmocka_unit_test(test_capacity_partition_list),
+		cmocka_unit_test(test_refusal_names_partition),
 		cmocka_unit_test(test_policy_errors),
 		cmocka_unit_test(test_refusal_and_fix),
 		cmocka_unit_test(test_tight),

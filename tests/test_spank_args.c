@@ -231,6 +231,86 @@ static void request_ranges_unknown(void **state)
 	assert_int_equal(r.gpus_per_node, 0);
 }
 
+/* The partition: -p/--partition in every form, the last one winning,
+ * never the script's own; else the program's own variable. */
+static void request_partition_argv(void **state)
+{
+	static const struct {
+		int argc;
+		char *argv[8];
+		const char *want;
+	} c[] = {
+		{3, {"sbatch", "--partition=gpu", "job.sh"}, "gpu"},
+		{4, {"sbatch", "--partition", "gpu", "job.sh"}, "gpu"},
+		{4, {"sbatch", "-p", "gpu", "job.sh"}, "gpu"},
+		{3, {"sbatch", "-pgpu", "job.sh"}, "gpu"},
+		{3, {"sbatch", "-lpgpu", "job.sh"}, "gpu"},
+		{4, {"srun", "-p", "a,b", "prog"}, "a,b"},
+		{5, {"sbatch", "-p", "a", "--partition=b", "job.sh"}, "b"},
+		/* the script's -p and a value that looks like -p are not ours */
+		{5, {"sbatch", "-J", "-p", "job.sh", "-pother"}, NULL},
+		{5, {"sbatch", "--job-name", "-p", "job.sh", "-pother"}, NULL},
+		{5, {"salloc", "--", "-p", "x", "cmd"}, NULL},
+		{3, {"sbatch", "--partition=", "job.sh"}, NULL},
+		/* no such long option: --partition-ish prefixes are not ours */
+		{4, {"sbatch", "--partitions", "x", "job.sh"}, NULL},
+	};
+
+	(void)state;
+	fake_env = NULL;
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct n56_request_seen r;
+
+		n56_request_from_cmdline(c[i].argc, (char **)c[i].argv,
+					 fake_getenv, &r);
+		if (c[i].want)
+			assert_string_equal(r.partition, c[i].want);
+		else
+			assert_null(r.partition);
+	}
+}
+
+static void request_partition_env(void **state)
+{
+	struct n56_request_seen r;
+	static const char *const env[] = {"SBATCH_PARTITION", "sb",
+		"SALLOC_PARTITION", "sa", "SLURM_PARTITION", "sr", NULL};
+	static const char *const job[] = {"SLURM_PARTITION", "sr",
+		"SLURM_JOB_ID", "7", "SLURM_JOB_PARTITION", "running", NULL};
+	char *sb[] = {"/usr/bin/sbatch", "job.sh", NULL};
+	char *sa[] = {"salloc", "cmd", NULL};
+	char *sr[] = {"srun", "cmd", NULL};
+	char *sr_p[] = {"srun", "-p", "mine", "cmd", NULL};
+	char *sb_p[] = {"sbatch", "-p", "mine", "job.sh", NULL};
+	char *other[] = {"nam56r-launch", "cmd", NULL};
+
+	(void)state;
+	fake_env = env;
+	/* each program reads its own variable, the option wins */
+	n56_request_from_cmdline(2, sb, fake_getenv, &r);
+	assert_string_equal(r.partition, "sb");
+	n56_request_from_cmdline(2, sa, fake_getenv, &r);
+	assert_string_equal(r.partition, "sa");
+	n56_request_from_cmdline(2, sr, fake_getenv, &r);
+	assert_string_equal(r.partition, "sr");
+	n56_request_from_cmdline(4, sb_p, fake_getenv, &r);
+	assert_string_equal(r.partition, "mine");
+	n56_request_from_cmdline(2, other, fake_getenv, &r);
+	assert_null(r.partition);
+	/* an srun inside a job: the job's partition, whatever it names */
+	fake_env = job;
+	n56_request_from_cmdline(2, sr, fake_getenv, &r);
+	assert_string_equal(r.partition, "running");
+	n56_request_from_cmdline(4, sr_p, fake_getenv, &r);
+	assert_string_equal(r.partition, "running");
+	/* sbatch inside a job submits a new one: its SLURM_* say nothing
+	 * (the plugin hides them from sbatch; here sbatch reads only
+	 * SBATCH_PARTITION) */
+	n56_request_from_cmdline(2, sb, fake_getenv, &r);
+	assert_null(r.partition);
+	fake_env = NULL;
+}
+
 /* ---- base64 ---- */
 
 static void base64_vectors(void **state)
@@ -506,6 +586,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(request_gres_and_env, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(request_ranges_unknown, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(request_partition_argv, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(request_partition_env, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(base64_vectors, setup,
 						teardown),

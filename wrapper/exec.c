@@ -15,6 +15,7 @@
 #include "core/step.h"
 #include "job/n56job.h"
 #include "policy/argmerge.h"
+#include "policy/memory.h"
 #include "policy/plan.h"
 #include "topology/bind.h"
 #include "topology/placement.h"
@@ -567,7 +568,11 @@ static int load_plan(const struct exec_opts *o, bool plugin,
 		   n56_recipe_builtin(&x->recipe, &d)) {
 		goto out;
 	}
-	if (!n56_plan_build(x->recipe, x->policy, &req, &x->plan, &d))
+	/* the memory fit held to the job's partition, as at submission */
+	struct n56_mem_capacity_in cap = {0, getenv("SLURM_JOB_PARTITION")};
+
+	if (!n56_plan_build_mem(x->recipe, x->policy, &req, &cap, &x->plan,
+				&d))
 		rc = N56_EXIT_OK;
 out:
 	n56_print_diags(PROG, &d);

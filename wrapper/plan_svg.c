@@ -1,12 +1,15 @@
 /* plan --picture FILE.svg: the placement (nodes x GPUs, islands, TP
- * groups, pipeline stages) over one simulated iteration of the schedule,
- * a time chart per pipeline rank: forwards light and backwards dark in the
- * colour of their chunk, the microbatch written in the op when it fits,
- * idle time left grey. Plain SVG 1.1, no script, no external resource. */
+ * groups, pipeline stages, and under each GPU a bar of its rank's
+ * predicted peak memory), the memory per pipeline rank against the GPU's
+ * capacity, over one simulated iteration of the schedule, a time chart
+ * per pipeline rank: forwards light and backwards dark in the colour of
+ * their chunk, the microbatch written in the op when it fits, idle time
+ * left grey. Plain SVG 1.1, no script, no external resource. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "policy/memory.h"
 #include "policy/schedule.h"
 #include "wrapper/plan_schedule.h"
 
@@ -14,8 +17,13 @@
 #define MARGIN 20
 #define LABEL_W 80
 #define CELL_W 64
-#define CELL_H 40
+#define CELL_H 48
 #define ROW_H 26
+/* the memory bar under a GPU cell's text, and a pipeline rank's bar */
+#define MEM_BAR_H 7
+#define MEM_ROW_W 600
+#define MEM_STEP_W 104
+#define GB 1e9
 #define MAX_NODES_DRAWN 8
 /* one rect (and a tooltip) per op: beyond this a browser crawls */
 #define MAX_OPS_DRAWN 65536
@@ -29,7 +37,50 @@ static const char *const bwd_fill[] = {"#3182bd", "#31a354", "#e6550d",
 static const char *const stage_fill[] = {"#fbb4ae", "#b3cde3", "#ccebc5",
 					 "#decbe4", "#fed9a6", "#ffffcc",
 					 "#e5d8bd", "#fddaec"};
+/* Memory use in steps of a tenth of the scale (the capacity, else the
+ * largest rank): green when light, red when nearly full. */
+static const char *const mem_fill[] = {"#006837", "#1a9850", "#66bd63",
+				       "#a6d96a", "#d9ef8b", "#fee08b",
+				       "#fdae61", "#f46d43", "#d73027",
+				       "#a50026"};
 #define NCOLOURS(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+/* The scale the memory is drawn against: the GPU's capacity, or with none
+ * known the largest rank's peak. */
+static double mem_scale(const struct n56_memory *m)
+{
+	if (m->capacity > 0)
+		return m->capacity;
+	return m->rank[m->worst].total > 0 ? m->rank[m->worst].total : 1;
+}
+
+static double mem_share(const struct n56_memory *m, int pp)
+{
+	double s = m->rank[pp].total / mem_scale(m);
+
+	return s < 0 ? 0 : s;
+}
+
+static const char *mem_colour(double share)
+{
+	int step = (int)(share * NCOLOURS(mem_fill));
+
+	if (step >= NCOLOURS(mem_fill))
+		step = NCOLOURS(mem_fill) - 1;
+	return mem_fill[step < 0 ? 0 : step];
+}
+
+static const char *mem_verdict(const struct n56_memory *m, int pp)
+{
+	return m->capacity > 0 ? n56_mem_verdict_name(m->rank[pp].verdict)
+			       : "unchecked";
+}
+
+static bool has_memory(const struct n56_plan *p)
+{
+	return p->memory && p->memory->rank && p->memory->npp ==
+						       (int)p->par.pp;
+}
 
 static void escaped(FILE *f, const char *s)
 {
@@ -47,6 +98,26 @@ static void escaped(FILE *f, const char *s)
 	}
 }
 
+/* A GPU cell's bar: its pipeline rank's peak against the scale, in the
+ * colour of its tenth. */
+static void draw_cell_memory(FILE *f, int x, int y, int w,
+			     const struct n56_memory *m, long rank, int pp)
+{
+	double share = mem_share(m, pp);
+
+	fprintf(f,
+		"<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" "
+		"fill=\"#fff\" stroke=\"#666\" stroke-width=\"0.5\"/>\n"
+		"<rect class=\"mem\" x=\"%d\" y=\"%d\" width=\"%.2f\" "
+		"height=\"%d\" fill=\"%s\"><title>memory: rank %ld, "
+		"pipeline rank %d: %.1f GB, %.0f%% of %.1f GB (%s)"
+		"</title></rect>\n",
+		x, y, w, MEM_BAR_H, x, y, w * (share < 1 ? share : 1),
+		MEM_BAR_H, mem_colour(share), rank, pp,
+		m->rank[pp].total / GB, 100 * share, mem_scale(m) / GB,
+		m->capacity > 0 ? "the capacity" : "the largest rank");
+}
+
 /* The placement grid; returns its height. */
 static int draw_placement(FILE *f, int y0, const struct n56_plan *p,
 			  const struct n56_placer *pl,
@@ -59,8 +130,10 @@ static int draw_placement(FILE *f, int y0, const struct n56_plan *p,
 	fprintf(f,
 		"<text x=\"%d\" y=\"%d\" class=\"h\">Placement: %ld node%s x "
 		"%d GPUs (cell: rank, tp rank, pipeline stage; colour: "
-		"stage; thick line: NVLink island border)</text>\n",
-		MARGIN, y + 14, nodes, nodes == 1 ? "" : "s", gpus);
+		"stage; thick line: NVLink island border%s)</text>\n",
+		MARGIN, y + 14, nodes, nodes == 1 ? "" : "s", gpus,
+		has_memory(p) ? "; bar: predicted peak GPU memory, scale "
+				"below" : "");
 	y += 24;
 	for (long n = 0; n < shown; n++) {
 		int x = MARGIN + LABEL_W;
@@ -87,6 +160,10 @@ static int draw_placement(FILE *f, int y0, const struct n56_plan *p,
 					"class=\"c\">tp%ld pp%ld</text>\n",
 					x + 4, y + 15, rank, x + 4, y + 31,
 					rp.tp, rp.pp);
+			if (rank >= 0 && has_memory(p))
+				draw_cell_memory(f, x + 4, y + CELL_H - 11,
+						 CELL_W - 12, p->memory, rank,
+						 (int)rp.pp);
 			if (g > 0 && shape->island_of[g] !=
 					     shape->island_of[g - 1])
 				fprintf(f,
@@ -103,6 +180,104 @@ static int draw_placement(FILE *f, int y0, const struct n56_plan *p,
 			MARGIN + LABEL_W, y + 12, nodes - shown);
 		y += 20;
 	}
+	return y - y0;
+}
+
+static int memory_height(const struct n56_plan *p)
+{
+	return has_memory(p) ? 24 + (int)p->par.pp * ROW_H + 20 + 40 + 10 : 0;
+}
+
+/* One bar per pipeline rank: its predicted peak (the figures of plan's
+ * memory table) against the capacity and its limit, or with no capacity
+ * against the largest rank; then the colour scale with its GB figures.
+ * Returns its height (memory_height). */
+static int draw_memory(FILE *f, int y0, const struct n56_plan *p)
+{
+	const struct n56_memory *m = p->memory;
+	int x0 = MARGIN + LABEL_W, y = y0, pp = (int)p->par.pp;
+	double scale = mem_scale(m);
+	int rows_top;
+
+	if (m->capacity > 0)
+		fprintf(f,
+			"<text x=\"%d\" y=\"%d\" class=\"h\">GPU memory: "
+			"predicted peak per pipeline rank against the %.1f GB "
+			"capacity (%s%s%s), limit %.1f GB (%.0f%% headroom)"
+			"</text>\n",
+			MARGIN, y + 14, m->capacity / GB, m->capacity_source,
+			m->capacity_partition ? " " : "",
+			m->capacity_partition ? m->capacity_partition : "",
+			m->limit / GB, m->headroom * 100);
+	else
+		fprintf(f,
+			"<text x=\"%d\" y=\"%d\" class=\"h\">GPU memory: "
+			"predicted peak per pipeline rank relative to the "
+			"largest rank, %.1f GB (capacity unknown: set "
+			"memory.gpu_memory_gb to check the fit)</text>\n",
+			MARGIN, y + 14, scale / GB);
+	y += 24;
+	rows_top = y;
+	for (int r = 0; r < pp; r++) {
+		const struct n56_mem_rank *x = &m->rank[r];
+		double share = mem_share(m, r);
+		int big = 0;
+
+		for (int t = 1; t < N56_MEM_NTERMS; t++)
+			if (x->term[t] > x->term[big])
+				big = t;
+		fprintf(f,
+			"<text x=\"%d\" y=\"%d\">rank %d</text>\n<rect "
+			"x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" "
+			"fill=\"#f0f0f0\"/>\n<rect class=\"memrow\" "
+			"x=\"%d\" y=\"%d\" width=\"%.2f\" height=\"%d\" "
+			"fill=\"%s\"><title>memory: pipeline rank %d: %.1f "
+			"GB, %.0f%% of %.1f GB (%s)</title></rect>\n<text "
+			"x=\"%d\" y=\"%d\">%.1f GB, %.0f%% of %.1f GB, %s; "
+			"largest term: %s %.1f GB</text>\n",
+			MARGIN, y + ROW_H / 2 + 4, r, x0, y, MEM_ROW_W,
+			ROW_H - 6, x0, y, MEM_ROW_W * (share < 1 ? share : 1),
+			ROW_H - 6, mem_colour(share), r, x->total / GB,
+			100 * share, scale / GB,
+			m->capacity > 0 ? "the capacity" : "the largest rank",
+			x0 + MEM_ROW_W + 8, y + ROW_H / 2 + 4, x->total / GB,
+			100 * share, scale / GB, mem_verdict(m, r),
+			n56_mem_term_name(big), x->term[big] / GB);
+		y += ROW_H;
+	}
+	if (m->capacity > 0) { /* the limit across the bars */
+		double lx = x0 + MEM_ROW_W * m->limit / m->capacity;
+
+		fprintf(f,
+			"<line x1=\"%.2f\" y1=\"%d\" x2=\"%.2f\" "
+			"y2=\"%d\" stroke=\"#000\" stroke-dasharray=\"4,3\"/>\n"
+			"<text x=\"%.2f\" y=\"%d\" class=\"c\">limit "
+			"%.1f GB</text>\n",
+			lx, rows_top - 2, lx, y - 4, lx - 60, y + 10,
+			m->limit / GB);
+	}
+	y += 20;
+	/* the scale: a tenth each, with its GB */
+	fprintf(f,
+		"<text x=\"%d\" y=\"%d\" class=\"c\">colour and length of "
+		"the bars: the predicted peak in steps of 10%% of %s, %.1f GB"
+		"</text>\n",
+		x0, y + 11,
+		m->capacity > 0 ? "the GPU's capacity" : "the largest rank",
+		scale / GB);
+	for (int k = 0; k < NCOLOURS(mem_fill); k++) {
+		int x = x0 + k * MEM_STEP_W;
+		double lo = scale * k / NCOLOURS(mem_fill) / GB;
+		double hi = scale * (k + 1) / NCOLOURS(mem_fill) / GB;
+
+		fprintf(f,
+			"<rect class=\"memscale\" x=\"%d\" y=\"%d\" "
+			"width=\"14\" height=\"14\" fill=\"%s\"/><text "
+			"x=\"%d\" y=\"%d\" class=\"c\">%.*f-%.*f GB</text>\n",
+			x, y + 18, mem_fill[k], x + 17, y + 29,
+			lo >= 100 ? 0 : 1, lo, hi >= 100 ? 0 : 1, hi);
+	}
+	y += 40 + 10;
 	return y - y0;
 }
 
@@ -205,7 +380,7 @@ int n56_plan_svg(FILE *f, const struct n56_plan *p,
 	}
 	/* title, placement (+ "more nodes"), gap, chart or its note */
 	height = MARGIN + 46 + 24 + (int)nodes * (CELL_H + 6) +
-		 (nodes < p->nodes ? 20 : 0) + 10 +
+		 (nodes < p->nodes ? 20 : 0) + 10 + memory_height(p) +
 		 (simulated ? 24 + (int)p->par.pp * ROW_H + 20 + 24 : 24) +
 		 MARGIN;
 	if (CELL_W * shape->gpus + MARGIN * 2 + LABEL_W > width)
@@ -233,6 +408,8 @@ int n56_plan_svg(FILE *f, const struct n56_plan *p,
 	y += 46;
 	y += draw_placement(f, y, p, pl, shape);
 	y += 10;
+	if (has_memory(p))
+		y += draw_memory(f, y, p);
 	if (simulated) {
 		draw_schedule(f, y, p, &res);
 	} else {

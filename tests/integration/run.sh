@@ -534,6 +534,9 @@ ALL_CASES="$ALL_CASES $HARDENING_CASES"
 # shellcheck source=tests/integration/blocks.sh
 . "$here/blocks.sh"
 ALL_CASES="$ALL_CASES $BLOCK_CASES"
+# shellcheck source=tests/integration/memory.sh
+. "$here/memory.sh"
+ALL_CASES="$ALL_CASES $MEMORY_CASES"
 
 # ---- main ---------------------------------------------------------------
 [ $# -ge 1 ] || { sed -n '6,13p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
