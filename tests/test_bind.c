@@ -192,38 +192,113 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void test_bind_rank(void **state)
+/* What the kernel answers to MPOL_BIND on NUMA node `node`, asked here
+ * directly with the mask the binder passes: 0, or the errno (a machine
+ * without the node says EINVAL, a container that filters set_mempolicy
+ * EPERM, a kernel without NUMA ENOSYS). The default policy is restored. */
+static int mempolicy_probe(int node)
 {
-	struct fixture *f = *state;
-	char nic[32], msg[512], want[256];
-	cpu_set_t now;
-	int ncpu = 0;
+	unsigned long mask[16] = {0};
+	int e = 0;
 
-	assert_int_equal(f->t->ngpus, 1);
+	mask[node / (8 * sizeof(long))] |= 1UL << (node % (8 * sizeof(long)));
+	if (syscall(SYS_set_mempolicy, 2 /* MPOL_BIND */, mask,
+		    sizeof(mask) * 8) < 0)
+		e = errno;
+	syscall(SYS_set_mempolicy, 0 /* MPOL_DEFAULT */, NULL, 0);
+	return e;
+}
+
+/* The message's memory part for NUMA `node`, from the probe. */
+static void memory_part(int node, char *buf, size_t len)
+{
+	int e = mempolicy_probe(node);
+
+	if (e)
+		snprintf(buf, len, "; memory not bound to NUMA %d: %s", node,
+			 strerror(e));
+	else
+		snprintf(buf, len, "; memory on NUMA %d", node);
+}
+
+/* The CPUs the rank must get, worked out here: the GPU's cores 0-1 within
+ * what the process had, else what it had. */
+static void expected_cpus(const cpu_set_t *had, cpu_set_t *want, bool *near)
+{
+	CPU_ZERO(want);
+	for (int c = 0; c <= 1; c++)
+		if (CPU_ISSET(c, had))
+			CPU_SET(c, want);
+	*near = CPU_COUNT(want) > 0;
+	if (!*near)
+		*want = *had;
+}
+
+static char *cpu_list(const cpu_set_t *s)
+{
+	hwloc_bitmap_t b = hwloc_bitmap_alloc();
+	char *out = NULL;
+
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, s))
+			hwloc_bitmap_set(b, c);
+	assert_true(hwloc_bitmap_list_asprintf(&out, b) >= 0);
+	hwloc_bitmap_free(b);
+	return out;
+}
+
+/* The whole message and the CPU set, for the NUMA node the GPU names. */
+static void expect_bind(struct fixture *f, int numa)
+{
+	char nic[32], msg[512], want[1024], mem[256];
+	cpu_set_t now, cpus;
+	bool near;
+	char *a, *b;
+
+	expected_cpus(&f->saved, &cpus, &near);
+	memory_part(numa, mem, sizeof(mem));
+	a = cpu_list(&cpus);
+	b = cpu_list(&f->saved);
+	if (near)
+		snprintf(want, sizeof(want), "CPUs %s (GPU 0's cores 0-1 "
+			 "within Slurm's %s)%s; NIC mlx5_0", a, b, mem);
+	else
+		snprintf(want, sizeof(want), "kept Slurm's CPUs %s (none of "
+			 "GPU 0's cores 0-1 is among them)%s; NIC mlx5_0", a,
+			 mem);
+	free(a);
+	free(b);
 	assert_int_equal(n56_bind_rank(f->t, 0, nic, sizeof(nic), msg,
 				       sizeof(msg)),
 			 0);
+	print_message("bind: %s\n", msg);
 	assert_string_equal(nic, "mlx5_0");
+	assert_string_equal(msg, want);
 	assert_int_equal(sched_getaffinity(0, sizeof(now), &now), 0);
-	/* Never outside the GPU's cores 0-1 when Slurm allowed one of them,
-	 * never outside what the process had. */
-	for (int c = 0; c < CPU_SETSIZE; c++) {
-		if (!CPU_ISSET(c, &now))
-			continue;
-		ncpu++;
-		assert_true(CPU_ISSET(c, &f->saved));
-		if (CPU_ISSET(0, &f->saved) || CPU_ISSET(1, &f->saved))
-			assert_true(c <= 1);
-	}
-	assert_true(ncpu > 0);
-	if (CPU_ISSET(0, &f->saved) && CPU_ISSET(1, &f->saved)) {
-		snprintf(want, sizeof(want), "CPUs 0-1 (GPU 0's cores 0-1 "
-					     "within Slurm's ");
-		assert_memory_equal(msg, want, strlen(want));
-	}
-	assert_non_null(strstr(msg, "; NIC mlx5_0"));
-	assert_true(strstr(msg, "; memory on NUMA 0") ||
-		    strstr(msg, "; memory not bound to NUMA 0: "));
+	assert_true(CPU_EQUAL(&now, &cpus));
+}
+
+/* GPU 0 on NUMA node 0: bound there exactly when the kernel lets this
+ * process bind to node 0. */
+static void test_bind_rank(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(f->t->ngpus, 1);
+	assert_string_equal(f->t->gpus[0].numa_nodes, "0");
+	expect_bind(f, 0);
+}
+
+/* A NUMA node no machine has here: never bound, and said why. */
+static void test_bind_rank_numa_absent(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_not_equal(mempolicy_probe(1000), 0);
+	free(f->t->gpus[0].numa_nodes);
+	f->t->gpus[0].numa_nodes = strdup("1000");
+	assert_non_null(f->t->gpus[0].numa_nodes);
+	expect_bind(f, 1000);
 }
 
 static void test_bind_keeps_slurm_set(void **state)
@@ -277,6 +352,8 @@ int main(void)
 		cmocka_unit_test(test_target_never_widens),
 		cmocka_unit_test_setup_teardown(test_bind_rank, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_bind_rank_numa_absent,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bind_keeps_slurm_set,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bind_bad_gpu, setup,
