@@ -89,6 +89,30 @@ static void expect_env(const struct n56_env *e, const char *const *want,
 	assert_int_equal(e->n, n);
 }
 
+/* The entry called name, failing with the names present when absent. */
+static const struct n56_env_entry *entry(const struct n56_env *e,
+					 const char *name)
+{
+	for (size_t i = 0; i < e->n; i++)
+		if (!strcmp(e->v[i].name, name))
+			return &e->v[i];
+	print_error("%s is not in the environment of %zu variables\n", name,
+		    e->n);
+	fail();
+	return NULL;
+}
+
+/* name=value of one variable, by name. */
+static void expect_var(const struct n56_env *e, const char *name,
+		       const char *value)
+{
+	char got[256], want[256];
+
+	snprintf(got, sizeof(got), "%s=%s", name, entry(e, name)->value);
+	snprintf(want, sizeof(want), "%s=%s", name, value);
+	assert_string_equal(got, want);
+}
+
 static void test_rank_env_exact(void **state)
 {
 	struct fixture *f = *state;
@@ -123,9 +147,11 @@ static void test_rank_env_exact(void **state)
 				      sizeof(f->err)), 0);
 	expect_env(&f->env, want, sizeof(want) / sizeof(want[0]));
 	/* Origins travel with the copied entries. */
-	assert_int_equal(f->env.v[16].origin, N56_ORIGIN_SITE_PINNED);
-	assert_string_equal(f->env.v[15].why, "TP > 1 needs it");
-	assert_null(f->env.v[17].why);
+	assert_int_equal(entry(&f->env, "NCCL_DEBUG")->origin,
+			 N56_ORIGIN_SITE_PINNED);
+	assert_string_equal(entry(&f->env, "CUDA_DEVICE_MAX_CONNECTIONS")->why,
+			    "TP > 1 needs it");
+	assert_null(entry(&f->env, "NAM56R_R_LAYER_INDICES")->why);
 	n56_env_clear(&f->env);
 	assert_int_equal(f->env.n, 0);
 	assert_null(f->env.v);
@@ -144,8 +170,9 @@ static void test_rank_env_exact(void **state)
 				      "mlx5_1", &f->env, f->err,
 				      sizeof(f->err)), 0);
 	assert_int_equal(f->env.n, sizeof(want) / sizeof(want[0]) - 1);
-	assert_string_equal(f->env.v[16].name, "NCCL_IB_HCA");
-	assert_string_equal(f->env.v[16].value, "mlx5_0");
+	expect_var(&f->env, "NCCL_IB_HCA", "mlx5_0");
+	assert_int_equal(entry(&f->env, "NCCL_IB_HCA")->origin,
+			 N56_ORIGIN_SITE_PINNED);
 }
 
 static void test_rank_env_every_rank(void **state)
@@ -162,11 +189,15 @@ static void test_rank_env_every_rank(void **state)
 					      NULL, &f->env, f->err,
 					      sizeof(f->err)), 0);
 		snprintf(want, sizeof(want), "%ld", r);
-		assert_string_equal(f->env.v[0].value, want);
+		expect_var(&f->env, "RANK", want);
 		snprintf(want, sizeof(want), "%d", p.local_rank);
-		assert_string_equal(f->env.v[2].value, want);
+		expect_var(&f->env, "LOCAL_RANK", want);
 		snprintf(want, sizeof(want), "%ld", p.pp);
-		assert_string_equal(f->env.v[12].value, want);
+		expect_var(&f->env, "NAM56R_PP_RANK", want);
+		snprintf(want, sizeof(want), "%ld", p.tp);
+		expect_var(&f->env, "NAM56R_TP_RANK", want);
+		snprintf(want, sizeof(want), "%ld", p.dp);
+		expect_var(&f->env, "NAM56R_DP_RANK", want);
 		n56_env_clear(&f->env);
 	}
 }
