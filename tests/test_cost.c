@@ -1,6 +1,7 @@
 /* Unit tests of the cost model (policy/cost.c) on tiny dimensions whose
  * products are worked out by hand in the comments: MACs per token, then
  * forward + backward FLOPs = 6 x MACs. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,25 @@
 #include <cmocka.h>
 
 #include "policy/cost.h"
+
+/* The figures are sums of small integers, exact in a double: a tolerance
+ * far below 1 still tells a wrong term from rounding. */
+#define TOL 1e-9
+
+/* actual within tol of expected; else both, the difference and the
+ * tolerance are printed, and the test fails at the caller's line. */
+#define assert_near(actual, expected, tol)                                 \
+	check_near((actual), (expected), (tol), #actual, __FILE__, __LINE__)
+
+static void check_near(double actual, double expected, double tol,
+		       const char *what, const char *file, int line)
+{
+	if (fabs(actual - expected) <= tol)
+		return;
+	print_error("%s = %.17g, expected %.17g (difference %.3g, tolerance "
+		    "%.3g)\n", what, actual, expected, actual - expected, tol);
+	_fail(file, line);
+}
 
 static int setup(void **state)
 {
@@ -64,8 +84,8 @@ static void test_attention_plain(void **state)
 {
 	struct n56_block_cost c = n56_cost_attention(*state, false);
 
-	assert_true(c.params == 192);
-	assert_true(c.flops == 6 * (192 + 64));
+	assert_near(c.params, 192, TOL);
+	assert_near(c.flops, 6 * (192 + 64), TOL);
 }
 
 /* MLA: q 8*2 + 2*2*(4+1) = 36, kv down 8*(3+1) = 32, kv up 3*2*(4+2) =
@@ -77,8 +97,8 @@ static void test_attention_mla(void **state)
 
 	enable_mla(r);
 	c = n56_cost_attention(r, false);
-	assert_true(c.params == 136);
-	assert_true(c.flops == 6 * (136 + 56));
+	assert_near(c.params, 136, TOL);
+	assert_near(c.flops, 6 * (136 + 56), TOL);
 }
 
 /* DSA: top-2 of a causal 7: (1 + 2*6)/7 = 13/7 keys, 14 * 13/7 = 26.
@@ -91,12 +111,12 @@ static void test_attention_dsa(void **state)
 
 	enable_mla(r);
 	c = n56_cost_attention(r, true);
-	assert_true(c.params == 136 + 52);
-	assert_true(c.flops > 6 * 238 - 1e-9 && c.flops < 6 * 238 + 1e-9);
+	assert_near(c.params, 136 + 52, TOL);
+	assert_near(c.flops, 6 * 238, TOL);
 	/* a top-k above the sequence changes nothing but the indexer */
 	r->model.attention.dsa.topk.v = 100;
 	c = n56_cost_attention(r, true);
-	assert_true(c.flops == 6 * (136 + 52 + 24 + 56));
+	assert_near(c.flops, 6 * (136 + 52 + 24 + 56), TOL);
 }
 
 /* Mamba: d_inner 2*4 = 8; in_proj 8*(2*8 + 2*1*3 + 2) = 192, conv
@@ -107,13 +127,13 @@ static void test_mamba(void **state)
 	struct n56_recipe *r = *state;
 	struct n56_block_cost c = n56_cost_mamba(r);
 
-	assert_true(c.flops == 6 * 360);
-	assert_true(c.params == 326);
+	assert_near(c.flops, 6 * 360, TOL);
+	assert_near(c.params, 326, TOL);
 	/* unset head_dim: expand 2, 2*8/2 = 8 per head, d_inner 16:
 	 * 8*(32+6+2) + 4*(16+6) + 2*16*3 + 16*8 = 320+88+96+128 = 632 */
 	r->model.mamba.head_dim.v = 0;
 	c = n56_cost_mamba(r);
-	assert_true(c.flops == 6 * 632);
+	assert_near(c.flops, 6 * 632, TOL);
 }
 
 /* MoE: router 8*4 = 32, top-2 SwiGLU 2*3*8*3 = 144, shared 3*8*5 = 120:
@@ -123,13 +143,13 @@ static void test_moe(void **state)
 	struct n56_recipe *r = *state;
 	struct n56_block_cost c = n56_cost_moe(r);
 
-	assert_true(c.flops == 6 * 296);
-	assert_true(c.params == 440);
+	assert_near(c.flops, 6 * 296, TOL);
+	assert_near(c.params, 440, TOL);
 	/* no experts: a dense SwiGLU of ffn 6, 3*8*6 = 144 */
 	r->model.moe.experts.v = 0;
 	c = n56_cost_moe(r);
-	assert_true(c.flops == 6 * 144);
-	assert_true(c.params == 144);
+	assert_near(c.flops, 6 * 144, TOL);
+	assert_near(c.params, 144, TOL);
 }
 
 /* R: 5*8*8 = 320 projections + 3*8*2 = 48 state work. */
@@ -137,8 +157,8 @@ static void test_recurrent(void **state)
 {
 	struct n56_block_cost c = n56_cost_recurrent(*state);
 
-	assert_true(c.flops == 6 * 368);
-	assert_true(c.params == 320 + 16);
+	assert_near(c.flops, 6 * 368, TOL);
+	assert_near(c.params, 320 + 16, TOL);
 }
 
 /* Output: 8*10 = 80 MACs (480 FLOPs) + CE 5*10 forward, x3: 150.
@@ -151,12 +171,12 @@ static void test_ends_and_mtp(void **state)
 	struct n56_block_cost e = n56_cost_embedding(r);
 	struct n56_block_cost m = n56_cost_mtp_depth(r);
 
-	assert_true(o.flops == 630);
-	assert_true(o.params == 80);
-	assert_true(e.flops == 24);
-	assert_true(e.params == 80);
-	assert_true(m.flops == 6 * 128 + 6 * 256 + 6 * 296 + 630);
-	assert_true(m.params == 128 + 192 + 440);
+	assert_near(o.flops, 630, TOL);
+	assert_near(o.params, 80, TOL);
+	assert_near(e.flops, 24, TOL);
+	assert_near(e.params, 80, TOL);
+	assert_near(m.flops, 6 * 128 + 6 * 256 + 6 * 296 + 630, TOL);
+	assert_near(m.params, 128 + 192 + 440, TOL);
 }
 
 /* The per-layer table: DSA picked by A ordinal, MTP depths on the last
@@ -177,25 +197,29 @@ static void test_layer_costs(void **state)
 	r->model.mtp.depths.v = 2;
 	mtp = n56_cost_mtp_depth(r);
 	assert_int_equal(n56_layer_costs_build(r, &l, &c, &d), 0);
-	assert_true(c.flops[0] == n56_cost_attention(r, false).flops);
-	assert_true(c.flops[2] == n56_cost_attention(r, true).flops);
-	assert_true(c.flops[1] == n56_cost_moe(r).flops);
-	assert_true(c.flops[3] == n56_cost_mamba(r).flops);
-	assert_true(c.flops[4] == n56_cost_recurrent(r).flops);
-	assert_true(c.last.flops == n56_cost_output(r).flops + 2 * mtp.flops);
-	assert_true(c.first.params == 80);
-	assert_true(c.total_params ==
+	assert_near(c.flops[0], n56_cost_attention(r, false).flops, TOL);
+	assert_near(c.flops[2], n56_cost_attention(r, true).flops, TOL);
+	assert_near(c.flops[1], n56_cost_moe(r).flops, TOL);
+	assert_near(c.flops[3], n56_cost_mamba(r).flops, TOL);
+	assert_near(c.flops[4], n56_cost_recurrent(r).flops, TOL);
+	assert_near(c.last.flops, n56_cost_output(r).flops + 2 * mtp.flops,
+		    TOL);
+	assert_near(c.first.params, 80, TOL);
+	assert_near(c.total_params,
 		    c.params[0] + c.params[1] + c.params[2] + c.params[3] +
-			    c.params[4] + c.first.params + c.last.params);
+			    c.params[4] + c.first.params + c.last.params,
+		    TOL);
 	n56_layer_costs_free(&c);
 
 	/* a measured A figure replaces both A variants and the MTP's A */
 	r->layout.cost[N56_A].v = 1000;
 	r->layout.cost[N56_A].text = "1000";
 	assert_int_equal(n56_layer_costs_build(r, &l, &c, &d), 0);
-	assert_true(c.flops[0] == 1000 && c.flops[2] == 1000);
+	assert_near(c.flops[0], 1000, TOL);
+	assert_near(c.flops[2], 1000, TOL);
 	mtp.flops += 1000 - n56_cost_attention(r, false).flops;
-	assert_true(c.last.flops == n56_cost_output(r).flops + 2 * mtp.flops);
+	assert_near(c.last.flops, n56_cost_output(r).flops + 2 * mtp.flops,
+		    TOL);
 	n56_layer_costs_free(&c);
 	n56_layer_costs_free(NULL);
 	assert_int_equal((int)d.n, 0);
