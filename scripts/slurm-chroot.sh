@@ -144,7 +144,7 @@ cmd_build() {
 	in_chroot "$dir" sh -c '
 		b=/n56/src/build-'"$suite"'
 		rm -rf "$b" && mkdir -p "$b" && cd "$b" &&
-		../configure -q && make -j"$JOBS" >make.log 2>&1 ||
+		../configure -q --enable-werror && make -j"$JOBS" >make.log 2>&1 ||
 			{ tail -40 make.log >&2; exit 1; }
 		echo "slurm-chroot.sh: built $b against Slurm $(slurmd -V | cut -d" " -f2)"'
 }

@@ -55,10 +55,10 @@ if [ $deps = 1 ]; then
 fi
 autoreconf -fi >/dev/null || { echo "test.sh: autoreconf failed" >&2; exit 1; }
 
-build() { # build DIR CONFIGURE-ARGS...
+build() { # build DIR CONFIGURE-ARGS...: warnings are errors here
 	local dir=$1; shift
 	rm -rf "$dir" && mkdir -p "$dir" && cd "$dir" &&
-		"$top/configure" -q "$@" && make -j"$JOBS" && cd "$top"
+		"$top/configure" -q --enable-werror "$@" && make -j"$JOBS" && cd "$top"
 }
 unit() { make -C "$1" -j"$JOBS" check || { cat "$1"/tests/*.log 2>/dev/null | tail -100; return 1; }; }
 
