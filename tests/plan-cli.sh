@@ -118,6 +118,18 @@ grep -q "missing.yaml.*: error: " "$tmp/err" || fail "missing: $(cat "$tmp/err")
 expect 2 "$bin" plan --recipe "$tmp/missing.yaml" --format json
 [ -s "$tmp/out" ] && fail "an invalid plan printed JSON"
 
+# Every command answers -h and --help with its usage on stdout, exit 0.
+for c in plan validate topology placement local preflight; do
+	for h in -h --help; do
+		expect 0 "$bin" $c $h
+		head -1 "$tmp/out" | grep -q "^usage: nam56r-launch $c " || fail "$c $h: $(head -1 "$tmp/out")"
+	done
+done
+expect 0 "$bin" --recipe "$recipe" -h
+head -1 "$tmp/out" | grep -q '^usage: nam56r-launch \[--recipe F\]' || fail "exec -h: $(head -1 "$tmp/out")"
+expect 2 "$bin" placement --bogus
+stderr_has "nam56r-launch placement: unknown option '--bogus'"
+
 # Usage errors: exit 2.
 expect 2 "$bin" plan --nodes 0
 expect 2 "$bin" plan --nodes 3x
