@@ -1,7 +1,7 @@
 /* Cost model of NAM56R-family blocks: FLOPs per token, forward + backward,
  * and parameter counts, from the recipe's dimensions.
  *
- * Conventions (also in man/layout.txt):
+ * Conventions (also in nam56r.yaml(5), PIPELINE LAYOUT):
  * - A matrix product of an [in] vector by an [in x out] weight is in*out
  *   multiply-adds (MACs) per token; forward FLOPs = 2 * MACs.
  * - Backward costs twice the forward (gradients of inputs and of weights),

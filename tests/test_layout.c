@@ -1,7 +1,8 @@
-/* Unit tests of the pipeline split (policy/layout.c): the exact search
- * against brute force over every composition, the NAM56R recipe at pp 2
- * and 4, vpp 1 and 2, with and without MTP, the native pattern's bars and
- * MTP suffix, Megatron's rule violations and the hand-written split. */
+/* Unit tests of the pipeline split (policy/partition.c, policy/layout.c):
+ * the exact search against brute force over every composition, the NAM56R
+ * recipe at pp 2 and 4, vpp 1 and 2, with and without MTP, the native
+ * pattern's bars and MTP suffix, Megatron's rule violations and the
+ * hand-written split. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
