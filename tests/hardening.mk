@@ -13,3 +13,6 @@ tests_test_ports_SOURCES = tests/test_ports.c
 tests_test_ports_CFLAGS = $(TEST_CFLAGS)
 tests_test_ports_LDADD = libn56job.la $(TEST_LIBS)
 endif
+# What configure's hardening flags left in the plugin and the programs.
+TESTS += tests/hardening-flags.sh
+EXTRA_DIST += tests/hardening-flags.sh
