@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/step.h"
+#include "step/core.h"
 #include "job/n56job.h"
 #include "policy/argmerge.h"
 #include "policy/plan.h"

@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/step.h"
+#include "step/core.h"
 #include "policy/megatron.h"
 #include "policy/memory.h"
 #include "policy/plan.h"

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/step.h"
+#include "step/core.h"
 #include "job/n56job.h"
 #include "policy/argmerge.h"
 #include "policy/memory.h"
