@@ -9,9 +9,9 @@
 
 #include <slurm/spank.h>
 
-#include "core/step.h"
 #include "policy/plan.h"
 #include "spank/n56spank.h"
+#include "step/core.h"
 #include "topology/placement.h"
 #include "topology/topology.h"
 
@@ -39,7 +39,7 @@ struct n56_spank_state {
 	struct n56_policy *policy;
 	struct n56_plan *plan;
 	struct n56_topology *topo;
-	struct n56_step *step; /* this node's placement (core/step.h) */
+	struct n56_step *step; /* this node's placement (step/core.h) */
 	char *topo_path;     /* the XML the topology came from */
 	char *policy_path;   /* "none" for the empty policy */
 	char *policy_copy;   /* this step's copy of it, for the ranks */

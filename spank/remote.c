@@ -2,7 +2,7 @@
  * init_post_opt (as root, before the tasks fork; it reads only the carried
  * content, the admin's policy and the root-owned topology cache, never a
  * path a user gave), and each task applies its own rank's environment in
- * task_init. The decisions are the step core's (core/step.h): this file
+ * task_init. The decisions are the step core's (step/core.h): this file
  * gathers Slurm's facts for it and applies or reports what it says.
  * Nothing here returns an error before task_init: an error from init,
  * init_post_opt or user_init drains the node, so every problem is stored
@@ -544,7 +544,7 @@ static int gpu_and_task_facts(spank_t sp, struct step_env *e,
 	return 0;
 }
 
-/* This node's placement (core/step.h); what it notes goes to the log. */
+/* This node's placement (step/core.h); what it notes goes to the log. */
 static void place_step(const struct n56_step_facts *f)
 {
 	const struct n56_step *s;

@@ -1,4 +1,4 @@
-/* The step core (core/step.c) without Slurm: each decision with its exact
+/* The step core (step/core.c) without Slurm: each decision with its exact
  * message. A hand-built plan, policy and node topology; the step's facts
  * as a front end would gather them. */
 #include "config.h"
@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "core/step.h"
+#include "step/core.h"
 #include "spank/n56spank.h"
 
 struct world {

@@ -18,9 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/step.h"
 #include "policy/plan.h"
 #include "spank/n56spank.h"
+#include "step/core.h"
 #include "topology/placement.h"
 #include "topology/rankenv.h"
 #include "topology/topology.h"

@@ -14,10 +14,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/step.h"
 #include "policy/megatron.h"
 #include "policy/memory.h"
 #include "policy/plan.h"
+#include "step/core.h"
 #include "topology/placement.h"
 #include "topology/topology.h"
 #include "wrapper/commands.h"

@@ -12,9 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/step.h"
 #include "policy/plan.h"
 #include "spank/n56spank.h"
+#include "step/core.h"
 #include "topology/bind.h"
 #include "topology/placement.h"
 #include "topology/rankenv.h"

@@ -1,4 +1,4 @@
-/* The step core (core/step.h): MASTER_PORT, the node's shape against the
+/* The step core (step/core.h): MASTER_PORT, the node's shape against the
  * step and the admin map, the placer, the task layout, the TP verdict,
  * the step's GPUs and each rank's environment. Pure: the facts come in a
  * struct, the reasons go out as text. */
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/step.h"
+#include "step/core.h"
 #include "spank/n56spank.h"
 #include "topology/util.h"
 

@@ -5,8 +5,8 @@
  * step must fail. The plugin's slurmstepd side, nam56r-launch in a job
  * step, local mode and plan call it; they gather the facts and apply or
  * print the results. No Slurm call, no printing, no environment read. */
-#ifndef NAM56R_CORE_STEP_H
-#define NAM56R_CORE_STEP_H
+#ifndef NAM56R_STEP_CORE_H
+#define NAM56R_STEP_CORE_H
 
 #include <stdbool.h>
 #include <stddef.h>
