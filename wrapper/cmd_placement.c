@@ -86,17 +86,16 @@ static int load_job(const char *job, struct job_fields *out)
 	n56_strerror_fn str = (n56_strerror_fn)dlsym(h, "slurm_strerror");
 	job_info_msg_t *info = NULL;
 
-	if (!load || !release || !get_errno || !str) {
+	if (!load || !release || !str) {
 		fprintf(stderr, PROG "%s has no slurm_load_job, "
-			"slurm_free_job_info_msg, slurm_get_errno or "
-			"slurm_strerror\n", lib);
+			"slurm_free_job_info_msg or slurm_strerror\n", lib);
 		goto out;
 	}
 	if (init) /* Slurm 22.05 on; before, the first call reads the conf */
 		init(NULL);
 	if (n56_slurm_load_job(load, &info, id, SHOW_ALL) || !info) {
 		fprintf(stderr, PROG "slurm_load_job(%s): %s\n", job,
-			str(get_errno()));
+			str(get_errno ? get_errno() : errno));
 		goto out;
 	}
 	/* An array job gives all its tasks: JOBID_TASK names one, JOBID the
