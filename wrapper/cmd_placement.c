@@ -68,7 +68,9 @@ static int load_job(const char *job, struct job_fields *out)
 			"JOBID_TASK)\n", job);
 		return -1;
 	}
-	h = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
+	/* RTLD_GLOBAL: libslurm loads its own plugins (auth/munge, hash),
+	 * which take symbols such as slurm_conf from it by name. */
+	h = dlopen(lib, RTLD_NOW | RTLD_GLOBAL);
 	if (!h) {
 		fprintf(stderr, PROG "cannot load %s (%s): placement reads the "
 			"job from slurmctld through Slurm's client library; "
