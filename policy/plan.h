@@ -6,6 +6,7 @@
 #define NAM56R_PLAN_H
 
 #include "policy/recipe.h"
+#include "policy/site.h"
 
 struct n56_memory;
 

@@ -1,6 +1,6 @@
 /* The site policy (policy.yaml, schema 1): YAML -> struct n56_policy, and
  * the ownership rule that makes a policy file trustworthy. */
-#include "policy/recipe.h"
+#include "policy/site.h"
 #include "policy/yamlutil.h"
 
 #include <errno.h>

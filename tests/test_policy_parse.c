@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "policy/recipe.h"
+#include "policy/site.h"
 
 #define DATA SRCDIR "/tests/data/parse/"
 #define EXAMPLE SRCDIR "/examples/policy.yaml"

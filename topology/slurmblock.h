@@ -13,7 +13,7 @@
 #include <stddef.h>
 
 #include "policy/diag.h"
-#include "policy/recipe.h"
+#include "policy/site.h"
 #include "topology/placement.h"
 
 /* Slurm's default configuration when SLURM_CONF is not set. */

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "policy/recipe.h"
+#include "policy/site.h"
 #include "topology/placement.h"
 
 struct hwloc_topology;

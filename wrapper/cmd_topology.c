@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "policy/recipe.h"
+#include "policy/site.h"
 #include "topology/slurmblock.h"
 #include "topology/topology.h"
 #include "wrapper/commands.h"

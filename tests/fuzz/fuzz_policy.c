@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "policy/recipe.h"
+#include "policy/site.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
