@@ -56,14 +56,10 @@ int n56_port_from_key(long base, const char *what, const char *cpus,
 			 what);
 		return -1;
 	}
-	if ((cpu + 1) * N56_PORT_STEPS > span) {
-		snprintf(err, errlen, "%s %ld of the first node leaves no "
-			 "port above %ld (the ports run out at %s %ld): "
-			 "configure MpiParams=ports (Slurm then reserves ports "
-			 "for every step), or lower record.master_port", what,
-			 cpu, base, what, span / N56_PORT_STEPS - 1);
-		return -1;
-	}
+	/* Past the last slot the keys wrap: two jobs on one first node then
+	 * share a port only when their keys differ by a multiple of the slots
+	 * (1126 CPUs at the default base; spank_nam56r(8) MASTER PORT). */
+	cpu %= span / N56_PORT_STEPS;
 	*port = (int)(base + cpu * N56_PORT_STEPS + step_id % N56_PORT_STEPS);
 	return 0;
 }

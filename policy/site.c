@@ -157,7 +157,8 @@ static void walk_record(struct n56_yctx *y, yaml_node_t *n, const char *path,
 		{ .name = "field", .type = N56_Y_STR, .dst = &p->record.field,
 		  .choices = record_fields },
 		{ .name = "master_port", .type = N56_Y_INT,
-		  .dst = &p->record.master_port, .min = 1024, .max = 65503 },
+		  .dst = &p->record.master_port,
+		  .min = N56_MASTER_PORT_MIN, .max = N56_MASTER_PORT_MAX },
 	};
 	n56_ywalk_map(y, n, path, keys, NKEYS(keys));
 }
@@ -321,7 +322,7 @@ static void check_policy(struct n56_yctx *y, struct n56_policy *p)
 
 static int set_defaults(struct n56_policy *p)
 {
-	p->record.master_port.v = 29500;
+	p->record.master_port.v = N56_MASTER_PORT_DEFAULT;
 	p->topology.require_tp_in_island.v = false;
 	if (n56_str_default(&p->topology.island_source, "auto") ||
 	    n56_str_default(&p->record.field, "comment") ||

@@ -19,6 +19,17 @@ struct n56_island_map_entry {
 	struct n56_pos pos;
 };
 
+/* MASTER_PORT when Slurm reserves no ports for the step is
+ * record.master_port plus an offset (spank_nam56r(8) MASTER PORT): with a
+ * job record, a slot of N56_PORT_STEPS ports per CPU (or GPU) that wraps
+ * before 65536; without one (nam56r-launch in a step the plugin did not
+ * see), the job id mod N56_PORT_JOB_SPREAD. The policy takes only bases
+ * whose largest offset still ends below 65536, and no privileged port. */
+#define N56_MASTER_PORT_DEFAULT 29500
+#define N56_PORT_JOB_SPREAD 1000
+#define N56_MASTER_PORT_MIN 1024
+#define N56_MASTER_PORT_MAX (65535 - (N56_PORT_JOB_SPREAD - 1))
+
 struct n56_policy {
 	char *path; /* NULL-free: "none" when no policy file */
 	struct n56_int schema;

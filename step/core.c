@@ -105,7 +105,7 @@ static int master_port(const struct n56_policy *p,
 		       struct reasons *r)
 {
 	long base = p && p->record.master_port.v > 0 ?
-		    p->record.master_port.v : N56_DEFAULT_MASTER_PORT;
+		    p->record.master_port.v : N56_MASTER_PORT_DEFAULT;
 	char why[512];
 
 	if (f->port > 0) {

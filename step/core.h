@@ -17,12 +17,6 @@
 #include "topology/rankenv.h"
 #include "topology/topology.h"
 
-/* The base of MASTER_PORT when the policy sets no record.master_port. */
-#define N56_DEFAULT_MASTER_PORT 29500
-/* The job-id scheme (no job record to compute from): base + job id mod
- * this. */
-#define N56_PORT_JOB_SPREAD 1000
-
 /* The step as its caller found it (Slurm's items and SLURM_* variables,
  * or local mode's own). Strings are borrowed; NULL is "not set". */
 struct n56_step_facts {

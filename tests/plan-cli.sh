@@ -156,6 +156,14 @@ expect 2 "$bin" validate --recipe "$tmp/tp16.yaml" --nodes 4 --policy "$policy"
 stderr_has "require-tp-island.yaml: error: tp 16"
 stderr_has "the site policy requires TP inside one island (topology.require_tp_in_island)"
 
+# record.master_port: the highest base whose every port offset (job id mod
+# 1000) stays below 65536 is taken, one more is refused.
+printf 'schema: 1\nrecord:\n  master_port: 64537\n' >"$tmp/port.yaml"
+expect 2 "$bin" validate --policy "$tmp/port.yaml"
+stderr_has "$tmp/port.yaml:3:16: error: record.master_port: 64537 is out of range (1024 to 64536)"
+printf 'schema: 1\nrecord:\n  master_port: 64536\n' >"$tmp/port-max.yaml"
+expect 0 "$bin" validate --policy "$tmp/port-max.yaml"
+
 # A topology with two NVLink islands of 2 GPUs: tp 4 spans both.
 fixtures=$top/../shared/fixtures/topology
 if [ -f "$fixtures/hwloc-v2.14_power8gpudistances.xml" ]; then

@@ -313,7 +313,7 @@ static void test_all_errors_at_once(void **state)
 		     "'admincomment' is not one of: admin_comment, comment, "
 		     "none",
 		DATA "policy-many-errors.yaml:13:16: record.master_port: 70000 "
-		     "is out of range (1024 to 65503)",
+		     "is out of range (1024 to 64536)",
 		DATA "policy-many-errors.yaml:15:22: "
 		     "preflight.min_tp_busbw_gbps: expected a number, got "
 		     "'fast'",

@@ -56,13 +56,24 @@ static void from_cpus(void **state)
 	assert_int_equal(n56_port_from_cpus(29500, "1125", N56_PORT_STEPS - 1,
 					    &a, err, sizeof(err)), 0);
 	assert_true(a <= 65535);
+	/* Past it the slots wrap (1126 slots of 32 above 29500), so no CPU
+	 * id fails the step. */
 	assert_int_equal(n56_port_from_cpus(29500, "1126", 0, &a, err,
-					    sizeof(err)), -1);
-	assert_string_equal(err, "CPU 1126 of the first node leaves no port "
-			    "above 29500 (the ports run out at CPU 1125): "
-			    "configure MpiParams=ports (Slurm then reserves "
-			    "ports for every step), or lower "
-			    "record.master_port");
+					    sizeof(err)), 0);
+	assert_int_equal(a, 29500);
+	assert_int_equal(n56_port_from_cpus(29500, "1127-1130", 5, &a, err,
+					    sizeof(err)), 0);
+	assert_int_equal(a, 29500 + N56_PORT_STEPS + 5);
+	/* The highest base the policy takes, and the highest CPU id a node
+	 * could have: the port stays in range. */
+	for (long cpu = 0; cpu < 100000; cpu += 997) {
+		char key[16];
+
+		snprintf(key, sizeof(key), "%ld", cpu);
+		assert_int_equal(n56_port_from_cpus(64536, key, 31, &a, err,
+						    sizeof(err)), 0);
+		assert_in_range(a, 64536, 65535);
+	}
 	assert_int_equal(n56_port_from_cpus(29500, "", 0, &a, err,
 					    sizeof(err)), -1);
 	assert_string_equal(err, "the job's CPUs on its first node are '', "

@@ -465,7 +465,15 @@ static void test_master_port(void **state)
 	w->policy.record.master_port.v = 30000;
 	assert_int_equal(port_of(w), 30000 + 321);
 	w->policy.record.master_port.v = 0;
-	assert_int_equal(port_of(w), N56_DEFAULT_MASTER_PORT + 321);
+	assert_int_equal(port_of(w), N56_MASTER_PORT_DEFAULT + 321);
+	/* The highest base the policy takes: the largest offset of either
+	 * scheme still ends at 65535. */
+	w->policy.record.master_port.v = N56_MASTER_PORT_MAX;
+	w->f.job_id = 1999;
+	assert_int_equal(port_of(w), 65535);
+	w->f.port_key = "4095";
+	w->f.port_key_what = "CPU";
+	assert_in_range(port_of(w), N56_MASTER_PORT_MAX, 65535);
 }
 
 /* ---- a rank's environment ---- */
