@@ -155,6 +155,11 @@ int n56_spank_load_policy(const struct n56_spank_args *a,
 	}
 	if (n56_policy_load_trusted(a->policy, out, d))
 		return -1;
+	if (n56_policy_check_topology(*out, d)) {
+		n56_policy_free(*out);
+		*out = NULL;
+		return -1;
+	}
 	/* island_source slurm-block: Slurm's blocks, from its topology file
 	 * beside the slurm.conf that slurmd (and so slurmstepd) reads. The
 	 * submitting side places nothing: it does not read them. */

@@ -163,6 +163,12 @@ expect 2 "$bin" validate --policy "$tmp/port.yaml"
 stderr_has "$tmp/port.yaml:3:16: error: record.master_port: 64537 is out of range (1024 to 64536)"
 printf 'schema: 1\nrecord:\n  master_port: 64536\n' >"$tmp/port-max.yaml"
 expect 0 "$bin" validate --policy "$tmp/port-max.yaml"
+# An admin map whose hostlist the plugin cannot read.
+printf 'schema: 1\ntopology:\n  island_source: admin-map\n  islands:\n    - {nodes: "n[1-", domain: d}\n' >"$tmp/badmap.yaml"
+for cmd in validate plan; do
+	expect 2 "$bin" $cmd --policy "$tmp/badmap.yaml"
+	stderr_has "$tmp/badmap.yaml:5:7: error: topology.islands[0].nodes: bad host list 'n[1-': missing ']'"
+done
 
 # A topology with two NVLink islands of 2 GPUs: tp 4 spans both.
 fixtures=$top/../shared/fixtures/topology

@@ -575,6 +575,36 @@ static void test_admin_map_errors(void **state)
 			 "domain");
 }
 
+/* The admin map's hostlists, checked when the policy is loaded: the same
+ * message as when a node reads the map, one per bad entry. */
+static void test_policy_check_topology(void **state)
+{
+	const struct n56_island_map_entry map[] = {
+		{.nodes = "n[1-18]", .domain = "a", .pos = {5, 7}},
+		{.nodes = "n[1-", .domain = "b", .pos = {6, 7}},
+		{.nodes = "m]", .domain = "c", .pos = {7, 7}}};
+	struct n56_policy *p = policy_with(map, 3);
+	struct n56_diags d = {0};
+	char buf[512];
+
+	(void)state;
+	assert_int_equal(n56_policy_check_topology(p, &d), -1);
+	assert_int_equal(d.n, 2);
+	n56_diag_format_error(&d.v[0], buf, sizeof(buf));
+	assert_string_equal(buf, "site.yaml:6:7: error: topology.islands[1]."
+				 "nodes: bad host list 'n[1-': missing ']'");
+	n56_diag_format_error(&d.v[1], buf, sizeof(buf));
+	assert_string_equal(buf, "site.yaml:7:7: error: topology.islands[2]."
+				 "nodes: bad host list 'm]': ']' without '['");
+	n56_diags_free(&d);
+	policy_free(p);
+	p = policy_with(map, 1);
+	assert_int_equal(n56_policy_check_topology(p, &d), 0);
+	assert_int_equal(d.n, 0);
+	policy_free(p);
+	assert_int_equal(n56_policy_check_topology(NULL, &d), 0);
+}
+
 static void test_policy_per_node(void **state)
 {
 	struct n56_policy *p = policy_with(NULL, 0);
@@ -1203,6 +1233,7 @@ int main(void)
 		cmocka_unit_test(test_admin_map_gpu_split),
 		cmocka_unit_test(test_admin_map_racks),
 		cmocka_unit_test(test_admin_map_errors),
+		cmocka_unit_test(test_policy_check_topology),
 		cmocka_unit_test(test_policy_per_node),
 		cmocka_unit_test(test_gpu_list),
 		cmocka_unit_test_setup_teardown(test_nvml_hgx8, nvml_setup,

@@ -86,6 +86,12 @@ int n56_topology_load_opts(const struct n56_topology_opts *o,
 int n56_topology_load(const char *xml, const struct n56_policy *policy,
 		      const char *hostname, struct n56_topology **out,
 		      char *err, size_t errlen);
+
+/* The parts of a loaded policy that the topology code judges: every admin
+ * map entry's nodes is a valid Slurm hostlist. Appends one diagnostic per
+ * bad entry (the admin map's message, at the entry) and returns -1. */
+int n56_policy_check_topology(const struct n56_policy *p,
+			      struct n56_diags *d);
 void n56_topology_free(struct n56_topology *t);
 /* The node shape placement needs. */
 int n56_topology_shape(const struct n56_topology *t, struct n56_node_shape *s,

@@ -271,7 +271,8 @@ static int load_inputs(const struct plan_opts *o, struct plan_inputs *in)
 	else
 		rc = n56_recipe_builtin(&in->recipe, &in->diags);
 	if (o->policy) {
-		if (n56_policy_load(o->policy, &in->policy, &in->diags))
+		if (n56_policy_load(o->policy, &in->policy, &in->diags) ||
+		    n56_policy_check_topology(in->policy, &in->diags))
 			rc = -1;
 	} else {
 		in->policy = n56_policy_empty();
