@@ -24,8 +24,9 @@
 /* The sha256 of the site policy the submission (sbatch, or the srun that
  * starts the step) validated with: each node compares its own. */
 #define N56_CARRY_POLICY_SHA "NAM56R_POLICY_SHA256"
-/* The largest recipe the plugin carries (it travels in the environment). */
-#define N56_RECIPE_MAX (64 * 1024)
+/* The largest recipe carried is N56_RECIPE_CARRY_MAX (policy/recipe.h),
+ * checked by n56_recipe_check_carry: validate and plan refuse what the
+ * plugin could not carry. */
 
 /* ---- set in each task (by the plugin, or by nam56r-launch without it) */
 #define N56_ENV_POLICY "NAM56R_POLICY"     /* the policy used; "none" */

@@ -477,6 +477,17 @@ int n56_recipe_builtin(struct n56_recipe **out, struct n56_diags *d)
 				strlen(n56_builtin_recipe_yaml), out, d);
 }
 
+int n56_recipe_check_carry(const struct n56_recipe *r, struct n56_diags *d)
+{
+	if (r->content_len <= N56_RECIPE_CARRY_MAX)
+		return 0;
+	n56_diag_add(d, r->path, (struct n56_pos){0, 0},
+		     "the recipe is %zu bytes; at most %d are carried to the "
+		     "compute nodes (shorten its comments)",
+		     r->content_len, N56_RECIPE_CARRY_MAX);
+	return -1;
+}
+
 void n56_recipe_free(struct n56_recipe *r)
 {
 	if (!r)

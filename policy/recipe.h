@@ -194,6 +194,12 @@ int n56_recipe_parse(const char *name, const char *buf, size_t len,
 int n56_recipe_builtin(struct n56_recipe **out, struct n56_diags *d);
 extern const char n56_builtin_recipe_yaml[];
 void n56_recipe_free(struct n56_recipe *r);
+/* The largest recipe the plugin carries to the compute nodes (it travels
+ * in the job's environment), in bytes. */
+#define N56_RECIPE_CARRY_MAX (64 * 1024)
+/* Refuses a recipe larger than N56_RECIPE_CARRY_MAX: one diagnostic on the
+ * recipe's file, -1. The plugin, validate and plan all check it. */
+int n56_recipe_check_carry(const struct n56_recipe *r, struct n56_diags *d);
 
 
 /* Loads a file of at most max bytes into a NUL-terminated buffer. Refuses

@@ -262,13 +262,8 @@ int n56_local_option(const char *optval)
 	if (!carried && n56_recipe_load(optval, &r, &d))
 		goto report;
 	/* It travels in the environment: check before any other work. */
-	if (r->content_len > N56_RECIPE_MAX) {
-		n56_diag_add(&d, optval, (struct n56_pos){0, 0},
-			     "the recipe is %zu bytes; at most %d are carried "
-			     "to the compute nodes (shorten its comments)",
-			     r->content_len, N56_RECIPE_MAX);
+	if (n56_recipe_check_carry(r, &d))
 		goto report;
-	}
 	if (n56_spank_load_policy(&n56_st.args, &policy, &d))
 		goto report;
 	bool known = request_for(r, &req, &partition, &d);

@@ -169,6 +169,18 @@ for cmd in validate plan; do
 	expect 2 "$bin" $cmd --policy "$tmp/badmap.yaml"
 	stderr_has "$tmp/badmap.yaml:5:7: error: topology.islands[0].nodes: bad host list 'n[1-': missing ']'"
 done
+# A recipe larger than the plugin carries (64 KiB).
+cp "$recipe" "$tmp/big.yaml"
+while [ "$(wc -c <"$tmp/big.yaml")" -le 65536 ]; do
+	echo "# padding comment: the plugin carries at most 65536 bytes of recipe" >>"$tmp/big.yaml"
+done
+size=$(wc -c <"$tmp/big.yaml")
+for cmd in validate plan; do
+	expect 2 "$bin" $cmd --recipe "$tmp/big.yaml"
+	stderr_has "$tmp/big.yaml: error: the recipe is $size bytes; at most 65536 are carried to the compute nodes (shorten its comments)"
+done
+head -c 65536 "$tmp/big.yaml" >"$tmp/fits.yaml"
+expect 0 "$bin" validate --recipe "$tmp/fits.yaml"
 
 # A topology with two NVLink islands of 2 GPUs: tp 4 spans both.
 fixtures=$top/../shared/fixtures/topology

@@ -232,6 +232,49 @@ static void test_fifo(void **state)
 	LOAD_FAILS(f, path, want);
 }
 
+/* MINIMAL and one comment line: len bytes in all. */
+static char *padded_recipe(size_t len)
+{
+	char *buf = malloc(len + 1);
+
+	assert_non_null(buf);
+	memset(buf, ' ', len);
+	memcpy(buf, MINIMAL, strlen(MINIMAL));
+	buf[strlen(MINIMAL)] = '#';
+	buf[len - 1] = '\n';
+	buf[len] = '\0';
+	return buf;
+}
+
+/* What the plugin carries: a recipe of exactly N56_RECIPE_CARRY_MAX bytes
+ * passes, one byte more is refused with the plugin's message. */
+static void test_carry_limit(void **state)
+{
+	struct fixture *f = *state;
+	char *buf = padded_recipe(N56_RECIPE_CARRY_MAX), got[256];
+
+	assert_int_equal(n56_recipe_parse("big.yaml", buf, strlen(buf), &f->r,
+					  &f->d),
+			 0);
+	assert_int_equal(f->r->content_len, 65536);
+	assert_int_equal(n56_recipe_check_carry(f->r, &f->d), 0);
+	assert_int_equal(f->d.n, 0);
+	n56_recipe_free(f->r);
+	f->r = NULL;
+	free(buf);
+	buf = padded_recipe(N56_RECIPE_CARRY_MAX + 1);
+	assert_int_equal(n56_recipe_parse("big.yaml", buf, strlen(buf), &f->r,
+					  &f->d),
+			 0);
+	assert_int_equal(n56_recipe_check_carry(f->r, &f->d), -1);
+	assert_int_equal(f->d.n, 1);
+	n56_diag_format_error(&f->d.v[0], got, sizeof(got));
+	assert_string_equal(got, "big.yaml: error: the recipe is 65537 bytes; "
+				 "at most 65536 are carried to the compute "
+				 "nodes (shorten its comments)");
+	free(buf);
+}
+
 static void test_too_large(void **state)
 {
 	struct fixture *f = *state;
@@ -965,6 +1008,7 @@ int main(void)
 		T(test_missing_file),
 		T(test_directory),
 		T(test_fifo),
+		T(test_carry_limit),
 		T(test_too_large),
 		T(test_read_sizes),
 		T(test_wrong_type_int),

@@ -270,6 +270,9 @@ static int load_inputs(const struct plan_opts *o, struct plan_inputs *in)
 		rc = n56_recipe_load(o->recipe, &in->recipe, &in->diags);
 	else
 		rc = n56_recipe_builtin(&in->recipe, &in->diags);
+	/* What the plugin would refuse to carry is refused here too. */
+	if (!rc && n56_recipe_check_carry(in->recipe, &in->diags))
+		rc = -1;
 	if (o->policy) {
 		if (n56_policy_load(o->policy, &in->policy, &in->diags) ||
 		    n56_policy_check_topology(in->policy, &in->diags))
