@@ -605,6 +605,41 @@ static void test_policy_check_topology(void **state)
 	assert_int_equal(n56_policy_check_topology(NULL, &d), 0);
 }
 
+/* CUDA numbers NVIDIA devices alone: an AMD display adapter ahead in PCI
+ * order takes no index, so the H100 is GPU 0 (CUDA_VISIBLE_DEVICES=0,
+ * LOCAL_RANK 0). With AMD GPUs alone, AMD's index space stays. */
+static void test_gpu_vendor_index_space(void **state)
+{
+	struct n56_topology *t = NULL;
+	struct n56_node_shape s;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(n56_topology_load(SRCDIR "/tests/data/hwloc/"
+					   "nvidia-amd-display.xml",
+					   NULL, "n1", &t, err, sizeof(err)),
+			 0);
+	assert_int_equal(t->ngpus, 1);
+	assert_int_equal(t->gpus[0].index, 0);
+	assert_string_equal(t->gpus[0].pci, "0000:c1:00.0");
+	assert_true(has_fact(t, "gpus: 1 AMD device left out: the CUDA "
+				"runtime numbers NVIDIA GPUs only"));
+	assert_int_equal(n56_topology_shape(t, &s, err, sizeof(err)), 0);
+	assert_int_equal(s.gpus, 1);
+	n56_topology_free(t);
+
+	assert_int_equal(n56_topology_load(SRCDIR "/tests/data/hwloc/"
+					   "amd-only.xml",
+					   NULL, "n1", &t, err, sizeof(err)),
+			 0);
+	assert_int_equal(t->ngpus, 2);
+	assert_string_equal(t->gpus[0].pci, "0000:03:00.0");
+	assert_string_equal(t->gpus[1].pci, "0000:c1:00.0");
+	assert_int_equal(t->gpus[1].index, 1);
+	assert_false(has_fact(t, "left out"));
+	n56_topology_free(t);
+}
+
 static void test_policy_per_node(void **state)
 {
 	struct n56_policy *p = policy_with(NULL, 0);
@@ -1234,6 +1269,7 @@ int main(void)
 		cmocka_unit_test(test_admin_map_racks),
 		cmocka_unit_test(test_admin_map_errors),
 		cmocka_unit_test(test_policy_check_topology),
+		cmocka_unit_test(test_gpu_vendor_index_space),
 		cmocka_unit_test(test_policy_per_node),
 		cmocka_unit_test(test_gpu_list),
 		cmocka_unit_test_setup_teardown(test_nvml_hgx8, nvml_setup,

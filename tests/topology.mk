@@ -23,7 +23,7 @@ tests_test_bind_LDADD = $(TEST_LIBS)
 endif
 # The topology command end to end (exit codes, messages, JSON, fixtures).
 TESTS += tests/topology-cli.sh
-EXTRA_DIST += tests/topology-cli.sh
+EXTRA_DIST += tests/topology-cli.sh tests/data/hwloc
 # The node homogeneity check (topology/homog.c), end to end on generated
 # topologies, the fake NVML, the node cache and the shared fixtures.
 if HAVE_CMOCKA

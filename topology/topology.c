@@ -191,8 +191,27 @@ static int add_obj(hwloc_obj_t **v, int *n, hwloc_obj_t o)
 	return 0;
 }
 
+/* CUDA numbers the NVIDIA devices alone, ROCm the AMD ones alone: a node
+ * with any NVIDIA GPU takes NVIDIA's index space (an AMD display adapter
+ * beside it is no CUDA device), else AMD's. Returns how many of the other
+ * vendor were left out of v. */
+static int keep_runtime_vendor(hwloc_obj_t *v, int *n, unsigned *vendor)
+{
+	int k = 0, nv = 0;
+
+	for (int i = 0; i < *n; i++)
+		nv += v[i]->attr->pcidev.vendor_id == 0x10de;
+	*vendor = nv ? 0x10de : 0x1002;
+	for (int i = 0; i < *n; i++)
+		if (v[i]->attr->pcidev.vendor_id == *vendor)
+			v[k++] = v[i];
+	k = *n - k;
+	*n -= k;
+	return k;
+}
+
 static int find_gpus(hwloc_topology_t h, hwloc_obj_t **out, int *n,
-		     int *npartitions)
+		     int *npartitions, int *nother, unsigned *vendor)
 {
 	hwloc_obj_t o = NULL;
 
@@ -214,6 +233,7 @@ static int find_gpus(hwloc_topology_t h, hwloc_obj_t **out, int *n,
 		if (p && add_obj(out, n, p))
 			return -1;
 	}
+	*nother = keep_runtime_vendor(*out, n, vendor);
 	if (*n > 1)
 		qsort(*out, *n, sizeof(**out), pci_cmp);
 	return 0;
@@ -619,7 +639,8 @@ int n56_topology_load_opts(const struct n56_topology_opts *o,
 	struct n56_topology *t = calloc(1, sizeof(*t));
 	hwloc_obj_t *gpu_obj = NULL;
 	char host[256];
-	int npart = 0, ret = -1;
+	int npart = 0, nother = 0, ret = -1;
+	unsigned vendor = 0;
 
 	*out = NULL;
 	if (!t) {
@@ -646,7 +667,8 @@ int n56_topology_load_opts(const struct n56_topology_opts *o,
 				 "components and opencl, gl, pci plugins "
 				 "excluded)",
 			      HWLOC_VERSION);
-	if (find_gpus(t->hwloc, &gpu_obj, &t->ngpus, &npart) < 0)
+	if (find_gpus(t->hwloc, &gpu_obj, &t->ngpus, &npart, &nother,
+		      &vendor) < 0)
 		goto oom;
 	t->gpus = calloc(t->ngpus ? t->ngpus : 1, sizeof(*t->gpus));
 	if (!t->gpus)
@@ -660,6 +682,13 @@ int n56_topology_load_opts(const struct n56_topology_opts *o,
 			 "class 03xx or 1200, or under a CUDA/NVML/RSMI "
 			 "device)",
 		      t->ngpus);
+	if (nother)
+		n56_topo_fact(t, "gpus: %d %s device%s left out: the %s "
+				 "runtime numbers %s GPUs only",
+			      nother, vendor == 0x10de ? "AMD" : "NVIDIA",
+			      nother == 1 ? "" : "s",
+			      vendor == 0x10de ? "CUDA" : "ROCm",
+			      vendor == 0x10de ? "NVIDIA" : "AMD");
 	if (npart > t->ngpus)
 		n56_topo_fact(t, "gpus: %d RSMI devices are partitions of "
 				 "the %d PCI GPUs; a GPU is a PCI device",
