@@ -1,7 +1,7 @@
 #!/bin/sh
 # nam56r-launch plan / validate from the command line: exit codes (0 ok, 2
 # invalid input or usage), messages on stderr as file:line:col: error: ...,
-# the JSON keys of DESIGN.md, and TP-in-island refusal with a topology.
+# the JSON keys of nam56r-launch(1), and TP-in-island refusal with a topology.
 set -u
 command -v python3 >/dev/null || { echo "SKIP: python3 is needed to check the JSON"; exit 77; }
 top=$(cd "${srcdir:-.}" && pwd)
@@ -55,7 +55,7 @@ for s in 'recipe: builtin sha256=' 'native pattern:' 'generated native args' \
 	grep -qF -- "$s" "$tmp/out" || fail "text plan lacks: $s"
 done
 
-# JSON: valid, with every key DESIGN.md names.
+# JSON: valid, with every key nam56r-launch(1) names.
 expect 0 "$bin" plan --recipe "$recipe" --nodes 2 --gpus-per-node 8 --format json
 cp "$tmp/out" "$tmp/plan.json"
 python3 - "$tmp/plan.json" <<'PY' || fail "plan JSON keys"

@@ -1,4 +1,4 @@
-/* topology/homog.c: the node homogeneity check of DESIGN.md "Placement".
+/* topology/homog.c: the node homogeneity check (spank_nam56r(8)).
  * The pure check on hand-made shapes (every case with its exact message),
  * the admin map's shape, the island signature, and the check end to end on
  * topologies generated here (GPUs as PCI devices, NVLink distances through

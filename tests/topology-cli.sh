@@ -1,6 +1,6 @@
 #!/bin/sh
 # nam56r-launch topology from the command line: --help, usage errors (exit 2
-# with the message), a bad XML (exit 2), the JSON keys of DESIGN.md and each
+# with the message), a bad XML (exit 2), the JSON keys of nam56r-launch(1) and each
 # fixture's islands and island_source as ../shared/fixtures/topology/README.md
 # gives them (skipped when that folder is absent).
 set -u

@@ -1,7 +1,8 @@
 /* Node homogeneity: every node places ranks as if all nodes had the shape
  * it was told (the admin map) or assumes (its own); before it does, it
  * checks that shape against what it finds itself and refuses instead of
- * placing ranks wrongly (DESIGN.md "Placement"). Pure: no I/O. */
+ * placing ranks wrongly (spank_nam56r(8), Node homogeneity). Pure: no
+ * I/O. */
 #include "config.h"
 
 #include "topology/topology.h"

@@ -1,5 +1,6 @@
-/* The per-rank environment of DESIGN.md, computed the same way by the
- * plugin (task_init) and by the wrapper when no plugin ran. */
+/* The per-rank environment (spank_nam56r(8), ENVIRONMENT), computed the
+ * same way by the plugin (task_init) and by the wrapper when no plugin
+ * ran. */
 #ifndef NAM56R_RANKENV_H
 #define NAM56R_RANKENV_H
 

@@ -486,7 +486,7 @@ static void singleton_labels(int *label, int n)
 		label[i] = i;
 }
 
-/* The node's own evidence, in DESIGN.md's order after the admin map: NVML,
+/* The node's own evidence, in the order of trust after the admin map: NVML,
  * hwloc distances, NVSwitch functions on PCI. 1 with label and *src set
  * when one decided, 0 when none did, -1 when out of memory. */
 static int own_islands(struct n56_topology *t,

@@ -1,6 +1,6 @@
 /* A node's topology: GPUs in CUDA order (matched by PCI bus id), NVLink
- * islands in DESIGN.md's order of trust, NUMA nodes, nearest NICs, and where
- * each fact came from. Live (hwloc with I/O, without OpenCL/GL) or from an
+ * islands in their sources' order of trust (nam56r-launch(1), topology),
+ * NUMA nodes, nearest NICs, and where each fact came from. Live (hwloc with I/O, without OpenCL/GL) or from an
  * XML export; cached as XML for the plugin. Never calls Slurm. */
 #ifndef NAM56R_TOPOLOGY_H
 #define NAM56R_TOPOLOGY_H
@@ -102,7 +102,7 @@ int n56_topology_cache_write(const struct n56_topology *t, const char *path,
 int n56_topology_cache_read(const char *path, struct n56_topology **out,
 			    char *err, size_t errlen);
 
-/* Node homogeneity (DESIGN.md "Placement"): a node places ranks as if
+/* Node homogeneity (spank_nam56r(8)): a node places ranks as if
  * every node looked like the shape it was told (the admin map) or assumes
  * (its own, for all nodes); these check that against what it sees. */
 

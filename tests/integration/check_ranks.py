@@ -7,7 +7,7 @@ usage: check_ranks.py PLAN_JSON OUT_DIR --nodes n1,n2 --gpn 8
 OUT_DIR holds one file per rank written by n56-echo-runtime
 (<hostname>.<rank>.txt: "argc N", N argv lines, "envc M", M env lines).
 Each rank must have: argv = runtime + the plan's generated_native_args (+ each
---append) and nothing else; the per-rank env of DESIGN.md with the plan's placement values;
+--append) and nothing else; the per-rank env of spank_nam56r(8) with the plan's placement values;
 the plan's fixed policy and patch surface; the plan's plan_sha256 as
 NAM56R_PLAN_SHA256; the carried recipe's sha256 (when --sha256 is given, also
 the plan's recipe.sha256); every --env NAME=VALUE. With --hostnames, the file's
