@@ -34,16 +34,6 @@ int n56_local_init(spank_t sp, int ac, char **av)
 	return 0;
 }
 
-static void print_diags(const struct n56_diags *d)
-{
-	char line[1024];
-
-	for (size_t i = 0; i < d->n; i++) {
-		n56_diag_format_error(&d->v[i], line, sizeof(line));
-		fprintf(stderr, N56_LOG_PREFIX "%s\n", line);
-	}
-}
-
 /* The carried content, when this is an srun inside a job submitted with
  * the same --nam56r-recipe value: what was submitted runs, not the file as
  * it is now (edited, deleted, or not visible on this node). */
@@ -287,7 +277,7 @@ int n56_local_option(const char *optval)
 	rc = 0;
 	goto out;
 report:
-	print_diags(&d);
+	n56_spank_diags(&d, N56_DIAGS_USER, NULL);
 	/* An srun inside a job starts a step; anything else submits. */
 	fprintf(stderr, N56_LOG_PREFIX "%s: refused (%zu error%s); nothing "
 		"was %s\n", optval, d.n, d.n == 1 ? "" : "s",

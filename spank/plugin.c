@@ -139,6 +139,36 @@ int slurm_spank_exit(spank_t sp, int ac, char **av)
 	return 0;
 }
 
+struct diags_sink {
+	enum n56_diags_to to;
+	const char *note;
+};
+
+static void diag_line(void *ctx, const char *line)
+{
+	const struct diags_sink *s = ctx;
+
+	switch (s->to) {
+	case N56_DIAGS_USER:
+		fprintf(stderr, N56_LOG_PREFIX "%s%s\n", line, s->note);
+		break;
+	case N56_DIAGS_LOG:
+		slurm_error(N56_LOG_PREFIX "%s%s", line, s->note);
+		break;
+	case N56_DIAGS_STEP:
+		n56_remote_fail("%s%s", line, s->note);
+		break;
+	}
+}
+
+void n56_spank_diags(struct n56_diags *d, enum n56_diags_to to,
+		     const char *note)
+{
+	struct diags_sink s = {to, note ? note : ""};
+
+	n56_diags_emit(d, diag_line, &s);
+}
+
 int n56_spank_load_policy(const struct n56_spank_args *a,
 			  struct n56_policy **out, struct n56_diags *d)
 {

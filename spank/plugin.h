@@ -71,6 +71,19 @@ void n56_remote_exit(void);
 void n56_remote_fail(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
 
+/* The plugin's one printer of diagnostics (n56_diags_emit: sorted by file
+ * and position, "file:line:col: error: msg"), each line led by
+ * N56_LOG_PREFIX: to the submitting user's terminal, to the node's log
+ * with a note after each line, or into the step's error (raised from
+ * task_init, so the job fails with the lines in its output). */
+enum n56_diags_to {
+	N56_DIAGS_USER,
+	N56_DIAGS_LOG,
+	N56_DIAGS_STEP,
+};
+void n56_spank_diags(struct n56_diags *d, enum n56_diags_to to,
+		     const char *note);
+
 /* publish.c: the placement record into the job's Comment/AdminComment,
  * through the libslurm slurmstepd already loaded (never linked). */
 int n56_publish_record(uint32_t job_id, int field, const char *record,

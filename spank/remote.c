@@ -44,16 +44,6 @@ void n56_remote_fail(const char *fmt, ...)
 	free(line);
 }
 
-static void fail_diags(const struct n56_diags *d)
-{
-	char line[1024];
-
-	for (size_t i = 0; i < d->n; i++) {
-		n56_diag_format_error(&d->v[i], line, sizeof(line));
-		n56_remote_fail("%s", line);
-	}
-}
-
 int n56_remote_init(spank_t sp, int ac, char **av)
 {
 	(void)sp;
@@ -128,7 +118,7 @@ static struct n56_recipe *carried_recipe(spank_t sp)
 		goto out;
 	}
 	if (n56_recipe_parse(path ? path : "recipe", buf, len, &r, &d))
-		fail_diags(&d);
+		n56_spank_diags(&d, N56_DIAGS_STEP, NULL);
 out:
 	n56_diags_free(&d);
 	free(buf);
@@ -207,7 +197,7 @@ static int trusted(const char *what, const char *path, bool is_dir)
 	int rc = n56_path_trusted(what, path, is_dir, &d);
 
 	if (rc)
-		fail_diags(&d);
+		n56_spank_diags(&d, N56_DIAGS_STEP, NULL);
 	n56_diags_free(&d);
 	return rc;
 }
@@ -408,7 +398,7 @@ static struct n56_recipe *policy_and_recipe(spank_t sp)
 	struct n56_diags d = {0};
 
 	if (n56_spank_load_policy(&n56_st.args, &n56_st.policy, &d)) {
-		fail_diags(&d);
+		n56_spank_diags(&d, N56_DIAGS_STEP, NULL);
 		n56_diags_free(&d);
 		return NULL;
 	}
@@ -450,7 +440,7 @@ static int build_plan(spank_t sp, const struct n56_recipe *r, long gpn)
 				    &n56_st.plan, &d);
 
 	if (rc)
-		fail_diags(&d);
+		n56_spank_diags(&d, N56_DIAGS_STEP, NULL);
 	n56_diags_free(&d);
 	free(part);
 	return rc;

@@ -29,12 +29,7 @@ int n56_slurmd_init(spank_t sp, int ac, char **av)
 	/* The admin map of the policy names nodes; without a policy the
 	 * node's own view is used. */
 	if (n56_spank_load_policy(a, &policy, &d)) {
-		char line[1024];
-
-		for (size_t i = 0; i < d.n; i++) {
-			n56_diag_format_error(&d.v[i], line, sizeof(line));
-			slurm_error(N56_LOG_PREFIX "%s", line);
-		}
+		n56_spank_diags(&d, N56_DIAGS_LOG, NULL);
 		policy = NULL;
 	}
 	dir = n56_spank_cache_dir(a, policy);
@@ -56,13 +51,7 @@ int n56_slurmd_init(spank_t sp, int ac, char **av)
 	/* Root writes there: the policy's rule, or no cache. */
 	n56_diags_free(&d);
 	if (n56_path_trusted("the topology cache directory", dir, true, &d)) {
-		char line[1024];
-
-		for (size_t i = 0; i < d.n; i++) {
-			n56_diag_format_error(&d.v[i], line, sizeof(line));
-			slurm_error(N56_LOG_PREFIX "%s (topology not cached)",
-				    line);
-		}
+		n56_spank_diags(&d, N56_DIAGS_LOG, " (topology not cached)");
 		goto out;
 	}
 	snprintf(path, sizeof(path), "%s/topology.xml", dir);

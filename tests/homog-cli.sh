@@ -64,7 +64,7 @@ expect 1 "nam56r-launch: the admin map puts GPUs 0-3 of ipa3 in domain nvl-a, bu
 
 policy "$tmp/gpu7.yaml" '{nodes: "ipa[1-4]", gpus: "0-7", domain: nvl-a}'
 step 4 16 'ipa[1-4]' "$tmp/gpu7.yaml"; got=$?
-expect 1 "nam56r-launch: topology: $tmp/gpu7.yaml:8:7: topology.islands[0].gpus: GPU 7 is not on this node (it has 4 GPUs, 0-3)"
+expect 1 "nam56r-launch: topology: $tmp/gpu7.yaml:8:7: error: topology.islands[0].gpus: GPU 7 is not on this node (it has 4 GPUs, 0-3)"
 
 policy "$tmp/pairs.yaml" '{nodes: "ipa[1-4]", gpus: "0-1", domain: a}' \
 	'{nodes: "ipa[1-4]", gpus: "2-3", domain: b}'

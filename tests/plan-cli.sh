@@ -118,6 +118,14 @@ grep -q "missing.yaml.*: error: " "$tmp/err" || fail "missing: $(cat "$tmp/err")
 expect 2 "$bin" plan --recipe "$tmp/missing.yaml" --format json
 [ -s "$tmp/out" ] && fail "an invalid plan printed JSON"
 
+# Every error of a recipe, in the file's order (line, then column).
+expect 2 "$bin" validate --recipe "$top/tests/data/parse/many-errors.yaml"
+[ "$(grep -c ': error: ' "$tmp/err")" -ge 10 ] || fail "many-errors: $(cat "$tmp/err")"
+sed -n 's/^[^:]*many-errors.yaml:\([0-9]*\):\([0-9]*\): error: .*/\1 \2/p' "$tmp/err" >"$tmp/pos"
+[ "$(wc -l <"$tmp/pos")" = "$(wc -l <"$tmp/err")" ] || fail "many-errors: a line without file:line:col: error: $(cat "$tmp/err")"
+sort -s -n -k1,1 -k2,2 "$tmp/pos" | cmp -s - "$tmp/pos" || fail "many-errors: not in line order: $(cat "$tmp/pos" | tr '\n' ' ')"
+head -1 "$tmp/pos" | grep -qx '4 3' || fail "many-errors: first is not 4:3: $(head -1 "$tmp/err")"
+
 # Every command answers -h and --help with its usage on stdout, exit 0.
 for c in plan validate topology placement local preflight; do
 	for h in -h --help; do

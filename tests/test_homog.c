@@ -300,9 +300,9 @@ static void test_admin_map_shape(void **state)
 	assert_int_equal(n56_admin_map_shape(p, "n3", 4, &s, dom, sizeof(dom),
 					     err, sizeof(err)),
 			 -1);
-	assert_string_equal(err, "site.yaml:6:7: topology.islands[1].gpus: "
-				 "GPU 7 is not on this node (it has 4 GPUs, "
-				 "0-3)");
+	assert_string_equal(err, "site.yaml:6:7: error: "
+				 "topology.islands[1].gpus: GPU 7 is not on "
+				 "this node (it has 4 GPUs, 0-3)");
 	assert_int_equal(n56_admin_map_shape(p, "n3", 0, &s, dom, sizeof(dom),
 					     err, sizeof(err)),
 			 -1);
@@ -628,7 +628,7 @@ static void test_cache_own_record_damaged(void **state)
 						 sizeof(err)),
 			 -1);
 	assert_null(back);
-	assert_string_equal(err, DATA "/homog-damaged.xml: damaged "
+	assert_string_equal(err, DATA "/homog-damaged.xml: error: damaged "
 				 "nam56r-launch cache record on the XML root; "
 				 "delete the file to rediscover");
 	unlink(cache);

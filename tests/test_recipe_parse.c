@@ -232,6 +232,43 @@ static void test_fifo(void **state)
 	LOAD_FAILS(f, path, want);
 }
 
+static void collect_line(void *ctx, const char *line)
+{
+	char *buf = ctx;
+
+	strcat(buf, line);
+	strcat(buf, "\n");
+}
+
+/* What the printers show: file by file in the order first named, by line
+ * and column within a file, a message without a position first, and
+ * messages at one place in the order found. */
+static void test_diags_sorted(void **state)
+{
+	struct n56_diags d = { 0 };
+	char out[1024] = "";
+
+	(void)state;
+	n56_diag_add(&d, "r.yaml", (struct n56_pos){ 4, 15 }, "a");
+	n56_diag_add(&d, "r.yaml", (struct n56_pos){ 3, 1 }, "b");
+	n56_diag_add(&d, "p.yaml", (struct n56_pos){ 2, 1 }, "c");
+	n56_diag_add(&d, "r.yaml", (struct n56_pos){ 5, 3 }, "d");
+	n56_diag_add(&d, "r.yaml", (struct n56_pos){ 4, 3 }, "e");
+	n56_diag_add(&d, "r.yaml", (struct n56_pos){ 4, 3 }, "f");
+	n56_diag_add(&d, "r.yaml", (struct n56_pos){ 0, 0 }, "g");
+	n56_diag_add(&d, "p.yaml", (struct n56_pos){ 1, 9 }, "h");
+	n56_diags_emit(&d, collect_line, out);
+	assert_string_equal(out, "r.yaml: error: g\n"
+				 "r.yaml:3:1: error: b\n"
+				 "r.yaml:4:3: error: e\n"
+				 "r.yaml:4:3: error: f\n"
+				 "r.yaml:4:15: error: a\n"
+				 "r.yaml:5:3: error: d\n"
+				 "p.yaml:1:9: error: h\n"
+				 "p.yaml:2:1: error: c\n");
+	n56_diags_free(&d);
+}
+
 /* MINIMAL and one comment line: len bytes in all. */
 static char *padded_recipe(size_t len)
 {
@@ -1008,6 +1045,7 @@ int main(void)
 		T(test_missing_file),
 		T(test_directory),
 		T(test_fifo),
+		T(test_diags_sorted),
 		T(test_carry_limit),
 		T(test_too_large),
 		T(test_read_sizes),

@@ -253,7 +253,7 @@ static void test_no_topology(void **state)
 	assert_int_equal(decide(w, &w->topo), 0);
 	assert_null(w->step->topo);
 	assert_true(w->step->shape.assumed);
-	assert_string_equal(w->step->no_topology, "t.xml: no GPU found (no "
+	assert_string_equal(w->step->no_topology, "t.xml: error: no GPU found (no "
 			    "NVIDIA or AMD PCI display/accelerator device)");
 }
 
@@ -293,7 +293,7 @@ static void test_admin_map_agrees(void **state)
 	/* A map naming a GPU the node does not have. */
 	admin_map(w, "0-7", "a", NULL, NULL);
 	assert_int_equal(decide(w, &w->topo), -1);
-	assert_string_equal(w->err, "topology: site.yaml:7:7: "
+	assert_string_equal(w->err, "topology: site.yaml:7:7: error: "
 			    "topology.islands[0].gpus: GPU 7 is not on this "
 			    "node (it has 4 GPUs, 0-3)");
 }

@@ -564,15 +564,15 @@ static void test_admin_map_errors(void **state)
 
 	(void)state;
 	expect_map_error(bad_nodes, 1, "n1",
-			 "site.yaml:4:9: topology.islands[0].nodes: bad "
+			 "site.yaml:4:9: error: topology.islands[0].nodes: bad "
 			 "host list 'n[1-': missing ']'");
 	expect_map_error(bad_gpu, 1, "n1",
-			 "site.yaml:5:3: topology.islands[0].gpus: GPU 7 is "
-			 "not on this node (it has 4 GPUs, 0-3)");
+			 "site.yaml:5:3: error: topology.islands[0].gpus: GPU "
+			 "7 is not on this node (it has 4 GPUs, 0-3)");
 	expect_map_error(twice, 2, "n1",
-			 "site.yaml:8:3: topology.islands[1].gpus: GPU 2 of "
-			 "n1 is already in domain 'x'; a GPU belongs to one "
-			 "domain");
+			 "site.yaml:8:3: error: topology.islands[1].gpus: GPU "
+			 "2 of n1 is already in domain 'x'; a GPU belongs to "
+			 "one domain");
 }
 
 /* The admin map's hostlists, checked when the policy is loaded: the same
@@ -945,15 +945,16 @@ static void test_cache_errors(void **state)
 	assert_int_equal(n56_topology_cache_read(path, &t, err, sizeof(err)),
 			 -1);
 	assert_null(t);
-	assert_string_equal(err, DATA "/pcie-only.xml: no nam56r-launch cache "
-				      "record on the XML root (write the "
-				      "cache with nam56r-launch, not lstopo)");
+	assert_string_equal(err, DATA "/pcie-only.xml: error: no nam56r-launch "
+				      "cache record on the XML root (write "
+				      "the cache with nam56r-launch, not "
+				      "lstopo)");
 	a = load(path);
 	assert_int_equal(n56_topology_cache_write(a, "/nonexistent-dir/c.xml",
 						  err, sizeof(err)),
 			 -1);
-	assert_string_equal(err, "/nonexistent-dir/c.xml: cache directory: "
-				 "No such file or directory");
+	assert_string_equal(err, "/nonexistent-dir/c.xml: error: cache "
+				 "directory: No such file or directory");
 	assert_int_equal(n56_topology_cache_write(a, cache, err, sizeof(err)),
 			 0);
 	n56_topology_free(a);
@@ -961,8 +962,9 @@ static void test_cache_errors(void **state)
 	patch_file(cache, "value=\"0000:1a:00.0,", "value=\"0000:1b:00.0,");
 	assert_int_equal(n56_topology_cache_read(cache, &t, err, sizeof(err)),
 			 -1);
-	assert_string_equal(err, DATA "/cache-mismatch.xml: the cache record "
-				      "names GPUs 0000:1b:00.0,0000:3b:00.0,"
+	assert_string_equal(err, DATA "/cache-mismatch.xml: error: the cache "
+				      "record names GPUs "
+				      "0000:1b:00.0,0000:3b:00.0,"
 				      "0000:86:00.0,0000:af:00.0, the XML has "
 				      "others; rewrite the cache");
 	/* A damaged island list. */
@@ -970,7 +972,7 @@ static void test_cache_errors(void **state)
 	patch_file(cache, "value=\"0,1,2,3\"", "value=\"0,1,2,9\"");
 	assert_int_equal(n56_topology_cache_read(cache, &t, err, sizeof(err)),
 			 -1);
-	assert_string_equal(err, DATA "/cache-mismatch.xml: damaged "
+	assert_string_equal(err, DATA "/cache-mismatch.xml: error: damaged "
 				      "nam56r-launch cache record on the XML "
 				      "root; delete the file to rediscover");
 	assert_null(t);
@@ -993,8 +995,9 @@ static void test_cache_dir_ownership(void **state)
 						  err, sizeof(err)),
 			 -1);
 	assert_string_equal(err,
-			    DATA "/not-root-owned/c: the cache directory is "
-				 "owned by uid 12345, not root; refusing to "
+			    DATA "/not-root-owned/c: error: the cache "
+				 "directory is owned by uid 12345, not root; "
+				 "refusing to "
 				 "write the node cache there as root (chown "
 				 "root it or set topology.cache_dir)");
 	rmdir(dir);
@@ -1023,17 +1026,17 @@ static void test_bad_xml(void **state)
 	mkdir(BUILDDIR "/tests/data", 0755);
 	mkdir(DATA, 0755);
 	expect_load_error(DATA "/missing.xml",
-			  DATA "/missing.xml: cannot read the topology XML: No "
-			       "such file or directory");
-	expect_load_error(DATA, DATA ": not a regular file; give an hwloc XML "
-				     "export (lstopo --of xml)");
+			  DATA "/missing.xml: error: cannot read the topology "
+			       "XML: No such file or directory");
+	expect_load_error(DATA, DATA ": error: not a regular file; give an "
+				     "hwloc XML export (lstopo --of xml)");
 	f = fopen(DATA "/garbage.xml", "w");
 	assert_non_null(f);
 	fputs("<topology version=\"2.0\"><object type=\"Nonsense\"", f);
 	fclose(f);
 	expect_load_error(DATA "/garbage.xml",
-			  DATA "/garbage.xml: not a valid hwloc XML export "
-			       "(check it with `lstopo --input " DATA
+			  DATA "/garbage.xml: error: not a valid hwloc XML "
+			       "export (check it with `lstopo --input " DATA
 			       "/garbage.xml`)");
 }
 
@@ -1055,8 +1058,9 @@ static void test_live(void **state)
 	if (t->ngpus == 0) {
 		assert_int_equal(n56_topology_shape(t, &s, err, sizeof(err)),
 				 -1);
-		assert_string_equal(err, "live: no GPU found (no NVIDIA or AMD "
-					 "PCI display/accelerator device)");
+		assert_string_equal(err, "live: error: no GPU found (no "
+					 "NVIDIA or AMD PCI display/"
+					 "accelerator device)");
 		assert_true(has_fact(t, "nvml: not asked (no GPU on the PCI "
 					"bus)"));
 	}

@@ -31,10 +31,10 @@ expect 2 "$bin" topology --format yaml
 stderr_is "nam56r-launch: topology: --format must be text or json, not 'yaml'"
 expect 2 "$bin" topology extra
 expect 2 "$bin" topology --topology "$tmp/none.xml"
-stderr_is "nam56r-launch: topology: $tmp/none.xml: cannot read the topology XML: No such file or directory"
+stderr_is "nam56r-launch: topology: $tmp/none.xml: error: cannot read the topology XML: No such file or directory"
 printf '<topology version="2.0"><object' >"$tmp/bad.xml"
 expect 2 "$bin" topology --topology "$tmp/bad.xml" --format json
-stderr_is "nam56r-launch: topology: $tmp/bad.xml: not a valid hwloc XML export (check it with \`lstopo --input $tmp/bad.xml\`)"
+stderr_is "nam56r-launch: topology: $tmp/bad.xml: error: not a valid hwloc XML export (check it with \`lstopo --input $tmp/bad.xml\`)"
 [ -s "$tmp/out" ] && fail "output on a bad XML"
 
 # The admin map of a policy (the policy loader wants a root-owned file).
@@ -50,7 +50,7 @@ topology:
 YAML
 	chmod 0644 "$tmp/policy.yaml"
 	expect 2 "$bin" topology --topology "$lassen" --policy "$tmp/policy.yaml" --hostname lassen7
-	stderr_is "nam56r-launch: topology: $tmp/policy.yaml:6:7: topology.islands[1].gpus: GPU 9 is not on this node (it has 4 GPUs, 0-3)"
+	stderr_is "nam56r-launch: topology: $tmp/policy.yaml:6:7: error: topology.islands[1].gpus: GPU 9 is not on this node (it has 4 GPUs, 0-3)"
 	sed -i 's/"2-9"/"2-3"/' "$tmp/policy.yaml"
 	expect 0 "$bin" topology --topology "$lassen" --policy "$tmp/policy.yaml" --hostname lassen7 --format json
 	python3 - "$tmp/out" <<'PY' || fail "lassen admin map"

@@ -110,24 +110,23 @@ static int check_dir(const char *path, char *err, size_t errlen)
 		return -1;
 	}
 	if (stat(dirname(copy), &st) < 0) {
-		snprintf(err, errlen, "%s: cache directory: %s", path,
-			 strerror(errno));
+		n56_error_at(err, errlen, path, N56_NOPOS,
+			     "cache directory: %s", strerror(errno));
 		goto out;
 	}
 	if (geteuid() == 0 && st.st_uid != 0) {
-		snprintf(err, errlen,
-			 "%s: the cache directory is owned by uid %u, not "
-			 "root; refusing to write the node cache there as "
-			 "root (chown root it or set topology.cache_dir)",
-			 path, (unsigned)st.st_uid);
+		n56_error_at(err, errlen, path, N56_NOPOS,
+			     "the cache directory is owned by uid %u, not "
+			     "root; refusing to write the node cache there as "
+			     "root (chown root it or set topology.cache_dir)",
+			     (unsigned)st.st_uid);
 		goto out;
 	}
 	if (geteuid() == 0 && (st.st_mode & (S_IWGRP | S_IWOTH))) {
-		snprintf(err, errlen,
-			 "%s: the cache directory is writable by group or "
-			 "others; refusing to write the node cache there as "
-			 "root (chmod go-w it)",
-			 path);
+		n56_error_at(err, errlen, path, N56_NOPOS,
+			     "the cache directory is writable by group or "
+			     "others; refusing to write the node cache there "
+			     "as root (chmod go-w it)");
 		goto out;
 	}
 	ret = 0;
@@ -144,15 +143,16 @@ int n56_topology_cache_write(const struct n56_topology *t, const char *path,
 	int fd, ret = -1;
 
 	if (!t->hwloc) {
-		snprintf(err, errlen, "%s: no hwloc topology to export", path);
+		n56_error_at(err, errlen, path, N56_NOPOS,
+			     "no hwloc topology to export");
 		return -1;
 	}
 	if (check_dir(path, err, errlen) < 0)
 		return -1;
 	/* The record goes on a copy: the caller's topology stays as loaded. */
 	if (hwloc_topology_dup(&dup, t->hwloc) < 0 || add_record(dup, t) < 0) {
-		snprintf(err, errlen, "%s: cannot prepare the cache: %s", path,
-			 strerror(errno));
+		n56_error_at(err, errlen, path, N56_NOPOS,
+			     "cannot prepare the cache: %s", strerror(errno));
 		goto out;
 	}
 	if (asprintf(&tmp, "%s.tmpXXXXXX", path) < 0) {
@@ -162,21 +162,22 @@ int n56_topology_cache_write(const struct n56_topology *t, const char *path,
 	}
 	fd = mkstemp(tmp);
 	if (fd < 0) {
-		snprintf(err, errlen, "%s: cannot create a temporary file: %s",
-			 tmp, strerror(errno));
+		n56_error_at(err, errlen, tmp, N56_NOPOS,
+			     "cannot create a temporary file: %s",
+			     strerror(errno));
 		free(tmp);
 		tmp = NULL;
 		goto out;
 	}
 	close(fd);
 	if (hwloc_topology_export_xml(dup, tmp, 0) < 0) {
-		snprintf(err, errlen, "%s: hwloc XML export failed: %s", tmp,
-			 strerror(errno));
+		n56_error_at(err, errlen, tmp, N56_NOPOS,
+			     "hwloc XML export failed: %s", strerror(errno));
 		goto out_unlink;
 	}
 	if (chmod(tmp, 0644) < 0 || rename(tmp, path) < 0) {
-		snprintf(err, errlen, "%s: cannot install the cache: %s", path,
-			 strerror(errno));
+		n56_error_at(err, errlen, path, N56_NOPOS,
+			     "cannot install the cache: %s", strerror(errno));
 		goto out_unlink;
 	}
 	ret = 0;
@@ -278,10 +279,9 @@ int n56_cache_record_read(struct n56_topology *t, int *label, char *err,
 		if (strncmp(p, t->gpus[i].pci, len) ||
 		    (p[len] != ',' && p[len] != '\0') ||
 		    (p[len] == '\0' && i != t->ngpus - 1)) {
-			snprintf(err, errlen,
-				 "%s: the cache record names GPUs %s, the XML "
-				 "has others; rewrite the cache",
-				 t->source, gpus);
+			n56_error_at(err, errlen, t->source, N56_NOPOS,
+				     "the cache record names GPUs %s, the XML "
+				     "has others; rewrite the cache", gpus);
 			return -1;
 		}
 		p += len + (p[len] == ',');
@@ -317,15 +317,13 @@ int n56_cache_record_read(struct n56_topology *t, int *label, char *err,
 			n56_topo_fact(t, "cache: %s", root->infos[i].value);
 	return 1;
 bad_gpus:
-	snprintf(err, errlen,
-		 "%s: the cache record names GPUs %s, the XML has others; "
-		 "rewrite the cache",
-		 t->source, gpus);
+	n56_error_at(err, errlen, t->source, N56_NOPOS,
+		     "the cache record names GPUs %s, the XML has others; "
+		     "rewrite the cache", gpus);
 	return -1;
 bad:
-	snprintf(err, errlen,
-		 "%s: damaged nam56r-launch cache record on the XML root; "
-		 "delete the file to rediscover",
-		 t->source);
+	n56_error_at(err, errlen, t->source, N56_NOPOS,
+		     "damaged nam56r-launch cache record on the XML root; "
+		     "delete the file to rediscover");
 	return -1;
 }

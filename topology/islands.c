@@ -165,13 +165,11 @@ static int map_error(const struct n56_policy *p,
 		     size_t errlen)
 {
 	if (p->topology.islands_from)
-		snprintf(err, errlen, "%s:%d:%d: block %s: %s",
-			 p->topology.islands_from, e->pos.line, e->pos.col,
-			 e->domain, msg);
+		n56_error_at(err, errlen, p->topology.islands_from, e->pos,
+			     "block %s: %s", e->domain, msg);
 	else
-		snprintf(err, errlen, "%s:%d:%d: topology.islands[%zu].%s: %s",
-			 p->path ? p->path : "policy", e->pos.line,
-			 e->pos.col, i, what, msg);
+		n56_error_at(err, errlen, p->path ? p->path : "policy", e->pos,
+			     "topology.islands[%zu].%s: %s", i, what, msg);
 	return -1;
 }
 
@@ -284,10 +282,11 @@ int n56_islands_admin_map(struct n56_topology *t,
 		}
 	if (domain_node_count(t, policy, msg, sizeof(msg)) < 0) {
 		if (from)
-			snprintf(err, errlen, "%s: %s", from, msg);
+			n56_error_at(err, errlen, from, N56_NOPOS, "%s", msg);
 		else
-			snprintf(err, errlen, "%s: topology.islands: %s",
-				 policy->path ? policy->path : "policy", msg);
+			n56_error_at(err, errlen,
+				     policy->path ? policy->path : "policy",
+				     N56_NOPOS, "topology.islands: %s", msg);
 		goto out;
 	}
 	for (int g = 0; g < n && !t->domain; g++)

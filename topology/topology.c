@@ -385,15 +385,15 @@ static int open_hwloc(const char *xml, bool threaded, hwloc_topology_t *out,
 
 	*out = NULL;
 	if (xml && stat(xml, &st) < 0) {
-		snprintf(err, errlen, "%s: cannot read the topology XML: %s",
-			 xml, strerror(errno));
+		n56_error_at(err, errlen, xml, N56_NOPOS,
+			     "cannot read the topology XML: %s",
+			     strerror(errno));
 		return -1;
 	}
 	if (xml && !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen,
-			 "%s: not a regular file; give an hwloc XML export "
-			 "(lstopo --of xml)",
-			 xml);
+		n56_error_at(err, errlen, xml, N56_NOPOS,
+			     "not a regular file; give an hwloc XML export "
+			     "(lstopo --of xml)");
 		return -1;
 	}
 	blacklisted = !threaded && plugins_blacklist_begin();
@@ -408,10 +408,9 @@ static int open_hwloc(const char *xml, bool threaded, hwloc_topology_t *out,
 	set_filters(h);
 	if (xml) {
 		if (hwloc_topology_set_xml(h, xml) < 0) {
-			snprintf(err, errlen,
-				 "%s: not a valid hwloc XML export (check it "
-				 "with `lstopo --input %s`)",
-				 xml, xml);
+			n56_error_at(err, errlen, xml, N56_NOPOS,
+				     "not a valid hwloc XML export (check it "
+				     "with `lstopo --input %s`)", xml);
 			goto fail;
 		}
 	} else {
@@ -424,10 +423,9 @@ static int open_hwloc(const char *xml, bool threaded, hwloc_topology_t *out,
 	}
 	if (hwloc_topology_load(h) < 0) {
 		if (xml)
-			snprintf(err, errlen,
-				 "%s: not a valid hwloc XML export (check it "
-				 "with `lstopo --input %s`)",
-				 xml, xml);
+			n56_error_at(err, errlen, xml, N56_NOPOS,
+				     "not a valid hwloc XML export (check it "
+				     "with `lstopo --input %s`)", xml);
 		else
 			snprintf(err, errlen, "hwloc could not discover this "
 					      "node's topology: %s",
@@ -600,10 +598,10 @@ static int find_islands(struct n56_topology *t,
 	if (r > 0)
 		goto done; /* the record names its own source */
 	if (o->cache) {
-		snprintf(err, errlen,
-			 "%s: no nam56r-launch cache record on the XML root "
-			 "(write the cache with nam56r-launch, not lstopo)",
-			 o->xml);
+		n56_error_at(err, errlen, o->xml, N56_NOPOS,
+			     "no nam56r-launch cache record on the XML root "
+			     "(write the cache with nam56r-launch, not "
+			     "lstopo)");
 		goto out;
 	}
 	r = own_islands(t, o, gpu_obj, label, &src);
@@ -726,15 +724,15 @@ int n56_topology_shape(const struct n56_topology *t, struct n56_node_shape *s,
 {
 	memset(s, 0, sizeof(*s));
 	if (t->ngpus < 1) {
-		snprintf(err, errlen, "%s: no GPU found (no NVIDIA or AMD "
-				      "PCI display/accelerator device)",
-			 t->source);
+		n56_error_at(err, errlen, t->source, N56_NOPOS,
+			     "no GPU found (no NVIDIA or AMD PCI "
+			     "display/accelerator device)");
 		return -1;
 	}
 	if (t->ngpus > N56_MAX_GPUS_PER_NODE) {
-		snprintf(err, errlen, "%s: %d GPUs, more than the %d per node "
-				      "placement supports",
-			 t->source, t->ngpus, N56_MAX_GPUS_PER_NODE);
+		n56_error_at(err, errlen, t->source, N56_NOPOS,
+			     "%d GPUs, more than the %d per node placement "
+			     "supports", t->ngpus, N56_MAX_GPUS_PER_NODE);
 		return -1;
 	}
 	s->gpus = t->ngpus;

@@ -3,14 +3,14 @@
 #include <stdio.h>
 #include <string.h>
 
-void n56_print_diags(const char *prefix, const struct n56_diags *d)
+static void to_stderr(void *prefix, const char *line)
 {
-	char line[1024];
+	fprintf(stderr, "%s%s\n", (const char *)prefix, line);
+}
 
-	for (size_t i = 0; i < d->n; i++) {
-		n56_diag_format_error(&d->v[i], line, sizeof(line));
-		fprintf(stderr, "%s%s\n", prefix, line);
-	}
+void n56_print_diags(const char *prefix, struct n56_diags *d)
+{
+	n56_diags_emit(d, to_stderr, (void *)prefix);
 }
 
 void n56_print_lines(const char *prefix, const char *text)
