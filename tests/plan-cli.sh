@@ -136,7 +136,7 @@ done
 expect 0 "$bin" --recipe "$recipe" -h
 head -1 "$tmp/out" | grep -q '^usage: nam56r-launch \[--recipe F\]' || fail "exec -h: $(head -1 "$tmp/out")"
 expect 2 "$bin" placement --bogus
-stderr_has "nam56r-launch placement: unexpected argument '--bogus'"
+stderr_has "nam56r-launch placement: unknown option '--bogus'"
 
 # Usage errors: exit 2.
 expect 2 "$bin" plan --nodes 0

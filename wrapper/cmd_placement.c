@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <jansson.h>
 #include <stdbool.h>
+#include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,61 +173,173 @@ static void shape_from_record(const struct n56_record *r,
 			s->island_of[g++] = i;
 }
 
-int n56_cmd_placement(int argc, char **argv)
+/* The options: JOBID and --format. 0, or the exit status to return. */
+static int placement_args(int argc, char **argv, const char **job,
+			  const char **format)
 {
-	const char *job = NULL, *format = "text";
-	struct job_fields jf = {0};
-	char **hosts = NULL;
-	size_t nhosts = 0;
-	struct n56_record rec;
-	struct n56_placer *pl = NULL;
-	struct n56_place_report rep;
-	char err[512];
-	int rc = N56_EXIT_USAGE, found = 0;
+	static const struct option opts[] = {
+		{"format", required_argument, NULL, 'f'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0}};
+	int c;
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+	optind = 0; /* GNU: restart the scan for this argv */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			*format = optarg;
+			break;
+		case 'h':
 			placement_usage(stdout);
 			return N56_EXIT_OK;
-		} else if (!strcmp(argv[i], "--format") && i + 1 < argc) {
-			format = argv[++i];
-		} else if (!strncmp(argv[i], "--format=", 9)) {
-			format = argv[i] + 9;
-		} else if (argv[i][0] != '-' && !job) {
-			job = argv[i];
-		} else {
-			fprintf(stderr, PROG "unexpected argument '%s'\n",
-				argv[i]);
+		default:
+			fprintf(stderr, c == ':' ? PROG "%s needs a value\n" :
+				PROG "unknown option '%s'\n",
+				argv[optind - 1]);
 			placement_usage(stderr);
 			return N56_EXIT_USAGE;
 		}
 	}
-	if (!job || strspn(job, "0123456789_") != strlen(job) ||
-	    (strcmp(format, "text") && strcmp(format, "json"))) {
+	if (optind < argc)
+		*job = argv[optind++];
+	if (optind < argc) {
+		fprintf(stderr, PROG "unexpected argument '%s'\n",
+			argv[optind]);
 		placement_usage(stderr);
 		return N56_EXIT_USAGE;
 	}
-	if (load_job(job, &jf)) {
-		rc = N56_EXIT_FAIL;
-		goto out;
+	if (!*job || !**job || strspn(*job, "0123456789_") != strlen(*job)) {
+		fprintf(stderr, PROG "give one job id (JOBID or "
+			"JOBID_TASK)\n");
+		placement_usage(stderr);
+		return N56_EXIT_USAGE;
 	}
-	/* The record may be in either field; Comment first (the default). */
-	const char *fields[] = {jf.comment, jf.admin_comment};
+	if (strcmp(*format, "text") && strcmp(*format, "json")) {
+		fprintf(stderr, PROG "--format must be text or json, not "
+			"'%s'\n", *format);
+		return N56_EXIT_USAGE;
+	}
+	return -1;
+}
+
+/* The job's record, from Comment or else AdminComment. 1 found, 0 not
+ * (said), -1 a damaged record (said). */
+static int job_record(const char *job, const struct job_fields *jf,
+		      struct n56_record *rec)
+{
+	const char *fields[] = {jf->comment, jf->admin_comment};
 	static const char *const keys[] = {"Comment", "AdminComment"};
+	char err[512];
+	int found = 0;
+
 	for (size_t k = 0; k < 2 && found <= 0; k++) {
-		found = n56_record_find(fields[k], &rec, err, sizeof(err));
+		found = n56_record_find(fields[k], rec, err, sizeof(err));
 		if (found < 0) {
 			fprintf(stderr, PROG "job %s %s: %s\n", job, keys[k],
 				err);
-			goto out;
+			return -1;
 		}
 	}
-	if (!found) {
+	if (!found)
 		fprintf(stderr, PROG "job %s has no nam56r placement record "
 			"(it was not submitted with --nam56r-recipe, no step "
 			"has started yet, or the site publishes none)\n", job);
-		goto out;
+	return found;
+}
+
+/* The placer the record describes (its sizes, order and node shape). */
+static int record_placer(const char *job, const struct n56_record *rec,
+			 struct n56_placer **pl)
+{
+	struct n56_parallel par = {
+		.tp = rec->tp, .pp = rec->pp, .vpp = rec->vpp, .ep = rec->ep,
+		.etp = rec->etp, .cp = rec->cp, .dp = rec->dp,
+		.world = rec->world,
+		.pp_before_dp = !strcmp(rec->order, "tp-cp-ep-pp-dp"),
+	};
+	struct n56_node_shape shape;
+	struct n56_place_report rep;
+	char err[512];
+
+	shape_from_record(rec, &shape);
+	if (n56_placer_new(&par, &shape, rec->nodes, pl, &rep, err,
+			   sizeof(err))) {
+		fprintf(stderr, PROG "job %s: the record does not describe a "
+			"valid placement: %s\n", job, err);
+		return -1;
 	}
+	return 0;
+}
+
+static json_t *rank_json(const struct n56_rank_place *p, char **hosts)
+{
+	return json_pack("{s:I s:I s:s s:i s:i s:i s:I s:I s:I s:I s:I}",
+			 "rank", (json_int_t)p->rank,
+			 "node", (json_int_t)p->node, "host", hosts[p->node],
+			 "local_rank", p->local_rank, "gpu", p->gpu,
+			 "island", p->island, "tp", (json_int_t)p->tp,
+			 "cp", (json_int_t)p->cp, "ep", (json_int_t)p->ep,
+			 "dp", (json_int_t)p->dp, "pp", (json_int_t)p->pp);
+}
+
+/* Every rank's place, as a table or as JSON on stdout. */
+static int print_placement(const char *job, const struct n56_record *rec,
+			   const struct n56_placer *pl, char **hosts,
+			   bool json)
+{
+	json_t *rows = json ? json_array() : NULL;
+	char line[1024] = "";
+	struct n56_rank_place p;
+
+	if (json && !rows)
+		return N56_EXIT_FAIL;
+	n56_record_format(rec, line, sizeof(line));
+	if (!json)
+		printf("job %s: %s\n%6s %-12s %10s %4s %6s %4s %4s %4s %4s "
+		       "%4s\n", job, line, "rank", "node", "local_rank", "gpu",
+		       "island", "tp", "cp", "ep", "dp", "pp");
+	for (long r = 0; r < rec->world; r++) {
+		n56_place_rank(pl, r, &p);
+		if (rows)
+			json_array_append_new(rows, rank_json(&p, hosts));
+		else
+			printf("%6ld %-12s %10d %4d %6d %4ld %4ld %4ld %4ld "
+			       "%4ld\n", p.rank, hosts[p.node], p.local_rank,
+			       p.gpu, p.island, p.tp, p.cp, p.ep, p.dp, p.pp);
+	}
+	if (!rows)
+		return N56_EXIT_OK;
+	json_t *o = json_pack("{s:s s:s s:s s:I s:I s:o}", "job", job,
+			      "sha256", rec->sha12, "master", rec->master,
+			      "world", (json_int_t)rec->world, "nodes",
+			      (json_int_t)rec->nodes, "placement", rows);
+	if (!o)
+		return N56_EXIT_FAIL;
+	json_dumpf(o, stdout, JSON_INDENT(2));
+	putchar('\n');
+	json_decref(o);
+	return N56_EXIT_OK;
+}
+
+int n56_cmd_placement(int argc, char **argv)
+{
+	const char *job = NULL, *format = "text";
+	struct job_fields jf = {0};
+	char **hosts = NULL, err[512];
+	size_t nhosts = 0;
+	struct n56_record rec;
+	struct n56_placer *pl = NULL;
+	int rc = placement_args(argc, argv, &job, &format);
+
+	if (rc >= 0)
+		return rc;
+	rc = N56_EXIT_FAIL;
+	if (load_job(job, &jf))
+		goto out;
+	rc = N56_EXIT_USAGE;
+	if (job_record(job, &jf, &rec) <= 0)
+		goto out;
 	if (!jf.nodes || !*jf.nodes) {
 		fprintf(stderr, PROG "job %s has no node list yet\n", job);
 		goto out;
@@ -241,62 +355,9 @@ int n56_cmd_placement(int argc, char **argv)
 			"%zu (%s)\n", rec.nodes, job, nhosts, jf.nodes);
 		goto out;
 	}
-	struct n56_parallel par = {
-		.tp = rec.tp, .pp = rec.pp, .vpp = rec.vpp, .ep = rec.ep,
-		.etp = rec.etp, .cp = rec.cp, .dp = rec.dp, .world = rec.world,
-		.pp_before_dp = !strcmp(rec.order, "tp-cp-ep-pp-dp"),
-	};
-	struct n56_node_shape shape;
-	shape_from_record(&rec, &shape);
-	if (n56_placer_new(&par, &shape, rec.nodes, &pl, &rep, err,
-			   sizeof(err))) {
-		fprintf(stderr, PROG "job %s: the record does not describe a "
-			"valid placement: %s\n", job, err);
+	if (record_placer(job, &rec, &pl))
 		goto out;
-	}
-	json_t *rows = !strcmp(format, "json") ? json_array() : NULL;
-	char line[1024] = "";
-	n56_record_format(&rec, line, sizeof(line));
-	if (!rows)
-		printf("job %s: %s\n%6s %-12s %10s %4s %6s %4s %4s %4s %4s "
-		       "%4s\n", job, line, "rank", "node", "local_rank", "gpu", "island", "tp",
-		       "cp", "ep", "dp", "pp");
-	for (long r = 0; r < rec.world; r++) {
-		struct n56_rank_place p;
-
-		n56_place_rank(pl, r, &p);
-		if (rows) {
-			json_array_append_new(rows, json_pack(
-				"{s:I s:I s:s s:i s:i s:i s:I s:I s:I s:I s:I}",
-				"rank", (json_int_t)p.rank,
-				"node", (json_int_t)p.node,
-				"host", hosts[p.node],
-				"local_rank", p.local_rank, "gpu", p.gpu,
-				"island", p.island, "tp", (json_int_t)p.tp,
-				"cp", (json_int_t)p.cp, "ep", (json_int_t)p.ep,
-				"dp", (json_int_t)p.dp, "pp",
-				(json_int_t)p.pp));
-			continue;
-		}
-		printf("%6ld %-12s %10d %4d %6d %4ld %4ld %4ld %4ld %4ld\n",
-		       p.rank, hosts[p.node], p.local_rank, p.gpu, p.island,
-		       p.tp, p.cp, p.ep, p.dp, p.pp);
-	}
-	if (rows) {
-		json_t *o = json_pack("{s:s s:s s:s s:I s:I s:o}", "job", job,
-				      "sha256", rec.sha12, "master",
-				      rec.master, "world",
-				      (json_int_t)rec.world, "nodes",
-				      (json_int_t)rec.nodes, "placement", rows);
-		if (!o) {
-			rc = N56_EXIT_FAIL;
-			goto out;
-		}
-		json_dumpf(o, stdout, JSON_INDENT(2));
-		putchar('\n');
-		json_decref(o);
-	}
-	rc = N56_EXIT_OK;
+	rc = print_placement(job, &rec, pl, hosts, !strcmp(format, "json"));
 out:
 	n56_placer_free(pl);
 	n56_hostlist_free(hosts, nhosts);

@@ -188,8 +188,9 @@ int n56_cmd_topology(int argc, char **argv)
 	char err[1024];
 	int c, ret = N56_EXIT_USAGE;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	optind = 0; /* GNU: restart the scan for this argv */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			xml = optarg;
@@ -207,6 +208,9 @@ int n56_cmd_topology(int argc, char **argv)
 			usage(stdout);
 			return N56_EXIT_OK;
 		default:
+			fprintf(stderr, c == ':' ? "nam56r-launch: topology: "
+				"%s needs a value\n" : "nam56r-launch: topology: "
+				"unknown option '%s'\n", argv[optind - 1]);
 			usage(stderr);
 			return N56_EXIT_USAGE;
 		}
