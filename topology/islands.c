@@ -173,38 +173,127 @@ static int map_error(const struct n56_policy *p,
 	return -1;
 }
 
-int n56_islands_admin_map(struct n56_topology *t,
-			  const struct n56_policy *policy, const char *host,
-			  int *label, char *err, size_t errlen)
+/* island_source per-node, or a map with no entries: 1 or 0 when decided
+ * here, -1 when the map must be read. */
+static int map_without_entries(struct n56_topology *t,
+			       const struct n56_policy *policy, int *label)
 {
-	const char *src, *from;
-	char shorthost[256], msg[512];
-	bool *in = NULL, matched = false;
-	int n = t->ngpus, ret = -1;
+	const char *src = policy->topology.island_source.v;
 
-	if (!policy)
-		return 0;
-	src = policy->topology.island_source.v;
 	if (src && !strcmp(src, "per-node")) {
-		for (int i = 0; i < n; i++)
+		for (int i = 0; i < t->ngpus; i++)
 			label[i] = 0;
 		n56_topo_fact(t, "islands: admin-map: the site policy says "
 				 "island_source per-node (all GPUs of a node "
 				 "form one island)");
 		return 1;
 	}
-	if (!policy->topology.nislands) {
-		if (src && !strcmp(src, "admin-map"))
-			n56_topo_fact(t, "admin map: island_source admin-map "
-					 "but the policy has no islands");
-		if (src && !strcmp(src, "slurm-block"))
-			n56_topo_fact(t, "slurm-block: island_source "
-					 "slurm-block but Slurm's blocks were "
-					 "not read");
-		return 0;
+	if (policy->topology.nislands)
+		return -1;
+	if (src && !strcmp(src, "admin-map"))
+		n56_topo_fact(t, "admin map: island_source admin-map but the "
+				 "policy has no islands");
+	if (src && !strcmp(src, "slurm-block"))
+		n56_topo_fact(t, "slurm-block: island_source slurm-block but "
+				 "Slurm's blocks were not read");
+	return 0;
+}
+
+/* Entry i's GPUs of this host into label (the domain's first entry's
+ * index). 1 when the entry names the host, 0 when not, -1 with err. */
+static int label_entry(const struct n56_policy *policy, size_t i,
+		       const char *host, const char *shorthost, bool *in,
+		       int n, int *label, char *err, size_t errlen)
+{
+	const struct n56_island_map_entry *e = &policy->topology.islands[i];
+	char msg[512];
+	size_t dom = i;
+	int m;
+
+	m = n56_hostlist_match(e->nodes, host, msg, sizeof(msg));
+	if (m == 0 && strcmp(host, shorthost))
+		m = n56_hostlist_match(e->nodes, shorthost, msg, sizeof(msg));
+	if (m <= 0)
+		return m < 0 ? map_error(policy, e, i, "nodes", msg, err,
+					 errlen) : 0;
+	if (!e->gpus) {
+		for (int g = 0; g < n; g++)
+			in[g] = true;
+	} else if (n56_gpu_list_parse(e->gpus, n, in, msg, sizeof(msg)) < 0) {
+		return map_error(policy, e, i, "gpus", msg, err, errlen);
 	}
-	from = policy->topology.islands_from;
-	snprintf(shorthost, sizeof(shorthost), "%s", host ? host : "");
+	for (size_t j = 0; j < i; j++)
+		if (!strcmp(policy->topology.islands[j].domain, e->domain)) {
+			dom = j;
+			break;
+		}
+	for (int g = 0; g < n; g++) {
+		if (!in[g])
+			continue;
+		if (label[g] >= 0 && label[g] != (int)dom) {
+			snprintf(msg, sizeof(msg), "GPU %d of %s is already in "
+				 "domain '%s'; a GPU belongs to one domain", g,
+				 host, policy->topology.islands[label[g]].domain);
+			return map_error(policy, e, i, "gpus", msg, err,
+					 errlen);
+		}
+		label[g] = (int)dom;
+	}
+	return 1;
+}
+
+/* The host is in the map: GPUs of no domain become islands of their own,
+ * the domain's node count is checked, and the facts say where from. */
+static int map_matched(struct n56_topology *t,
+		       const struct n56_policy *policy, const char *host,
+		       int *label, char *err, size_t errlen)
+{
+	const char *from = policy->topology.islands_from;
+	const char *file = from ? from : policy->path ? policy->path :
+				  "policy";
+	char msg[512];
+
+	for (int g = 0; g < t->ngpus; g++)
+		if (label[g] < 0) {
+			label[g] = (int)policy->topology.nislands + g;
+			n56_topo_fact(t, "admin map: GPU %d of '%s' is in no "
+					 "domain: an island of its own", g, host);
+		}
+	if (domain_node_count(t, policy, msg, sizeof(msg)) < 0) {
+		n56_error_at(err, errlen, file, N56_NOPOS, "%s%s",
+			     from ? "" : "topology.islands: ", msg);
+		return -1;
+	}
+	for (int g = 0; g < t->ngpus && !t->domain; g++)
+		if (label[g] < (int)policy->topology.nislands &&
+		    !(t->domain = strdup(
+			      policy->topology.islands[label[g]].domain))) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+	n56_topo_fact(t, "islands: %s of %s for host '%s' (domain %s, %d "
+			 "node%s per domain)",
+		      from ? "slurm-block" : "admin-map",
+		      from ? from : policy->path ? policy->path :
+		      "the site policy", host, t->domain ? t->domain : "-",
+		      t->nodes_per_domain, t->nodes_per_domain == 1 ? "" : "s");
+	return 1;
+}
+
+int n56_islands_admin_map(struct n56_topology *t,
+			  const struct n56_policy *policy, const char *host,
+			  int *label, char *err, size_t errlen)
+{
+	char shorthost[256];
+	bool *in = NULL, matched = false;
+	int n = t->ngpus, ret;
+
+	if (!policy)
+		return 0;
+	if ((ret = map_without_entries(t, policy, label)) >= 0)
+		return ret;
+	host = host ? host : "";
+	snprintf(shorthost, sizeof(shorthost), "%s", host);
 	shorthost[strcspn(shorthost, ".")] = '\0';
 	in = calloc(n ? n : 1, sizeof(*in));
 	if (!in) {
@@ -213,97 +302,27 @@ int n56_islands_admin_map(struct n56_topology *t,
 	}
 	for (int i = 0; i < n; i++)
 		label[i] = -1;
+	ret = -1;
 	for (size_t i = 0; i < policy->topology.nislands; i++) {
-		const struct n56_island_map_entry *e =
-			&policy->topology.islands[i];
-		size_t dom = i;
-		int m;
+		int m = label_entry(policy, i, host, shorthost, in, n, label,
+				    err, errlen);
 
-		m = n56_hostlist_match(e->nodes, host, msg, sizeof(msg));
-		if (m == 0 && strcmp(host ? host : "", shorthost))
-			m = n56_hostlist_match(e->nodes, shorthost, msg,
-					       sizeof(msg));
-		if (m < 0) {
-			map_error(policy, e, i, "nodes", msg, err, errlen);
+		if (m < 0)
 			goto out;
-		}
-		if (!m)
-			continue;
-		matched = true;
-		if (!e->gpus) {
-			for (int g = 0; g < n; g++)
-				in[g] = true;
-		} else if (n56_gpu_list_parse(e->gpus, n, in, msg,
-					      sizeof(msg)) < 0) {
-			map_error(policy, e, i, "gpus", msg, err, errlen);
-			goto out;
-		}
-		for (size_t j = 0; j < i; j++)
-			if (!strcmp(policy->topology.islands[j].domain,
-				    e->domain)) {
-				dom = j;
-				break;
-			}
-		for (int g = 0; g < n; g++) {
-			if (!in[g])
-				continue;
-			if (label[g] >= 0 && label[g] != (int)dom) {
-				snprintf(msg, sizeof(msg),
-					 "GPU %d of %s is already in domain "
-					 "'%s'; a GPU belongs to one domain",
-					 g, host,
-					 policy->topology.islands[label[g]]
-						 .domain);
-				map_error(policy, e, i, "gpus", msg, err,
-					  errlen);
-				goto out;
-			}
-			label[g] = (int)dom;
-		}
+		matched |= m > 0;
 	}
-	if (!matched) {
-		for (int i = 0; i < n; i++)
-			label[i] = i;
-		if (from)
-			n56_topo_fact(t, "slurm-block: no block of %s names "
-					 "host '%s'", from, host ? host : "");
-		else
-			n56_topo_fact(t, "admin map: no entry names host '%s'",
-				      host ? host : "");
-		ret = 0;
+	if (matched) {
+		ret = map_matched(t, policy, host, label, err, errlen);
 		goto out;
 	}
-	for (int g = 0; g < n; g++)
-		if (label[g] < 0) {
-			label[g] = (int)policy->topology.nislands + g;
-			n56_topo_fact(t, "admin map: GPU %d of '%s' is in no "
-					 "domain: an island of its own",
-				      g, host);
-		}
-	if (domain_node_count(t, policy, msg, sizeof(msg)) < 0) {
-		if (from)
-			n56_error_at(err, errlen, from, N56_NOPOS, "%s", msg);
-		else
-			n56_error_at(err, errlen,
-				     policy->path ? policy->path : "policy",
-				     N56_NOPOS, "topology.islands: %s", msg);
-		goto out;
-	}
-	for (int g = 0; g < n && !t->domain; g++)
-		if (label[g] < (int)policy->topology.nislands &&
-		    !(t->domain = strdup(
-			      policy->topology.islands[label[g]].domain))) {
-			snprintf(err, errlen, "out of memory");
-			goto out;
-		}
-	n56_topo_fact(t, "islands: %s of %s for host '%s' (domain %s, "
-			 "%d node%s per domain)",
-		      from ? "slurm-block" : "admin-map",
-		      from ? from : policy->path ? policy->path :
-		      "the site policy", host,
-		      t->domain ? t->domain : "-", t->nodes_per_domain,
-		      t->nodes_per_domain == 1 ? "" : "s");
-	ret = 1;
+	for (int i = 0; i < n; i++)
+		label[i] = i;
+	if (policy->topology.islands_from)
+		n56_topo_fact(t, "slurm-block: no block of %s names host '%s'",
+			      policy->topology.islands_from, host);
+	else
+		n56_topo_fact(t, "admin map: no entry names host '%s'", host);
+	ret = 0;
 out:
 	free(in);
 	return ret;
