@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "policy/cost.h"
+#include "policy/partition.h"
 
 #define GIB (1024.0 * 1024.0 * 1024.0)
 #define GB 1e9
@@ -599,6 +600,10 @@ void n56_memory_clear(struct n56_memory *m)
 	memset(m, 0, sizeof(*m));
 }
 
+/* The most segments an equal-split fix is offered for (its list must fit
+ * one line of the message). */
+#define N56_EQUAL_SPLIT_MAX 16
+
 /* One candidate change, applied to copies of the recipe and sizes. */
 struct candidate {
 	struct n56_recipe r;
@@ -680,6 +685,41 @@ static bool fitting_micro_batch(struct candidate *c,
 	return false;
 }
 
+/* The candidate with layout.segments set to the equal-count split; false
+ * when the recipe has a hand split, the plan's split is already equal, or
+ * the list would not fit a line. */
+static bool equal_split(const struct n56_recipe *r,
+			const struct n56_parallel *par,
+			const struct n56_layout *l, long *seg, struct candidate *c)
+{
+	long nseg = par->pp * par->vpp;
+	int sizes[N56_EQUAL_SPLIT_MAX];
+	bool same = true;
+	int at = 0;
+
+	if (r->layout.segments.set || nseg < 2 || nseg > N56_EQUAL_SPLIT_MAX ||
+	    nseg > l->depth || l->nstages != nseg)
+		return false;
+	n56_split_equal(l->depth, (int)nseg, sizes);
+	at = snprintf(c->what, sizeof(c->what), "layout.segments: [");
+	for (long s = 0; s < nseg; s++) {
+		seg[s] = sizes[s];
+		same &= l->stages[s].count == sizes[s];
+		at += snprintf(c->what + at, sizeof(c->what) - (size_t)at,
+			       "%s%d", s ? ", " : "", sizes[s]);
+		if (at >= (int)sizeof(c->what) - 2)
+			return false;
+	}
+	snprintf(c->what + at, sizeof(c->what) - (size_t)at, "]");
+	if (same)
+		return false;
+	c->r.layout.segments = (struct n56_intlist){ .v = seg,
+						     .n = (size_t)nseg,
+						     .set = true };
+	c->resplit = true;
+	return true;
+}
+
 size_t n56_memory_fixes(const struct n56_recipe *r, const struct n56_policy *p,
 			const struct n56_plan_request *req,
 			const struct n56_parallel *par,
@@ -690,11 +730,17 @@ size_t n56_memory_fixes(const struct n56_recipe *r, const struct n56_policy *p,
 	static struct n56_str selective = { .v = (char *)"selective",
 					    .set = true };
 	static struct n56_str full = { .v = (char *)"full", .set = true };
+	/* cheapest first: what costs no compute, then the layout, then
+	 * recompute, the batch and the parallel sizes */
+	static const int order[] = { 0, 1, 7, 2, 3, 4, 5, 6 };
 	struct candidate c;
 	size_t got = 0;
 	long heads = r->model.attention.heads.v;
+	long seg[N56_EQUAL_SPLIT_MAX];
 
-	for (int k = 0; k < 7 && got < n; k++) {
+	for (size_t o = 0; o < sizeof(order) / sizeof(order[0]) && got < n;
+	     o++) {
+		int k = order[o];
 		double peak;
 		int rank = 0;
 
@@ -784,6 +830,12 @@ size_t n56_memory_fixes(const struct n56_recipe *r, const struct n56_policy *p,
 				 "batch.micro_batch_size: %ld",
 				 c.r.batch.micro_batch_size.v);
 			break;
+		case 7: /* the equal-count split (as Megatron's own launchers
+			 * cut): the least-time split may load one chunk with
+			 * the layers the output layer's stage sheds */
+			if (!equal_split(r, par, l, seg, &c))
+				continue;
+			break;
 		}
 		peak = peak_with(&c, p, req, l, cap, &rank);
 		if (peak < 0)
@@ -863,8 +915,8 @@ int n56_memory_check(const struct n56_recipe *r, const struct n56_policy *p,
 		     m->limit / GB, m->capacity / GB, from,
 		     m->headroom * 100, terms, held,
 		     nf ? "fits with: " : "no change of recompute, micro "
-					  "batch, distributed optimizer, tp or pp "
-					  "fits: use more GPUs",
+					  "batch, distributed optimizer, split, "
+					  "tp or pp fits: use more GPUs",
 		     fixtext);
 	return -1;
 }

@@ -100,15 +100,15 @@ PY
 render "$tmp/builtin.svg" "$tmp/builtin.png" 1200
 [ -s "$tmp/builtin.png" ] && { not_blank "$tmp/builtin.png" "$tmp/builtin.svg" || fail "built-in picture"; }
 
-# against a capacity: 200 GB, 2 nodes: pipeline rank 0 at 82% (#d73027),
-# rank 1 at 66% (#fdae61)
-printf 'schema: 1\nmemory:\n  gpu_memory_gb: 200\n' >"$tmp/p200.yaml"
-"$bin" plan --nodes 2 --policy "$tmp/p200.yaml" --picture "$tmp/p200.svg" >/dev/null ||
+# against a capacity: 150 GB, 2 nodes: pipeline rank 0 at 84% (#d73027),
+# rank 1 at 70% (#fdae61)
+printf 'schema: 1\nmemory:\n  gpu_memory_gb: 150\n' >"$tmp/p150.yaml"
+"$bin" plan --nodes 2 --policy "$tmp/p150.yaml" --picture "$tmp/p150.svg" >/dev/null ||
 	fail "plan --picture with a capacity"
-{ grep -q 'class="mem" .*fill="#d73027"' "$tmp/p200.svg" && grep -q 'class="mem" .*fill="#fdae61"' "$tmp/p200.svg"; } ||
-	fail "p200.svg: the ranks' bars are not #d73027 and #fdae61"
-render "$tmp/p200.svg" "$tmp/p200.png" 1200
-[ -s "$tmp/p200.png" ] && { not_blank "$tmp/p200.png" "$tmp/p200.svg" || fail "picture with a capacity"; }
+{ grep -q 'class="mem" .*fill="#d73027"' "$tmp/p150.svg" && grep -q 'class="mem" .*fill="#fdae61"' "$tmp/p150.svg"; } ||
+	fail "p150.svg: the ranks' bars are not #d73027 and #fdae61"
+render "$tmp/p150.svg" "$tmp/p150.png" 1200
+[ -s "$tmp/p150.png" ] && { not_blank "$tmp/p150.png" "$tmp/p150.svg" || fail "picture with a capacity"; }
 
 sed -e 's/^  pp: 2$/  pp: 8/' -e 's/^  vpp: 2$/  vpp: 4/' \
 	-e 's/global_batch_size: 64/global_batch_size: 512/' \

@@ -146,25 +146,25 @@ PY
 }
 "$bin" plan --format json >"$tmp/p.json" || fail "plan --format json"
 memcheck "$tmp/p.svg" "$tmp/p.json" 8 \
-	"GPU memory: predicted peak per pipeline rank relative to the largest rank, 197.0 GB (capacity unknown: set memory.gpu_memory_gb to check the fit)" ||
+	"GPU memory: predicted peak per pipeline rank relative to the largest rank, 160.2 GB (capacity unknown: set memory.gpu_memory_gb to check the fit)" ||
 	fail "memory colouring without a capacity"
-printf 'schema: 1\nmemory:\n  gpu_memory_gb: 200\n  partitions:\n    big: 1000\n' >"$tmp/p200.yaml"
-expect 0 "$bin" plan --nodes 2 --policy "$tmp/p200.yaml" --picture "$tmp/p200.svg"
-"$bin" plan --nodes 2 --policy "$tmp/p200.yaml" --format json >"$tmp/p200.json"
-memcheck "$tmp/p200.svg" "$tmp/p200.json" 16 \
-	"GPU memory: predicted peak per pipeline rank against the 200.0 GB capacity (policy), limit 190.0 GB (5% headroom)" ||
+printf 'schema: 1\nmemory:\n  gpu_memory_gb: 150\n  partitions:\n    big: 1000\n' >"$tmp/p150.yaml"
+expect 0 "$bin" plan --nodes 2 --policy "$tmp/p150.yaml" --picture "$tmp/p150.svg"
+"$bin" plan --nodes 2 --policy "$tmp/p150.yaml" --format json >"$tmp/p150.json"
+memcheck "$tmp/p150.svg" "$tmp/p150.json" 16 \
+	"GPU memory: predicted peak per pipeline rank against the 150.0 GB capacity (policy), limit 142.5 GB (5% headroom)" ||
 	fail "memory colouring against the capacity"
-grep -qF 'fill="#d73027"><title>memory: rank 0, pipeline rank 0: 164.6 GB, 82% of 200.0 GB (the capacity)</title>' "$tmp/p200.svg" ||
-	fail "p200.svg: rank 0's bar is not the 80-90% red of 164.6 GB"
-grep -qF '>132.0 GB, 66% of 200.0 GB, fits; largest term: activations 39.7 GB<' "$tmp/p200.svg" ||
-	fail "p200.svg: pipeline rank 1's figures"
-expect 0 "$bin" plan --nodes 2 --policy "$tmp/p200.yaml" --partition big --picture "$tmp/big-part.svg"
-"$bin" plan --nodes 2 --policy "$tmp/p200.yaml" --partition big --format json >"$tmp/big-part.json"
+grep -qF 'fill="#d73027"><title>memory: rank 0, pipeline rank 0: 125.8 GB, 84% of 150.0 GB (the capacity)</title>' "$tmp/p150.svg" ||
+	fail "p150.svg: rank 0's bar is not the 80-90% red of 125.8 GB"
+grep -qF '>104.4 GB, 70% of 150.0 GB, fits; largest term: activations 39.7 GB<' "$tmp/p150.svg" ||
+	fail "p150.svg: pipeline rank 1's figures"
+expect 0 "$bin" plan --nodes 2 --policy "$tmp/p150.yaml" --partition big --picture "$tmp/big-part.svg"
+"$bin" plan --nodes 2 --policy "$tmp/p150.yaml" --partition big --format json >"$tmp/big-part.json"
 memcheck "$tmp/big-part.svg" "$tmp/big-part.json" 16 \
 	"GPU memory: predicted peak per pipeline rank against the 1000.0 GB capacity (policy partition big), limit 950.0 GB (5% headroom)" ||
 	fail "memory colouring against a partition's capacity"
 if command -v xmllint >/dev/null; then
-	xmllint --noout "$tmp/p200.svg" || fail "xmllint refuses p200.svg"
+	xmllint --noout "$tmp/p150.svg" || fail "xmllint refuses p150.svg"
 fi
 
 # the README's picture is the built-in plan's, as drawn today

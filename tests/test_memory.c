@@ -391,31 +391,66 @@ static void test_policy_errors(void **state)
 	n56_diags_free(&d);
 }
 
-/* The built-in recipe (52 layers, micro batch 4, no recompute) on one
- * node of H200s (141 GB) with the distributed optimizer is refused: the message names
- * the rank, its stage, the dominant terms and the checked fixes (full
- * recompute is none under the recipe's per-module CUDA graphs); the
- * first fix, applied, then fits with the peak it names: the plan of the
- * changed recipe splits the layers again for its 8 microbatches, and so
- * did the advice. */
+/* base with the first `old` replaced by `new` (which must be there). */
+static char *replaced(const char *base, const char *old, const char *new)
+{
+	const char *at = strstr(base, old);
+	char *s;
+
+	assert_non_null(at);
+	s = malloc(strlen(base) - strlen(old) + strlen(new) + 1);
+	assert_non_null(s);
+	memcpy(s, base, (size_t)(at - base));
+	strcpy(s + (at - base), new);
+	strcat(s, at + strlen(old));
+	return s;
+}
+
+/* The built-in's peak and fits at 141 GB on 1 x 8: the fit, or the
+ * refusal's message, and the peak of its worst rank ("-" when refused). */
+static void fit_141(const char *yaml, char *buf, size_t len, char *peak)
+{
+	struct n56_diags d = { 0 };
+	struct n56_recipe *r;
+	struct n56_policy *p;
+	struct n56_plan *plan = build(
+		yaml, "schema: 1\nmemory:\n  gpu_memory_gb: 141\n", 1, 8, &d,
+		&r, &p);
+
+	buf[0] = 0;
+	strcpy(peak, "-");
+	if (d.n)
+		n56_diag_format(&d.v[0], buf, len);
+	if (plan) {
+		assert_int_equal(plan->memory->verdict, N56_MEM_FITS);
+		snprintf(peak, 16, "%d %.1f", plan->memory->worst,
+			 plan->memory->rank[plan->memory->worst].total / 1e9);
+	}
+	print_message("%s%s\n", buf, peak);
+	n56_plan_free(plan);
+	n56_recipe_free(r);
+	n56_policy_free(p);
+	n56_diags_free(&d);
+}
+
+/* The built-in recipe (the distributed optimizer on) on one node of
+ * 141 GB GPUs: refused, naming the rank, its stage, the dominant terms and
+ * the fixes; each fix, applied, then fits with the peak it names (the plan
+ * of the changed recipe splits the layers again, and so did the advice).
+ * On two nodes it fits as it is. */
 static void test_refusal_and_fix(void **state)
 {
 	struct n56_diags d = { 0 };
 	struct n56_recipe *r;
 	struct n56_policy *p;
-	char buf[2048];
-	char *y = with(n56_builtin_recipe_yaml,
-		       "memory:\n  distributed_optimizer: true\n");
+	char buf[2048], peak[16];
+	const char *y = n56_builtin_recipe_yaml;
 	char *fixed;
-	struct n56_plan *plan =
-		build(y, "schema: 1\nmemory:\n  gpu_memory_gb: 141\n", 1, 8, &d,
-		      &r, &p);
+	struct n56_plan *plan;
 
 	(void)state;
-	assert_null(plan);
-	assert_int_equal(d.n, 1);
-	n56_diag_format(&d.v[0], buf, sizeof(buf));
-	print_message("%s\n", buf);
+	fit_141(y, buf, sizeof(buf), peak);
+	assert_string_equal(peak, "-");
 	assert_string_equal(
 		buf,
 		"t.yaml:65:21: GPU memory: pipeline rank 0 (virtual stage 1, "
@@ -423,14 +458,13 @@ static void test_refusal_and_fix(void **state)
 		"peak, more than the 133.9 GB limit (141.0 GB from the policy "
 		"less 5% headroom); largest terms: activations 106.2 GB, "
 		"allowance 18.7 GB, grads 15.6 GB (3+2 microbatches in flight); "
-		"fits with: batch.micro_batch_size: 2 (peak 128.1 GB on pipeline "
-		"rank 0)");
-	n56_recipe_free(r);
-	n56_policy_free(p);
-	n56_diags_free(&d);
+		"fits with: layout.segments: [13, 13, 13, 13] (peak 124.7 GB on "
+		"pipeline rank 1); or batch.micro_batch_size: 2 (peak 128.1 GB "
+		"on pipeline rank 0)");
 	/* Full recompute would fit but Megatron refuses it under the
 	 * recipe's per-module CUDA graphs: not offered, and refused. */
-	fixed = with(y, "  recompute: full\n");
+	fixed = replaced(y, "  distributed_optimizer: true\n",
+			 "  distributed_optimizer: true\n  recompute: full\n");
 	plan = build(fixed, "schema: 1\nmemory:\n  gpu_memory_gb: 1000\n", 1,
 		     8, &d, &r, &p);
 	assert_null(plan);
@@ -442,25 +476,29 @@ static void test_refusal_and_fix(void **state)
 	n56_policy_free(p);
 	n56_diags_free(&d);
 	free(fixed);
-	/* The fix offered, applied, fits. */
-	fixed = strdup(y);
-	assert_non_null(fixed);
-	assert_non_null(strstr(fixed, "micro_batch_size: 4\n"));
-	strstr(fixed, "micro_batch_size: 4\n")[18] = '2';
-	plan = build(fixed, "schema: 1\nmemory:\n  gpu_memory_gb: 141\n", 1, 8,
+	/* Each fix offered, applied, fits with the peak it named. */
+	fixed = replaced(y, "  distributed_optimizer: true\n",
+			 "  distributed_optimizer: true\nlayout:\n"
+			 "  segments: [13, 13, 13, 13]\n");
+	fit_141(fixed, buf, sizeof(buf), peak);
+	assert_string_equal(peak, "1 124.7");
+	free(fixed);
+	fixed = replaced(y, "micro_batch_size: 4\n", "micro_batch_size: 2\n");
+	fit_141(fixed, buf, sizeof(buf), peak);
+	assert_string_equal(peak, "0 128.1");
+	free(fixed);
+	/* Two nodes: dp 8 shards the optimizer further; it fits. */
+	plan = build(y, "schema: 1\nmemory:\n  gpu_memory_gb: 141\n", 2, 8,
 		     &d, &r, &p);
 	assert_non_null(plan);
 	assert_int_equal(plan->memory->verdict, N56_MEM_FITS);
-	assert_int_equal(plan->memory->worst, 0);
 	snprintf(buf, sizeof(buf), "%.1f",
-		 plan->memory->rank[0].total / 1e9);
-	assert_string_equal(buf, "128.1");
+		 plan->memory->rank[plan->memory->worst].total / 1e9);
+	assert_string_equal(buf, "125.8");
 	n56_plan_free(plan);
 	n56_recipe_free(r);
 	n56_policy_free(p);
 	n56_diags_free(&d);
-	free(fixed);
-	free(y);
 }
 
 /* Within warn_percent of the limit: a warning verdict, not a refusal. */

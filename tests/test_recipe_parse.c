@@ -897,6 +897,7 @@ static void test_example_round_trip(void **state)
 	assert_strs(&r->runtime.seams, seams, 4);
 	assert_true(r->runtime.extra_args.set);
 	assert_int_equal(r->runtime.extra_args.n, 0);
+	assert_true(r->memory.distributed_optimizer.v);
 	assert_false(r->layout.segments.set);
 	for (int i = 0; i < N56_NFAMILIES; i++)
 		assert_null(r->layout.cost[i].text);
@@ -905,7 +906,7 @@ static void test_example_round_trip(void **state)
 	assert_string_equal(r->env.v[0].name,
 			    "TORCH_NCCL_AVOID_RECORD_STREAMS");
 	assert_string_equal(r->env.v[0].value, "1");
-	assert_pos(r->env.v[0].pos, 79, 3);
+	assert_pos(r->env.v[0].pos, 84, 3);
 }
 
 /* What a minimal recipe gets for every key it leaves out. */

@@ -994,7 +994,7 @@ static void test_full_recompute_needs_full_graph(void **state)
 {
 	struct fixture *f = *state;
 
-	append(f, "memory:\n  recompute: full\n");
+	edit(f, "\nmemory:\n", "\nmemory:\n  recompute: full\n");
 	assert_int_equal(build(f, 1, 8), -1);
 	assert_int_equal(f->d.n, 1);
 	expect(f, 0, loc(f, "recompute: full", "full"),
@@ -1018,7 +1018,7 @@ static void test_selective_recompute_graphed_attention(void **state)
 {
 	struct fixture *f = *state;
 
-	append(f, "memory:\n  recompute: selective\n");
+	edit(f, "\nmemory:\n", "\nmemory:\n  recompute: selective\n");
 	assert_int_equal(build(f, 1, 8), -1);
 	assert_int_equal(f->d.n, 1);
 	expect(f, 0, loc(f, "recompute: selective", "selective"),
@@ -1058,7 +1058,7 @@ static void test_attention_backend_local(void **state)
 {
 	struct fixture *f = *state;
 
-	append(f, "memory:\n  attention_backend: local\n");
+	edit(f, "\nmemory:\n", "\nmemory:\n  attention_backend: local\n");
 	assert_int_equal(build(f, 1, 8), -1);
 	assert_int_equal(f->d.n, 1);
 	expect(f, 0, loc(f, "attention_backend: local", "local"),

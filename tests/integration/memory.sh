@@ -72,7 +72,7 @@ case_memory_refused_at_sbatch() {
 	# 80 GB: no single change the model tries fits, and it says so.
 	mem_policy '  gpu_memory_gb: 80\n' &&
 		mem_refused "$c" "$(mem_regex '76\.0 GB limit \(80\.0 GB from the policy less 5% headroom\)' \
-			'no change of recompute, micro batch, distributed optimizer, tp or pp fits: use more GPUs$')" -- ||
+			'no change of recompute, micro batch, distributed optimizer, split, tp or pp fits: use more GPUs$')" -- ||
 		rc=1
 	mem_policy_restore
 	[ $rc = 0 ] || return 1
@@ -91,12 +91,21 @@ case_memory_refused_at_sbatch() {
 			check_ranks "$c" --sha256 "$(sha256_of "$c/r.yaml")" || rc=1
 		[ $rc = 0 ] && echo "    micro batch $mbs under 141 GB: job $JOB COMPLETED, 16 ranks as planned"
 	fi
+	# The built-in recipe as shipped (the distributed optimizer on) fits
+	# 141 GB on 2 x 8: accepted, and it runs.
+	if [ $rc = 0 ]; then
+		good_recipe "$c/r.yaml"
+		plan_json "$c/r.yaml" "$c/plan.json" &&
+			run_job "$c" --nam56r-recipe=r.yaml &&
+			check_ranks "$c" --sha256 "$(sha256_of "$c/r.yaml")" || rc=1
+		[ $rc = 0 ] && echo "    the built-in recipe under 141 GB: job $JOB COMPLETED, 16 ranks as planned"
+	fi
 	mem_policy_restore
 	return $rc
 }
 
 # (b) The capacity of the partition the job asks for: a small entry for
-# the cluster's partition refuses the built-in recipe (164.6 GB at its
+# the cluster's partition refuses the built-in recipe (125.8 GB at its
 # peak on 2 x 8) whether the job names it with -p, --partition= or
 # SBATCH_PARTITION, and a list is held to its smallest entry; the same job
 # with a larger entry is accepted and runs. The policy gives no default
@@ -110,7 +119,7 @@ case_memory_partition_at_sbatch() {
 	good_recipe "$c/r.yaml"
 	limit="76\\.0 GB limit \\(80\\.0 GB from the policy partition $part"
 	# what fits is case (a)'s matter: here either answer
-	advice='(fits with: .*|no change of recompute, micro batch, distributed optimizer, tp or pp fits: use more GPUs)$'
+	advice='(fits with: .*|no change of recompute, micro batch, distributed optimizer, split, tp or pp fits: use more GPUs)$'
 	mem_policy "  partitions:\n    $part: 80\n    roomy: 1000\n" || rc=1
 	[ $rc = 0 ] && { mem_refused "$c" "$(mem_regex "$limit less 5% headroom\\)" "$advice")" \
 		-- -p "$part" || rc=1; }

@@ -63,6 +63,7 @@ BASE = {
                   "hybrid_schedule_plan", "mla_shared_spec"],
         "extra_args": [],
     },
+    "memory": {"distributed_optimizer": True},
     "env": {"TORCH_NCCL_AVOID_RECORD_STREAMS": "1"},
 }
 
