@@ -216,140 +216,188 @@ static bool fabric_clique(const struct nvml *n, nvml_device dev, char *out,
 	return true;
 }
 
-int n56_nvml_islands(const char *library, char (*pci)[32], int ngpus,
-		     int *label, char (*name)[96], char *domain,
-		     size_t domainlen, char *facts, size_t factslen, char *why,
-		     size_t whylen)
-{
-	struct nvml n;
-	unsigned long *keys = calloc(ngpus ? ngpus : 1, sizeof(*keys));
-	int *up = calloc(ngpus ? ngpus : 1, sizeof(*up));
-	char (*clique)[80] = calloc(ngpus ? ngpus : 1, sizeof(*clique));
-	bool *on_switch = calloc(ngpus ? ngpus : 1, sizeof(*on_switch));
-	unsigned int count = 0;
-	int nlinks = 0, nswitch = 0, nseen = 0, nzero = 0, ret = -1;
-	nvml_return r;
+/* One scan of NVML's devices against hwloc's GPUs. */
+struct scan {
+	int ngpus;
+	unsigned long *keys; /* hwloc's PCI bus ids, as numbers */
+	int *up;             /* union-find over the GPUs */
+	char (*clique)[80];  /* each GPU's fabric clique, or "" */
+	bool *on_switch;     /* a link to an NVSwitch */
+	int nlinks, nseen, nzero;
+};
 
-	domain[0] = '\0';
-	facts[0] = '\0';
-	if (!keys || !up || !clique || !on_switch) {
-		snprintf(why, whylen, "out of memory");
-		goto out_free;
+static void scan_free(struct scan *s)
+{
+	free(s->keys);
+	free(s->up);
+	free(s->clique);
+	free(s->on_switch);
+}
+
+static int scan_init(struct scan *s, char (*pci)[32], int ngpus,
+		     struct n56_nvml_found *out)
+{
+	size_t n = ngpus ? (size_t)ngpus : 1;
+
+	*s = (struct scan){ .ngpus = ngpus };
+	s->keys = calloc(n, sizeof(*s->keys));
+	s->up = calloc(n, sizeof(*s->up));
+	s->clique = calloc(n, sizeof(*s->clique));
+	s->on_switch = calloc(n, sizeof(*s->on_switch));
+	if (!s->keys || !s->up || !s->clique || !s->on_switch) {
+		snprintf(out->why, sizeof(out->why), "out of memory");
+		return -1;
 	}
 	for (int i = 0; i < ngpus; i++) {
-		up[i] = i;
-		if (name)
-			name[i][0] = '\0';
-		if (!parse_bus_id(pci[i], &keys[i])) {
-			snprintf(why, whylen, "bad PCI bus id '%s'", pci[i]);
-			goto out_free;
+		s->up[i] = i;
+		if (out->name)
+			out->name[i][0] = '\0';
+		if (!parse_bus_id(pci[i], &s->keys[i])) {
+			snprintf(out->why, sizeof(out->why),
+				 "bad PCI bus id '%s'", pci[i]);
+			return -1;
 		}
 	}
-	if (nvml_open(&n, library, why, whylen) < 0)
+	return 0;
+}
+
+/* GPU g's active links: peers joined, a switch noted. */
+static void scan_links(const struct nvml *n, nvml_device dev, int g,
+		       struct scan *s)
+{
+	for (unsigned int l = 0; l < MAX_LINKS; l++) {
+		struct nvml_pci_info rp;
+		int active = 0, type = -1, peer;
+
+		if (n->link_state(dev, l, &active) != 0)
+			break;
+		if (active != NVML_FEATURE_ENABLED)
+			continue;
+		s->nlinks++;
+		if (n->remote_type && n->remote_type(dev, l, &type) != 0)
+			type = -1;
+		if (type == NVML_NVLINK_DEVICE_TYPE_SWITCH) {
+			s->on_switch[g] = true;
+			continue;
+		}
+		if (n->remote_pci(dev, l, &rp) != 0)
+			continue;
+		rp.bus_id[sizeof(rp.bus_id) - 1] = '\0';
+		peer = find_gpu(s->keys, s->ngpus, rp.bus_id);
+		if (peer >= 0)
+			n56_uf_union(s->up, g, peer);
+	}
+}
+
+/* NVML's device d: its GPU among hwloc's, its name, links and clique. */
+static void scan_device(const struct nvml *n, unsigned int d, struct scan *s,
+			struct n56_nvml_found *out)
+{
+	struct nvml_pci_info pi;
+	nvml_device dev;
+	bool zero;
+	int g;
+
+	if (n->by_index(d, &dev) != 0 || n->pci_info(dev, &pi) != 0)
+		return;
+	pi.bus_id[sizeof(pi.bus_id) - 1] = '\0';
+	g = find_gpu(s->keys, s->ngpus, pi.bus_id);
+	if (g < 0) {
+		add_fact(out->facts, sizeof(out->facts), "nvml: device %u (%s) "
+			 "is not among hwloc's GPUs; ignored", d, pi.bus_id);
+		return;
+	}
+	s->nseen++;
+	if (out->name) {
+		if (n->name && n->name(dev, out->name[g],
+				       sizeof(out->name[g])) != 0)
+			out->name[g][0] = '\0';
+		out->name[g][sizeof(out->name[g]) - 1] = '\0';
+	}
+	scan_links(n, dev, g, s);
+	if (fabric_clique(n, dev, s->clique[g], sizeof(s->clique[g]), &zero))
+		snprintf(out->domain, sizeof(out->domain), "%s", s->clique[g]);
+	s->nzero += zero;
+}
+
+/* GPUs on NVSwitch form one island, as do GPUs of one fabric clique;
+ * the labels and the facts. */
+static void scan_islands(struct scan *s, struct n56_nvml_found *out)
+{
+	int nswitch = 0;
+
+	for (int i = 0; i < s->ngpus; i++) {
+		if (!s->on_switch[i])
+			continue;
+		nswitch++;
+		for (int j = i + 1; j < s->ngpus; j++)
+			if (s->on_switch[j])
+				n56_uf_union(s->up, i, j);
+	}
+	for (int i = 0; i < s->ngpus; i++)
+		for (int j = i + 1; j < s->ngpus; j++)
+			if (s->clique[i][0] &&
+			    !strcmp(s->clique[i], s->clique[j]))
+				n56_uf_union(s->up, i, j);
+	for (int i = 0; i < s->ngpus; i++)
+		out->label[i] = n56_uf_find(s->up, i);
+	add_fact(out->facts, sizeof(out->facts),
+		 "islands: nvml: %d active NVLink links on %d of %d GPUs; %d "
+		 "GPU%s linked to NVSwitch (one island)",
+		 s->nlinks, s->nseen, s->ngpus, nswitch,
+		 nswitch == 1 ? "" : "s");
+	if (s->nzero)
+		add_fact(out->facts, sizeof(out->facts),
+			 "nvml: fabric info with an all-zero cluster UUID on "
+			 "%d GPU%s: no multi-node NVLink", s->nzero,
+			 s->nzero == 1 ? "" : "s");
+	if (out->domain[0])
+		add_fact(out->facts, sizeof(out->facts),
+			 "nvml: multi-node NVLink clique %s (nodes per domain "
+			 "unknown from one node: the admin map sets it)",
+			 out->domain);
+}
+
+int n56_nvml_islands(const char *library, char (*pci)[32], int ngpus,
+		     struct n56_nvml_found *out)
+{
+	struct nvml n;
+	struct scan s;
+	unsigned int count = 0;
+	nvml_return r;
+	int ret = -1;
+
+	out->domain[0] = '\0';
+	out->facts[0] = '\0';
+	out->why[0] = '\0';
+	if (scan_init(&s, pci, ngpus, out) < 0)
+		goto out_free;
+	if (nvml_open(&n, library, out->why, sizeof(out->why)) < 0)
 		goto out_free;
 	if ((r = n.init()) != 0) {
-		snprintf(why, whylen, "nvmlInit_v2: %s", nvml_err(&n, r));
+		snprintf(out->why, sizeof(out->why), "nvmlInit_v2: %s",
+			 nvml_err(&n, r));
 		goto out_close;
 	}
 	if ((r = n.count(&count)) != 0) {
-		snprintf(why, whylen, "nvmlDeviceGetCount_v2: %s",
-			 nvml_err(&n, r));
+		snprintf(out->why, sizeof(out->why),
+			 "nvmlDeviceGetCount_v2: %s", nvml_err(&n, r));
 		goto out_shutdown;
 	}
-	for (unsigned int d = 0; d < count; d++) {
-		struct nvml_pci_info pi;
-		nvml_device dev;
-		int g;
-
-		if (n.by_index(d, &dev) != 0 || n.pci_info(dev, &pi) != 0)
-			continue;
-		pi.bus_id[sizeof(pi.bus_id) - 1] = '\0';
-		g = find_gpu(keys, ngpus, pi.bus_id);
-		if (g < 0) {
-			add_fact(facts, factslen, "nvml: device %u (%s) is "
-				 "not among hwloc's GPUs; ignored", d,
-				 pi.bus_id);
-			continue;
-		}
-		nseen++;
-		if (name && n.name &&
-		    n.name(dev, name[g], sizeof(name[g])) != 0)
-			name[g][0] = '\0';
-		if (name)
-			name[g][sizeof(name[g]) - 1] = '\0';
-		for (unsigned int l = 0; l < MAX_LINKS; l++) {
-			struct nvml_pci_info rp;
-			int active = 0, type = -1, peer;
-
-			if (n.link_state(dev, l, &active) != 0)
-				break;
-			if (active != NVML_FEATURE_ENABLED)
-				continue;
-			nlinks++;
-			if (n.remote_type && n.remote_type(dev, l, &type) != 0)
-				type = -1;
-			if (type == NVML_NVLINK_DEVICE_TYPE_SWITCH) {
-				on_switch[g] = true;
-				continue;
-			}
-			if (n.remote_pci(dev, l, &rp) != 0)
-				continue;
-			rp.bus_id[sizeof(rp.bus_id) - 1] = '\0';
-			peer = find_gpu(keys, ngpus, rp.bus_id);
-			if (peer >= 0)
-				n56_uf_union(up, g, peer);
-		}
-		{
-			bool zero;
-
-			if (fabric_clique(&n, dev, clique[g], sizeof(clique[g]),
-					  &zero))
-				snprintf(domain, domainlen, "%s", clique[g]);
-			nzero += zero;
-		}
-	}
-	if (!nseen) {
-		snprintf(why, whylen, "NVML sees none of hwloc's %d GPUs",
-			 ngpus);
+	for (unsigned int d = 0; d < count; d++)
+		scan_device(&n, d, &s, out);
+	if (!s.nseen) {
+		snprintf(out->why, sizeof(out->why),
+			 "NVML sees none of hwloc's %d GPUs", ngpus);
 		goto out_shutdown;
 	}
-	for (int i = 0; i < ngpus; i++) {
-		if (!on_switch[i])
-			continue;
-		nswitch++;
-		for (int j = i + 1; j < ngpus; j++)
-			if (on_switch[j])
-				n56_uf_union(up, i, j);
-	}
-	for (int i = 0; i < ngpus; i++)
-		for (int j = i + 1; j < ngpus; j++)
-			if (clique[i][0] && !strcmp(clique[i], clique[j]))
-				n56_uf_union(up, i, j);
-	for (int i = 0; i < ngpus; i++)
-		label[i] = n56_uf_find(up, i);
-	add_fact(facts, factslen,
-		 "islands: nvml: %d active NVLink links on %d of %d GPUs; %d "
-		 "GPU%s linked to NVSwitch (one island)",
-		 nlinks, nseen, ngpus, nswitch, nswitch == 1 ? "" : "s");
-	if (nzero)
-		add_fact(facts, factslen,
-			 "nvml: fabric info with an all-zero cluster UUID on "
-			 "%d GPU%s: no multi-node NVLink", nzero,
-			 nzero == 1 ? "" : "s");
-	if (domain[0])
-		add_fact(facts, factslen,
-			 "nvml: multi-node NVLink clique %s (nodes per domain "
-			 "unknown from one node: the admin map sets it)",
-			 domain);
+	scan_islands(&s, out);
 	ret = 0;
 out_shutdown:
 	n.shutdown();
 out_close:
 	dlclose(n.lib);
 out_free:
-	free(keys);
-	free(up);
-	free(clique);
-	free(on_switch);
+	scan_free(&s);
 	return ret;
 }

@@ -444,38 +444,39 @@ static int islands_from_nvml(struct n56_topology *t, const char *library,
 {
 	char (*pci)[32] = malloc(sizeof(*pci) * (t->ngpus ? t->ngpus : 1));
 	char (*name)[96] = malloc(sizeof(*name) * (t->ngpus ? t->ngpus : 1));
-	char domain[96] = "", facts[2048] = "", why[256] = "";
-	int r;
+	struct n56_nvml_found *f = calloc(1, sizeof(*f));
+	int r = -1;
 
-	if (!pci || !name) {
-		free(pci);
-		free(name);
-		return -1;
-	}
+	if (!pci || !name || !f)
+		goto out;
 	for (int i = 0; i < t->ngpus; i++)
 		memcpy(pci[i], t->gpus[i].pci, sizeof(pci[i]));
-	r = n56_nvml_islands(library, pci, t->ngpus, label, name, domain,
-			     sizeof(domain), facts, sizeof(facts), why,
-			     sizeof(why));
-	free(pci);
+	f->label = label;
+	f->name = name;
+	r = n56_nvml_islands(library, pci, t->ngpus, f);
 	/* hwloc's live view has no model names without its PCI plugin. */
 	for (int i = 0; r == 0 && i < t->ngpus; i++)
 		if (!t->gpus[i].name && name[i][0] &&
 		    !(t->gpus[i].name = strdup(name[i]))) {
-			free(name);
-			return -1;
+			r = -2;
+			goto out;
 		}
-	free(name);
-	if (facts[0])
-		n56_topo_fact(t, "%.*s", (int)strlen(facts) - 1, facts);
+	if (f->facts[0])
+		n56_topo_fact(t, "%.*s", (int)strlen(f->facts) - 1, f->facts);
 	if (r < 0) {
-		n56_topo_fact(t, "nvml: not used: %s", why);
-		return 0;
+		n56_topo_fact(t, "nvml: not used: %s", f->why);
+		r = 0;
+		goto out;
 	}
 	/* The admin map's domain, when it decided, stays the domain. */
-	if (domain[0] && !t->domain && !(t->domain = strdup(domain)))
-		return -1;
-	return 1;
+	r = 1;
+	if (f->domain[0] && !t->domain && !(t->domain = strdup(f->domain)))
+		r = -1;
+out:
+	free(pci);
+	free(name);
+	free(f);
+	return r < 0 ? -1 : r;
 }
 
 static void singleton_labels(int *label, int n)

@@ -166,15 +166,22 @@ int n56_cache_record_read(struct n56_topology *t, int *label, char *err,
 int n56_gpu_list_parse(const char *list, int n, bool *in, char *err,
 		       size_t errlen);
 
+/* What n56_nvml_islands finds: label[i] an island label (GPUs with equal
+ * labels share one), name[i] (when name is not NULL) the model NVML
+ * reports, or ""; domain the fabric clique ("<cluster uuid>/<clique id>")
+ * or ""; facts one line per finding; why, on failure, the reason. The
+ * caller gives label and name arrays of ngpus entries. */
+struct n56_nvml_found {
+	int *label;
+	char (*name)[96];
+	char domain[96];
+	char facts[2048];
+	char why[256];
+};
+
 /* NVML islands of the GPUs whose PCI bus ids are given (CUDA order).
- * label[i] receives an island label (GPUs with equal labels share one),
- * name[i] (when name is not NULL) the model NVML reports, or "".
- * domain gets the fabric clique ("<cluster uuid>/<clique id>") or "".
- * Returns 0, or -1 when NVML is unusable (why says so); facts gets one
- * line per finding. */
+ * Returns 0, or -1 when NVML is unusable (out->why says so). */
 int n56_nvml_islands(const char *library, char (*pci)[32], int ngpus,
-		     int *label, char (*name)[96], char *domain,
-		     size_t domainlen, char *facts, size_t factslen, char *why,
-		     size_t whylen);
+		     struct n56_nvml_found *out);
 
 #endif
