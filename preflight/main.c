@@ -507,205 +507,269 @@ static void fill_report(struct n56pf_report *rep, const struct wire *all)
 	n56pf_report_judge(rep);
 }
 
-int main(int argc, char **argv)
-{
+/* One run of the preflight on this rank, from its options to its report. */
+struct run {
 	struct n56pf_config cfg;
 	struct n56pf_grid grid;
-	struct n56pf_report rep = {0};
-	struct bench b = {0};
-	struct wire mine, *all = NULL;
-	ncclComm_t world_comm = NULL, comm[N56PF_NKINDS] = {0};
-	ncclUniqueId id;
+	struct n56pf_report rep;
+	struct bench b;
+	struct wire mine, *all;
+	ncclComm_t world_comm, comm[N56PF_NKINDS];
 	size_t sizes[N56PF_MAX_SIZES];
-	int64_t *dscratch = NULL;
-	double *pp_times = NULL;
-	long world = 0, local_rank = 0, island = -1;
+	int nsizes;
+	int64_t *dscratch;
+	double *pp_times;
+	long world, local_rank;
 	const char *addr, *port;
-	char err[512];
-	int nsizes, nccl_version = 0, rc = 1;
+};
 
-	/* Multicast can take a shared host's GPUs out of service: off unless
-	 * the operator says otherwise. */
-	setenv("NCCL_NVLS_ENABLE", "0", 0);
-	if (n56pf_parse_args(argc, argv, env_str, &cfg, err, sizeof(err))) {
+/* The options and this rank's identity from the environment; 0, or the
+ * exit status (-1: --help was answered, exit 0). */
+static int identify(struct run *x, int argc, char **argv)
+{
+	long island = -1;
+	char err[512];
+
+	if (n56pf_parse_args(argc, argv, env_str, &x->cfg, err, sizeof(err))) {
 		fprintf(stderr, "nam56r-preflight: %s\n", err);
 		n56pf_usage(stderr);
 		return 2;
 	}
-	if (cfg.help) {
+	if (x->cfg.help) {
 		n56pf_usage(stdout);
-		n56pf_config_clear(&cfg);
-		return 0;
+		return -1;
 	}
-	if (env_long("RANK", &my_rank) || env_long("WORLD_SIZE", &world) ||
-	    env_long("LOCAL_RANK", &local_rank) ||
-	    !(addr = getenv("MASTER_ADDR")) || !(port = getenv("MASTER_PORT"))
-	    || my_rank < 0 || my_rank >= world) {
+	if (env_long("RANK", &my_rank) || env_long("WORLD_SIZE", &x->world) ||
+	    env_long("LOCAL_RANK", &x->local_rank) ||
+	    !(x->addr = getenv("MASTER_ADDR")) ||
+	    !(x->port = getenv("MASTER_PORT")) || my_rank < 0 ||
+	    my_rank >= x->world) {
 		fprintf(stderr, "nam56r-preflight: RANK, WORLD_SIZE, "
 			"LOCAL_RANK, MASTER_ADDR and MASTER_PORT must be set "
 			"(run it under nam56r-launch, or `nam56r-launch local "
 			"-n N -- nam56r-preflight`)\n");
-		n56pf_config_clear(&cfg);
 		return 2;
 	}
-	if (n56pf_grid_init(&grid, world, &cfg, err, sizeof(err))) {
+	if (n56pf_grid_init(&x->grid, x->world, &x->cfg, err, sizeof(err))) {
 		say("%s", err);
-		n56pf_config_clear(&cfg);
 		return 2;
 	}
-	nsizes = n56pf_sizes(&cfg, sizes);
-
-	memset(&mine, 0, sizeof(mine));
-	mine.rank = (int32_t)my_rank;
-	mine.local_rank = (int32_t)local_rank;
-	mine.island = env_long(N56_ENV_ISLAND, &island) ? -1 : (int32_t)island;
-	gethostname(mine.host, sizeof(mine.host) - 1);
+	x->nsizes = n56pf_sizes(&x->cfg, x->sizes);
+	x->mine.rank = (int32_t)my_rank;
+	x->mine.local_rank = (int32_t)x->local_rank;
+	x->mine.island = env_long(N56_ENV_ISLAND, &island) ? -1 :
+							     (int32_t)island;
+	gethostname(x->mine.host, sizeof(x->mine.host) - 1);
 	if (getenv(N56_ENV_PLAN_SHA))
-		snprintf(mine.plan, sizeof(mine.plan), "%.64s",
+		snprintf(x->mine.plan, sizeof(x->mine.plan), "%.64s",
 			 getenv(N56_ENV_PLAN_SHA));
-	mine.coords_ok = n56pf_check_env_coords(&grid, my_rank, env_str,
-						mine.coords_why,
-						sizeof(mine.coords_why)) == 0;
-	if (!mine.coords_ok)
-		say("%s", mine.coords_why);
+	x->mine.coords_ok = n56pf_check_env_coords(&x->grid, my_rank, env_str,
+						   x->mine.coords_why,
+						   sizeof(x->mine.coords_why))
+			    == 0;
+	if (!x->mine.coords_ok)
+		say("%s", x->mine.coords_why);
+	return 0;
+}
 
-	CUDA_TRY(cudaSetDevice((int)local_rank));
-	CUDA_TRY(cudaDeviceGetPCIBusId(mine.pci, sizeof(mine.pci),
-				       (int)local_rank));
+/* This rank's GPU, the world communicator (its id from rank 0 over TCP)
+ * and one communicator per kind of group. */
+static int connect_ranks(struct run *x)
+{
+	ncclUniqueId id;
+
+	CUDA_TRY(cudaSetDevice((int)x->local_rank));
+	CUDA_TRY(cudaDeviceGetPCIBusId(x->mine.pci, sizeof(x->mine.pci),
+				       (int)x->local_rank));
 	if (my_rank == 0) {
 		NCCL_TRY(ncclGetUniqueId(&id));
-		if (serve_id(port, world, cfg.timeout_s, &id))
+		if (serve_id(x->port, x->world, x->cfg.timeout_s, &id))
 			goto out;
-	} else if (fetch_id(addr, port, world, cfg.timeout_s, &id)) {
+	} else if (fetch_id(x->addr, x->port, x->world, x->cfg.timeout_s,
+			    &id)) {
 		goto out;
 	}
-	NCCL_TRY(ncclCommInitRank(&world_comm, (int)world, id, (int)my_rank));
+	NCCL_TRY(ncclCommInitRank(&x->world_comm, (int)x->world, id,
+				  (int)my_rank));
 	for (int k = 0; k < N56PF_NKINDS; k++) {
 		long group, index;
 
-		n56pf_group_of(&grid, k, my_rank, &group, &index);
-		NCCL_TRY(ncclCommSplit(world_comm, (int)group, (int)index,
-				       &comm[k], NULL));
+		n56pf_group_of(&x->grid, k, my_rank, &group, &index);
+		NCCL_TRY(ncclCommSplit(x->world_comm, (int)group, (int)index,
+				       &x->comm[k], NULL));
 	}
+	return 0;
+out:
+	return -1;
+}
 
-	b.cfg = &cfg;
-	b.sizes = sizes;
-	b.nsizes = nsizes;
-	b.dtimes_len = (size_t)(grid.pp > 1 ? grid.pp - 1 : 1) *
-		       N56PF_MAX_SIZES;
-	CUDA_TRY(cudaStreamCreateWithFlags(&b.st, cudaStreamNonBlocking));
-	CUDA_TRY(cudaEventCreate(&b.t0));
-	CUDA_TRY(cudaEventCreate(&b.t1));
-	CUDA_TRY(cudaMalloc((void **)&b.send, cfg.max_bytes));
-	CUDA_TRY(cudaMalloc((void **)&b.recv, cfg.max_bytes));
-	CUDA_TRY(cudaMalloc((void **)&b.dtimes, b.dtimes_len * sizeof(double)));
-	CUDA_TRY(cudaMalloc((void **)&dscratch, 2 * sizeof(int64_t)));
-	CUDA_TRY(cudaMemset(b.send, 0, cfg.max_bytes));
-	CUDA_TRY(cudaMemset(b.recv, 0, cfg.max_bytes));
+/* The buffers and timers every measurement uses. */
+static int buffers(struct run *x)
+{
+	struct bench *b = &x->b;
 
-	for (int k = 0; k < N56PF_NKINDS; k++)
-		if (verify(&grid, k, comm[k], dscratch, b.st, &mine))
-			goto out;
+	b->cfg = &x->cfg;
+	b->sizes = x->sizes;
+	b->nsizes = x->nsizes;
+	b->dtimes_len = (size_t)(x->grid.pp > 1 ? x->grid.pp - 1 : 1) *
+			N56PF_MAX_SIZES;
+	CUDA_TRY(cudaStreamCreateWithFlags(&b->st, cudaStreamNonBlocking));
+	CUDA_TRY(cudaEventCreate(&b->t0));
+	CUDA_TRY(cudaEventCreate(&b->t1));
+	CUDA_TRY(cudaMalloc((void **)&b->send, x->cfg.max_bytes));
+	CUDA_TRY(cudaMalloc((void **)&b->recv, x->cfg.max_bytes));
+	CUDA_TRY(cudaMalloc((void **)&b->dtimes,
+			    b->dtimes_len * sizeof(double)));
+	CUDA_TRY(cudaMalloc((void **)&x->dscratch, 2 * sizeof(int64_t)));
+	CUDA_TRY(cudaMemset(b->send, 0, x->cfg.max_bytes));
+	CUDA_TRY(cudaMemset(b->recv, 0, x->cfg.max_bytes));
+	return 0;
+out:
+	return -1;
+}
 
-	/* Every rank runs the same phases in the same order; groups of one
-	 * kind run side by side, as they would in training. */
+/* TP, CP, DP and EP groups, each kind side by side as in training; every
+ * rank runs the same phases in the same order. */
+static int measure_collectives(struct run *x)
+{
 	static const enum n56pf_kind collective[] = {N56PF_TP, N56PF_CP,
 						     N56PF_DP, N56PF_EP};
+
 	for (size_t i = 0; i < sizeof(collective) / sizeof(collective[0]);
 	     i++) {
 		enum n56pf_kind k = collective[i];
-		long n = n56pf_group_size(&grid, k);
+		long n = n56pf_group_size(&x->grid, k);
 
 		if (n > 1) {
-			if (measure(&b, k, comm[k], n, 0, false,
-				    mine.time_us[k]) ||
-			    max_over(&b, comm[k], mine.time_us[k],
-				     (size_t)nsizes))
-				goto out;
-			mine.measured[k] = 1;
+			if (measure(&x->b, k, x->comm[k], n, 0, false,
+				    x->mine.time_us[k]) ||
+			    max_over(&x->b, x->comm[k], x->mine.time_us[k],
+				     (size_t)x->nsizes))
+				return -1;
+			x->mine.measured[k] = 1;
 		}
-		if (barrier(&b, world_comm))
-			goto out;
+		if (barrier(&x->b, x->world_comm))
+			return -1;
 	}
-	if (grid.pp > 1) {
-		long group, stage;
-		size_t row = (size_t)nsizes;
+	return 0;
+}
 
-		n56pf_group_of(&grid, N56PF_PP, my_rank, &group, &stage);
-		pp_times = calloc((size_t)(grid.pp - 1) * row, sizeof(double));
-		if (!pp_times) {
-			say("out of memory");
-			goto out;
-		}
-		for (long s = 0; s + 1 < grid.pp; s++) {
-			if (stage == s || stage == s + 1) {
-				bool sending = stage == s;
+/* Send/recv between each pair of adjacent pipeline stages, one pair at a
+ * time; each stage keeps the times to the next. */
+static int measure_pipeline(struct run *x)
+{
+	size_t row = (size_t)x->nsizes;
+	long group, stage, pp = x->grid.pp;
 
-				if (measure(&b, N56PF_PP, comm[N56PF_PP], 2,
-					    (int)(sending ? s + 1 : s),
-					    sending, pp_times + (size_t)s * row))
-					goto out;
-			}
-			if (barrier(&b, world_comm))
-				goto out;
-		}
-		if (max_over(&b, comm[N56PF_PP], pp_times,
-			     (size_t)(grid.pp - 1) * row))
-			goto out;
-		if (stage + 1 < grid.pp) {
-			memcpy(mine.time_us[N56PF_PP],
-			       pp_times + (size_t)stage * row,
-			       row * sizeof(double));
-			mine.measured[N56PF_PP] = 1;
-		}
+	if (pp <= 1)
+		return 0;
+	n56pf_group_of(&x->grid, N56PF_PP, my_rank, &group, &stage);
+	x->pp_times = calloc((size_t)(pp - 1) * row, sizeof(double));
+	if (!x->pp_times) {
+		say("out of memory");
+		return -1;
 	}
+	for (long s = 0; s + 1 < pp; s++) {
+		if (stage == s || stage == s + 1) {
+			bool sending = stage == s;
+
+			if (measure(&x->b, N56PF_PP, x->comm[N56PF_PP], 2,
+				    (int)(sending ? s + 1 : s), sending,
+				    x->pp_times + (size_t)s * row))
+				return -1;
+		}
+		if (barrier(&x->b, x->world_comm))
+			return -1;
+	}
+	if (max_over(&x->b, x->comm[N56PF_PP], x->pp_times,
+		     (size_t)(pp - 1) * row))
+		return -1;
+	if (stage + 1 < pp) {
+		memcpy(x->mine.time_us[N56PF_PP],
+		       x->pp_times + (size_t)stage * row, row * sizeof(double));
+		x->mine.measured[N56PF_PP] = 1;
+	}
+	return 0;
+}
+
+/* Every rank's results to rank 0, which judges and writes the report.
+ * The exit status: 0 when every group passes. */
+static int judge(struct run *x)
+{
+	char err[512];
+	int nccl_version = 0;
 
 	if (my_rank == 0) {
-		all = calloc((size_t)world, sizeof(*all));
-		if (!all) {
-			say("out of memory for %ld ranks", world);
-			goto out;
+		x->all = calloc((size_t)x->world, sizeof(*x->all));
+		if (!x->all) {
+			say("out of memory for %ld ranks", x->world);
+			return 1;
 		}
 	}
-	if (gather(&mine, all, world, world_comm, b.st))
-		goto out;
-	rc = 0;
-	if (my_rank == 0) {
-		if (n56pf_report_init(&rep, &grid, &cfg, sizes, nsizes, err,
-				      sizeof(err))) {
-			say("%s", err);
-			rc = 1;
-			goto out;
-		}
-		ncclGetVersion(&nccl_version);
-		snprintf(rep.nccl_version, sizeof(rep.nccl_version), "%d.%d.%d",
-			 nccl_version / 10000, nccl_version / 100 % 100,
-			 nccl_version % 100);
-		fill_report(&rep, all);
-		if (write_report(&cfg, &rep) || rep.verdict != N56PF_PASS)
-			rc = 1;
-	} else if (!mine.coords_ok) {
-		rc = 1;
+	if (gather(&x->mine, x->all, x->world, x->world_comm, x->b.st))
+		return 1;
+	if (my_rank != 0)
+		return x->mine.coords_ok ? 0 : 1;
+	if (n56pf_report_init(&x->rep, &x->grid, &x->cfg, x->sizes, x->nsizes,
+			      err, sizeof(err))) {
+		say("%s", err);
+		return 1;
 	}
-out:
+	ncclGetVersion(&nccl_version);
+	snprintf(x->rep.nccl_version, sizeof(x->rep.nccl_version), "%d.%d.%d",
+		 nccl_version / 10000, nccl_version / 100 % 100,
+		 nccl_version % 100);
+	fill_report(&x->rep, x->all);
+	return write_report(&x->cfg, &x->rep) ||
+	       x->rep.verdict != N56PF_PASS;
+}
+
+static void run_free(struct run *x)
+{
 	for (int k = 0; k < N56PF_NKINDS; k++)
-		if (comm[k])
-			ncclCommDestroy(comm[k]);
-	if (world_comm)
-		ncclCommDestroy(world_comm);
-	cudaFree(b.send);
-	cudaFree(b.recv);
-	cudaFree(b.dtimes);
-	cudaFree(dscratch);
-	if (b.t0)
-		cudaEventDestroy(b.t0);
-	if (b.t1)
-		cudaEventDestroy(b.t1);
-	if (b.st)
-		cudaStreamDestroy(b.st);
-	free(pp_times);
-	free(all);
-	n56pf_report_clear(&rep);
-	n56pf_config_clear(&cfg);
+		if (x->comm[k])
+			ncclCommDestroy(x->comm[k]);
+	if (x->world_comm)
+		ncclCommDestroy(x->world_comm);
+	cudaFree(x->b.send);
+	cudaFree(x->b.recv);
+	cudaFree(x->b.dtimes);
+	cudaFree(x->dscratch);
+	if (x->b.t0)
+		cudaEventDestroy(x->b.t0);
+	if (x->b.t1)
+		cudaEventDestroy(x->b.t1);
+	if (x->b.st)
+		cudaStreamDestroy(x->b.st);
+	free(x->pp_times);
+	free(x->all);
+	n56pf_report_clear(&x->rep);
+	n56pf_config_clear(&x->cfg);
+}
+
+int main(int argc, char **argv)
+{
+	static struct run x; /* zeroed: every handle starts unset */
+	int rc;
+
+	/* Multicast can take a shared host's GPUs out of service: off unless
+	 * the operator says otherwise. */
+	setenv("NCCL_NVLS_ENABLE", "0", 0);
+	rc = identify(&x, argc, argv);
+	if (rc) {
+		n56pf_config_clear(&x.cfg);
+		return rc < 0 ? 0 : rc;
+	}
+	rc = 1;
+	if (connect_ranks(&x) || buffers(&x))
+		goto out;
+	for (int k = 0; k < N56PF_NKINDS; k++)
+		if (verify(&x.grid, k, x.comm[k], x.dscratch, x.b.st, &x.mine))
+			goto out;
+	if (measure_collectives(&x) || measure_pipeline(&x))
+		goto out;
+	rc = judge(&x);
+out:
+	run_free(&x);
 	return rc;
 }
