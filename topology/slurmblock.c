@@ -382,189 +382,221 @@ static const char *other_plugin(const char *key)
 
 /* One logical line: `BlockName=NAME Nodes=HOSTLIST` or `BlockSizes=...`
  * (Slurm's Key=Value pairs, a value "quoted" when it has spaces). */
+/* Slurm's `Include FILE` (no '=') at l[i]: said and true. */
+static bool conf_include(struct conf *c, const struct lchar *l, size_t i,
+			 size_t n)
+{
+	static const char inc[] = "include";
+	size_t k = 0;
+
+	if (n - i <= 7 || !isspace((unsigned char)l[i + 7].c))
+		return false;
+	while (k < 7 && tolower((unsigned char)l[i + k].c) == inc[k])
+		k++;
+	if (k < 7)
+		return false;
+	n56_diag_add(c->d, c->file, at(&l[i]), "Include is not followed "
+		     "here: give the file that holds the blocks with "
+		     "topology.slurm_topology_file in the site policy");
+	return true;
+}
+
+/* One Key=Value of a line. */
+struct pair {
+	char *key, *val;
+	size_t vs, ve; /* the value's characters in the line */
+	struct n56_pos keypos, valpos;
+};
+
+static void pair_clear(struct pair *p)
+{
+	free(p->key);
+	free(p->val);
+	p->key = p->val = NULL;
+}
+
+/* The key at l[*i] up to its '=': 0, or -1 when said. */
+static int pair_key(struct conf *c, const struct lchar *l, size_t n,
+		    size_t *i, struct pair *p)
+{
+	size_t ks = *i, ke;
+
+	while (*i < n && (isalnum((unsigned char)l[*i].c) || l[*i].c == '_' ||
+			  l[*i].c == '.'))
+		(*i)++;
+	ke = *i;
+	p->keypos = at(&l[ks]);
+	if (ke == ks) {
+		char *t = text_of(l + ks, n - ks > 24 ? 24 : n - ks);
+
+		n56_diag_add(c->d, c->file, p->keypos, "expected Key=Value, "
+			     "got '%s'", t ? t : "");
+		free(t);
+		return -1;
+	}
+	while (*i < n && isspace((unsigned char)l[*i].c))
+		(*i)++;
+	if (*i + 1 < n && strchr("-*+/", l[*i].c) && l[*i + 1].c == '=') {
+		n56_diag_add(c->d, c->file, at(&l[*i]), "'%c=' is not used in "
+			     "topology/block's topology.conf (write "
+			     "Key=Value)", l[*i].c);
+		return -1;
+	}
+	p->key = text_of(l + ks, ke - ks);
+	if (*i == n || l[*i].c != '=') {
+		n56_diag_add(c->d, c->file, p->keypos, "'%s' without '=': "
+			     "expected Key=Value", p->key ? p->key : "");
+		return -1;
+	}
+	(*i)++;
+	if (!p->key)
+		c->oom = true;
+	return p->key ? 0 : -1;
+}
+
+/* The value after the '=' (quoted or up to a space): 0, or -1 when
+ * said. */
+static int pair_value(struct conf *c, const struct lchar *l, size_t n,
+		      size_t *i, struct pair *p)
+{
+	bool quoted = false;
+
+	while (*i < n && isspace((unsigned char)l[*i].c))
+		(*i)++;
+	if (*i < n && l[*i].c == '"') {
+		quoted = true;
+		p->valpos = at(&l[*i]);
+		p->vs = ++*i;
+		while (*i < n && l[*i].c != '"')
+			(*i)++;
+		if (*i == n) {
+			n56_diag_add(c->d, c->file, p->valpos, "a quoted value "
+				     "without its closing '\"'");
+			return -1;
+		}
+		p->ve = (*i)++;
+		if (p->ve > p->vs)
+			p->valpos = at(&l[p->vs]);
+	} else {
+		p->vs = *i;
+		while (*i < n && !isspace((unsigned char)l[*i].c))
+			(*i)++;
+		p->ve = *i;
+		p->valpos = p->vs < n ? at(&l[p->vs]) : p->keypos;
+	}
+	if (!quoted && p->ve == p->vs) {
+		n56_diag_add(c->d, c->file, p->keypos, "%s= has no value",
+			     p->key);
+		return -1;
+	}
+	if (*i < n && !isspace((unsigned char)l[*i].c)) {
+		n56_diag_add(c->d, c->file, at(&l[*i]), "expected a space "
+			     "after the value of %s", p->key);
+		return -1;
+	}
+	p->val = text_of(l + p->vs, p->ve - p->vs);
+	if (!p->val)
+		c->oom = true;
+	return p->val ? 0 : -1;
+}
+
+/* BlockName=NAME starts the line's block: 0, or -1 when said. */
+static int pair_block(struct conf *c, struct pair *p, struct raw_block **blk)
+{
+	if (*blk) {
+		n56_diag_add(c->d, c->file, p->keypos, "a second BlockName on "
+			     "one line (one block a line)");
+		return -1;
+	}
+	if (!*p->val) {
+		n56_diag_add(c->d, c->file, p->valpos, "BlockName is empty");
+		return -1;
+	}
+	*blk = raw_add(&c->r);
+	if (!*blk) {
+		c->oom = true;
+		return -1;
+	}
+	(*blk)->name = p->val;
+	(*blk)->pos = p->valpos;
+	p->val = NULL;
+	return 0;
+}
+
+static void pair_nodes(struct conf *c, struct pair *p, struct raw_block *blk)
+{
+	if (!blk)
+		n56_diag_add(c->d, c->file, p->keypos, "Nodes outside a "
+			     "BlockName line (write BlockName=NAME "
+			     "Nodes=HOSTLIST)");
+	else if (blk->nodes)
+		n56_diag_add(c->d, c->file, p->keypos, "Nodes is already given "
+			     "for block '%s'", blk->name);
+	else if (!*p->val)
+		n56_diag_add(c->d, c->file, p->valpos, "block '%s': Nodes is "
+			     "empty", blk->name);
+	else {
+		blk->nodes = p->val;
+		blk->nodes_pos = p->valpos;
+		p->val = NULL;
+	}
+}
+
+/* A key topology/block does not know: one message for the line (what
+ * follows would only repeat it). */
+static void pair_unknown(struct conf *c, const struct pair *p,
+			 const struct raw_block *blk)
+{
+	if (blk)
+		n56_diag_add(c->d, c->file, p->keypos, "unknown key '%s' in a "
+			     "BlockName line (known: Nodes)", p->key);
+	else if (other_plugin(p->key))
+		n56_diag_add(c->d, c->file, p->keypos, "%s is %s's: "
+			     "island_source slurm-block reads topology/block's "
+			     "BlockName lines", p->key, other_plugin(p->key));
+	else
+		n56_diag_add(c->d, c->file, p->keypos, "unknown key '%s' "
+			     "(topology/block knows BlockName, Nodes and "
+			     "BlockSizes)", p->key);
+}
+
+/* One line of topology.conf: its Key=Value pairs, the first error of the
+ * line said and the rest of it left. */
 static void conf_line(struct conf *c, struct lchar *l, size_t n)
 {
-	size_t i = 0;
 	struct raw_block *blk = NULL;
-	bool include = false;
+	size_t i = 0;
 
 	while (i < n && isspace((unsigned char)l[i].c))
 		i++;
-	if (i == n)
+	if (i == n || conf_include(c, l, i, n))
 		return;
-	/* Slurm's `Include FILE` (no '='). */
-	if (n - i > 7 && isspace((unsigned char)l[i + 7].c)) {
-		static const char inc[] = "include";
-		size_t k = 0;
-
-		while (k < 7 && tolower((unsigned char)l[i + k].c) == inc[k])
-			k++;
-		include = k == 7;
-	}
-	if (include) {
-		n56_diag_add(c->d, c->file, at(&l[i]), "Include is not "
-			     "followed here: give the file that holds the "
-			     "blocks with topology.slurm_topology_file in the "
-			     "site policy");
-		return;
-	}
 	while (i < n && !too_many(c)) {
-		size_t ks, ke, vs, ve;
-		char *key, *val;
-		struct n56_pos keypos, valpos;
-		bool quoted = false;
+		struct pair p = { 0 };
+		int stop = 0;
 
 		while (i < n && isspace((unsigned char)l[i].c))
 			i++;
 		if (i == n)
 			break;
-		ks = i;
-		while (i < n && (isalnum((unsigned char)l[i].c) ||
-				 l[i].c == '_' || l[i].c == '.'))
-			i++;
-		ke = i;
-		keypos = at(&l[ks]);
-		if (ke == ks) {
-			char *t = text_of(l + ks, n - ks > 24 ? 24 : n - ks);
-
-			n56_diag_add(c->d, c->file, keypos, "expected "
-				     "Key=Value, got '%s'", t ? t : "");
-			free(t);
+		if (pair_key(c, l, n, &i, &p) || pair_value(c, l, n, &i, &p))
+			stop = 1;
+		else if (key_is(p.key, "BlockName"))
+			stop = pair_block(c, &p, &blk);
+		else if (key_is(p.key, "Nodes"))
+			pair_nodes(c, &p, blk);
+		else if (key_is(p.key, "BlockSizes") && !blk && p.ve == p.vs)
+			n56_diag_add(c->d, c->file, p.keypos,
+				     "BlockSizes is empty");
+		else if (key_is(p.key, "BlockSizes") && !blk)
+			conf_sizes(c, l + p.vs, p.ve - p.vs, p.keypos);
+		else {
+			pair_unknown(c, &p, blk);
+			stop = 1;
+		}
+		pair_clear(&p);
+		if (stop)
 			return;
-		}
-		while (i < n && isspace((unsigned char)l[i].c))
-			i++;
-		if (i + 1 < n && strchr("-*+/", l[i].c) && l[i + 1].c == '=') {
-			n56_diag_add(c->d, c->file, at(&l[i]), "'%c=' is not "
-				     "used in topology/block's topology.conf "
-				     "(write Key=Value)", l[i].c);
-			return;
-		}
-		if (i == n || l[i].c != '=') {
-			char *t = text_of(l + ks, ke - ks);
-
-			n56_diag_add(c->d, c->file, keypos, "'%s' without "
-				     "'=': expected Key=Value", t ? t : "");
-			free(t);
-			return;
-		}
-		i++;
-		while (i < n && isspace((unsigned char)l[i].c))
-			i++;
-		if (i < n && l[i].c == '"') {
-			quoted = true;
-			valpos = at(&l[i]);
-			vs = ++i;
-			while (i < n && l[i].c != '"')
-				i++;
-			if (i == n) {
-				n56_diag_add(c->d, c->file, valpos, "a quoted "
-					     "value without its closing '\"'");
-				return;
-			}
-			ve = i++;
-			if (ve > vs)
-				valpos = at(&l[vs]);
-		} else {
-			vs = i;
-			while (i < n && !isspace((unsigned char)l[i].c))
-				i++;
-			ve = i;
-			valpos = vs < n ? at(&l[vs]) : keypos;
-		}
-		key = text_of(l + ks, ke - ks);
-		if (!quoted && ve == vs) {
-			n56_diag_add(c->d, c->file, keypos, "%s= has no value",
-				     key ? key : "");
-			free(key);
-			return;
-		}
-		if (i < n && !isspace((unsigned char)l[i].c)) {
-			n56_diag_add(c->d, c->file, at(&l[i]), "expected a "
-				     "space after the value of %s",
-				     key ? key : "");
-			free(key);
-			return;
-		}
-		val = text_of(l + vs, ve - vs);
-		if (!key || !val) {
-			free(key);
-			free(val);
-			c->oom = true;
-			return;
-		}
-		if (key_is(key, "BlockName")) {
-			if (blk) {
-				n56_diag_add(c->d, c->file, keypos, "a second "
-					     "BlockName on one line (one block "
-					     "a line)");
-				free(key);
-				free(val);
-				return;
-			}
-			if (!*val) {
-				n56_diag_add(c->d, c->file, valpos,
-					     "BlockName is empty");
-				free(key);
-				free(val);
-				return;
-			}
-			blk = raw_add(&c->r);
-			if (!blk) {
-				free(key);
-				free(val);
-				c->oom = true;
-				return;
-			}
-			blk->name = val;
-			blk->pos = valpos;
-			val = NULL;
-		} else if (key_is(key, "Nodes")) {
-			if (!blk)
-				n56_diag_add(c->d, c->file, keypos, "Nodes "
-					     "outside a BlockName line (write "
-					     "BlockName=NAME Nodes=HOSTLIST)");
-			else if (blk->nodes)
-				n56_diag_add(c->d, c->file, keypos, "Nodes is "
-					     "already given for block '%s'",
-					     blk->name);
-			else if (!*val)
-				n56_diag_add(c->d, c->file, valpos, "block "
-					     "'%s': Nodes is empty", blk->name);
-			else {
-				blk->nodes = val;
-				blk->nodes_pos = valpos;
-				val = NULL;
-			}
-		} else if (key_is(key, "BlockSizes") && !blk) {
-			if (ve == vs)
-				n56_diag_add(c->d, c->file, keypos,
-					     "BlockSizes is empty");
-			else
-				conf_sizes(c, l + vs, ve - vs, keypos);
-		} else {
-			/* One message for the line: what follows an
-			 * unknown key would only repeat it. */
-			if (blk)
-				n56_diag_add(c->d, c->file, keypos, "unknown "
-					     "key '%s' in a BlockName line "
-					     "(known: Nodes)", key);
-			else if (other_plugin(key))
-				n56_diag_add(c->d, c->file, keypos, "%s is "
-					     "%s's: island_source slurm-block "
-					     "reads topology/block's BlockName "
-					     "lines", key, other_plugin(key));
-			else
-				n56_diag_add(c->d, c->file, keypos, "unknown "
-					     "key '%s' (topology/block knows "
-					     "BlockName, Nodes and BlockSizes)",
-					     key);
-			free(key);
-			free(val);
-			return;
-		}
-		free(key);
-		free(val);
 	}
 }
 
