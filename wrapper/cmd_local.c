@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -65,79 +66,94 @@ static void local_usage(FILE *f)
 		"  --master-port P   rendezvous port (default: a free one)\n");
 }
 
+/* -n and --master-port: an integer in 1..max. */
+static int local_number(const char *name, const char *v, long max, long *x)
+{
+	char *end;
+
+	errno = 0;
+	*x = strtol(v, &end, 10);
+	if (errno || !*v || *end || *x < 1 || *x > max) {
+		fprintf(stderr, PROG "%s: '%s' is not an integer in 1..%ld\n",
+			name, v, max);
+		return -1;
+	}
+	return 0;
+}
+
+/* 0, 1 when --help was answered, -1 on a usage error (said). */
 static int parse_local(int argc, char **argv, struct local_opts *o)
 {
-	int i;
+	static const struct option opts[] = {
+		{"recipe", required_argument, NULL, 'r'},
+		{"policy", required_argument, NULL, 'p'},
+		{"topology", required_argument, NULL, 't'},
+		{"gpu-order", required_argument, NULL, 'g'},
+		{"master-port", required_argument, NULL, 'P'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0}};
+	long x;
+	int c;
 
 	memset(o, 0, sizeof(*o));
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = NULL;
-		const char *eq = strchr(a, '=');
-		size_t len = eq ? (size_t)(eq - a) : strlen(a);
-		static const char *const names[] = {
-			"-n", "--recipe", "--policy", "--topology",
-			"--gpu-order", "--master-port"};
-		int which = -1;
-
-		if (!strcmp(a, "--")) {
-			i++;
+	optind = 0; /* GNU: restart the scan for this argv */
+	opterr = 0;
+	/* "+": the first word that is no option ends them (the command
+	 * must follow "--", checked below) */
+	while ((c = getopt_long(argc, argv, "+:hn:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			if (local_number("-n", optarg, N56_MAX_GPUS_PER_NODE,
+					 &x))
+				return -1;
+			o->n = x;
 			break;
-		}
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+		case 'P':
+			if (local_number("--master-port", optarg, 65535, &x))
+				return -1;
+			o->master_port = (int)x;
+			break;
+		case 'r':
+			o->recipe = optarg;
+			break;
+		case 'p':
+			o->policy = optarg;
+			break;
+		case 't':
+			o->topology = optarg;
+			break;
+		case 'g':
+			o->gpu_order = optarg;
+			break;
+		case 'h':
 			local_usage(stdout);
 			return 1;
-		}
-		for (int j = 0; j < 6; j++)
-			if (strlen(names[j]) == len && !strncmp(a, names[j], len))
-				which = j;
-		if (which < 0) {
+		case ':':
+			fprintf(stderr, PROG "%s needs a value\n",
+				argv[optind - 1]);
+			return -1;
+		default:
 			fprintf(stderr, PROG "unknown option '%s' (the command "
-				"goes after --)\n", a);
+				"goes after --)\n", argv[optind - 1]);
 			return -1;
 		}
-		if (eq)
-			v = eq + 1;
-		else if (i + 1 < argc)
-			v = argv[++i];
-		else {
-			fprintf(stderr, PROG "%s needs a value\n", a);
-			return -1;
-		}
-		if (which == 0 || which == 5) {
-			char *end;
-			long x;
-
-			errno = 0;
-			x = strtol(v, &end, 10);
-			if (errno || !*v || *end || x < 1 ||
-			    x > (which ? 65535 : N56_MAX_GPUS_PER_NODE)) {
-				fprintf(stderr, PROG "%s: '%s' is not an "
-					"integer in 1..%d\n", names[which], v,
-					which ? 65535 : N56_MAX_GPUS_PER_NODE);
-				return -1;
-			}
-			if (which == 0)
-				o->n = x;
-			else
-				o->master_port = (int)x;
-		} else {
-			const char **dst[] = {NULL, &o->recipe, &o->policy,
-					      &o->topology, &o->gpu_order};
-
-			*dst[which] = v;
-		}
+	}
+	if (optind < argc && strcmp(argv[optind - 1], "--")) {
+		fprintf(stderr, PROG "unknown option '%s' (the command goes "
+			"after --)\n", argv[optind]);
+		return -1;
 	}
 	if (o->n < 1) {
 		fprintf(stderr, PROG "-n N is required: the number of ranks\n");
 		return -1;
 	}
-	if (i >= argc) {
+	if (optind >= argc) {
 		fprintf(stderr, PROG "no command: give it after --, e.g. "
 			"`-- nam56r-preflight`\n");
 		return -1;
 	}
-	o->cmd = argv + i;
-	o->ncmd = argc - i;
+	o->cmd = argv + optind;
+	o->ncmd = argc - optind;
 	return 0;
 }
 

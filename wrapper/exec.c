@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,69 +71,62 @@ static void exec_usage(FILE *f)
 /* 0 ok, 1 --help shown, -1 usage error (message printed). */
 static int parse_opts(int argc, char **argv, struct exec_opts *o)
 {
-	int i;
+	static const struct option opts[] = {
+		{"recipe", required_argument, NULL, 'r'},
+		{"policy", required_argument, NULL, 'p'},
+		{"runtime", required_argument, NULL, 'R'},
+		{"runtime-words", required_argument, NULL, 'w'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0}};
+	char *end;
+	int c;
 
 	memset(o, 0, sizeof(*o));
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		const char **dst = NULL;
-
-		if (!strcmp(a, "--")) {
-			i++;
+	optind = 0; /* GNU: restart the scan for this argv */
+	opterr = 0;
+	/* "+": the runtime's own arguments start at the first word that is
+	 * no option of ours, or after "--" */
+	while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			o->recipe = optarg;
 			break;
-		}
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			exec_usage(stdout);
-			return 1;
-		}
-		if (!strncmp(a, "--runtime-words", 15) &&
-		    (!a[15] || a[15] == '=')) {
-			const char *v = a[15] ? a + 16 :
-					i + 1 < argc ? argv[++i] : NULL;
-			char *end;
-
+		case 'p':
+			o->policy = optarg;
+			break;
+		case 'R':
+			o->runtime = optarg;
+			break;
+		case 'w':
 			errno = 0;
-			o->runtime_words = v ? strtol(v, &end, 10) : 0;
-			if (!v || !*v || *end || errno ||
-			    o->runtime_words < 1 || o->runtime_words > 64) {
+			o->runtime_words = strtol(optarg, &end, 10);
+			if (!*optarg || *end || errno || o->runtime_words < 1 ||
+			    o->runtime_words > 64) {
 				fprintf(stderr, PROG "--runtime-words needs a "
 					"number from 1 to 64, not '%s'\n",
-					v ? v : "");
-				return -1;
-			}
-			continue;
-		}
-		if (!strncmp(a, "--recipe", 8))
-			dst = &o->recipe;
-		else if (!strncmp(a, "--policy", 8))
-			dst = &o->policy;
-		else if (!strncmp(a, "--runtime", 9))
-			dst = &o->runtime;
-		if (!dst) {
-			if (a[0] == '-') {
-				fprintf(stderr, PROG "unknown option '%s' "
-					"(runtime arguments go after --)\n", a);
+					optarg);
 				return -1;
 			}
 			break;
-		}
-		const char *eq = strchr(a, '=');
-		size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
-		if (nlen != (dst == &o->runtime ? 9u : 8u)) {
-			fprintf(stderr, PROG "unknown option '%s'\n", a);
+		case 'h':
+			exec_usage(stdout);
+			return 1;
+		case ':':
+			if (!strcmp(argv[optind - 1], "--runtime-words"))
+				fprintf(stderr, PROG "--runtime-words needs a "
+					"number from 1 to 64, not ''\n");
+			else
+				fprintf(stderr, PROG "%s needs a value\n",
+					argv[optind - 1]);
 			return -1;
-		}
-		if (eq) {
-			*dst = eq + 1;
-		} else if (i + 1 < argc) {
-			*dst = argv[++i];
-		} else {
-			fprintf(stderr, PROG "%s needs a value\n", a);
+		default:
+			fprintf(stderr, PROG "unknown option '%s' (runtime "
+				"arguments go after --)\n", argv[optind - 1]);
 			return -1;
 		}
 	}
-	o->args = argv + i;
-	o->nargs = argc - i;
+	o->args = argv + optind;
+	o->nargs = argc - optind;
 	if (o->runtime_words && o->runtime) {
 		fprintf(stderr, PROG "--runtime and --runtime-words exclude "
 			"each other\n");
