@@ -89,24 +89,23 @@ int n56_record_find(const char *field, struct n56_record *r, char *err,
 char *n56_record_merge(const char *old, const char *record);
 
 /* ---- Slurm host lists ("n[1-3,7],gpu[009-010],rack[1-2]-n[01-02]") ----
- * Read as Slurm 23.11 and later read them (slurm_hostlist_create, then
- * slurm_hostlist_shift until empty): names are split at commas, blanks and
- * newlines outside brackets; empty parts are skipped; a bracket holds
- * numbers and ranges (lo-hi, the width of lo kept: [08-10] gives 08 09 10);
- * text may follow a bracket; several brackets in one name give every
- * combination, in Slurm's order (the last bracket varies fastest, then the
- * first, the second, ... the one before the last slowest); duplicates are
- * kept, in order. Refused, with a message: a list naming no host, brackets
- * that are empty, nested or unbalanced, anything but digits, '-' and ','
- * inside brackets, a range going down or without an end, a number over
- * 18 digits, a range of more than N56_HOSTLIST_MAX_RANGE hosts, a bracket
- * before the last one naming more than N56_HOSTLIST_MAX_RANGE values (both
- * Slurm's limits), a host name longer than N56_HOSTNAME_MAX, more than
- * N56_HOSTLIST_MAX_HOSTS hosts in all, and a name ending in a number too
- * large for Slurm (it would rename the host). */
-#define N56_HOSTLIST_MAX_HOSTS (1L << 18)
-#define N56_HOSTLIST_MAX_RANGE 65536L
-#define N56_HOSTNAME_MAX 255
+ * Read as the Slurm release built against reads them (slurm_hostlist_create,
+ * then slurm_hostlist_shift until empty; configure's SLURM_VERSION_NUMBER,
+ * the newest reading without Slurm's headers): names are split at commas
+ * and blanks (and newlines from 23.02 on), except between a '[' and the
+ * first ']' after it; empty parts are skipped, so an empty list names no
+ * host and is no error. A bracket holds numbers and ranges read by strtoul
+ * (lo-hi or lo, printed as wide as lo is written: [08-10] gives 08 09 10,
+ * [ 1] gives 01); several brackets in one name give every combination, in
+ * Slurm's order (the last bracket varies fastest, then the first, the
+ * second, ... the one before the last slowest); duplicates are kept, in
+ * order. Text after the last bracket is read from 23.11 on (refused
+ * before); a '[' without ']' is refused from 23.02 on (22.05 makes it a
+ * name); Slurm's own limits are kept: 65536 numbers in a range and in the
+ * bracket before the last (further left, the rest is dropped). Refused,
+ * with a message: what Slurm refuses, and more than N56_HOSTLIST_MAX_HOSTS
+ * names in all (ours, for memory). Names are any length. */
+#define N56_HOSTLIST_MAX_HOSTS (1L << 22)
 /* hosts: a malloc'd array of n malloc'd names, in Slurm's order. */
 int n56_hostlist_expand(const char *expr, char ***hosts, size_t *n,
 			char *err, size_t errlen);
@@ -118,6 +117,10 @@ long n56_hostlist_count(const char *expr, char *err, size_t errlen);
  * when expr is bad. */
 int n56_hostlist_match(const char *expr, const char *host, char *err,
 		       size_t errlen);
+/* The number of names, as n56_hostlist_count, of a list also fit to name
+ * real hosts: brackets paired and not nested, at least one name. For the
+ * admin map, whatever the release reads. */
+long n56_hostlist_count_strict(const char *expr, char *err, size_t errlen);
 
 /* ---- computed alike by the plugin and by nam56r-launch ---- */
 

@@ -77,8 +77,8 @@ run 2 FAKE_SLURM_COMMENT="$rec" FAKE_SLURM_NODES=gpu07 -- 46
 expect_err "the record says 2 nodes but job 46 has 1 (gpu07)"
 run 2 FAKE_SLURM_COMMENT="$rec" -- 47
 expect_err "job 47 has no node list yet"
-run 1 FAKE_SLURM_COMMENT="$rec" FAKE_SLURM_NODES='gpu[07-' -- 48
-expect_err "job 48: its node list: bad host list 'gpu[07-': missing ']'"
+run 1 FAKE_SLURM_COMMENT="$rec" FAKE_SLURM_NODES='gpu[07-0x]' -- 48
+expect_err "job 48: its node list: bad host list 'gpu[07-0x]': '[07-0x]' is not a list of numbers and ranges like [1-18] or [001-004,010]"
 run 1 FAKE_SLURM_ERRNO=invalid_job_id -- 404
 expect_err "slurm_load_job(404): Invalid job id specified"
 run 1 -- 12_

@@ -210,6 +210,9 @@ static int label_entry(const struct n56_policy *policy, size_t i,
 	size_t dom = i;
 	int m;
 
+	/* As the policy check refuses it (policy_check.c). */
+	if (n56_hostlist_count_strict(e->nodes, msg, sizeof(msg)) < 0)
+		return map_error(policy, e, i, "nodes", msg, err, errlen);
 	m = n56_hostlist_match(e->nodes, host, msg, sizeof(msg));
 	if (m == 0 && strcmp(host, shorthost))
 		m = n56_hostlist_match(e->nodes, shorthost, msg, sizeof(msg));

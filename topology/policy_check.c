@@ -16,9 +16,10 @@ int n56_policy_check_topology(const struct n56_policy *p,
 		const struct n56_island_map_entry *e = &p->topology.islands[i];
 		char err[512];
 
-		/* The same message, at the same place, as the admin map's
-		 * (islands.c) when a node reads it. */
-		if (n56_hostlist_count(e->nodes, err, sizeof(err)) < 0) {
+		/* At the same place as the admin map's errors (islands.c);
+		 * stricter than Slurm's reading, which takes n[1- or n1] as
+		 * some name: an entry must name real hosts. */
+		if (n56_hostlist_count_strict(e->nodes, err, sizeof(err)) < 0) {
 			n56_diag_add(d, p->path ? p->path : "policy", e->pos,
 				     "topology.islands[%zu].nodes: %s", i,
 				     err);

@@ -121,7 +121,10 @@ static long distinct_count(const char *expr, char *msg, size_t len)
 	size_t n = 0;
 	long k = 0;
 
-	if (n56_hostlist_expand(expr, &h, &n, msg, len))
+	/* Strict: Slurm 22.05 reads n[1-4 as n], a block names real
+	 * hosts (and 23.11 on, which has blocks, refuses it). */
+	if (n56_hostlist_count_strict(expr, msg, len) < 0 ||
+	    n56_hostlist_expand(expr, &h, &n, msg, len))
 		return -1;
 	qsort(h, n, sizeof(*h), cmp_name);
 	for (size_t i = 0; i < n; i++)

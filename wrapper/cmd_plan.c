@@ -942,6 +942,12 @@ int n56_cmd_plan(int argc, char **argv)
 				err);
 			return N56_EXIT_USAGE;
 		}
+		if (!in.nhosts) {
+			fprintf(stderr, "nam56r-launch plan: --nodelist '%s' "
+				"names no node\n", o.nodelist);
+			rc = N56_EXIT_USAGE;
+			goto out;
+		}
 		if (o.nodes_given && (size_t)o.nodes != in.nhosts) {
 			fprintf(stderr, "nam56r-launch plan: --nodes %ld, but "
 				"--nodelist %s names %zu nodes: give one of "

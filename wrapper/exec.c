@@ -345,6 +345,14 @@ static int step_hosts(struct n56_step_facts *f, char ***hosts,
 			nodelist ? err : "SLURM_STEP_NODELIST is not set");
 		return -1;
 	}
+	if (!*nhosts) {
+		/* Slurm reads an empty list as no node and no error. */
+		fprintf(stderr, PROG "the step's node list '%s' names no "
+			"node\n", nodelist);
+		n56_hostlist_free(*hosts, 0);
+		*hosts = NULL;
+		return -1;
+	}
 	f->master = *nhosts ? (*hosts)[0] : NULL;
 	f->node_name = (size_t)f->node_id < *nhosts ? (*hosts)[f->node_id] :
 		       NULL;

@@ -1,8 +1,9 @@
 /* libFuzzer target: any bytes as a Slurm host list through job/hostlist.c
  * (count, match, expand). Besides crashes and leaks, it checks that the
  * three agree: a list is refused by all or none, with a message; expand
- * gives count names, each of them matches, none is empty or longer than
- * N56_HOSTNAME_MAX or holds a separator or a bracket. */
+ * gives count names (none for an empty list, as Slurm), each of them
+ * matches. Names may hold anything Slurm lets through (n1], n[1] from
+ * n[[1]] on 23.11, a blank inside brackets). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,8 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	expr[size] = '\0'; /* a NUL inside ends the list, as in C */
 	err[0] = '\0';
 	count = n56_hostlist_count(expr, err, sizeof(err));
-	if (count < 0 ? !err[0] : count == 0 ||
-	    count > N56_HOSTLIST_MAX_HOSTS)
+	if (count < 0 ? !err[0] : count > N56_HOSTLIST_MAX_HOSTS)
 		abort();
 	err[0] = '\0';
 	m = n56_hostlist_match(expr, "n1", err, sizeof(err));
@@ -46,16 +46,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (count < 0 || (long)n != count)
 		abort();
-	for (size_t i = 0; i < n; i++) {
-		size_t len = strlen(hosts[i]);
-
-		if (!len || len > N56_HOSTNAME_MAX ||
-		    strpbrk(hosts[i], ", \t\n[]"))
+	for (size_t i = 0; i < n && i < 16; i++)
+		if (!hosts[i] || n56_hostlist_match(expr, hosts[i], err,
+						     sizeof(err)) != 1)
 			abort();
-		if (i < 16 && n56_hostlist_match(expr, hosts[i], err,
-						  sizeof(err)) != 1)
-			abort();
-	}
 	n56_hostlist_free(hosts, n);
 	free(expr);
 	return 0;
