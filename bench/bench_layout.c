@@ -65,8 +65,12 @@ static int bench_shape(const struct n56_recipe *r, const struct n56_layout *l,
 		       const struct n56_layer_costs *c, int pp, int vpp)
 {
 	struct n56_split_problem pb = {
-		.w = c->flops, .n = c->depth, .first = c->first.flops,
-		.last = c->last.flops, .pp = pp, .vpp = vpp,
+		.w = c->flops,
+		.n = c->depth,
+		.first = c->first.flops,
+		.last = c->last.flops,
+		.pp = pp,
+		.vpp = vpp,
 	};
 	int nseg = pp * vpp, *sizes = calloc((size_t)nseg, sizeof(int));
 	int *eq = calloc((size_t)nseg, sizeof(int));
@@ -102,8 +106,8 @@ static int bench_shape(const struct n56_recipe *r, const struct n56_layout *l,
 	segment_figures(&pb, sizes, &top, &next);
 	printf("depth %4d pp %2d vpp %2d  split %10.3f ms  %s  balanced %.4f "
 	       "naive %.4f  segments %.4f next %.4f\n",
-	       pb.n, pp, vpp, best_t * 1e3, exact ? "exact  " : "LIMITED",
-	       bal, naive, top, next);
+	       pb.n, pp, vpp, best_t * 1e3, exact ? "exact  " : "LIMITED", bal,
+	       naive, top, next);
 	rc = 0;
 out:
 	free(sizes);
@@ -115,9 +119,9 @@ out:
 static int bench_depth(int depth)
 {
 	struct n56_recipe *r = NULL;
-	struct n56_layout l = {0};
-	struct n56_layer_costs c = {0};
-	struct n56_diags d = {0};
+	struct n56_layout l = { 0 };
+	struct n56_layer_costs c = { 0 };
+	struct n56_diags d = { 0 };
 	double t;
 	int rc = -1;
 
@@ -152,7 +156,7 @@ out:
 
 int main(int argc, char **argv)
 {
-	int depths[16] = {52, 1024}, n = 2;
+	int depths[16] = { 52, 1024 }, n = 2;
 
 	if (argc > 1) {
 		n = 0;

@@ -88,8 +88,8 @@ static int bench(long pp, long vpp)
 			char buf[1024];
 
 			n56_diag_format(&d.v[i], buf, sizeof(buf));
-			fprintf(stderr, "bench_memory: pp %ld vpp %ld: %s\n", pp,
-				vpp, buf);
+			fprintf(stderr, "bench_memory: pp %ld vpp %ld: %s\n",
+				pp, vpp, buf);
 		}
 		goto out;
 	}
@@ -103,8 +103,8 @@ static int bench(long pp, long vpp)
 		t[i] = now_us() - t0;
 		n56_memory_clear(&m);
 		t0 = now_us();
-		nf = n56_memory_fixes(r, p, &req, &plan->par, &plan->layout, &cap,
-				      fixes, 6);
+		nf = n56_memory_fixes(r, p, &req, &plan->par, &plan->layout,
+				      &cap, fixes, 6);
 		f[i] = now_us() - t0;
 	}
 	qsort(t, RUNS, sizeof(double), cmp);
@@ -126,10 +126,13 @@ out:
 
 int main(int argc, char **argv)
 {
-	static const long dflt[][2] = { { 2, 2 }, { 8, 2 }, { 16, 1 }, { 32, 1 } };
+	static const long dflt[][2] = {
+		{ 2, 2 }, { 8, 2 }, { 16, 1 }, { 32, 1 }
+	};
 	int bad = 0;
 
-	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+	if (argc > 1 &&
+	    (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
 		printf("usage: bench_memory [PP VPP]...\n");
 		return 0;
 	}

@@ -37,7 +37,12 @@ static int plan_once(long ranks, FILE *out)
 {
 	struct n56_node_shape shape;
 	struct n56_parallel par = {
-		.tp = 8, .pp = 4, .vpp = 1, .ep = 8, .etp = 1, .cp = 1,
+		.tp = 8,
+		.pp = 4,
+		.vpp = 1,
+		.ep = 8,
+		.etp = 1,
+		.cp = 1,
 		.world = ranks,
 	};
 	struct n56_placer *pl = NULL;
@@ -56,11 +61,12 @@ static int plan_once(long ranks, FILE *out)
 		struct n56_rank_place p;
 
 		n56_place_rank(pl, r, &p);
-		fprintf(out, "%s{\"rank\":%ld,\"node\":%ld,\"local_rank\":%d,"
+		fprintf(out,
+			"%s{\"rank\":%ld,\"node\":%ld,\"local_rank\":%d,"
 			"\"gpu\":%d,\"island\":%d,\"tp\":%ld,\"cp\":%ld,"
-			"\"ep\":%ld,\"dp\":%ld,\"pp\":%ld}", r ? "," : "",
-			p.rank, p.node, p.local_rank, p.gpu, p.island, p.tp,
-			p.cp, p.ep, p.dp, p.pp);
+			"\"ep\":%ld,\"dp\":%ld,\"pp\":%ld}",
+			r ? "," : "", p.rank, p.node, p.local_rank, p.gpu,
+			p.island, p.tp, p.cp, p.ep, p.dp, p.pp);
 	}
 	fputs("]\n", out);
 	n56_placer_free(pl);
@@ -69,7 +75,7 @@ static int plan_once(long ranks, FILE *out)
 
 int main(int argc, char **argv)
 {
-	static const long defaults[] = {8192, 32768, 131072};
+	static const long defaults[] = { 8192, 32768, 131072 };
 	long ranks[16];
 	double per_rank[16];
 	int n = 0;
@@ -83,8 +89,10 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc && n < 16; i++) {
 		ranks[n] = strtol(argv[i], NULL, 10);
 		if (ranks[n] < 32 || ranks[n] % 32) {
-			fprintf(stderr, "bench_plan: %s: ranks must be a "
-				"multiple of 32 (tp 8 x pp 4)\n", argv[i]);
+			fprintf(stderr,
+				"bench_plan: %s: ranks must be a "
+				"multiple of 32 (tp 8 x pp 4)\n",
+				argv[i]);
 			return 2;
 		}
 		n++;
@@ -108,12 +116,13 @@ int main(int argc, char **argv)
 		qsort(t, REPEATS, sizeof(t[0]), cmp_double);
 		per_rank[i] = t[REPEATS / 2] / (double)ranks[i];
 		printf("%10ld %8ld %12.3f %12.1f %10.2f\n", ranks[i],
-		       ranks[i] / GPUS, t[REPEATS / 2] * 1e3,
-		       per_rank[i] * 1e9, per_rank[i] / per_rank[0]);
+		       ranks[i] / GPUS, t[REPEATS / 2] * 1e3, per_rank[i] * 1e9,
+		       per_rank[i] / per_rank[0]);
 	}
 	getrusage(RUSAGE_SELF, &ru);
 	printf("peak RSS: %ld KiB (all sizes, JSON streamed to /dev/null, "
-	       "median of %d)\n", ru.ru_maxrss, REPEATS);
+	       "median of %d)\n",
+	       ru.ru_maxrss, REPEATS);
 	fclose(out);
 	return 0;
 }

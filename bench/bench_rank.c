@@ -41,7 +41,12 @@ static double median(double *t, int n)
 static struct n56_parallel par_for(long world)
 {
 	struct n56_parallel par = {
-		.tp = 8, .pp = 4, .vpp = 1, .ep = 8, .etp = 1, .cp = 1,
+		.tp = 8,
+		.pp = 4,
+		.vpp = 1,
+		.ep = 8,
+		.etp = 1,
+		.cp = 1,
 		.world = world,
 	};
 
@@ -69,7 +74,7 @@ static int heap_use(long world, size_t *placer_bytes, size_t *env_bytes,
 		    size_t *place_bytes)
 {
 	struct n56_plan plan;
-	struct n56_env env = {0};
+	struct n56_env env = { 0 };
 	struct n56_rank_place p;
 	size_t base, after;
 	struct n56_placer *pl;
@@ -87,8 +92,8 @@ static int heap_use(long world, size_t *placer_bytes, size_t *env_bytes,
 	for (long r = 0; r < world; r += 997)
 		n56_place_rank(pl, r, &p);
 	*place_bytes = mallinfo2().uordblks - after;
-	if (n56_rank_env(&plan, pl, world - 1, "n00001", 29500, NULL, &env,
-			 err, sizeof(err)) < 0) {
+	if (n56_rank_env(&plan, pl, world - 1, "n00001", 29500, NULL, &env, err,
+			 sizeof(err)) < 0) {
 		fprintf(stderr, "bench_rank: %s\n", err);
 		n56_placer_free(pl);
 		return -1;
@@ -101,7 +106,7 @@ static int heap_use(long world, size_t *placer_bytes, size_t *env_bytes,
 
 int main(void)
 {
-	static const long worlds[] = {32, 131072};
+	static const long worlds[] = { 32, 131072 };
 	size_t placer_b[2], env_b[2], place_b[2];
 	double t[REPEATS], t_new[REPEATS], t_env[REPEATS];
 	struct n56_placer *pl = placer_for(131072);
@@ -146,8 +151,8 @@ int main(void)
 			struct n56_env env;
 			char err[256];
 
-			if (n56_rank_env(&plan, pl, 131071 - i, "n00001",
-					 29500, "mlx5_0", &env, err,
+			if (n56_rank_env(&plan, pl, 131071 - i, "n00001", 29500,
+					 "mlx5_0", &env, err,
 					 sizeof(err)) < 0) {
 				fprintf(stderr, "bench_rank: %s\n", err);
 				return 1;
@@ -160,19 +165,22 @@ int main(void)
 	n56_placer_free(pl);
 
 	printf("n56_place_rank, 131072-rank job: %.1f ns per call (median of "
-	       "%d x %ld calls)\n", median(t, REPEATS), REPEATS, CALLS);
+	       "%d x %ld calls)\n",
+	       median(t, REPEATS), REPEATS, CALLS);
 	printf("placer_new + place_rank + free (task_init path): %.1f ns "
-	       "(median of %d x 10000)\n", median(t_new, REPEATS), REPEATS);
+	       "(median of %d x 10000)\n",
+	       median(t_new, REPEATS), REPEATS);
 	printf("n56_rank_env + n56_env_clear: %.1f ns (median of %d x "
-	       "10000)\n", median(t_env, REPEATS), REPEATS);
+	       "10000)\n",
+	       median(t_env, REPEATS), REPEATS);
 
 	for (int i = 0; i < 2; i++) {
-		if (heap_use(worlds[i], &placer_b[i], &env_b[i],
-			     &place_b[i]) < 0)
+		if (heap_use(worlds[i], &placer_b[i], &env_b[i], &place_b[i]) <
+		    0)
 			return 1;
 		printf("world %6ld: placer %zu bytes, place_rank %zu bytes, "
-		       "one rank env %zu bytes\n", worlds[i],
-		       placer_b[i], place_b[i], env_b[i]);
+		       "one rank env %zu bytes\n",
+		       worlds[i], placer_b[i], place_b[i], env_b[i]);
 	}
 	if (placer_b[0] == 0) {
 		/* ASan and friends bring their own malloc. */

@@ -38,7 +38,7 @@ struct model {
 
 static int load(struct model *md, long depth)
 {
-	struct n56_diags d = {0};
+	struct n56_diags d = { 0 };
 
 	memset(md, 0, sizeof(*md));
 	if (n56_recipe_builtin(&md->r, &d))
@@ -70,8 +70,8 @@ static double sim(const struct n56_sched_split *sp, const int *sizes)
 {
 	int S = sp->pp * sp->vpp;
 	double fwd[S], bwd[S];
-	struct n56_sched_problem pb = {sp->pp, sp->vpp, sp->m, sp->group,
-				       fwd, bwd, sp->p2p};
+	struct n56_sched_problem pb = { sp->pp, sp->vpp, sp->m,	 sp->group,
+					fwd,	bwd,	 sp->p2p };
 
 	n56_sched_split_times(sp, sizes, fwd, bwd);
 	return n56_sched_time(&pb, NULL);
@@ -90,14 +90,24 @@ static int shape(const struct model *md, int pp, int vpp, long m,
 {
 	int S = pp * vpp, sizes[S], eq[S];
 	struct n56_split_problem pb = {
-		.w = md->c.flops, .n = md->c.depth, .first = md->c.first.flops,
-		.last = md->c.last.flops, .pp = pp, .vpp = vpp,
+		.w = md->c.flops,
+		.n = md->c.depth,
+		.first = md->c.first.flops,
+		.last = md->c.last.flops,
+		.pp = pp,
+		.vpp = vpp,
 	};
 	/* micro 4 x seq 4096 tokens at 400 TFLOP/s: seconds */
 	struct n56_sched_split sp = {
-		.w = md->c.flops, .n = md->c.depth, .first = md->c.first.flops,
-		.last = md->c.last.flops, .pp = pp, .vpp = vpp, .m = m,
-		.ratio = 2, .scale = 4.0 * 4096 / 400e12,
+		.w = md->c.flops,
+		.n = md->c.depth,
+		.first = md->c.first.flops,
+		.last = md->c.last.flops,
+		.pp = pp,
+		.vpp = vpp,
+		.m = m,
+		.ratio = 2,
+		.scale = 4.0 * 4096 / 400e12,
 	};
 	double total = md->c.first.flops + md->c.last.flops, t0;
 	size_t at = 0;
@@ -113,22 +123,22 @@ static int shape(const struct model *md, int pp, int vpp, long m,
 		return -1;
 	out->today = sim(&sp, sizes) / out->ideal;
 	t0 = now_s();
-	out->fresh = n56_sched_split_best(&sp, sizes, &out->exact,
-					  &out->tried);
+	out->fresh = n56_sched_split_best(&sp, sizes, &out->exact, &out->tried);
 	out->secs = now_s() - t0;
 	out->fresh /= out->ideal;
 	out->split[0] = '\0';
 	for (int s = 0; s < S && at < sizeof(out->split) - 8; s++)
-		at += (size_t)snprintf(out->split + at,
-				       sizeof(out->split) - at, "%s%d",
-				       s ? "," : "", sizes[s]);
+		at += (size_t)snprintf(out->split + at, sizeof(out->split) - at,
+				       "%s%d", s ? "," : "", sizes[s]);
 	return 0;
 }
 
 static int figures(void)
 {
-	static const int shapes[][2] = {{2, 2}, {4, 2}, {2, 1}, {4, 1}, {8, 1}};
-	static const int mult[] = {1, 2, 4, 8};
+	static const int shapes[][2] = {
+		{ 2, 2 }, { 4, 2 }, { 2, 1 }, { 4, 1 }, { 8, 1 }
+	};
+	static const int mult[] = { 1, 2, 4, 8 };
 	struct model md;
 
 	if (load(&md, 52))
@@ -151,8 +161,7 @@ static int figures(void)
 			printf("| %d | %d | %ld | %.3f | %.3f | %.3f | %s "
 			       "%.2g s | %s |\n",
 			       pp, vpp, m, r.fresh, r.today, r.equal,
-			       r.exact ? "exact" : "STOPPED", r.secs,
-			       r.split);
+			       r.exact ? "exact" : "STOPPED", r.secs, r.split);
 		}
 	unload(&md);
 	return 0;
@@ -160,8 +169,8 @@ static int figures(void)
 
 static int search(int argc, char **argv)
 {
-	static const long ms[] = {1, 2, 4, 8, 16, 32, 64, 128};
-	long depths[16] = {52, 1024};
+	static const long ms[] = { 1, 2, 4, 8, 16, 32, 64, 128 };
+	long depths[16] = { 52, 1024 };
 	int nd = 2;
 
 	if (argc > 0) {

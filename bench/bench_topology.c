@@ -29,8 +29,8 @@ static int cmp_double(const void *a, const void *b)
 static void report(const char *what, double *v, int n)
 {
 	qsort(v, n, sizeof(*v), cmp_double);
-	printf("%-12s median %8.3f ms  min %8.3f  max %8.3f  (%d runs)\n",
-	       what, v[n / 2], v[0], v[n - 1], n);
+	printf("%-12s median %8.3f ms  min %8.3f  max %8.3f  (%d runs)\n", what,
+	       v[n / 2], v[0], v[n - 1], n);
 }
 
 int main(int argc, char **argv)
@@ -60,8 +60,8 @@ int main(int argc, char **argv)
 	for (int i = 0; i < runs; i++) {
 		double t0 = now_ms();
 
-		if (n56_topology_load(NULL, NULL, NULL, &t, err,
-				      sizeof(err)) < 0) {
+		if (n56_topology_load(NULL, NULL, NULL, &t, err, sizeof(err)) <
+		    0) {
 			fprintf(stderr, "live load: %s\n", err);
 			return 1;
 		}
@@ -91,8 +91,8 @@ int main(int argc, char **argv)
 	report("cache read", cached, runs);
 	qsort(live, runs, sizeof(double), cmp_double);
 	qsort(cached, runs, sizeof(double), cmp_double);
-	printf("live / cache (medians): %.1fx\n", live[runs / 2] /
-	       cached[runs / 2]);
+	printf("live / cache (medians): %.1fx\n",
+	       live[runs / 2] / cached[runs / 2]);
 	unlink(cache);
 	if (argc <= 2)
 		rmdir(dir);

@@ -43,12 +43,12 @@ struct range {
 struct item {
 	const char **text; /* k + 1 texts, lengths in tlen */
 	size_t *tlen;
-	size_t *r0, *nr;   /* group g: ranges r0[g] .. r0[g] + nr[g] - 1 */
+	size_t *r0, *nr; /* group g: ranges r0[g] .. r0[g] + nr[g] - 1 */
 	struct range *r;
 	size_t k, nranges;
 	char *plain;
 	unsigned long count; /* names it gives */
-	size_t maxlen;       /* of its longest name */
+	size_t maxlen;	     /* of its longest name */
 };
 
 struct ctx {
@@ -105,8 +105,7 @@ static const char *last_of(const char *p, const char *end, char ch)
 
 /* strtoul(p, &q, 10) on [p, end): blanks, a sign, digits; a value past
  * ULONG_MAX is ULONG_MAX. Returns q, or p when there is no digit. */
-static const char *to_ulong(const char *p, const char *end,
-			    unsigned long *v)
+static const char *to_ulong(const char *p, const char *end, unsigned long *v)
 {
 	const char *q = p;
 	bool neg = false, over = false;
@@ -177,8 +176,10 @@ static int parse_range(struct ctx *c, const char *p, const char *end,
 	/* lo 0 to hi ULONG_MAX wraps to 0 in Slurm, which then loops or
 	 * loses names: refused like any range too large. */
 	if (r->hi - r->lo >= MAX_RANGE) {
-		fail(c, "range '%.*s' names more than %lu hosts (Slurm's "
-		     "limit)", (int)(end - p), p, MAX_RANGE);
+		fail(c,
+		     "range '%.*s' names more than %lu hosts (Slurm's "
+		     "limit)",
+		     (int)(end - p), p, MAX_RANGE);
 		return -2;
 	}
 	return 0;
@@ -199,14 +200,16 @@ static int parse_group(struct ctx *c, struct item *it, size_t g,
 		int rc;
 
 		if (it->nr[g] == MAX_RANGES) {
-			fail(c, "'%.*s' holds more than %d ranges (Slurm "
-			     "exits on it)", (int)(close - open + 1), open,
-			     MAX_RANGES);
+			fail(c,
+			     "'%.*s' holds more than %d ranges (Slurm "
+			     "exits on it)",
+			     (int)(close - open + 1), open, MAX_RANGES);
 			return -2;
 		}
 		rc = parse_range(c, p, end, &it->r[it->nranges]);
 		if (rc == -1)
-			fail(c, "'%.*s' is not a list of numbers and ranges "
+			fail(c,
+			     "'%.*s' is not a list of numbers and ranges "
 			     "like [1-18] or [001-004,010]",
 			     (int)(close - open + 1), open);
 		if (rc)
@@ -263,8 +266,8 @@ static int plain_item(struct ctx *c, struct item *it, const char *p,
  * the last '[' of what is left and the last ']' after it. Returns the
  * number of such groups; their positions go to opens and closes,
  * right to left. */
-static size_t inner_groups(const char *p, const char *end,
-			   const char **opens, const char **closes)
+static size_t inner_groups(const char *p, const char *end, const char **opens,
+			   const char **closes)
 {
 	size_t n = 0;
 
@@ -390,8 +393,8 @@ static int pattern_item(struct ctx *c, struct item *it, const char *p,
 	it->tlen[0] = (size_t)(o[0] - p);
 	for (size_t g = 0; g < k; g++) {
 		it->text[g + 1] = cl[g] + 1;
-		it->tlen[g + 1] = (size_t)((g + 1 < k ? o[g + 1] : end) -
-					   cl[g] - 1);
+		it->tlen[g + 1] =
+			(size_t)((g + 1 < k ? o[g + 1] : end) - cl[g] - 1);
 	}
 	/* Slurm reads the last bracket, the one before it, then each one
 	 * further left for every value of the one on its right: a bad one
@@ -409,7 +412,8 @@ static int pattern_item(struct ctx *c, struct item *it, const char *p,
 			goto out;
 		}
 		if (i == 1 && prefix_over(it, g)) {
-			fail(c, "'%.*s' names more than %lu values (Slurm's "
+			fail(c,
+			     "'%.*s' names more than %lu values (Slurm's "
 			     "limit for a bracket before the last one)",
 			     (int)(cl[g] - o[g] + 1), o[g], MAX_PREFIX);
 			goto out;
@@ -447,8 +451,10 @@ static int parse_item(struct ctx *c, const char *p, const char *end,
 		return plain_item(c, it, open + 1, end, "");
 	}
 	if (close + 1 < end && !TEXT_AFTER_BRACKET) {
-		fail(c, "'%.*s' follows a bracket (Slurm reads text there "
-		     "from 23.11 on)", (int)(end - close - 1), close + 1);
+		fail(c,
+		     "'%.*s' follows a bracket (Slurm reads text there "
+		     "from 23.11 on)",
+		     (int)(end - close - 1), close + 1);
 		return -1;
 	}
 	return pattern_item(c, it, p, open, close, end);
@@ -484,9 +490,9 @@ static int item_walk(const struct item *it, name_fn fn, void *arg)
 			memcpy(name + len, it->text[g], it->tlen[g]);
 			len += it->tlen[g];
 			if (g < k)
-				len += put_number(name + len, v[g],
-						  it->r[it->r0[g] +
-							ri[g]].width);
+				len += put_number(
+					name + len, v[g],
+					it->r[it->r0[g] + ri[g]].width);
 		}
 		name[len] = '\0';
 		if ((rc = fn(name, len, arg)))
@@ -541,8 +547,8 @@ static const char *next_token(const char **pp, const char **endp)
 		 * takes the name on to its ']'. */
 		for (;;) {
 			open = strchr(parse, '[');
-			close = open && open <= stop ? strchr(parse, ']') :
-				NULL;
+			close = open && open <= stop ? strchr(parse, ']')
+						     : NULL;
 			if (!close || close < open || close >= stop)
 				break;
 			parse = close + 1;
@@ -579,7 +585,8 @@ static int hostlist_run(struct ctx *c, name_fn fn, void *arg)
 			c->total += it.count;
 			if (c->total > (unsigned long)N56_HOSTLIST_MAX_HOSTS) {
 				item_free(&it);
-				fail(c, "names more than %ld hosts (a limit of "
+				fail(c,
+				     "names more than %ld hosts (a limit of "
 				     "ours: Slurm has none)",
 				     N56_HOSTLIST_MAX_HOSTS);
 				return -1;
@@ -597,7 +604,7 @@ static int hostlist_run(struct ctx *c, name_fn fn, void *arg)
 
 long n56_hostlist_count(const char *expr, char *err, size_t errlen)
 {
-	struct ctx c = {expr ? expr : "", err, errlen, 0};
+	struct ctx c = { expr ? expr : "", err, errlen, 0 };
 
 	if (hostlist_run(&c, NULL, NULL))
 		return -1;
@@ -619,8 +626,8 @@ static int match_one(const char *name, size_t len, void *arg)
 int n56_hostlist_match(const char *expr, const char *host, char *err,
 		       size_t errlen)
 {
-	struct ctx c = {expr ? expr : "", err, errlen, 0};
-	struct match_arg m = {host, host ? strlen(host) : 0};
+	struct ctx c = { expr ? expr : "", err, errlen, 0 };
+	struct match_arg m = { host, host ? strlen(host) : 0 };
 	int rc;
 
 	if (!host) {
@@ -655,11 +662,11 @@ void n56_hostlist_free(char **hosts, size_t n)
 	free(hosts);
 }
 
-int n56_hostlist_expand(const char *expr, char ***hosts, size_t *n,
-			char *err, size_t errlen)
+int n56_hostlist_expand(const char *expr, char ***hosts, size_t *n, char *err,
+			size_t errlen)
 {
-	struct ctx c = {expr ? expr : "", err, errlen, 0};
-	struct expand_arg e = {0};
+	struct ctx c = { expr ? expr : "", err, errlen, 0 };
+	struct expand_arg e = { 0 };
 	int rc;
 
 	*hosts = NULL;
@@ -687,7 +694,7 @@ int n56_hostlist_expand(const char *expr, char ***hosts, size_t *n,
 
 long n56_hostlist_count_strict(const char *expr, char *err, size_t errlen)
 {
-	struct ctx c = {expr ? expr : "", err, errlen, 0};
+	struct ctx c = { expr ? expr : "", err, errlen, 0 };
 	bool open = false;
 	long n;
 

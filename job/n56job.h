@@ -29,9 +29,9 @@
  * plugin could not carry. */
 
 /* ---- set in each task (by the plugin, or by nam56r-launch without it) */
-#define N56_ENV_POLICY "NAM56R_POLICY"     /* the policy used; "none" */
+#define N56_ENV_POLICY "NAM56R_POLICY"	   /* the policy used; "none" */
 #define N56_ENV_TOPOLOGY "NAM56R_TOPOLOGY" /* the topology XML used */
-#define N56_ENV_GPU "NAM56R_GPU"           /* the rank's CUDA index */
+#define N56_ENV_GPU "NAM56R_GPU"	   /* the rank's CUDA index */
 /* The island signature of the node shape placement used ("4+4"): every
  * rank carries it so that tools can compare the nodes of a step. */
 #define N56_ENV_NODE_SHAPE "NAM56R_NODE_SHAPE"
@@ -107,8 +107,8 @@ char *n56_record_merge(const char *old, const char *record);
  * names in all (ours, for memory). Names are any length. */
 #define N56_HOSTLIST_MAX_HOSTS (1L << 22)
 /* hosts: a malloc'd array of n malloc'd names, in Slurm's order. */
-int n56_hostlist_expand(const char *expr, char ***hosts, size_t *n,
-			char *err, size_t errlen);
+int n56_hostlist_expand(const char *expr, char ***hosts, size_t *n, char *err,
+			size_t errlen);
 void n56_hostlist_free(char **hosts, size_t n);
 /* The number of names (duplicates counted, as slurm_hostlist_count), or
  * -1 with a message. Expands nothing. */
@@ -134,8 +134,8 @@ int n56_resv_ports_first(const char *s, int *port);
 /* The same with the key's kind named in messages ("CPU" or "GPU"). */
 int n56_port_from_key(long base, const char *what, const char *list,
 		      uint32_t step_id, int *port, char *err, size_t errlen);
-int n56_port_from_cpus(long base, const char *cpus, uint32_t step_id,
-		       int *port, char *err, size_t errlen);
+int n56_port_from_cpus(long base, const char *cpus, uint32_t step_id, int *port,
+		       char *err, size_t errlen);
 
 /* The step's SLURM_DISTRIBUTION (and SLURM_DIST_PLANESIZE) against the
  * block layout placement assumes (job/steplayout.c): 0 when it is, -1

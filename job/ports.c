@@ -23,18 +23,17 @@ int n56_resv_ports_first(const char *s, int *port)
 	if (!s || !*s)
 		return -1;
 	p = strtol(s, &end, 10);
-	if (end == s || p < 1 || p > 65535 || (*end && *end != '-' &&
-					       *end != ','))
+	if (end == s || p < 1 || p > 65535 ||
+	    (*end && *end != '-' && *end != ','))
 		return -1;
 	*port = (int)p;
 	return 0;
 }
 
-int n56_port_from_cpus(long base, const char *cpus, uint32_t step_id,
-		       int *port, char *err, size_t errlen)
+int n56_port_from_cpus(long base, const char *cpus, uint32_t step_id, int *port,
+		       char *err, size_t errlen)
 {
-	return n56_port_from_key(base, "CPU", cpus, step_id, port, err,
-				 errlen);
+	return n56_port_from_key(base, "CPU", cpus, step_id, port, err, errlen);
 }
 
 int n56_port_from_key(long base, const char *what, const char *cpus,
@@ -44,16 +43,18 @@ int n56_port_from_key(long base, const char *what, const char *cpus,
 	char *end;
 
 	if (base < 1024 || base > 65535 - N56_PORT_STEPS) {
-		snprintf(err, errlen, "record.master_port %ld leaves no room "
-			 "for the per-job ports (use 1024..%d)", base,
-			 65535 - N56_PORT_STEPS);
+		snprintf(err, errlen,
+			 "record.master_port %ld leaves no room "
+			 "for the per-job ports (use 1024..%d)",
+			 base, 65535 - N56_PORT_STEPS);
 		return -1;
 	}
 	cpu = cpus ? strtol(cpus, &end, 10) : -1;
 	if (!cpus || end == cpus || cpu < 0) {
-		snprintf(err, errlen, "the job's %ss on its first node are "
-			 "'%s', not a %s list", what, cpus ? cpus : "(none)",
-			 what);
+		snprintf(err, errlen,
+			 "the job's %ss on its first node are "
+			 "'%s', not a %s list",
+			 what, cpus ? cpus : "(none)", what);
 		return -1;
 	}
 	/* Past the last slot the keys wrap: two jobs on one first node then

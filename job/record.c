@@ -34,7 +34,8 @@ int n56_record_format(const struct n56_record *r, char *buf, size_t len)
 		off += (size_t)snprintf(isl + off, sizeof(isl) - off, "%s%d",
 					i ? "+" : "", r->island_size[i]);
 	n = snprintf(buf, len,
-		     N56_RECORD_TAG " sha256=%s world=%ld nodes=%ld gpn=%ld "
+		     N56_RECORD_TAG
+		     " sha256=%s world=%ld nodes=%ld gpn=%ld "
 		     "tp=%ld cp=%ld ep=%ld etp=%ld dp=%ld pp=%ld vpp=%ld "
 		     "order=%s islands=%s master=%s",
 		     r->sha12, r->world, r->nodes, r->gpn, r->tp, r->cp, r->ep,
@@ -79,11 +80,12 @@ static int parse_long(const char *v, long *out)
 int n56_record_find(const char *field, struct n56_record *r, char *err,
 		    size_t errlen)
 {
-	static const char *const keys[] = {"sha256", "world", "nodes", "gpn",
-		"tp", "cp", "ep", "etp", "dp", "pp", "vpp", "order", "islands",
-		"master"};
-	long *nums[] = {NULL, &r->world, &r->nodes, &r->gpn, &r->tp, &r->cp,
-		&r->ep, &r->etp, &r->dp, &r->pp, &r->vpp};
+	static const char *const keys[] = {
+		"sha256", "world", "nodes", "gpn", "tp",    "cp",      "ep",
+		"etp",	  "dp",	   "pp",    "vpp", "order", "islands", "master"
+	};
+	long *nums[] = { NULL,	 &r->world, &r->nodes, &r->gpn, &r->tp, &r->cp,
+			 &r->ep, &r->etp,   &r->dp,    &r->pp,	&r->vpp };
 	unsigned seen = 0;
 	const char *p;
 	char *text = NULL, *save = NULL;
@@ -103,8 +105,10 @@ int n56_record_find(const char *field, struct n56_record *r, char *err,
 		size_t k;
 
 		if (!eq) {
-			snprintf(err, errlen, "placement record: '%s' is not "
-				 "key=value", tok);
+			snprintf(err, errlen,
+				 "placement record: '%s' is not "
+				 "key=value",
+				 tok);
 			goto out;
 		}
 		*eq = 0;
@@ -115,8 +119,8 @@ int n56_record_find(const char *field, struct n56_record *r, char *err,
 			continue; /* a newer writer's key: ignore */
 		const char *v = eq + 1;
 		if (k == 0) {
-			if (strlen(v) != 12 || strspn(v, "0123456789abcdef")
-			    != 12)
+			if (strlen(v) != 12 ||
+			    strspn(v, "0123456789abcdef") != 12)
 				goto bad;
 			memcpy(r->sha12, v, 13);
 		} else if (k < 11) {
@@ -146,16 +150,18 @@ int n56_record_find(const char *field, struct n56_record *r, char *err,
 		}
 		seen |= 1u << k;
 		continue;
-bad:
-		snprintf(err, errlen, "placement record: bad value %s=%s",
-			 tok, v);
+	bad:
+		snprintf(err, errlen, "placement record: bad value %s=%s", tok,
+			 v);
 		goto out;
 	}
 	if (seen != (1u << (sizeof(keys) / sizeof(keys[0]))) - 1) {
 		for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
 			if (!(seen & (1u << k))) {
-				snprintf(err, errlen, "placement record: "
-					 "missing %s=", keys[k]);
+				snprintf(err, errlen,
+					 "placement record: "
+					 "missing %s=",
+					 keys[k]);
 				break;
 			}
 		goto out;
@@ -181,8 +187,7 @@ char *n56_record_merge(const char *old, const char *record)
 	/* Replace the older record in place: what was before and after it
 	 * stays as it was. */
 	size_t before = (size_t)(p - old), len = record_len(p);
-	if (asprintf(&out, "%.*s%s%s", (int)before, old, record,
-		     p + len) < 0)
+	if (asprintf(&out, "%.*s%s%s", (int)before, old, record, p + len) < 0)
 		return NULL;
 	return out;
 }

@@ -23,8 +23,8 @@ typedef void (*n56_free_info_fn)(job_info_msg_t *);
 typedef int (*n56_get_errno_fn)(void);
 typedef char *(*n56_strerror_fn)(int);
 
-#define N56_SAME_TYPE(fn, type)                                               \
-	_Static_assert(__builtin_types_compatible_p(__typeof__(&fn), type),  \
+#define N56_SAME_TYPE(fn, type)                                             \
+	_Static_assert(__builtin_types_compatible_p(__typeof__(&fn), type), \
 		       #fn " differs from slurm.h: fix its typedef")
 N56_SAME_TYPE(slurm_load_job, n56_load_job_fn);
 N56_SAME_TYPE(slurm_update_job, n56_update_job_fn);

@@ -27,7 +27,8 @@ int n56_distribution_check(const char *dist, const char *plane_size,
 		if (plane_size && end != plane_size && !*end &&
 		    p == tasks_per_node)
 			return 0;
-		snprintf(err, errlen, "the step's tasks are distributed "
+		snprintf(err, errlen,
+			 "the step's tasks are distributed "
 			 "plane=%s (srun -m), but its %ld ranks per node must "
 			 "be consecutive: use the block distribution (srun -m "
 			 "block, the default) or -m plane=%ld",
@@ -35,9 +36,11 @@ int n56_distribution_check(const char *dist, const char *plane_size,
 			 tasks_per_node);
 		return -1;
 	}
-	snprintf(err, errlen, "the step's tasks are distributed '%.*s' (srun "
+	snprintf(err, errlen,
+		 "the step's tasks are distributed '%.*s' (srun "
 		 "-m), but NAM56R ranks follow Megatron's order in blocks of "
 		 "%ld per node: use the block distribution (srun -m block, the "
-		 "default)", (int)len, dist, tasks_per_node);
+		 "default)",
+		 (int)len, dist, tasks_per_node);
 	return -1;
 }

@@ -41,8 +41,8 @@ static void from_layout(struct n56_alternative *a, const struct n56_plan *p)
 static void plan_shape(const struct n56_plan *plan, struct n56_alternative *a)
 {
 	struct n56_recipe copy = *plan->recipe;
-	struct n56_plan_request req = {plan->nodes, plan->gpus_per_node};
-	struct n56_diags d = {0};
+	struct n56_plan_request req = { plan->nodes, plan->gpus_per_node };
+	struct n56_diags d = { 0 };
 	struct n56_plan *alt = NULL;
 
 	/* a shallow copy: n56_plan_build only reads the recipe */
@@ -88,8 +88,9 @@ int n56_plan_advise(const struct n56_plan *plan, struct n56_advice *out)
 	out->v = calloc((size_t)cap, sizeof(*out->v));
 	if (!out->v)
 		return -1;
-	out->v[0] = (struct n56_alternative){.pp = par->pp, .vpp = par->vpp,
-					     .current = true};
+	out->v[0] = (struct n56_alternative){ .pp = par->pp,
+					      .vpp = par->vpp,
+					      .current = true };
 	from_layout(&out->v[0], plan);
 	out->n = 1;
 	saved = n56_sched_split_budget;
@@ -110,7 +111,7 @@ int n56_plan_advise(const struct n56_plan *plan, struct n56_advice *out)
 				break;
 			if (pp == par->pp && vpp == par->vpp)
 				continue;
-			*a = (struct n56_alternative){.pp = pp, .vpp = vpp};
+			*a = (struct n56_alternative){ .pp = pp, .vpp = vpp };
 			plan_shape(plan, a);
 			out->n++;
 		}

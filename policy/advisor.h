@@ -10,11 +10,11 @@
 
 struct n56_alternative {
 	long pp, vpp, dp, m;
-	bool current;   /* the recipe's own shape */
-	bool valid;     /* planned and simulated; else why */
-	char why[256];  /* the first reason it is not (a plan error) */
+	bool current;  /* the recipe's own shape */
+	bool valid;    /* planned and simulated; else why */
+	char why[256]; /* the first reason it is not (a plan error) */
 	double time_s, ideal_s, bubble; /* bubble: 1 - ideal / time */
-	bool exact;     /* its split search finished */
+	bool exact;			/* its split search finished */
 	double mem_share; /* most parameters one rank holds, of the model */
 	bool more_memory; /* more than the recipe's shape: not advised,
 			     since the model does not know the memory */

@@ -13,8 +13,8 @@
 /* "--flag" or "-f"; "-1" and "-0.5" are values. */
 static int is_flag(const char *s)
 {
-	return s[0] == '-' && (s[1] == '-' ? s[2] != 0 :
-			       isalpha((unsigned char)s[1]));
+	return s[0] == '-' &&
+	       (s[1] == '-' ? s[2] != 0 : isalpha((unsigned char)s[1]));
 }
 
 /* One flag occurrence in an argv: its name (without "=value"), its value
@@ -28,7 +28,7 @@ struct flag {
 
 static struct flag flag_at(char *const *v, size_t n, size_t i)
 {
-	struct flag f = {v[i], strlen(v[i]), NULL, 1};
+	struct flag f = { v[i], strlen(v[i]), NULL, 1 };
 	const char *eq = v[i][1] == '-' ? strchr(v[i], '=') : NULL;
 
 	if (eq) {
@@ -100,10 +100,12 @@ int n56_args_merge(char *const *gen, size_t ngen, char *const *user,
 
 				describe(&u, a, sizeof(a));
 				describe(&g, b, sizeof(b));
-				snprintf(err, errlen, "argument '%s' "
+				snprintf(err, errlen,
+					 "argument '%s' "
 					 "contradicts the generated '%s' "
 					 "(change the recipe, not the "
-					 "command line)", a, b);
+					 "command line)",
+					 a, b);
 				free(v);
 				return -1;
 			}

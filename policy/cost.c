@@ -88,7 +88,7 @@ static void attention_shape(const struct n56_recipe *r, double *proj,
 
 struct n56_block_cost n56_cost_attention(const struct n56_recipe *r, bool dsa)
 {
-	struct n56_block_cost c = {0, 0};
+	struct n56_block_cost c = { 0, 0 };
 	double proj, per_key, s = seq_len(r), keys;
 
 	attention_shape(r, &proj, &per_key);
@@ -215,7 +215,7 @@ struct n56_block_cost n56_cost_output(const struct n56_recipe *r)
  * MTP layers from the plain attention spec). */
 static struct n56_block_cost mtp_block(const struct n56_recipe *r, char ch)
 {
-	struct n56_block_cost z = {0, 0};
+	struct n56_block_cost z = { 0, 0 };
 
 	switch (ch) {
 	case 'A':
@@ -252,7 +252,7 @@ static bool override_set(const struct n56_recipe *r, int fam)
 
 struct n56_block_cost n56_cost_mtp_depth(const struct n56_recipe *r)
 {
-	struct n56_block_cost c = {0, 0}, out = n56_cost_output(r);
+	struct n56_block_cost c = { 0, 0 }, out = n56_cost_output(r);
 	double h = dim(&r->model.hidden_size);
 	const char *p = r->model.mtp.pattern.v;
 
@@ -282,7 +282,7 @@ static bool is_dsa(const struct n56_layout *l, int a_ordinal)
 	return false;
 }
 
-static const char *const family_key[N56_NFAMILIES] = {"A", "E", "M", "R"};
+static const char *const family_key[N56_NFAMILIES] = { "A", "E", "M", "R" };
 
 int n56_layer_costs_build(const struct n56_recipe *r,
 			  const struct n56_layout *l, struct n56_layer_costs *c,
@@ -324,7 +324,7 @@ int n56_layer_costs_build(const struct n56_recipe *r,
 	c->flops = calloc(l->depth > 0 ? l->depth : 1, sizeof(double));
 	c->params = calloc(l->depth > 0 ? l->depth : 1, sizeof(double));
 	if (!c->flops || !c->params) {
-		n56_diag_add(d, r->path, (struct n56_pos){0, 0},
+		n56_diag_add(d, r->path, (struct n56_pos){ 0, 0 },
 			     "out of memory in the cost model");
 		n56_layer_costs_free(c);
 		return -1;

@@ -19,11 +19,11 @@ struct n56_block_cost {
  * first segment (embedding) and of the last (output layer, loss, MTP). */
 struct n56_layer_costs {
 	int depth;
-	double *flops;  /* depth entries */
-	double *params; /* depth entries */
+	double *flops;		     /* depth entries */
+	double *params;		     /* depth entries */
 	struct n56_block_cost first; /* embedding, on pipeline stage 0 */
 	struct n56_block_cost last;  /* head + loss + MTP, on the last stage */
-	double total_params;         /* layers + first + last */
+	double total_params;	     /* layers + first + last */
 };
 
 /* Per-family blocks from the recipe's dimensions (no overrides applied).

@@ -109,7 +109,7 @@ void n56_diags_sort(struct n56_diags *d)
 				r = k[j].file_rank;
 				break;
 			}
-		k[i] = (struct keyed){r, i, d->v[i]};
+		k[i] = (struct keyed){ r, i, d->v[i] };
 	}
 	qsort(k, d->n, sizeof(*k), keyed_cmp);
 	for (size_t i = 0; i < d->n; i++)

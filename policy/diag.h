@@ -13,7 +13,7 @@ struct n56_pos {
 	int line;
 	int col;
 };
-#define N56_NOPOS ((struct n56_pos){0, 0})
+#define N56_NOPOS ((struct n56_pos){ 0, 0 })
 
 struct n56_diag {
 	char *file; /* "builtin" for the built-in recipe */

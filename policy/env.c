@@ -14,10 +14,14 @@
 const char *n56_origin_name(enum n56_origin o)
 {
 	switch (o) {
-	case N56_ORIGIN_SITE_PINNED: return "site-pinned";
-	case N56_ORIGIN_RECIPE: return "recipe";
-	case N56_ORIGIN_SITE_DEFAULT: return "site-default";
-	case N56_ORIGIN_DERIVED: return "derived";
+	case N56_ORIGIN_SITE_PINNED:
+		return "site-pinned";
+	case N56_ORIGIN_RECIPE:
+		return "recipe";
+	case N56_ORIGIN_SITE_DEFAULT:
+		return "site-default";
+	case N56_ORIGIN_DERIVED:
+		return "derived";
 	}
 	return "unknown";
 }
@@ -91,28 +95,60 @@ static bool env_name_allowed(const struct n56_policy *p, const char *name)
  * the rendezvous) and what Slurm, torch and MPI launchers set: never from a
  * recipe, whatever the policy's deny list says. */
 static const char *const computed_names[] = {
-	"RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "GROUP_RANK",
-	"GROUP_WORLD_SIZE", "ROLE_RANK", "ROLE_WORLD_SIZE", "ROLE_NAME",
-	"MASTER_ADDR", "MASTER_PORT", "CUDA_VISIBLE_DEVICES",
-	"GPU_DEVICE_ORDINAL", "ROCR_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES",
-	"TORCHELASTIC_*", "SLURM_*", "SLURMD_*", "SRUN_*", "SPANK_*", "PMI_*",
-	"PMIX_*", "OMPI_*",
+	"RANK",
+	"WORLD_SIZE",
+	"LOCAL_RANK",
+	"LOCAL_WORLD_SIZE",
+	"GROUP_RANK",
+	"GROUP_WORLD_SIZE",
+	"ROLE_RANK",
+	"ROLE_WORLD_SIZE",
+	"ROLE_NAME",
+	"MASTER_ADDR",
+	"MASTER_PORT",
+	"CUDA_VISIBLE_DEVICES",
+	"GPU_DEVICE_ORDINAL",
+	"ROCR_VISIBLE_DEVICES",
+	"HIP_VISIBLE_DEVICES",
+	"TORCHELASTIC_*",
+	"SLURM_*",
+	"SLURMD_*",
+	"SRUN_*",
+	"SPANK_*",
+	"PMI_*",
+	"PMIX_*",
+	"OMPI_*",
 };
 
 /* Names that change which program or code a rank runs (the exec search
  * path, the loader, the interpreter's start-up hooks, plugin libraries):
  * refused unless the policy's env.allow names them. */
 static const char *const code_names[] = {
-	"PATH", "LD_*", "PYTHONSTARTUP", "PYTHONPATH", "PYTHONHOME",
-	"PYTHONUSERBASE", "PYTHONPLATLIBDIR", "PYTHONBREAKPOINT",
-	"PYTHONINSPECT", "PYTHONEXECUTABLE", "BASH_ENV", "ENV", "IFS", "PS4",
-	"SHELLOPTS", "BASHOPTS", "GCONV_PATH", "GLIBC_TUNABLES",
-	"CUDA_INJECTION64_PATH", "NCCL_NET_PLUGIN", "NCCL_TUNER_PLUGIN",
+	"PATH",
+	"LD_*",
+	"PYTHONSTARTUP",
+	"PYTHONPATH",
+	"PYTHONHOME",
+	"PYTHONUSERBASE",
+	"PYTHONPLATLIBDIR",
+	"PYTHONBREAKPOINT",
+	"PYTHONINSPECT",
+	"PYTHONEXECUTABLE",
+	"BASH_ENV",
+	"ENV",
+	"IFS",
+	"PS4",
+	"SHELLOPTS",
+	"BASHOPTS",
+	"GCONV_PATH",
+	"GLIBC_TUNABLES",
+	"CUDA_INJECTION64_PATH",
+	"NCCL_NET_PLUGIN",
+	"NCCL_TUNER_PLUGIN",
 	"NCCL_PROFILER_PLUGIN",
 };
 
-static const char *match_table(const char *const *t, size_t n,
-			       const char *name)
+static const char *match_table(const char *const *t, size_t n, const char *name)
 {
 	for (size_t i = 0; i < n; i++)
 		if (!fnmatch(t[i], name, 0))
@@ -120,15 +156,15 @@ static const char *match_table(const char *const *t, size_t n,
 	return NULL;
 }
 
-const char *n56_env_computed_rule(const struct n56_policy *p,
-				  const char *name)
+const char *n56_env_computed_rule(const struct n56_policy *p, const char *name)
 {
 	/* The NIC variable is computed too, under the name the site chose. */
 	if (p && p->topology.nic_env.v && *p->topology.nic_env.v &&
 	    !strcmp(p->topology.nic_env.v, name))
 		return "topology.nic_env";
-	return match_table(computed_names, sizeof(computed_names) /
-			   sizeof(computed_names[0]), name);
+	return match_table(computed_names,
+			   sizeof(computed_names) / sizeof(computed_names[0]),
+			   name);
 }
 
 /* Allowed for a code-loading name: an env.allow entry that matches it and
@@ -146,8 +182,8 @@ static bool code_name_allowed(const struct n56_policy *p, const char *name)
 
 const char *n56_env_code_rule(const struct n56_policy *p, const char *name)
 {
-	const char *rule = match_table(code_names, sizeof(code_names) /
-				       sizeof(code_names[0]), name);
+	const char *rule = match_table(
+		code_names, sizeof(code_names) / sizeof(code_names[0]), name);
 
 	return rule && !code_name_allowed(p, name) ? rule : NULL;
 }

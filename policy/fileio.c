@@ -14,8 +14,8 @@
 
 static const struct n56_pos nopos = { 0, 0 };
 
-int n56_read_fd(int fd, const char *path, size_t max, char **buf,
-		size_t *len, struct n56_diags *d)
+int n56_read_fd(int fd, const char *path, size_t max, char **buf, size_t *len,
+		struct n56_diags *d)
 {
 	struct stat st;
 	char *data = NULL;
@@ -28,8 +28,7 @@ int n56_read_fd(int fd, const char *path, size_t max, char **buf,
 		goto out;
 	}
 	if (S_ISDIR(st.st_mode)) {
-		n56_diag_add(d, path, nopos,
-			     "is a directory, not a YAML file");
+		n56_diag_add(d, path, nopos, "is a directory, not a YAML file");
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
@@ -38,8 +37,10 @@ int n56_read_fd(int fd, const char *path, size_t max, char **buf,
 		goto out;
 	}
 	if ((unsigned long long)st.st_size > max) {
-		n56_diag_add(d, path, nopos, "too large (%lld bytes, at most "
-			     "%zu)", (long long)st.st_size, max);
+		n56_diag_add(d, path, nopos,
+			     "too large (%lld bytes, at most "
+			     "%zu)",
+			     (long long)st.st_size, max);
 		goto out;
 	}
 	/* Read to EOF rather than trusting st_size: the file may grow while
@@ -78,8 +79,10 @@ int n56_read_fd(int fd, const char *path, size_t max, char **buf,
 			break;
 		used += (size_t)r;
 		if (used > max) {
-			n56_diag_add(d, path, nopos, "too large (more than "
-				     "%zu bytes)", max);
+			n56_diag_add(d, path, nopos,
+				     "too large (more than "
+				     "%zu bytes)",
+				     max);
 			goto out;
 		}
 	}

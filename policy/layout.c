@@ -164,7 +164,7 @@ static double imbalance(const struct n56_split_problem *pb, const int *sizes,
 int n56_layout_split(const struct n56_recipe *r, const struct n56_parallel *par,
 		     struct n56_layout *l, struct n56_diags *d)
 {
-	struct n56_layer_costs costs = {0};
+	struct n56_layer_costs costs = { 0 };
 	struct n56_split_problem pb;
 	size_t errs = d->n;
 	int *sizes = NULL, *naive = NULL;
@@ -274,7 +274,7 @@ int n56_layout_split(const struct n56_recipe *r, const struct n56_parallel *par,
 	rc = 0;
 	goto out;
 oom:
-	n56_diag_add(d, r->path, (struct n56_pos){0, 0},
+	n56_diag_add(d, r->path, (struct n56_pos){ 0, 0 },
 		     "out of memory while splitting the layers");
 out:
 	free(native);

@@ -83,13 +83,13 @@ static long microbatches(const struct n56_recipe *r,
 	return gb / (mb * par->dp);
 }
 
-static double simulate_sizes(const struct n56_sched_split *sp,
-			     const int *sizes, struct n56_sched_result *res)
+static double simulate_sizes(const struct n56_sched_split *sp, const int *sizes,
+			     struct n56_sched_result *res)
 {
 	int S = sp->pp * sp->vpp;
 	double fwd[S], bwd[S];
-	struct n56_sched_problem pb = {sp->pp, sp->vpp, sp->m, sp->group,
-				       fwd, bwd, sp->p2p};
+	struct n56_sched_problem pb = { sp->pp, sp->vpp, sp->m,	 sp->group,
+					fwd,	bwd,	 sp->p2p };
 
 	n56_sched_split_times(sp, sizes, fwd, bwd);
 	if (!res)
@@ -106,7 +106,7 @@ int n56_layout_schedule(const struct n56_recipe *r,
 	int S = (int)(par->pp * par->vpp);
 	int equal[S > 0 ? S : 1];
 	struct n56_sched_split sp;
-	struct n56_sched_result res = {0};
+	struct n56_sched_result res = { 0 };
 	double tokens, gpus;
 	long m;
 
@@ -138,9 +138,14 @@ int n56_layout_schedule(const struct n56_recipe *r,
 		return 0;
 	}
 	sp = (struct n56_sched_split){
-		.w = costs->flops, .n = costs->depth,
-		.first = costs->first.flops, .last = costs->last.flops,
-		.pp = (int)par->pp, .vpp = (int)par->vpp, .m = m, .group = 0,
+		.w = costs->flops,
+		.n = costs->depth,
+		.first = costs->first.flops,
+		.last = costs->last.flops,
+		.pp = (int)par->pp,
+		.vpp = (int)par->vpp,
+		.m = m,
+		.group = 0,
 		.ratio = out->backward_ratio,
 		.scale = tokens / gpus / (out->gpu_tflops * 1e12),
 		.p2p = out->p2p_s,
@@ -154,8 +159,8 @@ int n56_layout_schedule(const struct n56_recipe *r,
 			goto oom;
 		memcpy(out->balanced_sizes, sizes, sizeof(int) * (size_t)S);
 		out->balanced_s = simulate_sizes(&sp, sizes, NULL);
-		if (n56_sched_split_best(&sp, sizes, &out->exact,
-					 &out->tried) < 0)
+		if (n56_sched_split_best(&sp, sizes, &out->exact, &out->tried) <
+		    0)
 			goto oom;
 	}
 	if (simulate_sizes(&sp, sizes, &res) < 0)
@@ -172,7 +177,7 @@ int n56_layout_schedule(const struct n56_recipe *r,
 	return 0;
 oom:
 	n56_sched_result_free(&res);
-	n56_diag_add(d, r->path, (struct n56_pos){0, 0},
+	n56_diag_add(d, r->path, (struct n56_pos){ 0, 0 },
 		     "out of memory in the schedule model");
 	n56_layout_schedule_clear(out);
 	return -1;
@@ -185,8 +190,8 @@ int n56_layout_schedule_ops(const struct n56_layout *l, int pp, int vpp,
 	const struct n56_layout_schedule *s = &l->sched;
 	int S = pp * vpp;
 	double fwd[S > 0 ? S : 1], bwd[S > 0 ? S : 1];
-	struct n56_sched_problem pb = {pp, vpp, s->microbatches, s->group,
-				       fwd, bwd, s->p2p_s};
+	struct n56_sched_problem pb = { pp,  vpp, s->microbatches, s->group,
+					fwd, bwd, s->p2p_s };
 
 	memset(res, 0, sizeof(*res));
 	if (!s->simulated || l->nstages != S) {

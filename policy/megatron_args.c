@@ -129,8 +129,10 @@ static bool value_ok(const struct megatron_flag *f, const char *v, char *why,
 			}
 		}
 		list[j] = '\0';
-		snprintf(why, len, "%s '%s' is not one of Megatron's choices "
-			 "(%s)", f->name, v, list);
+		snprintf(why, len,
+			 "%s '%s' is not one of Megatron's choices "
+			 "(%s)",
+			 f->name, v, list);
 		return false;
 	}
 	return true;
@@ -155,13 +157,15 @@ int n56_megatron_args_check(char *const *argv, size_t argc,
 			    !looks_like_value(a))
 				snprintf(why, sizeof(why),
 					 "'%s': Megatron's options are long "
-					 "(--name)", a);
+					 "(--name)",
+					 a);
 			else
 				snprintf(why, sizeof(why),
 					 "'%s' is not an option and no option "
 					 "before it takes it as a value: "
 					 "Megatron refuses unrecognized "
-					 "arguments", a);
+					 "arguments",
+					 a);
 			report(ctx, i, why);
 			bad++;
 			continue;
@@ -184,7 +188,8 @@ int n56_megatron_args_check(char *const *argv, size_t argc,
 			if (near)
 				snprintf(why, sizeof(why),
 					 "%s is not an option of Megatron-LM "
-					 "(did you mean %s?)", name, near);
+					 "(did you mean %s?)",
+					 name, near);
 			else
 				snprintf(why, sizeof(why),
 					 "%s is not an option of Megatron-LM",
@@ -222,8 +227,8 @@ int n56_megatron_args_check(char *const *argv, size_t argc,
 		    (f->nargs == N56_NARGS_SOME && !taken)) {
 			if (f->nargs > 1)
 				snprintf(why, sizeof(why),
-					 "%s takes %d values, %zu given",
-					 name, f->nargs, taken);
+					 "%s takes %d values, %zu given", name,
+					 f->nargs, taken);
 			else
 				snprintf(why, sizeof(why),
 					 "%s takes a value, none given", name);

@@ -33,7 +33,7 @@
 #define RECURRENT_CHUNK 64.0
 
 static const char *const term_names[N56_MEM_NTERMS] = {
-	"weights", "master", "grads", "optimizer",
+	"weights",     "master",    "grads",  "optimizer",
 	"activations", "embedding", "logits", "allowance",
 };
 
@@ -90,8 +90,8 @@ struct shape {
 	double T, s, b, h, t, sp, cp, etp;
 	double norm; /* bytes per token one norm keeps (see act_norm) */
 	double vocab;
-	bool scores;      /* the attention kernel keeps the score matrix */
-	bool selective;   /* core attention recomputed */
+	bool scores;	/* the attention kernel keeps the score matrix */
+	bool selective; /* core attention recomputed */
 };
 
 static double rep(const struct shape *g, double x)
@@ -208,9 +208,9 @@ static double act_mamba(const struct n56_recipe *r, const struct shape *g)
 	 * state (nh x p x n) per chunk */
 	return rep(g, T * (g->norm + 3 * h)) +
 	       shard(g, T * (2 * (2 * di + 2 * gr * n + nh) +
-			     2 * (di + 2 * gr * n) + 4 * nh + 2 * di +
-			     4 * di + 2 * di) +
-			    4 * di * n * T / MAMBA_CHUNK);
+			     2 * (di + 2 * gr * n) + 4 * nh + 2 * di + 4 * di +
+			     2 * di) +
+				4 * di * n * T / MAMBA_CHUNK);
 }
 
 static double act_recurrent(const struct n56_recipe *r, const struct shape *g)
@@ -220,7 +220,8 @@ static double act_recurrent(const struct n56_recipe *r, const struct shape *g)
 	/* q, k, v, forget inputs, the output projection's input, one fp32
 	 * matrix state (h/n heads of n x n) per chunk */
 	return rep(g, T * (g->norm + 3 * h)) +
-	       shard(g, T * (2 * 4 * h + 2 * h) + 4 * h * n * T / RECURRENT_CHUNK);
+	       shard(g,
+		     T * (2 * 4 * h + 2 * h) + 4 * h * n * T / RECURRENT_CHUNK);
 }
 
 static double act_block(const struct n56_recipe *r, const struct shape *g,
@@ -381,8 +382,7 @@ static int nccl_groups(const struct n56_parallel *par)
 }
 
 int n56_memory_build(const struct n56_recipe *r, const struct n56_policy *p,
-		     const struct n56_parallel *par,
-		     const struct n56_layout *l,
+		     const struct n56_parallel *par, const struct n56_layout *l,
 		     const struct n56_mem_capacity_in *cap,
 		     struct n56_memory *m, struct n56_diags *d)
 {
@@ -390,10 +390,13 @@ int n56_memory_build(const struct n56_recipe *r, const struct n56_policy *p,
 	struct shape g;
 	double cpv = par->cp > 0 ? (double)par->cp : 1;
 	double tpv = par->tp > 0 ? (double)par->tp : 1;
-	double epv = (par->ep > 0 ? par->ep : 1) *
-		     (par->etp > 0 ? par->etp : 1);
-	double dpv = par->dp > 0 ? (double)(par->dp * (par->cp > 0 ? par->cp : 1)) : 1;
-	double edp = par->world > 0 ? par->world / (epv * (pp > 0 ? pp : 1)) : 1;
+	double epv =
+		(par->ep > 0 ? par->ep : 1) * (par->etp > 0 ? par->etp : 1);
+	double dpv = par->dp > 0
+			     ? (double)(par->dp * (par->cp > 0 ? par->cp : 1))
+			     : 1;
+	double edp =
+		par->world > 0 ? par->world / (epv * (pp > 0 ? pp : 1)) : 1;
 	bool distopt = r->memory.distributed_optimizer.v;
 	bool full = str_is(&r->memory.recompute, "full");
 	bool local_impl = str_is(&r->memory.transformer_impl, "local");
@@ -425,7 +428,8 @@ int n56_memory_build(const struct n56_recipe *r, const struct n56_policy *p,
 	 * (6h + 4 per token); Transformer Engine's fused norm keeps its bf16
 	 * input and the rstd (2h + 4). The local attention is unfused. */
 	g.norm = local_impl ? 6 * g.h + 4 : 2 * g.h + 4;
-	g.scores = local_impl || str_is(&r->memory.attention_backend, "unfused") ||
+	g.scores = local_impl ||
+		   str_is(&r->memory.attention_backend, "unfused") ||
 		   str_is(&r->memory.attention_backend, "local");
 	g.selective = str_is(&r->memory.recompute, "selective");
 	if (par->dp > 0 && r->batch.micro_batch_size.v > 0)
@@ -435,7 +439,8 @@ int n56_memory_build(const struct n56_recipe *r, const struct n56_policy *p,
 		mb = 1;
 	m->microbatches = mb;
 	capacity_of(r, p, cap, m);
-	m->headroom = policy_num(p ? &p->memory.headroom_percent : NULL, 5) / 100;
+	m->headroom =
+		policy_num(p ? &p->memory.headroom_percent : NULL, 5) / 100;
 	m->warn_band = policy_num(p ? &p->memory.warn_percent : NULL, 3) / 100;
 	m->limit = m->capacity * (1 - m->headroom);
 	m->npp = pp;
@@ -464,7 +469,8 @@ int n56_memory_build(const struct n56_recipe *r, const struct n56_policy *p,
 			double seg = 0, stored = 0, chunk = 0;
 			int in_chunk = 0;
 
-			for (int i = st->first; i < st->first + st->count; i++) {
+			for (int i = st->first; i < st->first + st->count;
+			     i++) {
 				char ch = l->tiled[i];
 				bool dsa = ch == 'A' && is_dsa(l, a_ord[i]);
 				double a = act_block(r, &g, ch, dsa);
@@ -526,7 +532,8 @@ int n56_memory_build(const struct n56_recipe *r, const struct n56_policy *p,
 					pa.rep += depths * 3 * g.h;
 				}
 				x->term[N56_MEM_LOGITS] =
-					x->inflight[v] * (out + depths * (mtp + out)) +
+					x->inflight[v] *
+						(out + depths * (mtp + out)) +
 					shard(&g, g.T * g.vocab * 2);
 			}
 		}
@@ -540,15 +547,18 @@ int n56_memory_build(const struct n56_recipe *r, const struct n56_policy *p,
 			x->term[N56_MEM_WEIGHTS] = 2 * (local + ex);
 			x->term[N56_MEM_GRADS] = 4 * (local + ex);
 			x->term[N56_MEM_MASTER] =
-				4 * (distopt ? local / dpv + ex / edp : local + ex);
+				4 *
+				(distopt ? local / dpv + ex / edp : local + ex);
 			x->term[N56_MEM_OPTIM] =
-				8 * (distopt ? local / dpv + ex / edp : local + ex);
+				8 *
+				(distopt ? local / dpv + ex / edp : local + ex);
 		}
 		x->allocated = 0;
 		for (int t = 0; t < N56_MEM_ALLOWANCE; t++)
 			x->allocated += x->term[t];
 		x->term[N56_MEM_ALLOWANCE] =
-			CUDA_CONTEXT_BYTES + NCCL_GROUP_BYTES * nccl_groups(par) +
+			CUDA_CONTEXT_BYTES +
+			NCCL_GROUP_BYTES * nccl_groups(par) +
 			FRAGMENTATION * x->allocated;
 		if (r->runtime.cuda_graphs.impl.v &&
 		    !str_is(&r->runtime.cuda_graphs.impl, "none")) {
@@ -586,7 +596,8 @@ int n56_memory_build(const struct n56_recipe *r, const struct n56_policy *p,
 oom:
 	free(a_ord);
 	n56_memory_clear(m);
-	n56_diag_add(d, r->path, r->schema.pos, "out of memory in the memory model");
+	n56_diag_add(d, r->path, r->schema.pos,
+		     "out of memory in the memory model");
 	return -1;
 }
 
@@ -652,8 +663,7 @@ out:
 /* Sets the candidate's micro batch to the largest divisor of global / dp
  * below the recipe's that fits (and passes the rules), the divisors found
  * up to the root; false when none does. */
-static bool fitting_micro_batch(struct candidate *c,
-				const struct n56_policy *p,
+static bool fitting_micro_batch(struct candidate *c, const struct n56_policy *p,
 				const struct n56_plan_request *req,
 				const struct n56_layout *l,
 				const struct n56_mem_capacity_in *cap)
@@ -690,7 +700,8 @@ static bool fitting_micro_batch(struct candidate *c,
  * the list would not fit a line. */
 static bool equal_split(const struct n56_recipe *r,
 			const struct n56_parallel *par,
-			const struct n56_layout *l, long *seg, struct candidate *c)
+			const struct n56_layout *l, long *seg,
+			struct candidate *c)
 {
 	long nseg = par->pp * par->vpp;
 	int sizes[N56_EQUAL_SPLIT_MAX];
@@ -724,8 +735,8 @@ size_t n56_memory_fixes(const struct n56_recipe *r, const struct n56_policy *p,
 			const struct n56_plan_request *req,
 			const struct n56_parallel *par,
 			const struct n56_layout *l,
-			const struct n56_mem_capacity_in *cap,
-			char (*buf)[160], size_t n)
+			const struct n56_mem_capacity_in *cap, char (*buf)[160],
+			size_t n)
 {
 	static struct n56_str selective = { .v = (char *)"selective",
 					    .set = true };
@@ -840,16 +851,16 @@ size_t n56_memory_fixes(const struct n56_recipe *r, const struct n56_policy *p,
 		peak = peak_with(&c, p, req, l, cap, &rank);
 		if (peak < 0)
 			continue;
-		snprintf(buf[got++], 160, "%s (peak %.1f GB on pipeline rank %d)",
-			 c.what, peak / GB, rank);
+		snprintf(buf[got++], 160,
+			 "%s (peak %.1f GB on pipeline rank %d)", c.what,
+			 peak / GB, rank);
 	}
 	return got;
 }
 
 int n56_memory_check(const struct n56_recipe *r, const struct n56_policy *p,
 		     const struct n56_plan_request *req,
-		     const struct n56_parallel *par,
-		     const struct n56_layout *l,
+		     const struct n56_parallel *par, const struct n56_layout *l,
 		     const struct n56_mem_capacity_in *cap,
 		     const struct n56_memory *m, struct n56_diags *d)
 {
@@ -864,7 +875,8 @@ int n56_memory_check(const struct n56_recipe *r, const struct n56_policy *p,
 	/* "policy partition small (the smallest of small,big)" */
 	if (m->capacity_partition && cap && cap->partition &&
 	    strchr(cap->partition, ','))
-		snprintf(from, sizeof(from), "%s %.60s (the smallest of %.100s)",
+		snprintf(from, sizeof(from),
+			 "%s %.60s (the smallest of %.100s)",
 			 m->capacity_source, m->capacity_partition,
 			 cap->partition);
 	else if (m->capacity_partition)
@@ -885,8 +897,8 @@ int n56_memory_check(const struct n56_recipe *r, const struct n56_policy *p,
 	for (int i = 0; i < N56_MEM_NTERMS; i++)
 		order[i] = i;
 	for (int i = 1; i < N56_MEM_NTERMS; i++)
-		for (int j = i; j > 0 && x->term[order[j]] > x->term[order[j - 1]];
-		     j--) {
+		for (int j = i;
+		     j > 0 && x->term[order[j]] > x->term[order[j - 1]]; j--) {
 			int t = order[j];
 
 			order[j] = order[j - 1];
@@ -905,18 +917,19 @@ int n56_memory_check(const struct n56_recipe *r, const struct n56_policy *p,
 			break;
 		used += (size_t)w;
 	}
-	n56_diag_add(d, r->path, r->batch.micro_batch_size.pos,
-		     "GPU memory: pipeline rank %d (virtual stage %d, layers %d-%d "
-		     "'%s') needs %.1f GB at its peak, more than the %.1f GB "
-		     "limit (%.1f GB from the %s less %.0f%% headroom); "
-		     "largest terms: %s (%s microbatches in flight); %s%s",
-		     x->pp, x->stage / m->npp, st->first + 1, st->first + st->count,
-		     st->letters ? st->letters : "", x->total / GB,
-		     m->limit / GB, m->capacity / GB, from,
-		     m->headroom * 100, terms, held,
-		     nf ? "fits with: " : "no change of recompute, micro "
-					  "batch, distributed optimizer, split, "
-					  "tp or pp fits: use more GPUs",
-		     fixtext);
+	n56_diag_add(
+		d, r->path, r->batch.micro_batch_size.pos,
+		"GPU memory: pipeline rank %d (virtual stage %d, layers %d-%d "
+		"'%s') needs %.1f GB at its peak, more than the %.1f GB "
+		"limit (%.1f GB from the %s less %.0f%% headroom); "
+		"largest terms: %s (%s microbatches in flight); %s%s",
+		x->pp, x->stage / m->npp, st->first + 1, st->first + st->count,
+		st->letters ? st->letters : "", x->total / GB, m->limit / GB,
+		m->capacity / GB, from, m->headroom * 100, terms, held,
+		nf ? "fits with: "
+		   : "no change of recompute, micro "
+		     "batch, distributed optimizer, split, "
+		     "tp or pp fits: use more GPUs",
+		fixtext);
 	return -1;
 }

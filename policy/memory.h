@@ -11,12 +11,12 @@
 
 enum n56_mem_term {
 	N56_MEM_WEIGHTS = 0, /* bf16 parameters */
-	N56_MEM_MASTER,      /* fp32 master copies */
-	N56_MEM_GRADS,       /* fp32 main gradients */
-	N56_MEM_OPTIM,       /* Adam first and second moments, fp32 */
-	N56_MEM_ACT,         /* layer activations x in-flight microbatches */
-	N56_MEM_EMBED,       /* embedding input and dropout mask */
-	N56_MEM_LOGITS,      /* output layer and loss (and each MTP depth) */
+	N56_MEM_MASTER,	     /* fp32 master copies */
+	N56_MEM_GRADS,	     /* fp32 main gradients */
+	N56_MEM_OPTIM,	     /* Adam first and second moments, fp32 */
+	N56_MEM_ACT,	     /* layer activations x in-flight microbatches */
+	N56_MEM_EMBED,	     /* embedding input and dropout mask */
+	N56_MEM_LOGITS,	     /* output layer and loss (and each MTP depth) */
 	N56_MEM_ALLOWANCE,   /* CUDA context, NCCL, CUDA graphs, fragments */
 	N56_MEM_NTERMS
 };
@@ -27,29 +27,29 @@ enum n56_mem_verdict { N56_MEM_FITS = 0, N56_MEM_TIGHT, N56_MEM_OVER };
 const char *n56_mem_verdict_name(enum n56_mem_verdict v); /* fits|tight|over */
 
 struct n56_mem_rank {
-	int pp;                        /* pipeline rank */
-	double term[N56_MEM_NTERMS];   /* bytes */
-	double allocated;              /* sum of all terms but the allowance */
-	double total;                  /* allocated + allowance */
+	int pp;			     /* pipeline rank */
+	double term[N56_MEM_NTERMS]; /* bytes */
+	double allocated;	     /* sum of all terms but the allowance */
+	double total;		     /* allocated + allowance */
 	double *inflight; /* microbatches held per virtual stage, nvirtual */
 	int nvirtual;
-	int stage;        /* the segment of the largest activations */
+	int stage; /* the segment of the largest activations */
 	enum n56_mem_verdict verdict;
 };
 
 struct n56_memory {
 	struct n56_mem_rank *rank; /* pp entries */
 	int npp;
-	int worst;          /* index of the rank with the largest total */
-	double capacity;    /* bytes of one GPU; 0 when unknown */
-	const char *capacity_source; /* "recipe", "policy", "policy
+	int worst;	 /* index of the rank with the largest total */
+	double capacity; /* bytes of one GPU; 0 when unknown */
+	const char *capacity_source;	/* "recipe", "policy", "policy
 				      * partition", "node" or "unknown" */
 	const char *capacity_partition; /* the policy's memory.partitions
 					 * entry used (borrowed), or NULL */
-	double headroom;    /* fraction of capacity the policy keeps free */
-	double warn_band;   /* fraction of capacity below the limit that warns */
-	double limit;       /* capacity * (1 - headroom) */
-	long microbatches;  /* per pipeline per iteration */
+	double headroom;   /* fraction of capacity the policy keeps free */
+	double warn_band;  /* fraction of capacity below the limit that warns */
+	double limit;	   /* capacity * (1 - headroom) */
+	long microbatches; /* per pipeline per iteration */
 	enum n56_mem_verdict verdict; /* of the worst rank */
 };
 
@@ -76,8 +76,7 @@ void n56_mem_inflight(int pp, int vpp, int rank, long microbatches,
 /* Builds the model for a split layout (l->stages set). Returns 0, or -1
  * (out of memory, no stages) with a diag. */
 int n56_memory_build(const struct n56_recipe *r, const struct n56_policy *p,
-		     const struct n56_parallel *par,
-		     const struct n56_layout *l,
+		     const struct n56_parallel *par, const struct n56_layout *l,
 		     const struct n56_mem_capacity_in *cap,
 		     struct n56_memory *out, struct n56_diags *d);
 void n56_memory_clear(struct n56_memory *m);
@@ -90,15 +89,14 @@ size_t n56_memory_fixes(const struct n56_recipe *r, const struct n56_policy *p,
 			const struct n56_plan_request *req,
 			const struct n56_parallel *par,
 			const struct n56_layout *l,
-			const struct n56_mem_capacity_in *cap,
-			char (*buf)[160], size_t n);
+			const struct n56_mem_capacity_in *cap, char (*buf)[160],
+			size_t n);
 
 /* Refuses (appends a diag, returns -1) when the worst rank exceeds the
  * limit: names the rank, its stage, the dominant terms and the fixes. */
 int n56_memory_check(const struct n56_recipe *r, const struct n56_policy *p,
 		     const struct n56_plan_request *req,
-		     const struct n56_parallel *par,
-		     const struct n56_layout *l,
+		     const struct n56_parallel *par, const struct n56_layout *l,
 		     const struct n56_mem_capacity_in *cap,
 		     const struct n56_memory *m, struct n56_diags *d);
 

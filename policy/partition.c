@@ -105,20 +105,20 @@ struct split_search {
 	int64_t *P; /* prefix costs, n + 1 */
 	int64_t first, last, total;
 	int64_t best, lb;
-	int64_t cap;   /* most a segment may cost; NO_CAP: unbounded */
-	int64_t cap2;  /* most every segment but one may cost (NO_CAP) */
-	int over;      /* segments so far above cap2: at most one */
-	int falling;   /* what falls as the search goes: 0 best, 1 cap,
+	int64_t cap;  /* most a segment may cost; NO_CAP: unbounded */
+	int64_t cap2; /* most every segment but one may cost (NO_CAP) */
+	int over;     /* segments so far above cap2: at most one */
+	int falling;  /* what falls as the search goes: 0 best, 1 cap,
 			  2 cap2 (the memo's bound) */
-	int *m;        /* round starts, vpp + 1 */
-	int *ends;     /* current: ends[t * vpp + v] */
+	int *m;	      /* round starts, vpp + 1 */
+	int *ends;    /* current: ends[t * vpp + v] */
 	int *best_ends;
 	int *best_m;
 	bool found;
-	int *x;        /* state vectors, (pp + 1) * vpp */
-	int *tb;       /* boundaries of the proportional split, nseg + 1 */
-	int *zero;     /* nseg + 1 zeros: targets of the ascending order */
-	const int *target; /* tb or zero: where each end choice starts */
+	int *x;		    /* state vectors, (pp + 1) * vpp */
+	int *tb;	    /* boundaries of the proportional split, nseg + 1 */
+	int *zero;	    /* nseg + 1 zeros: targets of the ascending order */
+	const int *target;  /* tb or zero: where each end choice starts */
 	const int *mtarget; /* the same for the round starts */
 	struct split_memo memo;
 	unsigned long nodes, budget;
@@ -140,7 +140,7 @@ static uint64_t memo_hash(const uint32_t *k, int len)
  * since a lower incumbent or cap only takes splits away. */
 static int64_t memo_bound(const struct split_search *ss)
 {
-	return ss->falling == 0 ? ss->best
+	return ss->falling == 0	  ? ss->best
 	       : ss->falling == 1 ? ss->cap
 				  : ss->cap2;
 }
@@ -211,8 +211,7 @@ static int64_t memo_stored(const uint32_t *s, int keylen)
 	return (int64_t)((uint64_t)s[keylen] << 32 | s[keylen + 1]);
 }
 
-static bool memo_failed(const struct split_search *ss, int state,
-			const int *xv)
+static bool memo_failed(const struct split_search *ss, int state, const int *xv)
 {
 	uint32_t key[ss->memo.width];
 	const uint32_t *s;
@@ -231,8 +230,7 @@ static void memo_clear(struct split_memo *mm)
 	mm->used = 0;
 }
 
-static void memo_mark_failed(struct split_search *ss, int state,
-			     const int *xv)
+static void memo_mark_failed(struct split_search *ss, int state, const int *xv)
 {
 	struct split_memo *mm = &ss->memo;
 	uint32_t key[mm->width], *s;
@@ -269,7 +267,7 @@ static struct outward outward_start(int lo, int hi, int target)
 		target = lo;
 	if (target > hi)
 		target = hi;
-	return (struct outward){lo, hi, target, 0, true, 0};
+	return (struct outward){ lo, hi, target, 0, true, 0 };
 }
 
 static bool outward_next(struct outward *o)
@@ -417,8 +415,7 @@ static void search_round(struct split_search *ss, int t, int v,
 		int from = xv[r], to = ss->m[r + 1] - (ss->pp - 1 - t);
 		int64_t add = last_stage && r == ss->vpp - 1 ? ss->last : 0;
 		int least = first_end_under_cap(ss, t, r,
-						last_stage ? to : from + 1,
-						to);
+						last_stage ? to : from + 1, to);
 		int64_t most = ss->P[to] - ss->P[from] + add;
 
 		if (least > to ||
@@ -441,8 +438,8 @@ static void search_round(struct split_search *ss, int t, int v,
 	if (seg_cap(ss) != NO_CAP && seg_cap(ss) - extra < room)
 		room = seg_cap(ss) - extra;
 	hi = last_end_within(ss, start, lo, hi, room);
-	for (struct outward o = outward_start(
-		     lo, hi, ss->target[v * ss->pp + t + 1]);
+	for (struct outward o =
+		     outward_start(lo, hi, ss->target[v * ss->pp + t + 1]);
 	     outward_next(&o) && !ss->stop;) {
 		int e = o.at, over = ss->over;
 		int64_t c = stage_cost + extra + ss->P[e] - ss->P[start];
@@ -452,8 +449,7 @@ static void search_round(struct split_search *ss, int t, int v,
 			return;
 		}
 		/* the bound falls as improvements come: read it each time */
-		need = ss->total - done_cost -
-		       stages_room(ss, ss->pp - 1 - t);
+		need = ss->total - done_cost - stages_room(ss, ss->pp - 1 - t);
 		if (c + min_rest > ss->best - 1 || c + max_rest < need)
 			continue;
 		next[v] = e;
@@ -534,13 +530,12 @@ static void search_rounds(struct split_search *ss, int v)
 
 		hi = last_end_within(ss, ss->m[v - 1], lo, hi,
 				     cap_sum(ss, ss->pp) - head);
-		lo = first_end_from(ss, lo, hi,
-				    ss->P[ss->n] + ss->last -
-					    cap_sum(ss, (int64_t)ss->pp *
-								(ss->vpp - v)));
+		lo = first_end_from(
+			ss, lo, hi,
+			ss->P[ss->n] + ss->last -
+				cap_sum(ss, (int64_t)ss->pp * (ss->vpp - v)));
 	}
-	for (struct outward o = outward_start(lo, hi,
-					      ss->mtarget[v * ss->pp]);
+	for (struct outward o = outward_start(lo, hi, ss->mtarget[v * ss->pp]);
 	     outward_next(&o) && !ss->stop;) {
 		/* every vector of round starts is work too */
 		if (++ss->nodes > ss->budget) {
@@ -585,8 +580,7 @@ static int64_t segment_value(const struct split_search *ss, int s, int e)
 /* The largest cost any run of layers [s, e) can have as a segment that
  * is at most x (-1 when none): the segment caps worth trying, since a
  * split's most expensive segment is one of these values. */
-static int64_t segment_value_at_most(const struct split_search *ss,
-				     int64_t x)
+static int64_t segment_value_at_most(const struct split_search *ss, int64_t x)
 {
 	int64_t best = -1;
 
@@ -693,7 +687,7 @@ static int split_within(struct split_search *ss, int64_t bound, int64_t cap,
 static int64_t split_segment_rank(const struct split_search *ss,
 				  const int *sizes, int rank)
 {
-	int64_t top[2] = {0, 0};
+	int64_t top[2] = { 0, 0 };
 	int at = 0;
 
 	for (int s = 0; s < ss->pp * ss->vpp; s++) {
@@ -793,7 +787,7 @@ unsigned long n56_split_budget = 10000000ul;
 int n56_split_balanced_ex(const struct n56_split_problem *pb, int *sizes,
 			  bool *exact)
 {
-	struct split_search ss = {0};
+	struct split_search ss = { 0 };
 	int nseg = pb->pp * pb->vpp, rc = -1;
 	int *cand = NULL;
 	int64_t heaviest = 0;

@@ -97,14 +97,15 @@ static int check_extra_args(const struct n56_recipe *r,
 		if (g < 0)
 			continue;
 		val = (size_t)g + 1 < ngen &&
-		      strncmp(plan->argv[g + 1], "--", 2) ?
-		      plan->argv[g + 1] : NULL;
+				      strncmp(plan->argv[g + 1], "--", 2)
+			      ? plan->argv[g + 1]
+			      : NULL;
 		n56_diag_add(d, r->path, x->item_pos ? x->item_pos[i] : x->pos,
 			     "runtime.extra_args: %.*s is generated from the "
 			     "recipe (the plan gives '%s%s%s'): change the "
 			     "recipe key, not extra_args",
-			     (int)strcspn(x->v[i], "="), x->v[i],
-			     plan->argv[g], val ? " " : "", val ? val : "");
+			     (int)strcspn(x->v[i], "="), x->v[i], plan->argv[g],
+			     val ? " " : "", val ? val : "");
 		bad = 1;
 	}
 	return bad ? -1 : 0;

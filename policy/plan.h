@@ -17,11 +17,11 @@ struct n56_parallel {
 };
 
 struct n56_stage {
-	int pp, vpp;      /* pipeline stage, virtual stage */
-	int first;        /* 0-based index of the first layer */
-	int count;        /* number of layers */
-	char *letters;    /* the recipe letters of those layers */
-	double cost;      /* estimated cost (FLOPs per token, fwd+bwd) */
+	int pp, vpp;	  /* pipeline stage, virtual stage */
+	int first;	  /* 0-based index of the first layer */
+	int count;	  /* number of layers */
+	char *letters;	  /* the recipe letters of those layers */
+	double cost;	  /* estimated cost (FLOPs per token, fwd+bwd) */
 	double mem_share; /* fraction of the model's parameters held */
 };
 
@@ -32,34 +32,34 @@ struct n56_layout_schedule {
 	char why[200];
 	long microbatches, group;
 	double backward_ratio, p2p_s, gpu_tflops;
-	double time_s;     /* the chosen split's iteration */
-	double ideal_s;    /* total work / pp: no bubble */
-	double balanced_s; /* the stage-balanced split (the old objective) */
-	double equal_s;    /* the equal-count split */
-	double *idle_s;       /* pp entries */
-	long *peak_inflight;  /* pp entries: (microbatch, chunk) pairs */
-	long *warmup;         /* pp entries: warm-up forwards */
-	int *balanced_sizes;  /* pp * vpp: the stage-balanced split */
-	bool exact;           /* the search finished (false: stopped) */
-	unsigned long tried;  /* splits simulated */
-	double s_per_cost;    /* seconds per unit of stage cost */
+	double time_s;	     /* the chosen split's iteration */
+	double ideal_s;	     /* total work / pp: no bubble */
+	double balanced_s;   /* the stage-balanced split (the old objective) */
+	double equal_s;	     /* the equal-count split */
+	double *idle_s;	     /* pp entries */
+	long *peak_inflight; /* pp entries: (microbatch, chunk) pairs */
+	long *warmup;	     /* pp entries: warm-up forwards */
+	int *balanced_sizes; /* pp * vpp: the stage-balanced split */
+	bool exact;	     /* the search finished (false: stopped) */
+	unsigned long tried; /* splits simulated */
+	double s_per_cost;   /* seconds per unit of stage cost */
 };
 
 struct n56_layout {
-	char *pattern;  /* the recipe's family pattern, as written */
-	char *tiled;    /* depth letters */
+	char *pattern; /* the recipe's family pattern, as written */
+	char *tiled;   /* depth letters */
 	int depth;
 	int counts[N56_NFAMILIES];
 	int *r_layer_indices; /* 1-based positions of R blocks */
 	int nr;
 	int *dsa_a_layer_ranks; /* 0-based A ordinals using DSA */
 	int ndsa;
-	char *native_pattern; /* --hybrid-layer-pattern value */
+	char *native_pattern;	  /* --hybrid-layer-pattern value */
 	struct n56_stage *stages; /* pp*vpp, in segment order */
 	int nstages;
 	double imbalance_balanced; /* max stage cost / mean, chosen split */
-	double imbalance_naive;    /* same for the equal-count split */
-	bool hand_split;           /* recipe pinned layout.segments */
+	double imbalance_naive;	   /* same for the equal-count split */
+	bool hand_split;	   /* recipe pinned layout.segments */
 	bool split_exact; /* the balanced split is proven optimal (false:
 			   the search hit its work limit; best found) */
 	struct n56_layout_schedule sched;
@@ -86,7 +86,7 @@ struct n56_env {
 };
 
 struct n56_plan_request {
-	long nodes;         /* > 0 */
+	long nodes;	    /* > 0 */
 	long gpus_per_node; /* > 0; tasks per node = GPUs per node */
 };
 
@@ -166,8 +166,7 @@ int n56_plan_translate(const struct n56_recipe *r,
 void n56_argv_free(char **argv);
 /* Values the translation derives where the recipe leaves them unset
  * (policy/translate.c; nam56r.yaml(5) says which and why). */
-bool n56_rope_fusion_on(const struct n56_recipe *r,
-			const struct n56_layout *l);
+bool n56_rope_fusion_on(const struct n56_recipe *r, const struct n56_layout *l);
 const char *n56_cp_comm_type(const struct n56_recipe *r,
 			     const struct n56_layout *l);
 bool n56_router_pre_softmax(const struct n56_recipe *r);
@@ -187,8 +186,7 @@ int n56_env_add(struct n56_env *e, const char *name, const char *value,
 void n56_env_clear(struct n56_env *e);
 /* The built-in rule that reserves name for the plugin, Slurm or torch
  * (never settable from a recipe), or NULL. */
-const char *n56_env_computed_rule(const struct n56_policy *p,
-				  const char *name);
+const char *n56_env_computed_rule(const struct n56_policy *p, const char *name);
 /* The built-in rule that makes name load code (PATH, LD_*, PYTHONSTARTUP,
  * ...) when env.allow does not name it, or NULL. */
 const char *n56_env_code_rule(const struct n56_policy *p, const char *name);

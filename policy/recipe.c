@@ -9,49 +9,74 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SIZE_RANGE 1, INT32_MAX  /* dimensions, degrees, counts >= 1 */
+#define SIZE_RANGE 1, INT32_MAX	 /* dimensions, degrees, counts >= 1 */
 #define COUNT_RANGE 0, INT32_MAX /* counts that may be zero, indices */
 
 /* The extra level lets a range macro expand into two arguments. */
 #define K_INT(n, d, range) K_INT_(n, d, range)
 #define K_REQ_INT(n, d, range) K_REQ_INT_(n, d, range)
 #define K_INTS(n, d, range) K_INTS_(n, d, range)
-#define K_INT_(n, d, lo, hi) \
-	{ .name = n, .type = N56_Y_INT, .dst = d, .min = lo, .max = hi }
-#define K_REQ_INT_(n, d, lo, hi)                                        \
-	{ .name = n, .type = N56_Y_INT, .dst = d, .min = lo, .max = hi, \
-	  .required = true }
-#define K_BOOL(n, d) { .name = n, .type = N56_Y_BOOL, .dst = d }
-#define K_STR(n, d, c) { .name = n, .type = N56_Y_STR, .dst = d, .choices = c }
-#define K_NUM(n, d) { .name = n, .type = N56_Y_NUM, .dst = d }
-#define K_INTS_(n, d, lo, hi) \
-	{ .name = n, .type = N56_Y_INTLIST, .dst = d, .min = lo, .max = hi }
-#define K_STRS(n, d, c) \
-	{ .name = n, .type = N56_Y_STRLIST, .dst = d, .choices = c }
-#define K_MAP(n, f, d) { .name = n, .type = N56_Y_MAP, .walk = f, .dst = d }
-#define K_REQ_MAP(n, f, d) \
-	{ .name = n, .type = N56_Y_MAP, .walk = f, .dst = d, .required = true }
-#define K_CUSTOM(n, f, d, req) \
-	{ .name = n, .type = N56_Y_CUSTOM, .walk = f, .dst = d, \
-	  .required = req }
+#define K_INT_(n, d, lo, hi)                                                 \
+	{                                                                    \
+		.name = n, .type = N56_Y_INT, .dst = d, .min = lo, .max = hi \
+	}
+#define K_REQ_INT_(n, d, lo, hi)                                              \
+	{                                                                     \
+		.name = n, .type = N56_Y_INT, .dst = d, .min = lo, .max = hi, \
+		.required = true                                              \
+	}
+#define K_BOOL(n, d)                                    \
+	{                                               \
+		.name = n, .type = N56_Y_BOOL, .dst = d \
+	}
+#define K_STR(n, d, c)                                               \
+	{                                                            \
+		.name = n, .type = N56_Y_STR, .dst = d, .choices = c \
+	}
+#define K_NUM(n, d)                                    \
+	{                                              \
+		.name = n, .type = N56_Y_NUM, .dst = d \
+	}
+#define K_INTS_(n, d, lo, hi)                                          \
+	{                                                              \
+		.name = n, .type = N56_Y_INTLIST, .dst = d, .min = lo, \
+		.max = hi                                              \
+	}
+#define K_STRS(n, d, c)                                                  \
+	{                                                                \
+		.name = n, .type = N56_Y_STRLIST, .dst = d, .choices = c \
+	}
+#define K_MAP(n, f, d)                                            \
+	{                                                         \
+		.name = n, .type = N56_Y_MAP, .walk = f, .dst = d \
+	}
+#define K_REQ_MAP(n, f, d)                                         \
+	{                                                          \
+		.name = n, .type = N56_Y_MAP, .walk = f, .dst = d, \
+		.required = true                                   \
+	}
+#define K_CUSTOM(n, f, d, req)                                        \
+	{                                                             \
+		.name = n, .type = N56_Y_CUSTOM, .walk = f, .dst = d, \
+		.required = req                                       \
+	}
 #define NKEYS(t) (sizeof(t) / sizeof((t)[0]))
 
 static const char *const sparse_modes[] = { "tilelang", "gather_scatter",
 					    "none", NULL };
-static const char *const dsa_backends[] = { "none", "tilelang", "cudnn",
-					    NULL };
+static const char *const dsa_backends[] = { "none", "tilelang", "cudnn", NULL };
 static const char *const dispatchers[] = { "allgather", "alltoall", "flex",
 					   NULL };
 /* Megatron's --moe-router-load-balancing-type choices. */
-static const char *const balancers[] = { "aux_loss", "seq_aux_loss",
-					 "global_aux_loss", "sinkhorn", "none",
-					 NULL };
+static const char *const balancers[] = {
+	"aux_loss", "seq_aux_loss", "global_aux_loss", "sinkhorn", "none", NULL
+};
 static const char *const graph_impls[] = { "none", "local",
 					   "transformer_engine",
 					   "full_iteration", NULL };
-static const char *const graph_modules[] = { "attn", "mlp", "moe",
-					     "moe_router", "moe_preprocess",
-					     "mamba", NULL };
+static const char *const graph_modules[] = {
+	"attn", "mlp", "moe", "moe_router", "moe_preprocess", "mamba", NULL
+};
 /* Megatron's --position-embedding-type values a hybrid model takes. */
 static const char *const position_embeddings[] = { "rope", "yarn", "none",
 						   "learned_absolute", NULL };
@@ -60,10 +85,10 @@ static const char *const cp_comm_types[] = { "p2p", "a2a", "allgather",
 static const char *const score_functions[] = { "softmax", "sigmoid", NULL };
 static const char *const recomputes[] = { "none", "selective", "full", NULL };
 /* Megatron's --attention-backend choices. */
-static const char *const attention_backends[] = { "auto", "flash", "fused",
+static const char *const attention_backends[] = { "auto",    "flash", "fused",
 						  "unfused", "local", NULL };
-static const char *const transformer_impls[] = { "transformer_engine",
-						 "local", NULL };
+static const char *const transformer_impls[] = { "transformer_engine", "local",
+						 NULL };
 static const char *const rank_orders[] = { "tp-cp-ep-dp-pp", "tp-cp-ep-pp-dp",
 					   NULL };
 
@@ -88,14 +113,17 @@ static void read_pattern(struct n56_yctx *y, yaml_node_t *n, const char *path,
 		pos.col += (int)i +
 			   (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE);
 		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f)
-			n56_yerr_at(y, pos, "%s: byte 0x%02x is not a block "
+			n56_yerr_at(y, pos,
+				    "%s: byte 0x%02x is not a block "
 				    "letter (A attention, E MoE, M Mamba, "
-				    "R recurrent)", path,
-				    (unsigned char)s[i]);
+				    "R recurrent)",
+				    path, (unsigned char)s[i]);
 		else
-			n56_yerr_at(y, pos, "%s: '%c' is not a block letter "
+			n56_yerr_at(y, pos,
+				    "%s: '%c' is not a block letter "
 				    "(A attention, E MoE, M Mamba, "
-				    "R recurrent)", path, s[i]);
+				    "R recurrent)",
+				    path, s[i]);
 		n56_str_clear(&tmp);
 		return;
 	}
@@ -135,8 +163,7 @@ static void walk_dsa(struct n56_yctx *y, yaml_node_t *n, const char *path,
 		K_INT("indexer_head_dim",
 		      &r->model.attention.dsa.indexer_head_dim, SIZE_RANGE),
 		K_INT("topk", &r->model.attention.dsa.topk, SIZE_RANGE),
-		K_STR("backend", &r->model.attention.dsa.backend,
-		      dsa_backends),
+		K_STR("backend", &r->model.attention.dsa.backend, dsa_backends),
 	};
 	n56_ywalk_map(y, n, path, keys, NKEYS(keys));
 }
@@ -152,8 +179,8 @@ static void walk_engram(struct n56_yctx *y, yaml_node_t *n, const char *path,
 	n56_ywalk_map(y, n, path, keys, NKEYS(keys));
 }
 
-static void walk_attention(struct n56_yctx *y, yaml_node_t *n,
-			   const char *path, void *dst)
+static void walk_attention(struct n56_yctx *y, yaml_node_t *n, const char *path,
+			   void *dst)
 {
 	struct n56_recipe *r = dst;
 	const struct n56_ykey keys[] = {
@@ -207,8 +234,8 @@ static void walk_moe(struct n56_yctx *y, yaml_node_t *n, const char *path,
 	n56_ywalk_map(y, n, path, keys, NKEYS(keys));
 }
 
-static void walk_recurrent(struct n56_yctx *y, yaml_node_t *n,
-			   const char *path, void *dst)
+static void walk_recurrent(struct n56_yctx *y, yaml_node_t *n, const char *path,
+			   void *dst)
 {
 	struct n56_recipe *r = dst;
 	const struct n56_ykey keys[] = {
@@ -224,8 +251,7 @@ static void walk_mtp(struct n56_yctx *y, yaml_node_t *n, const char *path,
 	struct n56_recipe *r = dst;
 	const struct n56_ykey keys[] = {
 		K_INT("depths", &r->model.mtp.depths, COUNT_RANGE),
-		K_CUSTOM("pattern", read_pattern, &r->model.mtp.pattern,
-			 false),
+		K_CUSTOM("pattern", read_pattern, &r->model.mtp.pattern, false),
 		K_NUM("loss_scaling_factor", &r->model.mtp.loss_scaling_factor),
 	};
 	n56_ywalk_map(y, n, path, keys, NKEYS(keys));
@@ -239,8 +265,7 @@ static void walk_model(struct n56_yctx *y, yaml_node_t *n, const char *path,
 		K_CUSTOM("pattern", read_pattern, &r->model.pattern, true),
 		K_INT("depth", &r->model.depth, SIZE_RANGE),
 		K_REQ_INT("hidden_size", &r->model.hidden_size, SIZE_RANGE),
-		K_INT("ffn_hidden_size", &r->model.ffn_hidden_size,
-		      SIZE_RANGE),
+		K_INT("ffn_hidden_size", &r->model.ffn_hidden_size, SIZE_RANGE),
 		K_INT("vocab_size", &r->model.vocab_size, SIZE_RANGE),
 		K_STR("sparse_mode", &r->model.sparse_mode, sparse_modes),
 		K_STR("position_embedding", &r->model.position_embedding,
@@ -269,8 +294,7 @@ static void walk_parallelism(struct n56_yctx *y, yaml_node_t *n,
 		K_INT("cp", &r->parallel.cp, SIZE_RANGE),
 		K_BOOL("sequence_parallel", &r->parallel.sequence_parallel),
 		K_STR("rank_order", &r->parallel.rank_order, rank_orders),
-		K_STR("cp_comm_type", &r->parallel.cp_comm_type,
-		      cp_comm_types),
+		K_STR("cp_comm_type", &r->parallel.cp_comm_type, cp_comm_types),
 	};
 	n56_ywalk_map(y, n, path, keys, NKEYS(keys));
 }
@@ -308,8 +332,10 @@ static void walk_runtime(struct n56_yctx *y, yaml_node_t *n, const char *path,
 {
 	struct n56_recipe *r = dst;
 	const struct n56_ykey keys[] = {
-		{ .name = "command", .type = N56_Y_STRLIST,
-		  .dst = &r->runtime.command, .required = true },
+		{ .name = "command",
+		  .type = N56_Y_STRLIST,
+		  .dst = &r->runtime.command,
+		  .required = true },
 		K_MAP("cuda_graphs", walk_cuda_graphs, r),
 		K_STRS("seams", &r->runtime.seams, NULL),
 		K_STRS("extra_args", &r->runtime.extra_args, NULL),
@@ -318,7 +344,8 @@ static void walk_runtime(struct n56_yctx *y, yaml_node_t *n, const char *path,
 	if (r->runtime.command.set && r->runtime.command.n == 0)
 		n56_yerr_at(y, r->runtime.command.pos,
 			    "%s.command: must name the program to run, e.g. "
-			    "[python3, pretrain_hybrid.py]", path);
+			    "[python3, pretrain_hybrid.py]",
+			    path);
 }
 
 static void walk_cost(struct n56_yctx *y, yaml_node_t *n, const char *path,
@@ -403,8 +430,7 @@ static void derive_defaults(struct n56_recipe *r)
 	if (!r->parallel.etp.set)
 		r->parallel.etp.v = r->parallel.tp.v;
 	if (!r->model.attention.query_groups.set)
-		r->model.attention.query_groups.v =
-			r->model.attention.heads.v;
+		r->model.attention.query_groups.v = r->model.attention.heads.v;
 }
 
 int n56_recipe_parse(const char *name, const char *buf, size_t len,
@@ -481,7 +507,7 @@ int n56_recipe_check_carry(const struct n56_recipe *r, struct n56_diags *d)
 {
 	if (r->content_len <= N56_RECIPE_CARRY_MAX)
 		return 0;
-	n56_diag_add(d, r->path, (struct n56_pos){0, 0},
+	n56_diag_add(d, r->path, (struct n56_pos){ 0, 0 },
 		     "the recipe is %zu bytes; at most %d are carried to the "
 		     "compute nodes (shorten its comments)",
 		     r->content_len, N56_RECIPE_CARRY_MAX);

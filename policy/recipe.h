@@ -35,7 +35,7 @@ struct n56_intlist {
 	long *v;
 	size_t n;
 	bool set;
-	struct n56_pos pos;      /* of the sequence */
+	struct n56_pos pos;	  /* of the sequence */
 	struct n56_pos *item_pos; /* of each item, n entries */
 };
 struct n56_strlist {
@@ -61,9 +61,9 @@ struct n56_kvlist { /* a YAML mapping of strings, in file order */
 enum n56_family { N56_A = 0, N56_E, N56_M, N56_R, N56_NFAMILIES };
 
 struct n56_recipe {
-	char *path;          /* as given, or "builtin" */
+	char *path;	     /* as given, or "builtin" */
 	char sha256_hex[65]; /* of the exact bytes parsed */
-	char *content;       /* those bytes (NUL-terminated copy) */
+	char *content;	     /* those bytes (NUL-terminated copy) */
 	size_t content_len;
 
 	struct n56_int schema; /* must be 1 */
@@ -74,12 +74,13 @@ struct n56_recipe {
 		struct n56_int hidden_size;
 		struct n56_int ffn_hidden_size;
 		struct n56_int vocab_size;
-		struct n56_str sparse_mode; /* tilelang | gather_scatter | none */
+		struct n56_str
+			sparse_mode; /* tilelang | gather_scatter | none */
 		/* rope | yarn | none | learned_absolute (default rope) */
 		struct n56_str position_embedding;
 		struct n56_bool linear_bias; /* default false */
 		struct n56_bool rope_fusion; /* unset: on, off with DSA */
-		struct {                    /* A blocks */
+		struct {		     /* A blocks */
 			struct n56_int heads;
 			struct n56_int query_groups;
 			struct n56_int kv_channels;
@@ -97,7 +98,8 @@ struct n56_recipe {
 				struct n56_int indexer_heads;
 				struct n56_int indexer_head_dim;
 				struct n56_int topk;
-				struct n56_str backend; /* none|tilelang|cudnn */
+				struct n56_str
+					backend; /* none|tilelang|cudnn */
 			} dsa;
 			struct {
 				struct n56_intlist a_layer_ranks;
@@ -120,16 +122,17 @@ struct n56_recipe {
 			struct n56_str load_balancing;
 			struct n56_num aux_loss_coeff;
 			struct n56_bool mod; /* mixture of depths */
-			struct n56_str router_score_function; /* softmax|sigmoid */
+			struct n56_str
+				router_score_function; /* softmax|sigmoid */
 			struct n56_bool router_pre_softmax; /* unset: top-1 */
 		} moe;
-		struct { /* R blocks */
+		struct {		      /* R blocks */
 			struct n56_str mixer; /* e.g. m2rnn */
 			struct n56_int state_dim;
 		} recurrent;
 		struct {
-			struct n56_int depths;   /* 0 = no MTP */
-			struct n56_str pattern;  /* letters of one MTP depth */
+			struct n56_int depths;	/* 0 = no MTP */
+			struct n56_str pattern; /* letters of one MTP depth */
 			struct n56_num loss_scaling_factor;
 		} mtp;
 	} model;
@@ -151,11 +154,12 @@ struct n56_recipe {
 	struct {
 		struct n56_strlist command; /* argv[0..] of the runtime */
 		struct {
-			struct n56_str impl; /* none|local|transformer_engine|full_iteration */
+			struct n56_str
+				impl; /* none|local|transformer_engine|full_iteration */
 			struct n56_strlist modules;
 			struct n56_int warmup_steps;
 		} cuda_graphs;
-		struct n56_strlist seams;      /* patch seams the runtime provides */
+		struct n56_strlist seams; /* patch seams the runtime provides */
 		struct n56_strlist extra_args; /* appended native args */
 	} runtime;
 
@@ -171,14 +175,16 @@ struct n56_recipe {
 	} layout;
 
 	struct { /* memory knobs (policy/memory.c) */
-		struct n56_str recompute; /* none|selective|full (default none) */
+		struct n56_str
+			recompute; /* none|selective|full (default none) */
 		struct n56_int recompute_layers; /* full: layers per chunk */
 		struct n56_bool distributed_optimizer; /* default false */
 		/* auto|flash|fused|unfused|local (default auto) */
 		struct n56_str attention_backend;
 		/* transformer_engine|local (default transformer_engine) */
 		struct n56_str transformer_impl;
-		struct n56_num gpu_memory_gb; /* capacity when nothing else says */
+		struct n56_num
+			gpu_memory_gb; /* capacity when nothing else says */
 	} memory;
 
 	struct n56_kvlist env; /* env the user asks for */
@@ -200,7 +206,6 @@ void n56_recipe_free(struct n56_recipe *r);
 /* Refuses a recipe larger than N56_RECIPE_CARRY_MAX: one diagnostic on the
  * recipe's file, -1. The plugin, validate and plan all check it. */
 int n56_recipe_check_carry(const struct n56_recipe *r, struct n56_diags *d);
-
 
 /* Loads a file of at most max bytes into a NUL-terminated buffer. Refuses
  * directories, devices and FIFOs. Returns -1 with a message in d. */

@@ -199,15 +199,18 @@ static int simulate(const struct n56_sched_problem *pb, double *scr,
 					ready = 0;
 					if (s > 0) {
 						ready = fend[(size_t)(s - 1) *
-								     m + mb];
+								     m +
+							     mb];
 						ready += p2p;
 					}
 					dur = pb->fwd[s];
 				} else {
 					ready = fend[(size_t)s * m + mb];
 					if (s < S - 1) {
-						double b = bend[(size_t)(s + 1) *
-								        m + mb];
+						double b =
+							bend[(size_t)(s + 1) *
+								     m +
+							     mb];
 
 						b += p2p;
 						ready = isnan(b) || b > ready
@@ -238,8 +241,9 @@ static int simulate(const struct n56_sched_problem *pb, double *scr,
 							  i];
 
 					*o = (struct n56_sched_op){
-						r, chunk, mb, bwd, start,
-						free_at[r]};
+						r,   chunk, mb,
+						bwd, start, free_at[r]
+					};
 					res->nops++;
 				}
 			}
@@ -331,7 +335,7 @@ out:
 
 double n56_sched_time(const struct n56_sched_problem *pb, double *scratch)
 {
-	struct n56_sched_result res = {0};
+	struct n56_sched_result res = { 0 };
 	double *scr = scratch, t = -1;
 	double idle[pb->pp > 0 ? pb->pp : 1];
 	long peak[pb->pp > 0 ? pb->pp : 1], warm[pb->pp > 0 ? pb->pp : 1];
@@ -400,13 +404,13 @@ void n56_sched_split_times(const struct n56_sched_split *sp, const int *sizes,
 struct sched_search {
 	const struct n56_sched_split *sp;
 	int S, pp;
-	long group;     /* microbatches per group */
-	double *P;      /* prefix layer times (per microbatch, f + b), n + 1 */
+	long group; /* microbatches per group */
+	double *P;  /* prefix layer times (per microbatch, f + b), n + 1 */
 	double first, last, total;
-	double unit;    /* whole units per second (a power of two) */
-	double *segt;   /* decided segment times */
+	double unit;	/* whole units per second (a power of two) */
+	double *segt;	/* decided segment times */
 	double *segpre; /* prefix of segt, S + 1 */
-	double *K;      /* rank loads of the decided segments */
+	double *K;	/* rank loads of the decided segments */
 	int *sizes, *best_sizes, *target;
 	double best;
 	double *fwd, *bwd, *scratch;
@@ -462,8 +466,9 @@ static double bound_fill(const struct sched_search *ss, int decided)
 	 * rank's earlier chunks are then decided too). */
 	if (ss->sp->vpp > 1) {
 		double rho = ss->sp->ratio, g = (double)ss->group;
-		double gl = (double)(ss->sp->m % ss->group ? ss->sp->m % ss->group
-							   : ss->group);
+		double gl =
+			(double)(ss->sp->m % ss->group ? ss->sp->m % ss->group
+						       : ss->group);
 
 		for (int r = 0; r < ss->pp && r < decided; r++) {
 			double load = ss->K[r], head = 0, tail = 0;
@@ -494,10 +499,9 @@ static double bound_fill(const struct sched_search *ss, int decided)
 	 * and backwards with no round trip between, and the backwards of
 	 * every stage before it follow. */
 	{
-		double t_last = decided >= ss->S
-					? ss->segt[ss->S - 1]
-					: ss->last + ss->P[ss->sp->n] -
-						  ss->P[ss->sp->n - 1];
+		double t_last = decided >= ss->S ? ss->segt[ss->S - 1]
+						 : ss->last + ss->P[ss->sp->n] -
+							   ss->P[ss->sp->n - 1];
 		double v = ss->total + (double)(ss->sp->m - 1) * t_last +
 			   2.0 * (ss->S - 1) * p2p;
 
@@ -656,7 +660,7 @@ static void improve_locally(struct sched_search *ss)
 double n56_sched_split_best(const struct n56_sched_split *sp, int *sizes,
 			    bool *exact, unsigned long *tried)
 {
-	struct sched_search ss = {0};
+	struct sched_search ss = { 0 };
 	int S = sp->pp * sp->vpp, sum = 0;
 	double result = -1;
 
@@ -691,8 +695,13 @@ double n56_sched_split_best(const struct n56_sched_split *sp, int *sizes,
 	ss.fwd = calloc((size_t)S, sizeof(double));
 	ss.bwd = calloc((size_t)S, sizeof(double));
 	ss.prob = (struct n56_sched_problem){
-		.pp = sp->pp, .vpp = sp->vpp, .m = sp->m, .group = sp->group,
-		.fwd = ss.fwd, .bwd = ss.bwd, .p2p = sp->p2p,
+		.pp = sp->pp,
+		.vpp = sp->vpp,
+		.m = sp->m,
+		.group = sp->group,
+		.fwd = ss.fwd,
+		.bwd = ss.bwd,
+		.p2p = sp->p2p,
 	};
 	if (!ss.P || !ss.segt || !ss.segpre || !ss.K || !ss.sizes ||
 	    !ss.best_sizes || !ss.target || !ss.fwd || !ss.bwd)

@@ -14,11 +14,11 @@
  * split) is chunk s / pp of rank s % pp. Times are in any one unit. */
 struct n56_sched_problem {
 	int pp, vpp;
-	long m;            /* microbatches per iteration, >= 1 */
-	long group;        /* microbatches per virtual-stage group; 0: pp */
+	long m;		   /* microbatches per iteration, >= 1 */
+	long group;	   /* microbatches per virtual-stage group; 0: pp */
 	const double *fwd; /* pp * vpp forward times, by virtual stage */
 	const double *bwd; /* pp * vpp backward times */
-	double p2p;        /* added to every hand-off between ranks */
+	double p2p;	   /* added to every hand-off between ranks */
 };
 
 /* One op of the simulated schedule. */
@@ -30,12 +30,12 @@ struct n56_sched_op {
 };
 
 struct n56_sched_result {
-	double time;          /* the iteration: last op's end */
-	double work;          /* sum of every op's time over all ranks */
-	double *idle;         /* pp: time - rank's busy time */
-	long *peak_inflight;  /* pp: most (microbatch, chunk) pairs whose
+	double time;		  /* the iteration: last op's end */
+	double work;		  /* sum of every op's time over all ranks */
+	double *idle;		  /* pp: time - rank's busy time */
+	long *peak_inflight;	  /* pp: most (microbatch, chunk) pairs whose
 				 forward ran and backward did not */
-	long *warmup;         /* pp: Megatron's warm-up forward count */
+	long *warmup;		  /* pp: Megatron's warm-up forward count */
 	struct n56_sched_op *ops; /* every op, by rank then order; or NULL */
 	size_t nops;
 };

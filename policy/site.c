@@ -15,23 +15,25 @@
 
 #define NKEYS(t) (sizeof(t) / sizeof((t)[0]))
 
-static const char *const island_sources[] = { "auto", "per-node",
-					      "admin-map", "slurm-block",
-					      NULL };
-static const char *const record_fields[] = { "admin_comment", "comment",
-					     "none", NULL };
+static const char *const island_sources[] = { "auto", "per-node", "admin-map",
+					      "slurm-block", NULL };
+static const char *const record_fields[] = { "admin_comment", "comment", "none",
+					     NULL };
 
 static void walk_env(struct n56_yctx *y, yaml_node_t *n, const char *path,
 		     void *dst)
 {
 	struct n56_policy *p = dst;
 	const struct n56_ykey keys[] = {
-		{ .name = "pinned", .type = N56_Y_KVMAP,
+		{ .name = "pinned",
+		  .type = N56_Y_KVMAP,
 		  .dst = &p->env.pinned },
-		{ .name = "defaults", .type = N56_Y_KVMAP,
+		{ .name = "defaults",
+		  .type = N56_Y_KVMAP,
 		  .dst = &p->env.defaults },
 		{ .name = "deny", .type = N56_Y_STRLIST, .dst = &p->env.deny },
-		{ .name = "allow", .type = N56_Y_STRLIST,
+		{ .name = "allow",
+		  .type = N56_Y_STRLIST,
 		  .dst = &p->env.allow },
 	};
 	n56_ywalk_map(y, n, path, keys, NKEYS(keys));
@@ -42,7 +44,8 @@ static void walk_runtime(struct n56_yctx *y, yaml_node_t *n, const char *path,
 {
 	struct n56_policy *p = dst;
 	const struct n56_ykey keys[] = {
-		{ .name = "allowed_commands", .type = N56_Y_STRLIST,
+		{ .name = "allowed_commands",
+		  .type = N56_Y_STRLIST,
 		  .dst = &p->runtime.allowed_commands },
 	};
 	n56_ywalk_map(y, n, path, keys, NKEYS(keys));
@@ -54,22 +57,30 @@ static void read_island(struct n56_yctx *y, yaml_node_t *n, const char *path,
 {
 	struct n56_str nodes = { 0 }, gpus = { 0 }, domain = { 0 };
 	const struct n56_ykey keys[] = {
-		{ .name = "nodes", .type = N56_Y_STR, .dst = &nodes,
+		{ .name = "nodes",
+		  .type = N56_Y_STR,
+		  .dst = &nodes,
 		  .required = true },
 		{ .name = "gpus", .type = N56_Y_STR, .dst = &gpus },
-		{ .name = "domain", .type = N56_Y_STR, .dst = &domain,
+		{ .name = "domain",
+		  .type = N56_Y_STR,
+		  .dst = &domain,
 		  .required = true },
 	};
 	size_t before = y->nerr;
 
 	n56_ywalk_map(y, n, path, keys, NKEYS(keys));
 	if (nodes.v && strpbrk(nodes.v, " \t"))
-		n56_yerr_at(y, nodes.pos, "%s.nodes: '%s' is not a Slurm "
+		n56_yerr_at(y, nodes.pos,
+			    "%s.nodes: '%s' is not a Slurm "
 			    "hostlist (no spaces: write n[1-18] or "
-			    "n1,n2)", path, nodes.v);
+			    "n1,n2)",
+			    path, nodes.v);
 	if (gpus.v && strspn(gpus.v, "0123456789,-") != strlen(gpus.v))
-		n56_yerr_at(y, gpus.pos, "%s.gpus: '%s' is not a list of GPU "
-			    "indices (write e.g. 0-3 or 0,2,4)", path, gpus.v);
+		n56_yerr_at(y, gpus.pos,
+			    "%s.gpus: '%s' is not a list of GPU "
+			    "indices (write e.g. 0-3 or 0,2,4)",
+			    path, gpus.v);
 	if (y->nerr != before) {
 		n56_str_clear(&nodes);
 		n56_str_clear(&gpus);
@@ -100,8 +111,10 @@ static void read_islands(struct n56_yctx *y, yaml_node_t *n, const char *path,
 	size_t cnt;
 
 	if (!n || n->type != YAML_SEQUENCE_NODE) {
-		n56_yerr(y, n, "%s: expected a list of {nodes, gpus, domain}, "
-			 "got %s", path, n56_ynode_kind(n));
+		n56_yerr(y, n,
+			 "%s: expected a list of {nodes, gpus, domain}, "
+			 "got %s",
+			 path, n56_ynode_kind(n));
 		return;
 	}
 	cnt = (size_t)(n->data.sequence.items.top -
@@ -125,25 +138,33 @@ static void read_islands(struct n56_yctx *y, yaml_node_t *n, const char *path,
 	p->topology.islands_pos = n56_ypos(n);
 }
 
-static void walk_topology(struct n56_yctx *y, yaml_node_t *n,
-			  const char *path, void *dst)
+static void walk_topology(struct n56_yctx *y, yaml_node_t *n, const char *path,
+			  void *dst)
 {
 	struct n56_policy *p = dst;
 	const struct n56_ykey keys[] = {
-		{ .name = "island_source", .type = N56_Y_STR,
+		{ .name = "island_source",
+		  .type = N56_Y_STR,
 		  .dst = &p->topology.island_source,
 		  .choices = island_sources },
-		{ .name = "require_tp_in_island", .type = N56_Y_BOOL,
+		{ .name = "require_tp_in_island",
+		  .type = N56_Y_BOOL,
 		  .dst = &p->topology.require_tp_in_island },
-		{ .name = "islands", .type = N56_Y_CUSTOM,
-		  .walk = read_islands, .dst = p },
-		{ .name = "nic_env", .type = N56_Y_STR,
+		{ .name = "islands",
+		  .type = N56_Y_CUSTOM,
+		  .walk = read_islands,
+		  .dst = p },
+		{ .name = "nic_env",
+		  .type = N56_Y_STR,
 		  .dst = &p->topology.nic_env },
-		{ .name = "cache_dir", .type = N56_Y_STR,
+		{ .name = "cache_dir",
+		  .type = N56_Y_STR,
 		  .dst = &p->topology.cache_dir },
-		{ .name = "slurm_topology_file", .type = N56_Y_STR,
+		{ .name = "slurm_topology_file",
+		  .type = N56_Y_STR,
 		  .dst = &p->topology.slurm_topology_file },
-		{ .name = "slurm_topology", .type = N56_Y_STR,
+		{ .name = "slurm_topology",
+		  .type = N56_Y_STR,
 		  .dst = &p->topology.slurm_topology },
 	};
 	n56_ywalk_map(y, n, path, keys, NKEYS(keys));
@@ -154,27 +175,33 @@ static void walk_record(struct n56_yctx *y, yaml_node_t *n, const char *path,
 {
 	struct n56_policy *p = dst;
 	const struct n56_ykey keys[] = {
-		{ .name = "field", .type = N56_Y_STR, .dst = &p->record.field,
+		{ .name = "field",
+		  .type = N56_Y_STR,
+		  .dst = &p->record.field,
 		  .choices = record_fields },
-		{ .name = "master_port", .type = N56_Y_INT,
+		{ .name = "master_port",
+		  .type = N56_Y_INT,
 		  .dst = &p->record.master_port,
-		  .min = N56_MASTER_PORT_MIN, .max = N56_MASTER_PORT_MAX },
+		  .min = N56_MASTER_PORT_MIN,
+		  .max = N56_MASTER_PORT_MAX },
 	};
 	n56_ywalk_map(y, n, path, keys, NKEYS(keys));
 }
 
-static const char *const node_dsa_backends[] = { "tilelang", "cudnn",
-						 NULL };
+static const char *const node_dsa_backends[] = { "tilelang", "cudnn", NULL };
 
 static void walk_node(struct n56_yctx *y, yaml_node_t *n, const char *path,
 		      void *dst)
 {
 	struct n56_policy *p = dst;
 	const struct n56_ykey keys[] = {
-		{ .name = "transformer_engine", .type = N56_Y_STR,
+		{ .name = "transformer_engine",
+		  .type = N56_Y_STR,
 		  .dst = &p->node.transformer_engine },
-		{ .name = "dsa_backends", .type = N56_Y_STRLIST,
-		  .dst = &p->node.dsa_backends, .choices = node_dsa_backends },
+		{ .name = "dsa_backends",
+		  .type = N56_Y_STRLIST,
+		  .dst = &p->node.dsa_backends,
+		  .choices = node_dsa_backends },
 	};
 	n56_ywalk_map(y, n, path, keys, NKEYS(keys));
 }
@@ -184,13 +211,17 @@ static void walk_memory(struct n56_yctx *y, yaml_node_t *n, const char *path,
 {
 	struct n56_policy *p = dst;
 	const struct n56_ykey keys[] = {
-		{ .name = "headroom_percent", .type = N56_Y_NUM,
+		{ .name = "headroom_percent",
+		  .type = N56_Y_NUM,
 		  .dst = &p->memory.headroom_percent },
-		{ .name = "warn_percent", .type = N56_Y_NUM,
+		{ .name = "warn_percent",
+		  .type = N56_Y_NUM,
 		  .dst = &p->memory.warn_percent },
-		{ .name = "gpu_memory_gb", .type = N56_Y_NUM,
+		{ .name = "gpu_memory_gb",
+		  .type = N56_Y_NUM,
 		  .dst = &p->memory.gpu_memory_gb },
-		{ .name = "partitions", .type = N56_Y_KVMAP,
+		{ .name = "partitions",
+		  .type = N56_Y_KVMAP,
 		  .dst = &p->memory.partitions },
 	};
 	n56_ywalk_map(y, n, path, keys, NKEYS(keys));
@@ -198,7 +229,8 @@ static void walk_memory(struct n56_yctx *y, yaml_node_t *n, const char *path,
 	    p->memory.headroom_percent.v >= 100)
 		n56_yerr_at(y, p->memory.headroom_percent.pos,
 			    "%s.headroom_percent is %s: give a percentage "
-			    "below 100", path, p->memory.headroom_percent.text);
+			    "below 100",
+			    path, p->memory.headroom_percent.text);
 	for (size_t i = 0; i < p->memory.partitions.n; i++) {
 		const struct n56_kv *kv = &p->memory.partitions.v[i];
 		char *end;
@@ -212,14 +244,16 @@ static void walk_memory(struct n56_yctx *y, yaml_node_t *n, const char *path,
 	}
 }
 
-static void walk_preflight(struct n56_yctx *y, yaml_node_t *n,
-			   const char *path, void *dst)
+static void walk_preflight(struct n56_yctx *y, yaml_node_t *n, const char *path,
+			   void *dst)
 {
 	struct n56_policy *p = dst;
 	const struct n56_ykey keys[] = {
-		{ .name = "min_tp_busbw_gbps", .type = N56_Y_NUM,
+		{ .name = "min_tp_busbw_gbps",
+		  .type = N56_Y_NUM,
 		  .dst = &p->preflight.min_tp_busbw_gbps },
-		{ .name = "min_dp_busbw_gbps", .type = N56_Y_NUM,
+		{ .name = "min_dp_busbw_gbps",
+		  .type = N56_Y_NUM,
 		  .dst = &p->preflight.min_dp_busbw_gbps },
 	};
 	n56_ywalk_map(y, n, path, keys, NKEYS(keys));
@@ -230,12 +264,14 @@ static void check_globs(struct n56_yctx *y, const struct n56_strlist *l,
 			const char *path)
 {
 	for (size_t i = 0; i < l->n; i++)
-		if (strspn(l->v[i], "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklm"
-				    "nopqrstuvwxyz0123456789_*?[]!-") !=
-		    strlen(l->v[i]))
-			n56_yerr_at(y, l->item_pos[i], "%s[%zu]: '%s' is not a "
+		if (strspn(l->v[i],
+			   "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklm"
+			   "nopqrstuvwxyz0123456789_*?[]!-") != strlen(l->v[i]))
+			n56_yerr_at(y, l->item_pos[i],
+				    "%s[%zu]: '%s' is not a "
 				    "variable name or glob (letters, digits, _ "
-				    "and * ? [ ])", path, i, l->v[i]);
+				    "and * ? [ ])",
+				    path, i, l->v[i]);
 }
 
 /* A name the policy both sets and forbids is a contradiction the admin
@@ -247,10 +283,11 @@ static void check_kv_denied(struct n56_yctx *y, const struct n56_kvlist *kv,
 		for (size_t j = 0; j < deny->n; j++) {
 			if (fnmatch(deny->v[j], kv->v[i].name, 0))
 				continue;
-			n56_yerr_at(y, kv->v[i].pos, "%s.%s: denied by "
+			n56_yerr_at(y, kv->v[i].pos,
+				    "%s.%s: denied by "
 				    "env.deny[%zu] '%s' of the same policy "
-				    "(remove one of them)", path,
-				    kv->v[i].name, j, deny->v[j]);
+				    "(remove one of them)",
+				    path, kv->v[i].name, j, deny->v[j]);
 			break;
 		}
 	}
@@ -273,16 +310,21 @@ static void check_slurm_block(struct n56_yctx *y, struct n56_policy *p)
 			    "remove topology.islands, or use island_source "
 			    "admin-map");
 	if (!block && file->set)
-		n56_yerr_at(y, file->pos, "topology.slurm_topology_file: "
+		n56_yerr_at(y, file->pos,
+			    "topology.slurm_topology_file: "
 			    "only read with island_source slurm-block (it is "
-			    "%s)", src->v ? src->v : "auto");
+			    "%s)",
+			    src->v ? src->v : "auto");
 	if (!block && name->set)
-		n56_yerr_at(y, name->pos, "topology.slurm_topology: only "
+		n56_yerr_at(y, name->pos,
+			    "topology.slurm_topology: only "
 			    "read with island_source slurm-block (it is %s)",
 			    src->v ? src->v : "auto");
 	if (file->set && file->v[0] != '/')
-		n56_yerr_at(y, file->pos, "topology.slurm_topology_file: "
-			    "'%s' is not an absolute path", file->v);
+		n56_yerr_at(y, file->pos,
+			    "topology.slurm_topology_file: "
+			    "'%s' is not an absolute path",
+			    file->v);
 }
 
 static void check_policy(struct n56_yctx *y, struct n56_policy *p)
@@ -311,13 +353,16 @@ static void check_policy(struct n56_yctx *y, struct n56_policy *p)
 	check_slurm_block(y, p);
 	if (p->topology.nic_env.set &&
 	    !n56_env_name_valid(p->topology.nic_env.v))
-		n56_yerr_at(y, p->topology.nic_env.pos, "topology.nic_env: "
+		n56_yerr_at(y, p->topology.nic_env.pos,
+			    "topology.nic_env: "
 			    "'%s' is not a valid environment variable name "
-			    "([A-Za-z_][A-Za-z0-9_]*)", p->topology.nic_env.v);
+			    "([A-Za-z_][A-Za-z0-9_]*)",
+			    p->topology.nic_env.v);
 	if (p->topology.cache_dir.set && p->topology.cache_dir.v[0] != '/')
 		n56_yerr_at(y, p->topology.cache_dir.pos,
 			    "topology.cache_dir: '%s' is not an absolute "
-			    "path", p->topology.cache_dir.v);
+			    "path",
+			    p->topology.cache_dir.v);
 }
 
 static int set_defaults(struct n56_policy *p)
@@ -368,23 +413,40 @@ int n56_policy_parse(const char *name, const char *buf, size_t len,
 		goto out;
 	{
 		const struct n56_ykey keys[] = {
-			{ .name = "schema", .type = N56_Y_INT,
-			  .dst = &p->schema, .min = LONG_MIN, .max = LONG_MAX,
+			{ .name = "schema",
+			  .type = N56_Y_INT,
+			  .dst = &p->schema,
+			  .min = LONG_MIN,
+			  .max = LONG_MAX,
 			  .required = true },
-			{ .name = "env", .type = N56_Y_MAP, .walk = walk_env,
+			{ .name = "env",
+			  .type = N56_Y_MAP,
+			  .walk = walk_env,
 			  .dst = p },
-			{ .name = "runtime", .type = N56_Y_MAP,
-			  .walk = walk_runtime, .dst = p },
-			{ .name = "topology", .type = N56_Y_MAP,
-			  .walk = walk_topology, .dst = p },
-			{ .name = "record", .type = N56_Y_MAP,
-			  .walk = walk_record, .dst = p },
-			{ .name = "preflight", .type = N56_Y_MAP,
-			  .walk = walk_preflight, .dst = p },
-			{ .name = "node", .type = N56_Y_MAP,
-			  .walk = walk_node, .dst = p },
-			{ .name = "memory", .type = N56_Y_MAP,
-			  .walk = walk_memory, .dst = p },
+			{ .name = "runtime",
+			  .type = N56_Y_MAP,
+			  .walk = walk_runtime,
+			  .dst = p },
+			{ .name = "topology",
+			  .type = N56_Y_MAP,
+			  .walk = walk_topology,
+			  .dst = p },
+			{ .name = "record",
+			  .type = N56_Y_MAP,
+			  .walk = walk_record,
+			  .dst = p },
+			{ .name = "preflight",
+			  .type = N56_Y_MAP,
+			  .walk = walk_preflight,
+			  .dst = p },
+			{ .name = "node",
+			  .type = N56_Y_MAP,
+			  .walk = walk_node,
+			  .dst = p },
+			{ .name = "memory",
+			  .type = N56_Y_MAP,
+			  .walk = walk_memory,
+			  .dst = p },
 		};
 		n56_ywalk_map(&y, root, "", keys, NKEYS(keys));
 	}
@@ -427,8 +489,7 @@ int n56_policy_load(const char *path, struct n56_policy **out,
  * writable by someone else), in buf; NULL when it is. A sticky directory
  * (as /tmp) may be writable by all: there only an entry's owner, root
  * here, may rename or remove it. */
-static const char *not_roots_alone(const struct stat *st, char *buf,
-				   size_t len)
+static const char *not_roots_alone(const struct stat *st, char *buf, size_t len)
 {
 	bool sticky = S_ISDIR(st->st_mode) && (st->st_mode & S_ISVTX);
 
@@ -457,22 +518,26 @@ static int check_dir(const char *what, const char *policy, const char *dir,
 	char whybuf[64];
 
 	if (stat(dir, &st) < 0) {
-		n56_diag_add(d, policy, nopos, "refusing %s: cannot stat its "
-			     "directory %s: %s", what, dir, strerror(errno));
+		n56_diag_add(d, policy, nopos,
+			     "refusing %s: cannot stat its "
+			     "directory %s: %s",
+			     what, dir, strerror(errno));
 		return -1;
 	}
 	why = not_roots_alone(&st, whybuf, sizeof(whybuf));
 	if (!why)
 		return 0;
-	n56_diag_add(d, policy, nopos, "refusing %s: its directory %s is "
+	n56_diag_add(d, policy, nopos,
+		     "refusing %s: its directory %s is "
 		     "%s, so others could replace the file (chown root:root "
-		     "%s; chmod go-w %s)", what, dir, why, dir, dir);
+		     "%s; chmod go-w %s)",
+		     what, dir, why, dir, dir);
 	return -1;
 }
 
 /* Every directory from / down to the file's own, in path (absolute). */
-static int check_dirs_of(const char *what, const char *policy,
-			 const char *path, struct n56_diags *d)
+static int check_dirs_of(const char *what, const char *policy, const char *path,
+			 struct n56_diags *d)
 {
 	size_t n = strlen(path);
 	char *dir = malloc(n + 2);
@@ -517,13 +582,16 @@ static int check_parents(const char *path, const struct stat *fst,
 	}
 	real = realpath(path, NULL);
 	if (!abs || !real) {
-		n56_diag_add(d, path, nopos, "refusing the site policy: "
-			     "cannot resolve its path: %s", strerror(errno));
+		n56_diag_add(d, path, nopos,
+			     "refusing the site policy: "
+			     "cannot resolve its path: %s",
+			     strerror(errno));
 		goto out;
 	}
 	if (stat(real, &rst) < 0 || rst.st_dev != fst->st_dev ||
 	    rst.st_ino != fst->st_ino) {
-		n56_diag_add(d, path, nopos, "refusing the site policy: the "
+		n56_diag_add(d, path, nopos,
+			     "refusing the site policy: the "
 			     "file changed while it was being checked");
 		goto out;
 	}
@@ -613,14 +681,18 @@ int n56_path_trusted(const char *what, const char *path, bool is_dir,
 	}
 	why = not_roots_alone(&st, whybuf, sizeof(whybuf));
 	if (why && !(is_dir && (st.st_mode & S_ISVTX))) {
-		n56_diag_add(d, path, nopos, "refusing %s: %s (chown root:root "
-			     "%s; chmod go-w %s)", what, why, path, path);
+		n56_diag_add(d, path, nopos,
+			     "refusing %s: %s (chown root:root "
+			     "%s; chmod go-w %s)",
+			     what, why, path, path);
 		goto out;
 	}
 	real = realpath(path, NULL);
 	if (!real) {
-		n56_diag_add(d, path, nopos, "refusing %s: cannot resolve "
-			     "its path: %s", what, strerror(errno));
+		n56_diag_add(d, path, nopos,
+			     "refusing %s: cannot resolve "
+			     "its path: %s",
+			     what, strerror(errno));
 		goto out;
 	}
 	if (check_dirs_of(what, path, abs, d) == 0 &&
@@ -651,8 +723,7 @@ static void withhold(struct n56_diags *d, size_t from, const char *path)
 		     n, n == 1 ? "" : "s", path);
 }
 
-static bool changed_while_read(int fd, const struct stat *before,
-			       size_t len)
+static bool changed_while_read(int fd, const struct stat *before, size_t len)
 {
 	struct stat now;
 
@@ -707,9 +778,10 @@ again:
 	}
 	why = not_roots_alone(&st, whybuf, sizeof(whybuf));
 	if (why) {
-		n56_diag_add(d, path, nopos, "refusing the site policy: %s "
-			     "(chown root:root %s; chmod go-w %s)", why, path,
-			     path);
+		n56_diag_add(d, path, nopos,
+			     "refusing the site policy: %s "
+			     "(chown root:root %s; chmod go-w %s)",
+			     why, path, path);
 		goto out;
 	}
 	if (check_parents(path, &st, d) < 0)

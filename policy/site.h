@@ -36,8 +36,9 @@ struct n56_policy {
 	struct {
 		struct n56_kvlist pinned;   /* always wins */
 		struct n56_kvlist defaults; /* a recipe may override */
-		struct n56_strlist deny;    /* names or globs a recipe may not set */
-		struct n56_strlist allow;   /* when set: only these names/globs */
+		struct n56_strlist
+			deny; /* names or globs a recipe may not set */
+		struct n56_strlist allow; /* when set: only these names/globs */
 	} env;
 	struct {
 		struct n56_strlist allowed_commands; /* globs on argv[0] */
@@ -59,7 +60,8 @@ struct n56_policy {
 		 * whose blocks are the NVLink domains. */
 		struct n56_str slurm_topology_file;
 		struct n56_str slurm_topology;
-		struct n56_str nic_env; /* env name that receives the nearest NIC */
+		struct n56_str
+			nic_env; /* env name that receives the nearest NIC */
 		struct n56_str cache_dir;
 	} topology;
 	struct {
@@ -86,9 +88,9 @@ struct n56_policy {
 	} node;
 	struct { /* GPU memory fit (policy/memory.c) */
 		struct n56_num headroom_percent; /* kept free; default 5 */
-		struct n56_num warn_percent;     /* warn band; default 3 */
-		struct n56_num gpu_memory_gb;    /* every partition */
-		struct n56_kvlist partitions;    /* NAME: GB per partition */
+		struct n56_num warn_percent;	 /* warn band; default 3 */
+		struct n56_num gpu_memory_gb;	 /* every partition */
+		struct n56_kvlist partitions;	 /* NAME: GB per partition */
 	} memory;
 };
 

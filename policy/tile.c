@@ -11,11 +11,16 @@
 static int family_of(char c)
 {
 	switch (c) {
-	case 'A': return N56_A;
-	case 'E': return N56_E;
-	case 'M': return N56_M;
-	case 'R': return N56_R;
-	default: return -1;
+	case 'A':
+		return N56_A;
+	case 'E':
+		return N56_E;
+	case 'M':
+		return N56_M;
+	case 'R':
+		return N56_R;
+	default:
+		return -1;
 	}
 }
 

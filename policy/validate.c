@@ -492,8 +492,7 @@ static void rule_kv_channels(const struct n56_recipe *r,
 
 /* Megatron (TransformerConfig): DSA's indexer sees the whole sequence, so
  * context parallelism must all-gather it. */
-static void rule_cp_comm(const struct n56_recipe *r,
-			 const struct n56_layout *l,
+static void rule_cp_comm(const struct n56_recipe *r, const struct n56_layout *l,
 			 const struct n56_parallel *par, struct n56_diags *d)
 {
 	const struct n56_str *t = &r->parallel.cp_comm_type;
@@ -564,10 +563,10 @@ static void rule_cuda_graphs(const struct n56_recipe *r,
 			     "needs moe_router with impl %s: add moe_router",
 			     cg->impl.v);
 	if (!experts) {
-		const char *m = has_module(r, "moe")	    ? "moe"
+		const char *m = has_module(r, "moe")	      ? "moe"
 				: has_module(r, "moe_router") ? "moe_router"
-				: router		    ? "moe_preprocess"
-							    : NULL;
+				: router		      ? "moe_preprocess"
+							      : NULL;
 		if (m)
 			n56_diag_add(d, r->path, module_pos(r, m),
 				     "runtime.cuda_graphs.modules: %s needs "
@@ -618,14 +617,13 @@ static const char *extra_value(const struct n56_recipe *r, const char *flag)
  * (megatron/core/transformer/transformer_config.py, the CUDA-graph checks
  * of recomputation) and validate_args (megatron/training/arguments.py,
  * --attention-backend local) at the commit policy/megatron.h names. */
-static void rule_memory_knobs(const struct n56_recipe *r,
-			      struct n56_diags *d)
+static void rule_memory_knobs(const struct n56_recipe *r, struct n56_diags *d)
 {
 	const typeof(r->runtime.cuda_graphs) *cg = &r->runtime.cuda_graphs;
 	const char *impl = cg->impl.v;
 	bool graphs = impl && strcmp(impl, "none");
-	bool full_graph = graphs && (!strcmp(impl, "full_iteration") ||
-				     !cg->modules.n);
+	bool full_graph =
+		graphs && (!strcmp(impl, "full_iteration") || !cg->modules.n);
 	const char *spec = extra_value(r, "--spec");
 	const char *drop = extra_value(r, "--attention-dropout");
 
@@ -637,7 +635,8 @@ static void rule_memory_knobs(const struct n56_recipe *r,
 			     "recomputes whole layers only under a "
 			     "full-iteration CUDA graph: use impl "
 			     "full_iteration (without modules) or none, or "
-			     "memory.recompute: selective", impl);
+			     "memory.recompute: selective",
+			     impl);
 	/* Selective recompute is Megatron's default module, the core
 	 * attention; a graph that captures it cannot replay its dropout. */
 	if (str_is(&r->memory.recompute, "selective") &&
@@ -651,8 +650,8 @@ static void rule_memory_knobs(const struct n56_recipe *r,
 			     "otherwise) in a graph: add \"--attention-"
 			     "dropout\", \"0.0\" to runtime.extra_args, take "
 			     "attn out of the graph's modules, or use "
-			     "memory.recompute: none", impl,
-			     full_graph ? "" : ", module attn");
+			     "memory.recompute: none",
+			     impl, full_graph ? "" : ", module attn");
 	if (str_is(&r->memory.attention_backend, "local") &&
 	    !(spec && !strcmp(spec, "local")))
 		n56_diag_add(d, r->path, r->memory.attention_backend.pos,
@@ -667,8 +666,7 @@ static void rule_memory_knobs(const struct n56_recipe *r,
  * in the rank order, the expert grid must have the same data-parallel size
  * as the attention grid: tp x cp = etp x ep. */
 static void rule_rank_order(const struct n56_recipe *r,
-			    const struct n56_parallel *par,
-			    struct n56_diags *d)
+			    const struct n56_parallel *par, struct n56_diags *d)
 {
 	long edp, egrid = par->etp * par->ep * par->pp;
 
@@ -753,8 +751,7 @@ static void rule_node_software(const struct n56_recipe *r,
 		     "model.attention.dsa.backend %s: the site's nodes have "
 		     "no %s DSA kernels (policy %s: node.dsa_backends): use "
 		     "backend none (Megatron's PyTorch fallback)%s%s",
-		     b, b, p->path,
-		     p->node.dsa_backends.n ? ", or " : "",
+		     b, b, p->path, p->node.dsa_backends.n ? ", or " : "",
 		     p->node.dsa_backends.n ? p->node.dsa_backends.v[0] : "");
 }
 
@@ -1088,7 +1085,9 @@ static int require_env(const struct n56_recipe *r, const struct n56_policy *p,
 	case N56_ORIGIN_SITE_DEFAULT:
 		fix = "override the site default in the recipe's env";
 		break;
-	default: fix = "set it to that value, or remove it from env"; break;
+	default:
+		fix = "set it to that value, or remove it from env";
+		break;
 	}
 	n56_diag_add(d, file, pos,
 		     "env %s=%s (%s) must be \"%s\" because %s: %s", name,

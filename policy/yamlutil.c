@@ -33,7 +33,8 @@ vadd(struct n56_yctx *y, struct n56_pos pos, const char *fmt, va_list ap)
 	 * parse cut short, not a million lines. */
 	if (y->nerr >= N56_MAX_ERRORS) {
 		if (y->nerr++ == N56_MAX_ERRORS)
-			n56_diag_add(y->d, y->file, pos, "too many errors "
+			n56_diag_add(y->d, y->file, pos,
+				     "too many errors "
 				     "(more than %d); stopping here",
 				     N56_MAX_ERRORS);
 		return;
@@ -54,8 +55,7 @@ void n56_yerr_at(struct n56_yctx *y, struct n56_pos pos, const char *fmt, ...)
 	va_end(ap);
 }
 
-void n56_yerr(struct n56_yctx *y, const yaml_node_t *node, const char *fmt,
-	      ...)
+void n56_yerr(struct n56_yctx *y, const yaml_node_t *node, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -179,8 +179,7 @@ static void parser_error(struct n56_yctx *y, const yaml_parser_t *p,
 		return;
 	}
 	if (p->error == YAML_READER_ERROR) {
-		n56_yerr_at(y, (struct n56_pos){ 0, 0 },
-			    "%s at byte %zu",
+		n56_yerr_at(y, (struct n56_pos){ 0, 0 }, "%s at byte %zu",
 			    p->problem ? p->problem : "unreadable input",
 			    p->problem_offset + 1);
 		return;
@@ -270,7 +269,8 @@ static int check_events(struct n56_yctx *y, const char *buf, size_t len)
 		if (depth > N56_MAX_DEPTH) {
 			n56_yerr_at(y, mark_pos(ev.start_mark),
 				    "nested more than %d levels deep (these "
-				    "files need at most 5)", N56_MAX_DEPTH);
+				    "files need at most 5)",
+				    N56_MAX_DEPTH);
 			rc = -1;
 			done = true;
 		}
@@ -509,8 +509,10 @@ static void read_num(struct n56_yctx *y, yaml_node_t *n, const char *path,
 		return;
 	}
 	if (errno == ERANGE || !isfinite(v) || v < 0) {
-		n56_yerr(y, n, "%s: " SHOWN " is out of range (a number "
-			 "from 0 up)", path, s);
+		n56_yerr(y, n,
+			 "%s: " SHOWN " is out of range (a number "
+			 "from 0 up)",
+			 path, s);
 		return;
 	}
 	text = strdup(s);
@@ -737,8 +739,8 @@ static void read_kvmap(struct n56_yctx *y, yaml_node_t *n, const char *path,
 	cnt = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
 	/* Duplicates are found by comparing with every earlier name. */
 	if (cnt > N56_MAX_VARS) {
-		n56_yerr(y, n, "%s: too many variables (%zu, at most %d)",
-			 path, cnt, N56_MAX_VARS);
+		n56_yerr(y, n, "%s: too many variables (%zu, at most %d)", path,
+			 cnt, N56_MAX_VARS);
 		return;
 	}
 	v = calloc(cnt + 1, sizeof(*v));
@@ -761,9 +763,11 @@ static void read_kvmap(struct n56_yctx *y, yaml_node_t *n, const char *path,
 			continue;
 		}
 		if (!n56_env_name_valid(name)) {
-			n56_yerr(y, kn, "%s: '" SHOWN "' is not a valid "
+			n56_yerr(y, kn,
+				 "%s: '" SHOWN "' is not a valid "
 				 "environment variable name "
-				 "([A-Za-z_][A-Za-z0-9_]*)", path, name);
+				 "([A-Za-z_][A-Za-z0-9_]*)",
+				 path, name);
 			bad = true;
 			continue;
 		}
@@ -771,13 +775,15 @@ static void read_kvmap(struct n56_yctx *y, yaml_node_t *n, const char *path,
 		 * duplicate is named even when the first value was bad. */
 		for (yaml_node_pair_t *q = n->data.mapping.pairs.start;
 		     q < pair && !dup; q++) {
-			yaml_node_t *qn = yaml_document_get_node(&y->doc,
-								 q->key);
+			yaml_node_t *qn =
+				yaml_document_get_node(&y->doc, q->key);
 			if (qn && qn->type == YAML_SCALAR_NODE &&
 			    !strcmp((const char *)qn->data.scalar.value,
 				    name)) {
-				n56_yerr(y, kn, "duplicate key '%s' in %s "
-					 "(first at line %d)", name, path,
+				n56_yerr(y, kn,
+					 "duplicate key '%s' in %s "
+					 "(first at line %d)",
+					 name, path,
 					 (int)qn->start_mark.line + 1);
 				dup = true;
 			}
@@ -793,7 +799,8 @@ static void read_kvmap(struct n56_yctx *y, yaml_node_t *n, const char *path,
 			continue;
 		}
 		if (!*val && is_plain(vn)) {
-			n56_yerr(y, vn, "%s: expected a value, got an empty "
+			n56_yerr(y, vn,
+				 "%s: expected a value, got an empty "
 				 "value (write \"\" for an empty string)",
 				 vpath);
 			bad = true;
@@ -841,8 +848,10 @@ static void unknown_key(struct n56_yctx *y, yaml_node_t *kn, const char *name,
 		}
 	}
 	if (nkeys && best <= (strlen(keys[bi].name) + 2) / 3) {
-		n56_yerr(y, kn, "unknown key '" SHOWN "' in %s (did you mean "
-			 "'%s'?)", name, where, keys[bi].name);
+		n56_yerr(y, kn,
+			 "unknown key '" SHOWN "' in %s (did you mean "
+			 "'%s'?)",
+			 name, where, keys[bi].name);
 		return;
 	}
 	for (size_t i = 0; i < nkeys && used < sizeof(list); i++)
@@ -871,8 +880,7 @@ void n56_ywalk_map(struct n56_yctx *y, yaml_node_t *node, const char *path,
 		return;
 	}
 	for (pair = node->data.mapping.pairs.start;
-	     pair < node->data.mapping.pairs.top &&
-	     y->nerr <= N56_MAX_ERRORS;
+	     pair < node->data.mapping.pairs.top && y->nerr <= N56_MAX_ERRORS;
 	     pair++) {
 		yaml_node_t *kn = yaml_document_get_node(&y->doc, pair->key);
 		yaml_node_t *vn = yaml_document_get_node(&y->doc, pair->value);
@@ -891,8 +899,10 @@ void n56_ywalk_map(struct n56_yctx *y, yaml_node_t *node, const char *path,
 			continue;
 		}
 		if (first[i]) {
-			n56_yerr(y, kn, "duplicate key '%s' in %s (first at "
-				 "line %d)", name, where,
+			n56_yerr(y, kn,
+				 "duplicate key '%s' in %s (first at "
+				 "line %d)",
+				 name, where,
 				 (int)first[i]->start_mark.line + 1);
 			continue;
 		}
@@ -1000,8 +1010,10 @@ bool n56_yschema_supported(struct n56_yctx *y, yaml_node_t *root)
 		s = (const char *)v->data.scalar.value;
 		val = strtol(s, &end, 10);
 		if (*s && !*end && val != 1) {
-			n56_yerr(y, v, "schema %.20s is not supported by this "
-				 "nam56r-launch (supported: 1)", s);
+			n56_yerr(y, v,
+				 "schema %.20s is not supported by this "
+				 "nam56r-launch (supported: 1)",
+				 s);
 			return false;
 		}
 		return true;

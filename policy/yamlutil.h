@@ -44,9 +44,9 @@ struct n56_ykey {
 	enum n56_ytype type;
 	void *dst;
 	bool required;
-	long min, max;               /* N56_Y_INT and N56_Y_INTLIST */
-	const char *const *choices;  /* NULL-terminated; N56_Y_STR/STRLIST */
-	n56_ywalk_fn walk;           /* N56_Y_MAP and N56_Y_CUSTOM */
+	long min, max;		    /* N56_Y_INT and N56_Y_INTLIST */
+	const char *const *choices; /* NULL-terminated; N56_Y_STR/STRLIST */
+	n56_ywalk_fn walk;	    /* N56_Y_MAP and N56_Y_CUSTOM */
 };
 
 /* Loads buf into y->doc. Refuses binary data, syntax errors, anchors and
@@ -62,8 +62,8 @@ int n56_yload_doc(struct n56_yctx *y, const char *buf, size_t len,
 		  yaml_node_t **root);
 
 /* Adds a diagnostic at a node's start mark and counts it. */
-void n56_yerr(struct n56_yctx *y, const yaml_node_t *node, const char *fmt,
-	      ...) __attribute__((format(printf, 3, 4)));
+void n56_yerr(struct n56_yctx *y, const yaml_node_t *node, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 void n56_yerr_at(struct n56_yctx *y, struct n56_pos pos, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 struct n56_pos n56_ypos(const yaml_node_t *node);
@@ -106,8 +106,8 @@ int n56_check_text(const char *name, const char *buf, size_t len,
 		   struct n56_diags *d);
 
 /* Reads the whole of an open file of at most max bytes (fileio.c). */
-int n56_read_fd(int fd, const char *path, size_t max, char **buf,
-		size_t *len, struct n56_diags *d);
+int n56_read_fd(int fd, const char *path, size_t max, char **buf, size_t *len,
+		struct n56_diags *d);
 
 /* Upper bounds for input files. */
 #define N56_RECIPE_MAX_BYTES (1024 * 1024)

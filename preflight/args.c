@@ -10,8 +10,16 @@
 #include "job/n56job.h"
 #include "preflight/preflight.h"
 
-enum opt_type { OPT_SIZE, OPT_FLAG, OPT_GBPS, OPT_FORMAT, OPT_PATH,
-		OPT_BYTES, OPT_COUNT, OPT_HELP };
+enum opt_type {
+	OPT_SIZE,
+	OPT_FLAG,
+	OPT_GBPS,
+	OPT_FORMAT,
+	OPT_PATH,
+	OPT_BYTES,
+	OPT_COUNT,
+	OPT_HELP
+};
 
 struct opt {
 	const char *name;
@@ -22,23 +30,23 @@ struct opt {
 
 #define OFF(f) offsetof(struct n56pf_config, f)
 static const struct opt opts[] = {
-	{"--tensor-model-parallel-size", OPT_SIZE, OFF(tp), 1},
-	{"--pipeline-model-parallel-size", OPT_SIZE, OFF(pp), 1},
-	{"--context-parallel-size", OPT_SIZE, OFF(cp), 1},
-	{"--expert-model-parallel-size", OPT_SIZE, OFF(ep), 1},
-	{"--expert-tensor-parallel-size", OPT_SIZE, OFF(etp), 1},
-	{"--use-tp-pp-dp-mapping", OPT_FLAG, OFF(pp_before_dp), 0},
-	{"--min-tp-busbw", OPT_GBPS, OFF(min_tp_busbw), 0},
-	{"--min-dp-busbw", OPT_GBPS, OFF(min_dp_busbw), 0},
-	{"--format", OPT_FORMAT, OFF(format), 0},
-	{"--json", OPT_PATH, OFF(json_path), 0},
-	{"--min-bytes", OPT_BYTES, OFF(min_bytes), 0},
-	{"--max-bytes", OPT_BYTES, OFF(max_bytes), 0},
-	{"--warmup", OPT_COUNT, OFF(warmup), 0},
-	{"--iters", OPT_COUNT, OFF(iters), 1},
-	{"--timeout", OPT_SIZE, OFF(timeout_s), 1},
-	{"--help", OPT_HELP, 0, 0},
-	{"-h", OPT_HELP, 0, 0},
+	{ "--tensor-model-parallel-size", OPT_SIZE, OFF(tp), 1 },
+	{ "--pipeline-model-parallel-size", OPT_SIZE, OFF(pp), 1 },
+	{ "--context-parallel-size", OPT_SIZE, OFF(cp), 1 },
+	{ "--expert-model-parallel-size", OPT_SIZE, OFF(ep), 1 },
+	{ "--expert-tensor-parallel-size", OPT_SIZE, OFF(etp), 1 },
+	{ "--use-tp-pp-dp-mapping", OPT_FLAG, OFF(pp_before_dp), 0 },
+	{ "--min-tp-busbw", OPT_GBPS, OFF(min_tp_busbw), 0 },
+	{ "--min-dp-busbw", OPT_GBPS, OFF(min_dp_busbw), 0 },
+	{ "--format", OPT_FORMAT, OFF(format), 0 },
+	{ "--json", OPT_PATH, OFF(json_path), 0 },
+	{ "--min-bytes", OPT_BYTES, OFF(min_bytes), 0 },
+	{ "--max-bytes", OPT_BYTES, OFF(max_bytes), 0 },
+	{ "--warmup", OPT_COUNT, OFF(warmup), 0 },
+	{ "--iters", OPT_COUNT, OFF(iters), 1 },
+	{ "--timeout", OPT_SIZE, OFF(timeout_s), 1 },
+	{ "--help", OPT_HELP, 0, 0 },
+	{ "-h", OPT_HELP, 0, 0 },
 };
 #undef OFF
 
@@ -52,10 +60,12 @@ void n56pf_usage(FILE *f)
 		"-- nam56r-preflight` or in a job step.\n\n"
 		"  --min-tp-busbw GBPS  threshold for TP groups expected on "
 		"NVLink (default:\n"
-		"                       $" N56_ENV_PREFLIGHT_MIN_TP_BUSBW ", else "
+		"                       $" N56_ENV_PREFLIGHT_MIN_TP_BUSBW
+		", else "
 		"100)\n"
 		"  --min-dp-busbw GBPS  threshold for DP groups (default:\n"
-		"                       $" N56_ENV_PREFLIGHT_MIN_DP_BUSBW ", else "
+		"                       $" N56_ENV_PREFLIGHT_MIN_DP_BUSBW
+		", else "
 		"none)\n"
 		"  --format text|json   report on stdout (rank 0)\n"
 		"  --json FILE          also write the JSON report to FILE\n"
@@ -85,10 +95,20 @@ int n56pf_parse_bytes(const char *s, size_t *out)
 		return -1;
 	if (*end) {
 		switch (*end) {
-		case 'K': case 'k': mult = 1ULL << 10; break;
-		case 'M': case 'm': mult = 1ULL << 20; break;
-		case 'G': case 'g': mult = 1ULL << 30; break;
-		default: return -1;
+		case 'K':
+		case 'k':
+			mult = 1ULL << 10;
+			break;
+		case 'M':
+		case 'm':
+			mult = 1ULL << 20;
+			break;
+		case 'G':
+		case 'g':
+			mult = 1ULL << 30;
+			break;
+		default:
+			return -1;
 		}
 		if (end[1] && strcmp(end + 1, "iB") && strcmp(end + 1, "B"))
 			return -1;
@@ -129,8 +149,8 @@ static int parse_gbps(const char *s, double *out)
 	return 0;
 }
 
-static int set_opt(const struct opt *o, const char *val,
-		   struct n56pf_config *c, char *err, size_t errlen)
+static int set_opt(const struct opt *o, const char *val, struct n56pf_config *c,
+		   char *err, size_t errlen)
 {
 	char *field = (char *)c + o->off;
 	long l;
@@ -140,8 +160,10 @@ static int set_opt(const struct opt *o, const char *val,
 	case OPT_COUNT:
 		if (parse_long(val, o->min, &l) < 0 ||
 		    (o->type == OPT_COUNT && l > 1000000)) {
-			snprintf(err, errlen, "%s: '%s' is not an integer of "
-				 "at least %ld", o->name, val, o->min);
+			snprintf(err, errlen,
+				 "%s: '%s' is not an integer of "
+				 "at least %ld",
+				 o->name, val, o->min);
 			return -1;
 		}
 		if (o->type == OPT_SIZE)
@@ -151,8 +173,10 @@ static int set_opt(const struct opt *o, const char *val,
 		return 0;
 	case OPT_GBPS:
 		if (parse_gbps(val, (double *)field) < 0) {
-			snprintf(err, errlen, "%s: '%s' is not a bandwidth in "
-				 "GB/s (a number >= 0)", o->name, val);
+			snprintf(err, errlen,
+				 "%s: '%s' is not a bandwidth in "
+				 "GB/s (a number >= 0)",
+				 o->name, val);
 			return -1;
 		}
 		return 0;
@@ -162,8 +186,10 @@ static int set_opt(const struct opt *o, const char *val,
 		else if (!strcmp(val, "json"))
 			c->format = N56PF_JSON;
 		else {
-			snprintf(err, errlen, "--format: '%s' is neither "
-				 "text nor json", val);
+			snprintf(err, errlen,
+				 "--format: '%s' is neither "
+				 "text nor json",
+				 val);
 			return -1;
 		}
 		return 0;
@@ -182,8 +208,10 @@ static int set_opt(const struct opt *o, const char *val,
 		return 0;
 	case OPT_BYTES:
 		if (n56pf_parse_bytes(val, (size_t *)field) < 0) {
-			snprintf(err, errlen, "%s: '%s' is not a size such "
-				 "as 1048576, 64K, 1M or 1G", o->name, val);
+			snprintf(err, errlen,
+				 "%s: '%s' is not a size such "
+				 "as 1048576, 64K, 1M or 1G",
+				 o->name, val);
 			return -1;
 		}
 		return 0;
@@ -202,8 +230,10 @@ static int env_gbps(const char *(*getenv_fn)(const char *), const char *name,
 	if (!v || !*v)
 		return 0;
 	if (parse_gbps(v, out) < 0) {
-		snprintf(err, errlen, "%s: '%s' is not a bandwidth in GB/s (a "
-			 "number >= 0)", name, v);
+		snprintf(err, errlen,
+			 "%s: '%s' is not a bandwidth in GB/s (a "
+			 "number >= 0)",
+			 name, v);
 		return -1;
 	}
 	return 0;
@@ -269,8 +299,10 @@ int n56pf_parse_args(int argc, char **argv,
 			goto fail;
 	}
 	if (c->min_bytes > c->max_bytes) {
-		snprintf(err, errlen, "--min-bytes %zu is larger than "
-			 "--max-bytes %zu", c->min_bytes, c->max_bytes);
+		snprintf(err, errlen,
+			 "--min-bytes %zu is larger than "
+			 "--max-bytes %zu",
+			 c->min_bytes, c->max_bytes);
 		goto fail;
 	}
 	return 0;

@@ -12,8 +12,8 @@
 
 const char *n56pf_kind_name(enum n56pf_kind k)
 {
-	static const char *const names[N56PF_NKINDS] = {"tp", "cp", "dp", "pp",
-							 "ep"};
+	static const char *const names[N56PF_NKINDS] = { "tp", "cp", "dp", "pp",
+							 "ep" };
 
 	return (unsigned)k < N56PF_NKINDS ? names[k] : "?";
 }
@@ -25,27 +25,36 @@ int n56pf_grid_init(struct n56pf_grid *g, long world,
 
 	memset(g, 0, sizeof(*g));
 	if (world < 1) {
-		snprintf(err, errlen, "WORLD_SIZE %ld is not a positive rank "
-			 "count", world);
+		snprintf(err, errlen,
+			 "WORLD_SIZE %ld is not a positive rank "
+			 "count",
+			 world);
 		return -1;
 	}
 	if (world % (c->tp * c->cp * c->pp)) {
-		snprintf(err, errlen, "world %ld is not a multiple of tp %ld x "
-			 "cp %ld x pp %ld", world, c->tp, c->cp, c->pp);
+		snprintf(err, errlen,
+			 "world %ld is not a multiple of tp %ld x "
+			 "cp %ld x pp %ld",
+			 world, c->tp, c->cp, c->pp);
 		return -1;
 	}
 	if (world % (etp * c->ep * c->pp)) {
-		snprintf(err, errlen, "world %ld is not a multiple of etp %ld x "
-			 "ep %ld x pp %ld", world, etp, c->ep, c->pp);
+		snprintf(err, errlen,
+			 "world %ld is not a multiple of etp %ld x "
+			 "ep %ld x pp %ld",
+			 world, etp, c->ep, c->pp);
 		return -1;
 	}
 	/* Megatron asserts that both grids give the same pipeline groups;
 	 * with pp before dp that holds only when dp and edp agree. */
 	if (c->pp_before_dp && c->pp > 1 && etp * c->ep != c->tp * c->cp) {
-		snprintf(err, errlen, "with --use-tp-pp-dp-mapping and pp %ld, "
-			 "etp %ld x ep %ld must equal tp %ld x cp %ld (Megatron "
-			 "requires the expert and dense data-parallel sizes to "
-			 "agree)", c->pp, etp, c->ep, c->tp, c->cp);
+		snprintf(
+			err, errlen,
+			"with --use-tp-pp-dp-mapping and pp %ld, "
+			"etp %ld x ep %ld must equal tp %ld x cp %ld (Megatron "
+			"requires the expert and dense data-parallel sizes to "
+			"agree)",
+			c->pp, etp, c->ep, c->tp, c->cp);
 		return -1;
 	}
 	g->world = world;
@@ -73,12 +82,18 @@ static int kind_axes(const struct n56pf_grid *g, enum n56pf_kind k,
 	size[dp_axis] = inner;
 	size[pp_axis] = g->pp;
 	switch (k) {
-	case N56PF_TP: return 0;
-	case N56PF_CP: return 1;
-	case N56PF_DP: return dp_axis;
-	case N56PF_PP: return pp_axis;
-	case N56PF_EP: return 1;
-	default: return 0;
+	case N56PF_TP:
+		return 0;
+	case N56PF_CP:
+		return 1;
+	case N56PF_DP:
+		return dp_axis;
+	case N56PF_PP:
+		return pp_axis;
+	case N56PF_EP:
+		return 1;
+	default:
+		return 0;
 	}
 }
 
@@ -130,8 +145,8 @@ long n56pf_group_count(const struct n56pf_grid *g, enum n56pf_kind k)
 	return g->world / n56pf_group_size(g, k);
 }
 
-void n56pf_group_of(const struct n56pf_grid *g, enum n56pf_kind k,
-		    long rank, long *group, long *index)
+void n56pf_group_of(const struct n56pf_grid *g, enum n56pf_kind k, long rank,
+		    long *group, long *index)
 {
 	long size[NAXES], c[NAXES], id = 0, mult = 1;
 	int axis = kind_axes(g, k, size);
@@ -202,11 +217,13 @@ int n56pf_check_env_coords(const struct n56pf_grid *g, long rank,
 		if (s && *s && !*end && got == v[i].want)
 			continue;
 		if (!s)
-			n = snprintf(err + used, errlen - used, "%s%s is not "
+			n = snprintf(err + used, errlen - used,
+				     "%s%s is not "
 				     "set, Megatron's order gives %ld",
 				     bad ? "; " : "", v[i].name, v[i].want);
 		else
-			n = snprintf(err + used, errlen - used, "%s%s=%s but "
+			n = snprintf(err + used, errlen - used,
+				     "%s%s=%s but "
 				     "Megatron's order gives %ld",
 				     bad ? "; " : "", v[i].name, s, v[i].want);
 		bad++;

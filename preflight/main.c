@@ -40,21 +40,21 @@ static void say(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-#define CUDA_TRY(call)                                                      \
-	do {                                                                \
-		cudaError_t e_ = (call);                                    \
-		if (e_ != cudaSuccess) {                                    \
-			say("%s: %s", #call, cudaGetErrorString(e_));       \
-			goto out;                                           \
-		}                                                           \
+#define CUDA_TRY(call)                                                \
+	do {                                                          \
+		cudaError_t e_ = (call);                              \
+		if (e_ != cudaSuccess) {                              \
+			say("%s: %s", #call, cudaGetErrorString(e_)); \
+			goto out;                                     \
+		}                                                     \
 	} while (0)
-#define NCCL_TRY(call)                                                      \
-	do {                                                                \
-		ncclResult_t r_ = (call);                                   \
-		if (r_ != ncclSuccess) {                                    \
-			say("%s: %s", #call, ncclGetErrorString(r_));       \
-			goto out;                                           \
-		}                                                           \
+#define NCCL_TRY(call)                                                \
+	do {                                                          \
+		ncclResult_t r_ = (call);                             \
+		if (r_ != ncclSuccess) {                              \
+			say("%s: %s", #call, ncclGetErrorString(r_)); \
+			goto out;                                     \
+		}                                                     \
 	} while (0)
 
 /* What each rank sends to rank 0: plain bytes, the same build on every
@@ -115,7 +115,7 @@ static int io_full(int fd, void *buf, size_t len, bool writing)
 
 static void set_io_timeout(int fd, long seconds)
 {
-	struct timeval tv = {.tv_sec = seconds};
+	struct timeval tv = { .tv_sec = seconds };
 
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
@@ -126,8 +126,9 @@ static void set_io_timeout(int fd, long seconds)
 static int serve_id(const char *port, long world, long timeout_s,
 		    const ncclUniqueId *id)
 {
-	struct addrinfo hints = {.ai_flags = AI_PASSIVE,
-				 .ai_socktype = SOCK_STREAM}, *ai = NULL;
+	struct addrinfo hints = { .ai_flags = AI_PASSIVE,
+				  .ai_socktype = SOCK_STREAM },
+			*ai = NULL;
 	int lfd = -1, rc = -1, one = 1, g;
 	double deadline = now_s() + (double)timeout_s;
 	long served = 0;
@@ -149,18 +150,20 @@ static int serve_id(const char *port, long world, long timeout_s,
 	}
 	if (lfd < 0) {
 		say("bootstrap: cannot listen on port %s: %s (is MASTER_PORT "
-		    "taken?)", port, strerror(errno));
+		    "taken?)",
+		    port, strerror(errno));
 		goto out;
 	}
 	while (served < world - 1) {
-		struct pollfd pfd = {.fd = lfd, .events = POLLIN};
-		uint32_t hello[2], reply[2] = {BOOT_MAGIC, (uint32_t)world};
+		struct pollfd pfd = { .fd = lfd, .events = POLLIN };
+		uint32_t hello[2], reply[2] = { BOOT_MAGIC, (uint32_t)world };
 		double left = deadline - now_s();
 		int fd;
 
 		if (left <= 0 || poll(&pfd, 1, (int)(left * 1000) + 1) == 0) {
 			say("bootstrap: only %ld of %ld ranks connected within "
-			    "%ld s", served + 1, world, timeout_s);
+			    "%ld s",
+			    served + 1, world, timeout_s);
 			goto out;
 		}
 		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
@@ -191,13 +194,13 @@ out:
 static int fetch_id(const char *addr, const char *port, long world,
 		    long timeout_s, ncclUniqueId *id)
 {
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
 	double deadline = now_s() + (double)timeout_s;
 	char why[128] = "no answer";
 	int g;
 
 	for (;;) {
-		uint32_t hello[2] = {BOOT_MAGIC, (uint32_t)my_rank}, reply[2];
+		uint32_t hello[2] = { BOOT_MAGIC, (uint32_t)my_rank }, reply[2];
 
 		if ((g = getaddrinfo(addr, port, &hints, &ai)) != 0) {
 			snprintf(why, sizeof(why), "%s", gai_strerror(g));
@@ -238,7 +241,8 @@ static int fetch_id(const char *addr, const char *port, long world,
 		ai = NULL;
 		if (now_s() > deadline) {
 			say("bootstrap: cannot reach rank 0 at %s:%s within "
-			    "%ld s: %s", addr, port, timeout_s, why);
+			    "%ld s: %s",
+			    addr, port, timeout_s, why);
 			return -1;
 		}
 		usleep(200 * 1000);
@@ -249,17 +253,19 @@ static int fetch_id(const char *addr, const char *port, long world,
  * (sender when sending is true). CP is the ring exchange of context
  * parallel attention: each rank sends to the next and receives from the
  * previous at once. */
-static ncclResult_t run_op(enum n56pf_kind k, ncclComm_t comm, long n,
-			   int peer, bool sending, float *send, float *recv,
-			   size_t bytes, cudaStream_t st)
+static ncclResult_t run_op(enum n56pf_kind k, ncclComm_t comm, long n, int peer,
+			   bool sending, float *send, float *recv, size_t bytes,
+			   cudaStream_t st)
 {
 	size_t count = bytes / sizeof(float);
 	ncclResult_t r;
 
 	switch (k) {
 	case N56PF_PP:
-		return sending ? ncclSend(send, count, ncclFloat, peer, comm, st)
-			       : ncclRecv(recv, count, ncclFloat, peer, comm, st);
+		return sending ? ncclSend(send, count, ncclFloat, peer, comm,
+					  st)
+			       : ncclRecv(recv, count, ncclFloat, peer, comm,
+					  st);
 	case N56PF_CP: { /* one step of the ring attention's exchange */
 		int me;
 
@@ -311,8 +317,8 @@ struct bench {
 };
 
 /* Times each size on comm; times_us gets this rank's per-iteration time. */
-static int measure(struct bench *b, enum n56pf_kind k, ncclComm_t comm,
-		   long n, int peer, bool sending, double *times_us)
+static int measure(struct bench *b, enum n56pf_kind k, ncclComm_t comm, long n,
+		   int peer, bool sending, double *times_us)
 {
 	int rc = -1;
 
@@ -337,8 +343,7 @@ out:
 }
 
 /* The slowest rank's times, over comm (in place, len doubles). */
-static int max_over(struct bench *b, ncclComm_t comm, double *times,
-		    size_t len)
+static int max_over(struct bench *b, ncclComm_t comm, double *times, size_t len)
 {
 	int rc = -1;
 
@@ -387,8 +392,8 @@ static int verify(const struct n56pf_grid *g, enum n56pf_kind k,
 	mine[1] = count != n || user != index;
 	CUDA_TRY(cudaMemcpy(dscratch, mine, sizeof(mine),
 			    cudaMemcpyHostToDevice));
-	NCCL_TRY(ncclAllReduce(dscratch, dscratch, 2, ncclInt64, ncclSum,
-			       comm, st));
+	NCCL_TRY(ncclAllReduce(dscratch, dscratch, 2, ncclInt64, ncclSum, comm,
+			       st));
 	CUDA_TRY(cudaStreamSynchronize(st));
 	CUDA_TRY(cudaMemcpy(mine, dscratch, sizeof(mine),
 			    cudaMemcpyDeviceToHost));
@@ -396,8 +401,8 @@ static int verify(const struct n56pf_grid *g, enum n56pf_kind k,
 	if (!w->verified[k])
 		snprintf(w->verify_why[k], sizeof(w->verify_why[k]),
 			 "communicator holds %d ranks (rank sum %lld), the "
-			 "plan says %ld (sum %lld)", count,
-			 (long long)mine[0], n, (long long)want);
+			 "plan says %ld (sum %lld)",
+			 count, (long long)mine[0], n, (long long)want);
 	rc = 0;
 out:
 	return rc;
@@ -471,8 +476,7 @@ static void fill_report(struct n56pf_report *rep, const struct wire *all)
 
 	rep->degraded = deg && *deg && strcmp(deg, "0") != 0;
 	if (sha)
-		snprintf(rep->plan_sha256, sizeof(rep->plan_sha256), "%s",
-			 sha);
+		snprintf(rep->plan_sha256, sizeof(rep->plan_sha256), "%s", sha);
 	for (long r = 0; r < rep->grid.world; r++) {
 		struct n56pf_rank_info *ri = &rep->ranks[r];
 		const struct wire *w = &all[r];
@@ -501,8 +505,7 @@ static void fill_report(struct n56pf_report *rep, const struct wire *all)
 		snprintf(e->verify_why, sizeof(e->verify_why), "%.95s",
 			 lead->verify_why[e->kind]);
 		e->measured = lead->measured[e->kind];
-		memcpy(e->time_us, lead->time_us[e->kind],
-		       sizeof(e->time_us));
+		memcpy(e->time_us, lead->time_us[e->kind], sizeof(e->time_us));
 	}
 	n56pf_report_judge(rep);
 }
@@ -544,7 +547,8 @@ static int identify(struct run *x, int argc, char **argv)
 	    !(x->addr = getenv("MASTER_ADDR")) ||
 	    !(x->port = getenv("MASTER_PORT")) || my_rank < 0 ||
 	    my_rank >= x->world) {
-		fprintf(stderr, "nam56r-preflight: RANK, WORLD_SIZE, "
+		fprintf(stderr,
+			"nam56r-preflight: RANK, WORLD_SIZE, "
 			"LOCAL_RANK, MASTER_ADDR and MASTER_PORT must be set "
 			"(run it under nam56r-launch, or `nam56r-launch local "
 			"-n N -- nam56r-preflight`)\n");
@@ -557,16 +561,16 @@ static int identify(struct run *x, int argc, char **argv)
 	x->nsizes = n56pf_sizes(&x->cfg, x->sizes);
 	x->mine.rank = (int32_t)my_rank;
 	x->mine.local_rank = (int32_t)x->local_rank;
-	x->mine.island = env_long(N56_ENV_ISLAND, &island) ? -1 :
-							     (int32_t)island;
+	x->mine.island =
+		env_long(N56_ENV_ISLAND, &island) ? -1 : (int32_t)island;
 	gethostname(x->mine.host, sizeof(x->mine.host) - 1);
 	if (getenv(N56_ENV_PLAN_SHA))
 		snprintf(x->mine.plan, sizeof(x->mine.plan), "%.64s",
 			 getenv(N56_ENV_PLAN_SHA));
-	x->mine.coords_ok = n56pf_check_env_coords(&x->grid, my_rank, env_str,
-						   x->mine.coords_why,
-						   sizeof(x->mine.coords_why))
-			    == 0;
+	x->mine.coords_ok =
+		n56pf_check_env_coords(&x->grid, my_rank, env_str,
+				       x->mine.coords_why,
+				       sizeof(x->mine.coords_why)) == 0;
 	if (!x->mine.coords_ok)
 		say("%s", x->mine.coords_why);
 	return 0;
@@ -611,8 +615,8 @@ static int buffers(struct run *x)
 	b->cfg = &x->cfg;
 	b->sizes = x->sizes;
 	b->nsizes = x->nsizes;
-	b->dtimes_len = (size_t)(x->grid.pp > 1 ? x->grid.pp - 1 : 1) *
-			N56PF_MAX_SIZES;
+	b->dtimes_len =
+		(size_t)(x->grid.pp > 1 ? x->grid.pp - 1 : 1) * N56PF_MAX_SIZES;
 	CUDA_TRY(cudaStreamCreateWithFlags(&b->st, cudaStreamNonBlocking));
 	CUDA_TRY(cudaEventCreate(&b->t0));
 	CUDA_TRY(cudaEventCreate(&b->t1));
@@ -632,8 +636,8 @@ out:
  * rank runs the same phases in the same order. */
 static int measure_collectives(struct run *x)
 {
-	static const enum n56pf_kind collective[] = {N56PF_TP, N56PF_CP,
-						     N56PF_DP, N56PF_EP};
+	static const enum n56pf_kind collective[] = { N56PF_TP, N56PF_CP,
+						      N56PF_DP, N56PF_EP };
 
 	for (size_t i = 0; i < sizeof(collective) / sizeof(collective[0]);
 	     i++) {
@@ -720,8 +724,7 @@ static int judge(struct run *x)
 		 nccl_version / 10000, nccl_version / 100 % 100,
 		 nccl_version % 100);
 	fill_report(&x->rep, x->all);
-	return write_report(&x->cfg, &x->rep) ||
-	       x->rep.verdict != N56PF_PASS;
+	return write_report(&x->cfg, &x->rep) || x->rep.verdict != N56PF_PASS;
 }
 
 static void run_free(struct run *x)

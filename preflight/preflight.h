@@ -30,13 +30,13 @@ enum n56pf_format { N56PF_TEXT = 0, N56PF_JSON };
 struct n56pf_config {
 	/* Megatron's parallel sizes, from the generated native args. */
 	long tp, pp, cp, ep, etp; /* etp 0: not given, Megatron uses tp */
-	bool pp_before_dp;        /* --use-tp-pp-dp-mapping */
+	bool pp_before_dp;	  /* --use-tp-pp-dp-mapping */
 	/* Thresholds in GB/s of bus bandwidth at the largest size; 0 = not
 	 * checked. Command line, else NAM56R_PREFLIGHT_MIN_*_BUSBW, else
 	 * the default (TP 100 for groups expected on NVLink, DP none). */
 	double min_tp_busbw, min_dp_busbw;
 	enum n56pf_format format;
-	char *json_path; /* --json FILE, NULL when not asked */
+	char *json_path;	     /* --json FILE, NULL when not asked */
 	size_t min_bytes, max_bytes; /* sizes: min_bytes * 4^k up to max */
 	int warmup, iters;
 	long timeout_s; /* bootstrap: connect/accept limit */
@@ -76,8 +76,8 @@ long n56pf_group_size(const struct n56pf_grid *g, enum n56pf_kind k);
 long n56pf_group_count(const struct n56pf_grid *g, enum n56pf_kind k);
 /* The group a rank belongs to (the ncclCommSplit colour) and its index in
  * it (the key; for PP, the stage). */
-void n56pf_group_of(const struct n56pf_grid *g, enum n56pf_kind k,
-		    long rank, long *group, long *index);
+void n56pf_group_of(const struct n56pf_grid *g, enum n56pf_kind k, long rank,
+		    long *group, long *index);
 /* Members of a group, by index; out holds n56pf_group_size entries. */
 void n56pf_group_members(const struct n56pf_grid *g, enum n56pf_kind k,
 			 long group, long *out);
@@ -98,7 +98,7 @@ bool n56pf_expect_nvlink(const int *islands, long n, bool degraded);
 
 enum n56pf_verdict {
 	N56PF_PASS = 0, /* met its threshold */
-	N56PF_INFO,     /* measured, no threshold applies */
+	N56PF_INFO,	/* measured, no threshold applies */
 	N56PF_FAIL,
 };
 const char *n56pf_verdict_name(enum n56pf_verdict v);
@@ -106,10 +106,10 @@ const char *n56pf_verdict_name(enum n56pf_verdict v);
 /* What one rank saw, gathered at rank 0. */
 struct n56pf_rank_info {
 	long rank;
-	int island;      /* NAM56R_ISLAND, -1 when absent */
+	int island; /* NAM56R_ISLAND, -1 when absent */
 	int local_rank;
 	char host[64];
-	char pci[32];    /* PCI bus id of the GPU it used */
+	char pci[32]; /* PCI bus id of the GPU it used */
 	bool coords_ok;
 	char coords_why[160];
 };
@@ -118,17 +118,17 @@ struct n56pf_rank_info {
  * adjacent stages (stage, stage + 1) of a pipeline. */
 struct n56pf_group_result {
 	enum n56pf_kind kind;
-	long group;  /* colour */
-	long stage;  /* PP: the sending stage; else -1 */
-	long n;      /* ranks */
-	long *ranks; /* owned */
-	bool verified;   /* the communicator holds exactly these ranks */
+	long group;    /* colour */
+	long stage;    /* PP: the sending stage; else -1 */
+	long n;	       /* ranks */
+	long *ranks;   /* owned */
+	bool verified; /* the communicator holds exactly these ranks */
 	char verify_why[160];
 	bool measured;
 	double time_us[N56PF_MAX_SIZES]; /* slowest rank, per iteration */
-	double busbw[N56PF_MAX_SIZES];   /* GB/s */
+	double busbw[N56PF_MAX_SIZES];	 /* GB/s */
 	bool expect_nvlink;
-	int island; /* shared island, -1 when the ranks span several */
+	int island;	  /* shared island, -1 when the ranks span several */
 	double threshold; /* GB/s, 0 = none */
 	enum n56pf_verdict verdict;
 	char why[512];
@@ -140,7 +140,7 @@ struct n56pf_report {
 	bool degraded;
 	int nsizes;
 	size_t sizes[N56PF_MAX_SIZES];
-	struct n56pf_rank_info *ranks; /* world entries, owned */
+	struct n56pf_rank_info *ranks;	   /* world entries, owned */
 	struct n56pf_group_result *groups; /* owned */
 	size_t ngroups;
 	enum n56pf_verdict verdict; /* PASS or FAIL */

@@ -11,9 +11,12 @@
 const char *n56pf_verdict_name(enum n56pf_verdict v)
 {
 	switch (v) {
-	case N56PF_PASS: return "PASS";
-	case N56PF_INFO: return "INFO";
-	case N56PF_FAIL: return "FAIL";
+	case N56PF_PASS:
+		return "PASS";
+	case N56PF_INFO:
+		return "INFO";
+	case N56PF_FAIL:
+		return "FAIL";
 	}
 	return "?";
 }
@@ -70,7 +73,8 @@ int n56pf_report_init(struct n56pf_report *r, const struct n56pf_grid *g,
 		r->ranks[i].local_rank = -1;
 	}
 	for (int k = 0; k < N56PF_NKINDS; k++) {
-		long n = n56pf_group_size(g, k), count = n56pf_group_count(g, k);
+		long n = n56pf_group_size(g, k),
+		     count = n56pf_group_count(g, k);
 
 		if (n < 2)
 			continue; /* a group of one has no link to check */
@@ -124,8 +128,8 @@ static const char *group_label(const struct n56pf_group_result *e, char *buf,
 			       size_t len)
 {
 	if (e->kind == N56PF_PP)
-		snprintf(buf, len, "pp %ld stages %ld->%ld", e->group,
-			 e->stage, e->stage + 1);
+		snprintf(buf, len, "pp %ld stages %ld->%ld", e->group, e->stage,
+			 e->stage + 1);
 	else
 		snprintf(buf, len, "%s %ld", n56pf_kind_name(e->kind),
 			 e->group);
@@ -148,9 +152,10 @@ static void judge_group(struct n56pf_report *r, struct n56pf_group_result *e)
 	e->expect_nvlink = e->kind == N56PF_TP &&
 			   n56pf_expect_nvlink(islands, e->n, r->degraded);
 	for (int i = 0; i < r->nsizes; i++)
-		e->busbw[i] = e->measured ?
-			n56pf_busbw(e->kind, e->n, (double)r->sizes[i],
-				    e->time_us[i] * 1e-6) : 0;
+		e->busbw[i] = e->measured ? n56pf_busbw(e->kind, e->n,
+							(double)r->sizes[i],
+							e->time_us[i] * 1e-6)
+					  : 0;
 	e->threshold = 0;
 	if (e->expect_nvlink)
 		e->threshold = r->min_tp_busbw;
@@ -162,13 +167,16 @@ static void judge_group(struct n56pf_report *r, struct n56pf_group_result *e)
 	if (!e->verified) {
 		e->verdict = N56PF_FAIL;
 		snprintf(e->why, sizeof(e->why), "%s (ranks %s): %s", label,
-			 list, e->verify_why[0] ? e->verify_why :
-			 "its communicator was not verified");
+			 list,
+			 e->verify_why[0]
+				 ? e->verify_why
+				 : "its communicator was not verified");
 		return;
 	}
 	if (!e->measured || top < 0) {
 		e->verdict = N56PF_INFO;
-		snprintf(e->why, sizeof(e->why), "members verified; not "
+		snprintf(e->why, sizeof(e->why),
+			 "members verified; not "
 			 "measured");
 		return;
 	}
@@ -177,28 +185,35 @@ static void judge_group(struct n56pf_report *r, struct n56pf_group_result *e)
 	if (e->threshold > 0 && last < e->threshold) {
 		e->verdict = N56PF_FAIL;
 		if (e->expect_nvlink)
-			snprintf(e->why, sizeof(e->why), "%s (ranks %s, "
+			snprintf(e->why, sizeof(e->why),
+				 "%s (ranks %s, "
 				 "island %d) should be on NVLink but reached "
-				 "%.1f GB/s at %s, below %.1f GB/s", label,
-				 list, e->island, last, size, e->threshold);
+				 "%.1f GB/s at %s, below %.1f GB/s",
+				 label, list, e->island, last, size,
+				 e->threshold);
 		else
-			snprintf(e->why, sizeof(e->why), "%s (ranks %s) "
+			snprintf(e->why, sizeof(e->why),
+				 "%s (ranks %s) "
 				 "reached %.1f GB/s at %s, below %.1f GB/s",
 				 label, list, last, size, e->threshold);
 		return;
 	}
 	if (e->threshold > 0) {
 		e->verdict = N56PF_PASS;
-		snprintf(e->why, sizeof(e->why), "%.1f GB/s at %s >= %.1f "
-			 "GB/s", last, size, e->threshold);
+		snprintf(e->why, sizeof(e->why),
+			 "%.1f GB/s at %s >= %.1f "
+			 "GB/s",
+			 last, size, e->threshold);
 		return;
 	}
 	e->verdict = N56PF_INFO;
 	if (e->kind == N56PF_TP && r->degraded)
-		snprintf(e->why, sizeof(e->why), "islands unknown (degraded): "
+		snprintf(e->why, sizeof(e->why),
+			 "islands unknown (degraded): "
 			 "no NVLink expectation");
 	else if (e->kind == N56PF_TP)
-		snprintf(e->why, sizeof(e->why), "spans islands: not expected "
+		snprintf(e->why, sizeof(e->why),
+			 "spans islands: not expected "
 			 "on NVLink");
 	else
 		snprintf(e->why, sizeof(e->why), "no threshold");
@@ -262,7 +277,8 @@ void n56pf_report_text(FILE *f, const struct n56pf_report *r)
 	long bad_ranks = 0;
 	char size[24], label[64], list[96];
 
-	fprintf(f, "nam56r-preflight: %s  world %ld: tp %ld cp %ld dp %ld pp "
+	fprintf(f,
+		"nam56r-preflight: %s  world %ld: tp %ld cp %ld dp %ld pp "
 		"%ld, ep %ld etp %ld edp %ld, order %s%s%s\n",
 		n56pf_verdict_name(r->verdict), g->world, g->tp, g->cp, g->dp,
 		g->pp, g->ep, g->etp, g->edp, order_name(g),
@@ -276,8 +292,8 @@ void n56pf_report_text(FILE *f, const struct n56pf_report *r)
 	for (long i = 0; i < g->world; i++)
 		bad_ranks += !r->ranks[i].coords_ok;
 	if (g->world <= 64 || bad_ranks) {
-		fprintf(f, "%6s  %-20s %-14s %6s  %s\n", "rank", "host",
-			"gpu", "island", "coords");
+		fprintf(f, "%6s  %-20s %-14s %6s  %s\n", "rank", "host", "gpu",
+			"island", "coords");
 		for (long i = 0; i < g->world; i++) {
 			const struct n56pf_rank_info *ri = &r->ranks[i];
 
@@ -308,8 +324,10 @@ void n56pf_report_text(FILE *f, const struct n56pf_report *r)
 			fprintf(f, "%6d ", e->island);
 		else
 			fprintf(f, "%6s ", "mixed");
-		fprintf(f, "%6s ", e->kind != N56PF_TP ? "-" :
-			e->expect_nvlink ? "yes" : "no");
+		fprintf(f, "%6s ",
+			e->kind != N56PF_TP ? "-"
+			: e->expect_nvlink  ? "yes"
+					    : "no");
 		for (int j = 0; j < r->nsizes; j++)
 			if (e->measured)
 				fprintf(f, "%7.1f", e->busbw[j]);
@@ -322,7 +340,8 @@ void n56pf_report_text(FILE *f, const struct n56pf_report *r)
 		fprintf(f, "  %s  %s\n", n56pf_verdict_name(e->verdict),
 			e->why);
 	}
-	fprintf(f, "\nbus bandwidth in GB/s (nccl-tests convention): "
+	fprintf(f,
+		"\nbus bandwidth in GB/s (nccl-tests convention): "
 		"all-reduce for tp/dp, all-to-all for ep,\nsend/recv for pp, "
 		"the ring exchange for cp; the slowest rank of each group "
 		"counts.\n");
@@ -372,28 +391,30 @@ static json_t *group_json(const struct n56pf_report *r,
 	put(o, "kind", json_string(n56pf_kind_name(e->kind)), bad);
 	put(o, "group", json_integer(e->group), bad);
 	if (e->kind == N56PF_PP)
-		put(o, "stages", json_pack("[II]", (json_int_t)e->stage,
-					   (json_int_t)e->stage + 1), bad);
+		put(o, "stages",
+		    json_pack("[II]", (json_int_t)e->stage,
+			      (json_int_t)e->stage + 1),
+		    bad);
 	put(o, "ranks", ranks_array(e->ranks, e->n), bad);
-	put(o, "island", e->island >= 0 ? json_integer(e->island) :
-	    json_null(), bad);
+	put(o, "island", e->island >= 0 ? json_integer(e->island) : json_null(),
+	    bad);
 	put(o, "expect_nvlink", json_boolean(e->expect_nvlink), bad);
 	put(o, "verified", json_boolean(e->verified), bad);
 	put(o, "measured", json_boolean(e->measured), bad);
 	for (int i = 0; e->measured && i < r->nsizes; i++) {
-		json_t *one = json_pack("{sIsfsf}", "bytes",
-					(json_int_t)r->sizes[i], "time_us",
-					e->time_us[i], "busbw_gbps",
-					e->busbw[i]);
+		json_t *one = json_pack(
+			"{sIsfsf}", "bytes", (json_int_t)r->sizes[i], "time_us",
+			e->time_us[i], "busbw_gbps", e->busbw[i]);
 
 		if (!one || json_array_append_new(res, one) < 0)
 			*bad = true;
 	}
 	put(o, "results", res, bad);
-	put(o, "busbw_gbps", e->measured && top >= 0 ?
-	    json_real(e->busbw[top]) : json_null(), bad);
-	put(o, "threshold_gbps", e->threshold > 0 ? json_real(e->threshold) :
-	    json_null(), bad);
+	put(o, "busbw_gbps",
+	    e->measured && top >= 0 ? json_real(e->busbw[top]) : json_null(),
+	    bad);
+	put(o, "threshold_gbps",
+	    e->threshold > 0 ? json_real(e->threshold) : json_null(), bad);
 	put(o, "verdict", json_string(n56pf_verdict_name(e->verdict)), bad);
 	put(o, "why", json_string(e->why), bad);
 	return o;
@@ -413,30 +434,31 @@ char *n56pf_report_json(const struct n56pf_report *r)
 		json_decref(groups);
 		goto out;
 	}
-	put(root, "verdict", json_string(n56pf_verdict_name(r->verdict)),
-	    &bad);
+	put(root, "verdict", json_string(n56pf_verdict_name(r->verdict)), &bad);
 	put(root, "world", json_integer(g->world), &bad);
-	put(root, "parallel", json_pack("{sIsIsIsIsIsIsIss}", "tp",
-					(json_int_t)g->tp, "cp",
-					(json_int_t)g->cp, "dp",
-					(json_int_t)g->dp, "pp",
-					(json_int_t)g->pp, "ep",
-					(json_int_t)g->ep, "etp",
-					(json_int_t)g->etp, "edp",
-					(json_int_t)g->edp, "order",
-					order_name(g)), &bad);
+	put(root, "parallel",
+	    json_pack("{sIsIsIsIsIsIsIss}", "tp", (json_int_t)g->tp, "cp",
+		      (json_int_t)g->cp, "dp", (json_int_t)g->dp, "pp",
+		      (json_int_t)g->pp, "ep", (json_int_t)g->ep, "etp",
+		      (json_int_t)g->etp, "edp", (json_int_t)g->edp, "order",
+		      order_name(g)),
+	    &bad);
 	put(root, "nccl_version", json_string(r->nccl_version), &bad);
-	put(root, "plan_sha256", r->plan_sha256[0] ?
-	    json_string(r->plan_sha256) : json_null(), &bad);
+	put(root, "plan_sha256",
+	    r->plan_sha256[0] ? json_string(r->plan_sha256) : json_null(),
+	    &bad);
 	put(root, "islands_degraded", json_boolean(r->degraded), &bad);
-	put(root, "thresholds", json_pack("{s:o,s:o}", "min_tp_busbw_gbps",
-		r->min_tp_busbw > 0 ? json_real(r->min_tp_busbw) : json_null(),
-		"min_dp_busbw_gbps",
-		r->min_dp_busbw > 0 ? json_real(r->min_dp_busbw) :
-		json_null()), &bad);
+	put(root, "thresholds",
+	    json_pack("{s:o,s:o}", "min_tp_busbw_gbps",
+		      r->min_tp_busbw > 0 ? json_real(r->min_tp_busbw)
+					  : json_null(),
+		      "min_dp_busbw_gbps",
+		      r->min_dp_busbw > 0 ? json_real(r->min_dp_busbw)
+					  : json_null()),
+	    &bad);
 	for (int i = 0; i < r->nsizes; i++)
-		if (json_array_append_new(sizes,
-					  json_integer((json_int_t)r->sizes[i])))
+		if (json_array_append_new(
+			    sizes, json_integer((json_int_t)r->sizes[i])))
 			bad = true;
 	put(root, "sizes", sizes, &bad);
 	for (long i = 0; i < g->world; i++) {
@@ -444,8 +466,8 @@ char *n56pf_report_json(const struct n56pf_report *r)
 		json_t *o = json_pack("{sIsssssisisb}", "rank",
 				      (json_int_t)ri->rank, "host", ri->host,
 				      "gpu_pci", ri->pci, "island", ri->island,
-				      "local_rank", ri->local_rank,
-				      "coords_ok", ri->coords_ok);
+				      "local_rank", ri->local_rank, "coords_ok",
+				      ri->coords_ok);
 
 		if (o && !ri->coords_ok)
 			put(o, "why", json_string(ri->coords_why), &bad);

@@ -6,6 +6,8 @@ set -euo pipefail
 packages=(
 	# build tools
 	autoconf automake libtool pkg-config make gcc clang
+	# the C style check (scripts/check-format.sh: Debian 12's is 14)
+	clang-format
 	# libraries
 	libyaml-dev libhwloc-dev hwloc libjansson-dev nettle-dev
 	# unit tests

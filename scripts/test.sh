@@ -1,6 +1,6 @@
 #!/bin/bash
 # The project's whole test suite, as README.md gives it and CI runs it:
-#   unit tests (cmocka), the same under ASan+UBSan and under valgrind,
+#   the C style check (.clang-format), unit tests (cmocka), the same under ASan+UBSan and under valgrind,
 #   the fuzzers for a bounded time, `make distcheck`, and the integration
 #   tests on a real local Slurm cluster (munge, slurmctld, 2 slurmd), a
 #   soak of recipe jobs under injected faults on that cluster,
@@ -62,6 +62,8 @@ build() { # build DIR CONFIGURE-ARGS...: warnings are errors here
 }
 unit() { make -C "$1" -j"$JOBS" check || { cat "$1"/tests/*.log 2>/dev/null | tail -100; return 1; }; }
 
+stage "C style (.clang-format, scripts/check-format.sh)" \
+	bash scripts/check-format.sh --require
 stage "build" build "$top/build"
 stage "unit tests" unit "$top/build"
 if [ $quick = 0 ]; then

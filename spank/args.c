@@ -32,16 +32,18 @@ static int arg_policy(struct n56_spank_args *a, const char *v, char *err,
 		return set_str(&a->policy, "none");
 	}
 	if (v[0] != '/') {
-		snprintf(err, errlen, "policy=%s: give an absolute path "
-			 "(or policy=none)", v);
+		snprintf(err, errlen,
+			 "policy=%s: give an absolute path "
+			 "(or policy=none)",
+			 v);
 		return -1;
 	}
 	a->no_policy = false;
 	return set_str(&a->policy, v);
 }
 
-static int arg_abs_path(char **dst, const char *key, const char *v,
-			char *err, size_t errlen)
+static int arg_abs_path(char **dst, const char *key, const char *v, char *err,
+			size_t errlen)
 {
 	if (v[0] != '/') {
 		snprintf(err, errlen, "%s=%s: give an absolute path", key, v);
@@ -74,8 +76,10 @@ static int arg_record(struct n56_spank_args *a, const char *v, char *err,
 	int f = n56_record_field_parse(v);
 
 	if (f < 0) {
-		snprintf(err, errlen, "record=%s: expected comment, "
-			 "admin_comment or none", v);
+		snprintf(err, errlen,
+			 "record=%s: expected comment, "
+			 "admin_comment or none",
+			 v);
 		return -1;
 	}
 	a->record = f;
@@ -87,11 +91,9 @@ static const struct {
 	const char *key;
 	int (*set)(struct n56_spank_args *, const char *, char *, size_t);
 } arg_table[] = {
-	{"policy", arg_policy},
-	{"cache_dir", arg_cache_dir},
-	{"topology", arg_topology},
-	{"record", arg_record},
-	{"wrap", arg_wrap},
+	{ "policy", arg_policy },     { "cache_dir", arg_cache_dir },
+	{ "topology", arg_topology }, { "record", arg_record },
+	{ "wrap", arg_wrap },
 };
 
 int n56_spank_args_parse(int ac, char **av, struct n56_spank_args *out,
@@ -106,9 +108,11 @@ int n56_spank_args_parse(int ac, char **av, struct n56_spank_args *out,
 		size_t klen, k;
 
 		if (!eq || eq == av[i] || !eq[1]) {
-			snprintf(err, errlen, "plugstack argument '%s': "
+			snprintf(err, errlen,
+				 "plugstack argument '%s': "
 				 "expected key=value (keys: policy, "
-				 "cache_dir, topology, record, wrap)", av[i]);
+				 "cache_dir, topology, record, wrap)",
+				 av[i]);
 			goto fail;
 		}
 		klen = (size_t)(eq - av[i]);
@@ -117,9 +121,11 @@ int n56_spank_args_parse(int ac, char **av, struct n56_spank_args *out,
 			    !strncmp(arg_table[k].key, av[i], klen))
 				break;
 		if (k == sizeof(arg_table) / sizeof(arg_table[0])) {
-			snprintf(err, errlen, "unknown plugstack argument "
+			snprintf(err, errlen,
+				 "unknown plugstack argument "
 				 "'%.*s' (keys: policy, cache_dir, topology, "
-				 "record, wrap)", (int)klen, av[i]);
+				 "record, wrap)",
+				 (int)klen, av[i]);
 			goto fail;
 		}
 		if (arg_table[k].set(out, eq + 1, err, errlen))
@@ -193,14 +199,20 @@ static const char short_with_arg[] = "AaBbcCDdeGiJLMmnNopqrSTtWwx";
 /* Long options that take a value, which may come as the next word
  * ("--job-name train"): that word is skipped, not taken for the script. */
 static const char *const long_with_arg[] = {
-	"--nam56r-recipe", "--job-name", "--partition", "--account", "--time",
-	"--output", "--error", "--input", "--chdir", "--qos", "--constraint",
-	"--mem", "--mem-per-cpu", "--mem-per-gpu", "--cpus-per-task",
-	"--cpus-per-gpu", "--gpus", "--gpus-per-task", "--export", "--comment",
-	"--dependency", "--reservation", "--nodelist", "--exclude", "--mpi",
-	"--distribution", "--cpu-bind", "--licenses", "--array", "--begin",
-	"--signal", "--wckey", "--network", "--mail-type", "--mail-user",
-	"--time-min", "--deadline", "--clusters", "--gpu-bind", "--nice",
+	"--nam56r-recipe", "--job-name",     "--partition",
+	"--account",	   "--time",	     "--output",
+	"--error",	   "--input",	     "--chdir",
+	"--qos",	   "--constraint",   "--mem",
+	"--mem-per-cpu",   "--mem-per-gpu",  "--cpus-per-task",
+	"--cpus-per-gpu",  "--gpus",	     "--gpus-per-task",
+	"--export",	   "--comment",	     "--dependency",
+	"--reservation",   "--nodelist",     "--exclude",
+	"--mpi",	   "--distribution", "--cpu-bind",
+	"--licenses",	   "--array",	     "--begin",
+	"--signal",	   "--wckey",	     "--network",
+	"--mail-type",	   "--mail-user",    "--time-min",
+	"--deadline",	   "--clusters",     "--gpu-bind",
+	"--nice",
 };
 
 static bool takes_value(const char *opt, size_t len)
@@ -219,16 +231,12 @@ static const struct {
 	char shortopt;
 	enum req_field f;
 } req_opts[] = {
-	{"--nodes", 'N', RF_NODES},
-	{"--ntasks-per-node", 0, RF_TPN},
-	{"--gpus-per-node", 0, RF_GPN},
-	{"--ntasks", 'n', RF_NTASKS},
-	{"--gres", 0, RF_GRES},
-	{"--partition", 'p', RF_PARTITION},
+	{ "--nodes", 'N', RF_NODES },	  { "--ntasks-per-node", 0, RF_TPN },
+	{ "--gpus-per-node", 0, RF_GPN }, { "--ntasks", 'n', RF_NTASKS },
+	{ "--gres", 0, RF_GRES },	  { "--partition", 'p', RF_PARTITION },
 };
 
-static void req_set(struct n56_request_seen *o, enum req_field f,
-		    const char *v)
+static void req_set(struct n56_request_seen *o, enum req_field f, const char *v)
 {
 	switch (f) {
 	case RF_NODES:
@@ -259,9 +267,9 @@ static void req_set(struct n56_request_seen *o, enum req_field f,
 static const char *partition_env(int argc, char **argv)
 {
 	static const char *const vars[][2] = {
-		{"sbatch", "SBATCH_PARTITION"},
-		{"salloc", "SALLOC_PARTITION"},
-		{"srun", "SLURM_PARTITION"},
+		{ "sbatch", "SBATCH_PARTITION" },
+		{ "salloc", "SALLOC_PARTITION" },
+		{ "srun", "SLURM_PARTITION" },
 	};
 	const char *prog, *slash;
 
@@ -294,13 +302,13 @@ void n56_request_from_cmdline(int argc, char **argv,
 		const char *env;
 		enum req_field f;
 	} envs[] = {
-		{"SLURM_JOB_NUM_NODES", RF_NODES},
-		{"SLURM_NNODES", RF_NODES},
-		{"SLURM_NTASKS_PER_NODE", RF_TPN},
-		{"SLURM_GPUS_PER_NODE", RF_GPN},
-		{"SBATCH_GPUS_PER_NODE", RF_GPN},
-		{"SALLOC_GPUS_PER_NODE", RF_GPN},
-		{"SLURM_NTASKS", RF_NTASKS},
+		{ "SLURM_JOB_NUM_NODES", RF_NODES },
+		{ "SLURM_NNODES", RF_NODES },
+		{ "SLURM_NTASKS_PER_NODE", RF_TPN },
+		{ "SLURM_GPUS_PER_NODE", RF_GPN },
+		{ "SBATCH_GPUS_PER_NODE", RF_GPN },
+		{ "SALLOC_GPUS_PER_NODE", RF_GPN },
+		{ "SLURM_NTASKS", RF_NTASKS },
 	};
 
 	memset(out, 0, sizeof(*out));
@@ -360,8 +368,9 @@ void n56_request_from_cmdline(int argc, char **argv,
 		for (const char *c = a + 1; *c; c++) {
 			if (!strchr(short_with_arg, *c))
 				continue;
-			const char *v = c[1] ? c + 1 :
-				(i + 1 < argc ? argv[++i] : NULL);
+			const char *v =
+				c[1] ? c + 1
+				     : (i + 1 < argc ? argv[++i] : NULL);
 			for (size_t k = 0;
 			     k < sizeof(req_opts) / sizeof(req_opts[0]); k++)
 				if (req_opts[k].shortopt == *c)

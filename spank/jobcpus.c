@@ -15,8 +15,7 @@
 #include "job/slurmapi.h"
 #include "spank/plugin.h"
 
-typedef int (*cpus_on_node_fn)(char *, size_t, job_resources_t *,
-			       const char *);
+typedef int (*cpus_on_node_fn)(char *, size_t, job_resources_t *, const char *);
 
 /* "gpu:h200:4(IDX:2-5)" or "gpu(IDX:0,2-3)": the list after IDX:. */
 static int gres_gpu_indices(const char *detail, char *out, size_t len)
@@ -33,16 +32,15 @@ static int gres_gpu_indices(const char *detail, char *out, size_t len)
 }
 
 /* The GPU indices of job j on node, from its per-node GRES detail. */
-static int gpus_on_node(const slurm_job_info_t *j, const char *node,
-			char *out, size_t len)
+static int gpus_on_node(const slurm_job_info_t *j, const char *node, char *out,
+			size_t len)
 {
 	char **hosts = NULL, herr[128];
 	size_t nhosts = 0;
 	int rc = -1;
 
 	if (!j->nodes || !j->gres_detail_str ||
-	    n56_hostlist_expand(j->nodes, &hosts, &nhosts, herr,
-				sizeof(herr)))
+	    n56_hostlist_expand(j->nodes, &hosts, &nhosts, herr, sizeof(herr)))
 		return -1;
 	for (size_t i = 0; i < nhosts && i < j->gres_detail_cnt; i++)
 		if (!strcmp(hosts[i], node)) {
@@ -54,11 +52,10 @@ static int gpus_on_node(const slurm_job_info_t *j, const char *node,
 }
 
 int n56_job_key_on_node(uint32_t job_id, const char *node, char *key,
-			size_t len, const char **what, char *err,
-			size_t errlen)
+			size_t len, const char **what, char *err, size_t errlen)
 {
-	n56_load_job_fn load = (n56_load_job_fn)dlsym(RTLD_DEFAULT,
-						      "slurm_load_job");
+	n56_load_job_fn load =
+		(n56_load_job_fn)dlsym(RTLD_DEFAULT, "slurm_load_job");
 	n56_free_info_fn release = (n56_free_info_fn)dlsym(
 		RTLD_DEFAULT, "slurm_free_job_info_msg");
 	cpus_on_node_fn on_node = (cpus_on_node_fn)dlsym(
@@ -67,12 +64,13 @@ int n56_job_key_on_node(uint32_t job_id, const char *node, char *key,
 	int rc = -1, loaded;
 
 	if (!load || !release) {
-		snprintf(err, errlen, "slurm_load_job is not loaded in this "
+		snprintf(err, errlen,
+			 "slurm_load_job is not loaded in this "
 			 "process (slurmstepd without libslurmfull?)");
 		return -1;
 	}
-	loaded = n56_slurm_load_job(load, &info, job_id,
-				    SHOW_ALL | SHOW_DETAIL);
+	loaded =
+		n56_slurm_load_job(load, &info, job_id, SHOW_ALL | SHOW_DETAIL);
 	if (loaded || !info) {
 		snprintf(err, errlen, "slurm_load_job(%u): %s", job_id,
 			 strerror(errno));

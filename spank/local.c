@@ -22,9 +22,9 @@
 int n56_local_init(spank_t sp, int ac, char **av)
 {
 	(void)sp;
-	n56_st.args_ok = n56_spank_args_parse(ac, av, &n56_st.args,
-					      n56_st.args_err,
-					      sizeof(n56_st.args_err)) == 0;
+	n56_st.args_ok =
+		n56_spank_args_parse(ac, av, &n56_st.args, n56_st.args_err,
+				     sizeof(n56_st.args_err)) == 0;
 	if (!n56_st.args_ok) {
 		/* An admin's mistake: every submission says so until fixed. */
 		fprintf(stderr, N56_LOG_PREFIX "plugstack.conf: %s\n",
@@ -52,7 +52,7 @@ static int carried_recipe(const char *optval, struct n56_recipe **out,
 	    strcmp(path, optval))
 		return 0;
 	if (n56_base64_decode(b64, &buf, &len)) {
-		n56_diag_add(d, optval, (struct n56_pos){0, 0},
+		n56_diag_add(d, optval, (struct n56_pos){ 0, 0 },
 			     "the recipe carried from submission is damaged "
 			     "(" N56_CARRY_PREFIX N56_CARRY_CONTENT " is not "
 			     "base64); submit the job again");
@@ -60,7 +60,7 @@ static int carried_recipe(const char *optval, struct n56_recipe **out,
 	}
 	n56_sha256_hex(buf, len, hex);
 	if (strcmp(hex, sha)) {
-		n56_diag_add(d, optval, (struct n56_pos){0, 0},
+		n56_diag_add(d, optval, (struct n56_pos){ 0, 0 },
 			     "the recipe carried from submission has sha256 "
 			     "%.12s, expected %.12s; submit the job again",
 			     hex, sha);
@@ -149,12 +149,13 @@ static bool request_for(const struct n56_recipe *r,
 	char **argv = own_argv(&argc, &blob);
 	long gpn;
 
-	n56_request_from_cmdline(argc, argv, spank_context() ==
-				 S_CTX_ALLOCATOR ? submit_getenv : run_getenv,
-				 &seen);
+	n56_request_from_cmdline(
+		argc, argv,
+		spank_context() == S_CTX_ALLOCATOR ? submit_getenv : run_getenv,
+		&seen);
 	*partition = seen.partition ? strdup(seen.partition) : NULL;
 	if (seen.partition && !*partition)
-		n56_diag_add(d, r->path, (struct n56_pos){0, 0},
+		n56_diag_add(d, r->path, (struct n56_pos){ 0, 0 },
 			     "out of memory");
 	free(argv);
 	free(blob);
@@ -174,11 +175,12 @@ static bool request_for(const struct n56_recipe *r,
 	}
 	if (seen.gpus_per_node_argv && seen.tasks_per_node_argv &&
 	    seen.gpus_per_node != seen.tasks_per_node)
-		n56_diag_add(d, r->path, (struct n56_pos){0, 0},
+		n56_diag_add(d, r->path, (struct n56_pos){ 0, 0 },
 			     "the request has %ld tasks per node but %ld GPUs "
 			     "per node; a NAM56R step runs one rank per GPU "
-			     "(use --ntasks-per-node=%ld)", seen.tasks_per_node,
-			     seen.gpus_per_node, seen.gpus_per_node);
+			     "(use --ntasks-per-node=%ld)",
+			     seen.tasks_per_node, seen.gpus_per_node,
+			     seen.gpus_per_node);
 	if (seen.nodes && gpn) {
 		req->nodes = seen.nodes;
 		req->gpus_per_node = gpn;
@@ -206,12 +208,12 @@ static bool request_for(const struct n56_recipe *r,
 
 int n56_local_option(const char *optval)
 {
-	struct n56_diags d = {0};
+	struct n56_diags d = { 0 };
 	struct n56_policy *policy = NULL;
 	struct n56_recipe *r = NULL;
 	struct n56_plan *plan = NULL;
 	struct n56_plan_request req;
-	struct n56_mem_capacity_in cap = {0, NULL};
+	struct n56_mem_capacity_in cap = { 0, NULL };
 	char *partition = NULL;
 	int rc = -1;
 
@@ -235,15 +237,16 @@ int n56_local_option(const char *optval)
 	}
 	if (!optval || !*optval) {
 		fprintf(stderr, N56_LOG_PREFIX "--nam56r-recipe needs a file "
-			"name\n");
+					       "name\n");
 		goto out;
 	}
 	/* Read as the user who submits: a set-uid caller would read with
 	 * rights the user does not have. */
 	if (geteuid() != getuid()) {
-		fprintf(stderr, N56_LOG_PREFIX "refusing to read %s with "
-			"elevated rights (euid %u, uid %u)\n", optval,
-			(unsigned)geteuid(), (unsigned)getuid());
+		fprintf(stderr,
+			N56_LOG_PREFIX "refusing to read %s with "
+				       "elevated rights (euid %u, uid %u)\n",
+			optval, (unsigned)geteuid(), (unsigned)getuid());
 		goto out;
 	}
 	int carried = carried_recipe(optval, &r, &d);
@@ -265,10 +268,12 @@ int n56_local_option(const char *optval)
 	if (n56_plan_build_mem(r, policy, &req, &cap, &plan, &d))
 		goto report;
 	if (!known && getenv(N56_ENV_VERBOSE))
-		fprintf(stderr, N56_LOG_PREFIX "%s: geometry not visible at "
+		fprintf(stderr,
+			N56_LOG_PREFIX
+			"%s: geometry not visible at "
 			"submission; checked for %ld node(s) x %ld GPU(s), the "
-			"real step is checked on the compute nodes\n", optval,
-			req.nodes, req.gpus_per_node);
+			"real step is checked on the compute nodes\n",
+			optval, req.nodes, req.gpus_per_node);
 	n56_recipe_free(n56_st.recipe);
 	n56_st.recipe = r;
 	r = NULL;
@@ -279,13 +284,16 @@ int n56_local_option(const char *optval)
 report:
 	n56_spank_diags(&d, N56_DIAGS_USER, NULL);
 	/* An srun inside a job starts a step; anything else submits. */
-	fprintf(stderr, N56_LOG_PREFIX "%s: refused (%zu error%s); nothing "
-		"was %s\n", optval, d.n, d.n == 1 ? "" : "s",
+	fprintf(stderr,
+		N56_LOG_PREFIX "%s: refused (%zu error%s); nothing "
+			       "was %s\n",
+		optval, d.n, d.n == 1 ? "" : "s",
 		getenv("SLURM_JOB_ID") ? "started" : "submitted");
 	if (getenv("SLURM_JOB_ID") && spank_context() == S_CTX_LOCAL)
-		fprintf(stderr, N56_LOG_PREFIX "a step that is not training "
-			"(hostname, a copy) runs with srun "
-			"--nam56r-recipe=none\n");
+		fprintf(stderr,
+			N56_LOG_PREFIX "a step that is not training "
+				       "(hostname, a copy) runs with srun "
+				       "--nam56r-recipe=none\n");
 out:
 	free(partition);
 	n56_plan_free(plan);
@@ -314,27 +322,27 @@ int n56_local_post_opt(spank_t sp)
 		fprintf(stderr, N56_LOG_PREFIX "out of memory\n");
 		return -1;
 	}
-	const char *names[] = {N56_CARRY_CONTENT, N56_CARRY_SHA,
-			       N56_CARRY_PATH, N56_CARRY_POLICY_SHA};
-	const char *values[] = {b64, r->sha256_hex, r->path,
-				n56_st.policy_sha};
+	const char *names[] = { N56_CARRY_CONTENT, N56_CARRY_SHA,
+				N56_CARRY_PATH, N56_CARRY_POLICY_SHA };
+	const char *values[] = { b64, r->sha256_hex, r->path,
+				 n56_st.policy_sha };
 	for (int i = 0; i < 4; i++) {
 		char full[64];
-		spank_err_t e = spank_job_control_setenv(sp, names[i],
-							 values[i], 1);
+		spank_err_t e =
+			spank_job_control_setenv(sp, names[i], values[i], 1);
 
 		/* srun inside an existing allocation has no job control
 		 * environment of its own: its exported env carries it. */
-		if (e != ESPANK_SUCCESS &&
-		    spank_context() == S_CTX_ALLOCATOR) {
-			fprintf(stderr, N56_LOG_PREFIX "cannot carry the "
-				"recipe to the job: %s\n", spank_strerror(e));
+		if (e != ESPANK_SUCCESS && spank_context() == S_CTX_ALLOCATOR) {
+			fprintf(stderr,
+				N56_LOG_PREFIX "cannot carry the "
+					       "recipe to the job: %s\n",
+				spank_strerror(e));
 			goto out;
 		}
 		snprintf(full, sizeof(full), N56_CARRY_PREFIX "%s", names[i]);
 		if (setenv(full, values[i], 1)) {
-			fprintf(stderr, N56_LOG_PREFIX "cannot set %s\n",
-				full);
+			fprintf(stderr, N56_LOG_PREFIX "cannot set %s\n", full);
 			goto out;
 		}
 	}

@@ -13,12 +13,12 @@
 
 /* plugstack.conf arguments: `key=value`; unknown keys are refused. */
 struct n56_spank_args {
-	char *policy;    /* policy=PATH (default SYSCONFDIR/nam56r/policy.yaml) */
+	char *policy; /* policy=PATH (default SYSCONFDIR/nam56r/policy.yaml) */
 	char *cache_dir; /* cache_dir=DIR (default: the policy's) */
-	char *topology;  /* topology=XML: use this export, not live discovery */
-	bool no_policy;  /* policy=none: run with the empty policy */
-	int record;      /* record=: -1 = the policy decides, else N56_RECORD_* */
-	char *wrap;      /* wrap=PATH: run steps through this nam56r-launch */
+	char *topology;	 /* topology=XML: use this export, not live discovery */
+	bool no_policy;	 /* policy=none: run with the empty policy */
+	int record; /* record=: -1 = the policy decides, else N56_RECORD_* */
+	char *wrap; /* wrap=PATH: run steps through this nam56r-launch */
 };
 
 int n56_spank_args_parse(int ac, char **av, struct n56_spank_args *out,

@@ -19,7 +19,7 @@ SPANK_PLUGIN(nam56r, 1);
 int slurm_spank_init_failure_mode = ESPANK_JOB_FAILURE;
 #endif
 
-struct n56_spank_state n56_st = {.opt_rc = 0, .field = -1};
+struct n56_spank_state n56_st = { .opt_rc = 0, .field = -1 };
 
 static int opt_recipe(int val, const char *optval, int remote)
 {
@@ -30,10 +30,13 @@ static int opt_recipe(int val, const char *optval, int remote)
 }
 
 static struct spank_option recipe_option = {
-	"nam56r-recipe", "FILE",
+	"nam56r-recipe",
+	"FILE",
 	"NAM56R recipe (nam56r.yaml): validated now, its content runs on "
 	"every rank (see spank_nam56r(8))",
-	1, 0, opt_recipe,
+	1,
+	0,
+	opt_recipe,
 };
 
 /* Registered in every context that parses options (sbatch needs the
@@ -44,7 +47,8 @@ static int register_option(spank_t sp)
 
 	if (rc != ESPANK_SUCCESS) {
 		slurm_error(N56_LOG_PREFIX "cannot register --nam56r-recipe: "
-			    "%s", spank_strerror(rc));
+					   "%s",
+			    spank_strerror(rc));
 		return -1;
 	}
 	return 0;
@@ -71,8 +75,8 @@ int slurm_spank_init(spank_t sp, int ac, char **av)
 		n56_remote_init(sp, ac, av);
 		if (n56_st.args_ok && n56_wrap_unsupported()) {
 			n56_st.args_ok = false;
-			snprintf(n56_st.args_err, sizeof(n56_st.args_err),
-				 "%s", n56_wrap_unsupported());
+			snprintf(n56_st.args_err, sizeof(n56_st.args_err), "%s",
+				 n56_wrap_unsupported());
 			slurm_error(N56_LOG_PREFIX "plugstack.conf: %s",
 				    n56_st.args_err);
 		}
@@ -164,7 +168,7 @@ static void diag_line(void *ctx, const char *line)
 void n56_spank_diags(struct n56_diags *d, enum n56_diags_to to,
 		     const char *note)
 {
-	struct diags_sink s = {to, note ? note : ""};
+	struct diags_sink s = { to, note ? note : "" };
 
 	n56_diags_emit(d, diag_line, &s);
 }
@@ -177,7 +181,7 @@ int n56_spank_load_policy(const struct n56_spank_args *a,
 	if (a->no_policy) {
 		*out = n56_policy_empty();
 		if (!*out) {
-			n56_diag_add(d, "policy", (struct n56_pos){0, 0},
+			n56_diag_add(d, "policy", (struct n56_pos){ 0, 0 },
 				     "out of memory");
 			return -1;
 		}

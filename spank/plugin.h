@@ -29,27 +29,27 @@ struct n56_spank_state {
 	char *opt_value;
 	int opt_rc;
 	struct n56_recipe *recipe; /* the content every rank will run */
-	char policy_sha[65];       /* of the policy it was validated with */
+	char policy_sha[65];	   /* of the policy it was validated with */
 
 	/* remote */
-	bool opt_seen;     /* --nam56r-recipe was given for this job */
-	bool opt_none;     /* ... as "none": a helper step, not training */
-	bool active;       /* this step is a NAM56R step */
-	bool batch_step;   /* the batch script: not a training rank */
-	char *error;       /* stored, raised from task_init only */
+	bool opt_seen;	 /* --nam56r-recipe was given for this job */
+	bool opt_none;	 /* ... as "none": a helper step, not training */
+	bool active;	 /* this step is a NAM56R step */
+	bool batch_step; /* the batch script: not a training rank */
+	char *error;	 /* stored, raised from task_init only */
 	struct n56_policy *policy;
 	struct n56_plan *plan;
 	struct n56_topology *topo;
 	struct n56_step *step; /* this node's placement (step/core.h) */
-	char *topo_path;     /* the XML the topology came from */
-	char *policy_path;   /* "none" for the empty policy */
-	char *policy_copy;   /* this step's copy of it, for the ranks */
-	char *master;        /* first node of the step */
-	char *node_name;     /* this node, from the step's node list */
-	char **hosts;        /* the step's node list, expanded */
+	char *topo_path;       /* the XML the topology came from */
+	char *policy_path;     /* "none" for the empty policy */
+	char *policy_copy;     /* this step's copy of it, for the ranks */
+	char *master;	       /* first node of the step */
+	char *node_name;       /* this node, from the step's node list */
+	char **hosts;	       /* the step's node list, expanded */
 	size_t nhosts;
 	uint32_t job_id, step_id, node_id, nnodes;
-	int field;           /* N56_RECORD_* where the record goes */
+	int field; /* N56_RECORD_* where the record goes */
 };
 
 extern struct n56_spank_state n56_st;
@@ -91,7 +91,7 @@ int n56_publish_record(uint32_t job_id, int field, const char *record,
 
 /* wrap.c: wrap=PATH (spank_prepend_task_argv, Slurm 23.11+). */
 const char *n56_wrap_unsupported(void); /* why not here, or NULL */
-int n56_remote_wrap(spank_t sp);        /* from task_init, after it */
+int n56_remote_wrap(spank_t sp);	/* from task_init, after it */
 /* jobcpus.c: the CPU ids job_id holds on node ("0-3,8"), or from Slurm
  * 24.11 on its GPU indices there ("2-5"); *what says which ("CPU",
  * "GPU"). From slurmctld. */

@@ -18,17 +18,19 @@ static void *sym(const char *name, char *err, size_t errlen)
 	void *p = dlsym(RTLD_DEFAULT, name);
 
 	if (!p)
-		snprintf(err, errlen, "%s is not loaded in this process "
-			 "(slurmstepd without libslurmfull?)", name);
+		snprintf(err, errlen,
+			 "%s is not loaded in this process "
+			 "(slurmstepd without libslurmfull?)",
+			 name);
 	return p;
 }
 
 static const char *slurm_err(void)
 {
-	n56_get_errno_fn get = (n56_get_errno_fn)dlsym(RTLD_DEFAULT,
-							 "slurm_get_errno");
-	n56_strerror_fn str = (n56_strerror_fn)dlsym(RTLD_DEFAULT,
-						     "slurm_strerror");
+	n56_get_errno_fn get =
+		(n56_get_errno_fn)dlsym(RTLD_DEFAULT, "slurm_get_errno");
+	n56_strerror_fn str =
+		(n56_strerror_fn)dlsym(RTLD_DEFAULT, "slurm_strerror");
 
 	if (get && str)
 		return str(get());
@@ -38,14 +40,14 @@ static const char *slurm_err(void)
 int n56_publish_record(uint32_t job_id, int field, const char *record,
 		       char *err, size_t errlen)
 {
-	n56_load_job_fn load = (n56_load_job_fn)sym("slurm_load_job", err,
-						    errlen);
-	n56_update_job_fn update = (n56_update_job_fn)sym("slurm_update_job",
-							  err, errlen);
-	n56_init_desc_fn init = (n56_init_desc_fn)sym(
-		"slurm_init_job_desc_msg", err, errlen);
-	n56_free_info_fn release = (n56_free_info_fn)sym(
-		"slurm_free_job_info_msg", err, errlen);
+	n56_load_job_fn load =
+		(n56_load_job_fn)sym("slurm_load_job", err, errlen);
+	n56_update_job_fn update =
+		(n56_update_job_fn)sym("slurm_update_job", err, errlen);
+	n56_init_desc_fn init =
+		(n56_init_desc_fn)sym("slurm_init_job_desc_msg", err, errlen);
+	n56_free_info_fn release =
+		(n56_free_info_fn)sym("slurm_free_job_info_msg", err, errlen);
 	job_info_msg_t *info = NULL;
 	job_desc_msg_t desc;
 	char *merged = NULL;
@@ -60,9 +62,9 @@ int n56_publish_record(uint32_t job_id, int field, const char *record,
 		goto out;
 	}
 	/* What the field holds now: the user's comment is kept. */
-	const char *old = field == N56_RECORD_ADMIN_COMMENT ?
-			  info->job_array[0].admin_comment :
-			  info->job_array[0].comment;
+	const char *old = field == N56_RECORD_ADMIN_COMMENT
+				  ? info->job_array[0].admin_comment
+				  : info->job_array[0].comment;
 	merged = n56_record_merge(old, record);
 	if (!merged) {
 		snprintf(err, errlen, "out of memory");

@@ -47,9 +47,9 @@ void n56_remote_fail(const char *fmt, ...)
 int n56_remote_init(spank_t sp, int ac, char **av)
 {
 	(void)sp;
-	n56_st.args_ok = n56_spank_args_parse(ac, av, &n56_st.args,
-					      n56_st.args_err,
-					      sizeof(n56_st.args_err)) == 0;
+	n56_st.args_ok =
+		n56_spank_args_parse(ac, av, &n56_st.args, n56_st.args_err,
+				     sizeof(n56_st.args_err)) == 0;
 	if (!n56_st.args_ok)
 		slurm_error(N56_LOG_PREFIX "plugstack.conf: %s",
 			    n56_st.args_err);
@@ -94,16 +94,17 @@ static struct n56_recipe *carried_recipe(spank_t sp)
 	char *sha = job_getenv(sp, N56_CARRY_PREFIX N56_CARRY_SHA);
 	char *path = job_getenv(sp, N56_CARRY_PREFIX N56_CARRY_PATH);
 	struct n56_recipe *r = NULL;
-	struct n56_diags d = {0};
+	struct n56_diags d = { 0 };
 	char *buf = NULL, hex[65];
 	size_t len;
 
 	if (!b64) {
-		n56_remote_fail("the recipe given with --nam56r-recipe did "
-				"not reach this node (" N56_CARRY_PREFIX
+		n56_remote_fail(
+			"the recipe given with --nam56r-recipe did "
+			"not reach this node (" N56_CARRY_PREFIX
 				N56_CARRY_CONTENT " is missing from the job "
-				"environment; do not unset " N56_CARRY_PREFIX "* "
-				"variables)");
+			"environment; do not unset " N56_CARRY_PREFIX "* "
+			"variables)");
 		goto out;
 	}
 	if (n56_base64_decode(b64, &buf, &len)) {
@@ -113,8 +114,8 @@ static struct n56_recipe *carried_recipe(spank_t sp)
 	n56_sha256_hex(buf, len, hex);
 	if (!sha || strcmp(sha, hex)) {
 		n56_remote_fail("the carried recipe has sha256 %.12s but the "
-				"submission recorded %.12s; submit again", hex,
-				sha ? sha : "(none)");
+				"submission recorded %.12s; submit again",
+				hex, sha ? sha : "(none)");
 		goto out;
 	}
 	if (n56_recipe_parse(path ? path : "recipe", buf, len, &r, &d))
@@ -128,8 +129,7 @@ out:
 	return r;
 }
 
-static int get_u32(spank_t sp, spank_item_t item, uint32_t *v,
-		   const char *what)
+static int get_u32(spank_t sp, spank_item_t item, uint32_t *v, const char *what)
 {
 	spank_err_t e = spank_get_item(sp, item, v);
 
@@ -143,18 +143,17 @@ static int get_u32(spank_t sp, spank_item_t item, uint32_t *v,
 
 /* No cache yet (slurmd started before the plugin was configured): the
  * first step discovers the node live, as root, and writes the cache. */
-static int discover(const char *path, const char *dir, char *err,
-		    size_t errlen)
+static int discover(const char *path, const char *dir, char *err, size_t errlen)
 {
 	char werr[512];
 
 	/* slurmstepd runs threads: leave its environment alone. */
-	struct n56_topology_opts o = {.nvml = true, .threaded = true};
+	struct n56_topology_opts o = { .nvml = true, .threaded = true };
 
 	if (n56_topology_load_opts(&o, n56_st.policy, n56_st.node_name,
 				   &n56_st.topo, err, errlen))
 		return -1;
-	struct n56_diags d = {0};
+	struct n56_diags d = { 0 };
 
 	if (mkdir(dir, 0755) && errno != EEXIST)
 		snprintf(werr, sizeof(werr), "mkdir %s: %s", dir,
@@ -175,9 +174,9 @@ static int discover(const char *path, const char *dir, char *err,
  * contradicts this node (a GPU it does not have, a bad list for it). */
 static bool admin_map_broke_load(const char *path)
 {
-	struct n56_topology_opts o = {.xml = n56_st.args.topology,
-				      .nvml = !n56_st.args.topology,
-				      .threaded = true};
+	struct n56_topology_opts o = { .xml = n56_st.args.topology,
+				       .nvml = !n56_st.args.topology,
+				       .threaded = true };
 	struct n56_topology *t = NULL;
 	char err[512];
 	bool broke;
@@ -193,7 +192,7 @@ static bool admin_map_broke_load(const char *path)
 
 static int trusted(const char *what, const char *path, bool is_dir)
 {
-	struct n56_diags d = {0};
+	struct n56_diags d = { 0 };
 	int rc = n56_path_trusted(what, path, is_dir, &d);
 
 	if (rc)
@@ -214,7 +213,7 @@ static int load_topology(void)
 	int rc;
 
 	/* slurmstepd runs threads: the loads leave its environment alone. */
-	struct n56_topology_opts o = {.xml = path, .threaded = true};
+	struct n56_topology_opts o = { .xml = path, .threaded = true };
 
 	/* Root reads these: the policy's rule (owned by root, not writable
 	 * by others, no user's link along the name), or the step fails. */
@@ -222,9 +221,8 @@ static int load_topology(void)
 		snprintf(path, sizeof(path), "%s", n56_st.args.topology);
 		if (trusted("the topology XML", path, false))
 			return -1;
-		rc = n56_topology_load_opts(&o, n56_st.policy,
-					    n56_st.node_name, &n56_st.topo,
-					    err, sizeof(err));
+		rc = n56_topology_load_opts(&o, n56_st.policy, n56_st.node_name,
+					    &n56_st.topo, err, sizeof(err));
 	} else {
 		snprintf(path, sizeof(path), "%s/topology.xml", dir);
 		o.cache = true;
@@ -249,7 +247,8 @@ static int load_topology(void)
 		return 0;
 	}
 	slurm_info(N56_LOG_PREFIX "no topology (%s): one island per node "
-		   "assumed", err);
+				  "assumed",
+		   err);
 	n56_topology_free(n56_st.topo);
 	n56_st.topo = NULL;
 	return 0;
@@ -265,14 +264,15 @@ static int same_policy(spank_t sp)
 	int rc = 0;
 
 	if (want && strcmp(want, n56_st.policy->sha256_hex)) {
-		n56_remote_fail("the site policy %s on %s (sha256 %.12s) is not "
-				"the one this step was submitted with (%.12s): "
-				"it changed in between; start the step again "
-				"(replace the policy with a rename, never in "
-				"place)", n56_st.policy_path ?
-				n56_st.policy_path : "(none)",
-				n56_st.node_name ? n56_st.node_name : "this node",
-				n56_st.policy->sha256_hex, want);
+		n56_remote_fail(
+			"the site policy %s on %s (sha256 %.12s) is not "
+			"the one this step was submitted with (%.12s): "
+			"it changed in between; start the step again "
+			"(replace the policy with a rename, never in "
+			"place)",
+			n56_st.policy_path ? n56_st.policy_path : "(none)",
+			n56_st.node_name ? n56_st.node_name : "this node",
+			n56_st.policy->sha256_hex, want);
 		rc = -1;
 	}
 	free(want);
@@ -290,7 +290,7 @@ static void policy_snapshot(void)
 	const struct n56_policy *p = n56_st.policy;
 	const char *dir = n56_spank_cache_dir(&n56_st.args, p);
 	char *path = NULL, *tmp = NULL;
-	struct n56_diags d = {0};
+	struct n56_diags d = { 0 };
 	int fd = -1;
 
 	if (n56_st.args.no_policy || !p->content)
@@ -300,8 +300,8 @@ static void policy_snapshot(void)
 	if (n56_path_trusted("the step's policy directory", dir, true, &d))
 		goto fail;
 	if (asprintf(&path, "%s/policy-%u.%u.%s.yaml", dir, n56_st.job_id,
-		     n56_st.step_id, n56_st.node_name ? n56_st.node_name :
-		     "node") < 0) {
+		     n56_st.step_id,
+		     n56_st.node_name ? n56_st.node_name : "node") < 0) {
 		path = NULL;
 		goto fail;
 	}
@@ -311,8 +311,8 @@ static void policy_snapshot(void)
 	}
 	fd = mkstemp(tmp);
 	if (fd < 0 || fchmod(fd, 0644) ||
-	    write(fd, p->content, p->content_len) !=
-	    (ssize_t)p->content_len || close(fd) || rename(tmp, path)) {
+	    write(fd, p->content, p->content_len) != (ssize_t)p->content_len ||
+	    close(fd) || rename(tmp, path)) {
 		if (fd >= 0)
 			unlink(tmp);
 		goto fail;
@@ -323,8 +323,8 @@ static void policy_snapshot(void)
 	return;
 fail:
 	slurm_info(N56_LOG_PREFIX "no per-step copy of the policy in %s (%s): "
-		   "the ranks read %s", dir, d.n ? d.v[0].msg :
-		   strerror(errno), n56_st.policy_path);
+				  "the ranks read %s",
+		   dir, d.n ? d.v[0].msg : strerror(errno), n56_st.policy_path);
 	free(path);
 	free(tmp);
 	n56_diags_free(&d);
@@ -360,7 +360,8 @@ static bool training_step(spank_t sp)
 	if (!n56_st.active)
 		return false;
 	if (spank_get_item(sp, S_JOB_STEPID, &n56_st.step_id) ==
-	    ESPANK_SUCCESS && n56_st.step_id >= N56_FIRST_SPECIAL_STEP) {
+		    ESPANK_SUCCESS &&
+	    n56_st.step_id >= N56_FIRST_SPECIAL_STEP) {
 		n56_st.batch_step = true;
 		return false;
 	}
@@ -372,16 +373,13 @@ static bool training_step(spank_t sp)
 }
 
 /* Slurm's ids and counts of the step. */
-static int read_counts(spank_t sp, struct step_env *e,
-		       struct n56_step_facts *f)
+static int read_counts(spank_t sp, struct step_env *e, struct n56_step_facts *f)
 {
 	if (get_u32(sp, S_JOB_ID, &n56_st.job_id, "the job id") ||
 	    get_u32(sp, S_JOB_NNODES, &n56_st.nnodes, "the node count") ||
 	    get_u32(sp, S_JOB_NODEID, &n56_st.node_id, "the node index") ||
-	    get_u32(sp, S_JOB_TOTAL_TASK_COUNT, &e->ntasks,
-		    "the task count") ||
-	    get_u32(sp, S_JOB_LOCAL_TASK_COUNT, &e->nlocal,
-		    "the local tasks"))
+	    get_u32(sp, S_JOB_TOTAL_TASK_COUNT, &e->ntasks, "the task count") ||
+	    get_u32(sp, S_JOB_LOCAL_TASK_COUNT, &e->nlocal, "the local tasks"))
 		return -1;
 	f->nnodes = n56_st.nnodes;
 	f->ntasks = e->ntasks;
@@ -395,7 +393,7 @@ static int read_counts(spank_t sp, struct step_env *e,
 /* The site policy the plugstack names, and the recipe as submitted. */
 static struct n56_recipe *policy_and_recipe(spank_t sp)
 {
-	struct n56_diags d = {0};
+	struct n56_diags d = { 0 };
 
 	if (n56_spank_load_policy(&n56_st.args, &n56_st.policy, &d)) {
 		n56_spank_diags(&d, N56_DIAGS_STEP, NULL);
@@ -432,12 +430,12 @@ static int step_geometry(spank_t sp, struct step_env *e,
  * (memory.partitions), so that a node never refuses what sbatch took. */
 static int build_plan(spank_t sp, const struct n56_recipe *r, long gpn)
 {
-	struct n56_plan_request req = {n56_st.nnodes, gpn};
-	struct n56_diags d = {0};
+	struct n56_plan_request req = { n56_st.nnodes, gpn };
+	struct n56_diags d = { 0 };
 	char *part = job_getenv(sp, "SLURM_JOB_PARTITION");
-	struct n56_mem_capacity_in cap = {0, part};
-	int rc = n56_plan_build_mem(r, n56_st.policy, &req, &cap,
-				    &n56_st.plan, &d);
+	struct n56_mem_capacity_in cap = { 0, part };
+	int rc = n56_plan_build_mem(r, n56_st.policy, &req, &cap, &n56_st.plan,
+				    &d);
 
 	if (rc)
 		n56_spank_diags(&d, N56_DIAGS_STEP, NULL);
@@ -456,8 +454,8 @@ static int step_hosts(spank_t sp, struct n56_step_facts *f)
 
 	if (!nodelist)
 		nodelist = job_getenv(sp, "SLURM_JOB_NODELIST");
-	if (!nodelist || n56_hostlist_expand(nodelist, &hosts, &nhosts, err,
-					     sizeof(err))) {
+	if (!nodelist ||
+	    n56_hostlist_expand(nodelist, &hosts, &nhosts, err, sizeof(err))) {
 		n56_remote_fail("the step's node list: %s",
 				nodelist ? err : "SLURM_STEP_NODELIST unset");
 		goto out;
@@ -475,8 +473,8 @@ static int step_hosts(spank_t sp, struct n56_step_facts *f)
 					nhosts, n56_st.nnodes);
 		else
 			n56_remote_fail("the step's node list %s has %zu "
-					"nodes, Slurm says %u", nodelist,
-					nhosts, n56_st.nnodes);
+					"nodes, Slurm says %u",
+					nodelist, nhosts, n56_st.nnodes);
 		free(het);
 		goto out;
 	}
@@ -500,8 +498,7 @@ out:
 
 /* spank_nam56r(8) MASTER PORT: what Slurm reserved for the step, else the
  * job's key on the first node, from slurmctld (the core computes). */
-static int port_facts(spank_t sp, struct step_env *e,
-		      struct n56_step_facts *f)
+static int port_facts(spank_t sp, struct step_env *e, struct n56_step_facts *f)
 {
 	char err[512];
 
@@ -531,8 +528,8 @@ static int gpu_and_task_facts(spank_t sp, struct step_env *e,
 	f->visible_devices = e->cvd;
 	f->gpus_required = true;
 	f->topology_path = n56_st.topo ? n56_st.topo_path : NULL;
-	e->local_ranks = calloc(e->nlocal ? e->nlocal : 1,
-				sizeof(*e->local_ranks));
+	e->local_ranks =
+		calloc(e->nlocal ? e->nlocal : 1, sizeof(*e->local_ranks));
 	if (!e->local_ranks) {
 		n56_remote_fail("the step's tasks: %s", strerror(ENOMEM));
 		return -1;
@@ -562,7 +559,8 @@ static void place_step(const struct n56_step_facts *f)
 	s = n56_st.step;
 	if (s->no_topology[0])
 		slurm_info(N56_LOG_PREFIX "no topology (%s): one island per "
-			   "node assumed", s->no_topology);
+					  "node assumed",
+			   s->no_topology);
 	if (s->homogeneity[0])
 		slurm_info(N56_LOG_PREFIX "%s", s->homogeneity);
 	if (!s->report.tp_in_island)
@@ -571,8 +569,8 @@ static void place_step(const struct n56_step_facts *f)
 
 int n56_remote_post_opt(spank_t sp)
 {
-	struct step_env e = {0};
-	struct n56_step_facts f = {0};
+	struct step_env e = { 0 };
+	struct n56_step_facts f = { 0 };
 	struct n56_recipe *r = NULL;
 	long gpn;
 
@@ -583,8 +581,10 @@ int n56_remote_post_opt(spank_t sp)
 	    step_hosts(sp, &f) || same_policy(sp))
 		goto out;
 	policy_snapshot();
-	n56_st.field = n56_st.args.record >= 0 ? n56_st.args.record :
-		       n56_record_field_parse(n56_st.policy->record.field.v);
+	n56_st.field =
+		n56_st.args.record >= 0
+			? n56_st.args.record
+			: n56_record_field_parse(n56_st.policy->record.field.v);
 	if (n56_st.field < 0)
 		n56_st.field = N56_RECORD_COMMENT;
 	if (port_facts(sp, &e, &f) || load_topology() ||
@@ -634,8 +634,10 @@ static int apply_env(spank_t sp, const struct n56_env *env, int gpu)
 	    set_env(sp, N56_ENV_NODE_SHAPE, sig, 1))
 		return -1;
 	if (set_env(sp, N56_ENV_GPU, num, 1) ||
-	    set_env(sp, N56_ENV_POLICY, n56_st.policy_copy ?
-		    n56_st.policy_copy : n56_st.policy_path, 1) ||
+	    set_env(sp, N56_ENV_POLICY,
+		    n56_st.policy_copy ? n56_st.policy_copy
+				       : n56_st.policy_path,
+		    1) ||
 	    (s->topo && n56_st.topo_path &&
 	     set_env(sp, N56_ENV_TOPOLOGY, n56_st.topo_path, 1)))
 		return -1;
@@ -650,15 +652,17 @@ static void report_failure(void)
 		slurm_error(N56_LOG_PREFIX "%.*s",
 			    (int)(nl ? (size_t)(nl - s) : strlen(s)), s);
 	}
-	slurm_error(N56_LOG_PREFIX "job %u step %u not started: fix the "
+	slurm_error(N56_LOG_PREFIX
+		    "job %u step %u not started: fix the "
 		    "recipe or the request, or run a step that is not "
 		    "training with srun --nam56r-recipe=none (the node stays "
-		    "up)", n56_st.job_id, n56_st.step_id);
+		    "up)",
+		    n56_st.job_id, n56_st.step_id);
 }
 
 int n56_remote_task_init(spank_t sp)
 {
-	struct n56_env env = {0};
+	struct n56_env env = { 0 };
 	uint32_t rank;
 	char err[1024];
 	int rc, gpu = -1;
@@ -729,7 +733,8 @@ int n56_remote_task_post_fork(spank_t sp)
 	    n56_publish_record(n56_st.job_id, n56_st.field, line, err,
 			       sizeof(err)))
 		slurm_info(N56_LOG_PREFIX "placement record not published: "
-			   "%s", err);
+					  "%s",
+			   err);
 	return 0;
 }
 

@@ -16,14 +16,15 @@ int n56_slurmd_init(spank_t sp, int ac, char **av)
 	struct n56_spank_args *a = &n56_st.args;
 	struct n56_policy *policy = NULL;
 	struct n56_topology *t = NULL;
-	struct n56_diags d = {0};
+	struct n56_diags d = { 0 };
 	char err[512] = "", host[256] = "", path[4096];
 	const char *dir;
 
 	(void)sp;
 	if (n56_spank_args_parse(ac, av, a, err, sizeof(err))) {
 		slurm_error(N56_LOG_PREFIX "plugstack.conf: %s (topology not "
-			    "cached)", err);
+					   "cached)",
+			    err);
 		return 0;
 	}
 	/* The admin map of the policy names nodes; without a policy the
@@ -36,9 +37,9 @@ int n56_slurmd_init(spank_t sp, int ac, char **av)
 	if (gethostname(host, sizeof(host) - 1))
 		snprintf(host, sizeof(host), "localhost");
 	/* slurmd runs threads: leave its environment alone. */
-	struct n56_topology_opts o = {.xml = a->topology,
-				      .nvml = a->topology == NULL,
-				      .threaded = true};
+	struct n56_topology_opts o = { .xml = a->topology,
+				       .nvml = a->topology == NULL,
+				       .threaded = true };
 	if (n56_topology_load_opts(&o, policy, host, &t, err, sizeof(err))) {
 		slurm_error(N56_LOG_PREFIX "topology discovery: %s", err);
 		goto out;
@@ -60,7 +61,8 @@ int n56_slurmd_init(spank_t sp, int ac, char **av)
 		goto out;
 	}
 	slurm_info(N56_LOG_PREFIX "topology of %s cached in %s: %d GPU(s), "
-		   "%d island(s) (%s)", host, path, t->ngpus, t->nislands,
+				  "%d island(s) (%s)",
+		   host, path, t->ngpus, t->nislands,
 		   n56_island_source_name(t->island_source));
 out:
 	n56_topology_free(t);

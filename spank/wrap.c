@@ -22,7 +22,8 @@ const char *n56_wrap_unsupported(void)
 
 	if (!n56_st.args.wrap)
 		return NULL;
-	snprintf(msg, sizeof(msg), "wrap=%s needs Slurm 23.11 or later "
+	snprintf(msg, sizeof(msg),
+		 "wrap=%s needs Slurm 23.11 or later "
 		 "(spank_prepend_task_argv); this plugin is built for Slurm "
 		 "%d.%02d: remove wrap= and run srun nam56r-launch ...",
 		 n56_st.args.wrap, SLURM_VERSION_MAJOR(SLURM_VERSION_NUMBER),
@@ -61,7 +62,7 @@ int n56_remote_wrap(spank_t sp)
 	if (spank_get_item(sp, S_JOB_ARGV, &argc, &argv) != ESPANK_SUCCESS ||
 	    argc < 1 || !argv || !argv[0]) {
 		slurm_error(N56_LOG_PREFIX "wrap=: cannot read the step's "
-			    "command line");
+					   "command line");
 		return -1;
 	}
 	const char *base = strrchr(argv[0], '/');
@@ -75,20 +76,24 @@ int n56_remote_wrap(spank_t sp)
 	if (!same) {
 		join_words(got, sizeof(got), argc < 8 ? argc : 8, argv);
 		join_words(want, sizeof(want), n, p->command);
-		slurm_error(N56_LOG_PREFIX "the step runs '%s'; with wrap= a "
+		slurm_error(N56_LOG_PREFIX
+			    "the step runs '%s'; with wrap= a "
 			    "NAM56R step runs the recipe's runtime.command "
 			    "'%s' (then its own args), or srun nam56r-launch "
-			    "...", got, n ? want : "(none)");
+			    "...",
+			    got, n ? want : "(none)");
 		slurm_error(N56_LOG_PREFIX "job %u step %u not started (the "
-			    "node stays up)", n56_st.job_id, n56_st.step_id);
+					   "node stays up)",
+			    n56_st.job_id, n56_st.step_id);
 		return -1;
 	}
 	snprintf(num, sizeof(num), "%d", n);
-	const char *pre[] = {n56_st.args.wrap, "--runtime-words", num, "--"};
+	const char *pre[] = { n56_st.args.wrap, "--runtime-words", num, "--" };
 	spank_err_t e = spank_prepend_task_argv(sp, 4, pre);
 	if (e != ESPANK_SUCCESS) {
 		slurm_error(N56_LOG_PREFIX "wrap=: spank_prepend_task_argv: "
-			    "%s", spank_strerror(e));
+					   "%s",
+			    spank_strerror(e));
 		return -1;
 	}
 	return 0;

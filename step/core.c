@@ -51,30 +51,32 @@ int n56_step_tasks_per_node(const struct n56_step_facts *f, long *gpn,
 		return 0;
 	}
 	if (f->nlocal >= 0)
-		n56_set_err(err, errlen, "the step runs %ld tasks on %ld nodes "
+		n56_set_err(err, errlen,
+			    "the step runs %ld tasks on %ld nodes "
 			    "(%ld on this one); a NAM56R step runs the same "
 			    "number of ranks on every node, one per GPU (srun "
-			    "--ntasks-per-node=G)", f->ntasks, f->nnodes,
-			    f->nlocal);
+			    "--ntasks-per-node=G)",
+			    f->ntasks, f->nnodes, f->nlocal);
 	else
-		n56_set_err(err, errlen, "the step runs %ld tasks on %ld "
+		n56_set_err(err, errlen,
+			    "the step runs %ld tasks on %ld "
 			    "nodes; a NAM56R step runs the same number of "
 			    "ranks on every node, one per GPU (srun "
-			    "--ntasks-per-node=G)", f->ntasks, f->nnodes);
+			    "--ntasks-per-node=G)",
+			    f->ntasks, f->nnodes);
 	return -1;
 }
 
-int n56_step_distribution(const struct n56_step_facts *f, long gpn,
-			  char *err, size_t errlen)
+int n56_step_distribution(const struct n56_step_facts *f, long gpn, char *err,
+			  size_t errlen)
 {
-	return n56_distribution_check(f->distribution, f->plane_size, gpn,
-				      err, errlen);
+	return n56_distribution_check(f->distribution, f->plane_size, gpn, err,
+				      errlen);
 }
 
 int n56_step_placer(const struct n56_plan *plan,
-		    const struct n56_node_shape *shape,
-		    struct n56_placer **out, struct n56_place_report *rep,
-		    char *err, size_t errlen)
+		    const struct n56_node_shape *shape, struct n56_placer **out,
+		    struct n56_place_report *rep, char *err, size_t errlen)
 {
 	char why[512] = "";
 
@@ -92,8 +94,10 @@ int n56_step_tp_verdict(const struct n56_place_report *rep,
 	if (rep->tp_in_island || !policy ||
 	    !policy->topology.require_tp_in_island.v)
 		return 0;
-	n56_set_err(err, errlen, "placement: %s (the site policy requires "
-		    "every TP group inside one NVLink island)", rep->why);
+	n56_set_err(err, errlen,
+		    "placement: %s (the site policy requires "
+		    "every TP group inside one NVLink island)",
+		    rep->why);
 	return -1;
 }
 
@@ -104,8 +108,8 @@ static int master_port(const struct n56_policy *p,
 		       const struct n56_step_facts *f, int *port,
 		       struct reasons *r)
 {
-	long base = p && p->record.master_port.v > 0 ?
-		    p->record.master_port.v : N56_MASTER_PORT_DEFAULT;
+	long base = p && p->record.master_port.v > 0 ? p->record.master_port.v
+						     : N56_MASTER_PORT_DEFAULT;
 	char why[512];
 
 	if (f->port > 0) {
@@ -120,9 +124,9 @@ static int master_port(const struct n56_policy *p,
 		return -1;
 	}
 	if (f->port_key) {
-		if (!n56_port_from_key(base, f->port_key_what ?
-				       f->port_key_what : "CPU", f->port_key,
-				       f->step_id, port, why, sizeof(why)))
+		if (!n56_port_from_key(
+			    base, f->port_key_what ? f->port_key_what : "CPU",
+			    f->port_key, f->step_id, port, why, sizeof(why)))
 			return 0;
 		reason(r, "MASTER_PORT: %s", why);
 		return -1;
@@ -136,7 +140,7 @@ static int master_port(const struct n56_policy *p,
  * list names gpn distinct GPUs of the node. */
 static int sub_shape(struct n56_step *s, const char *list, long gpn)
 {
-	struct n56_node_shape sub = {0};
+	struct n56_node_shape sub = { 0 };
 	int idx[N56_MAX_GPUS_PER_NODE], n = 0, map[N56_MAX_GPUS_PER_NODE];
 	const char *p = list;
 
@@ -190,24 +194,26 @@ static void step_gpus_mismatch(const struct n56_step *s,
 			       struct reasons *r)
 {
 	struct n56_node_shape step;
-	struct n56_shape_view a = {&step, "the step", NULL};
-	struct n56_shape_view seen = {&s->shape, "hwloc", NULL};
-	const char *path = f->topology_path ? f->topology_path :
-			   s->topo->source;
+	struct n56_shape_view a = { &step, "the step", NULL };
+	struct n56_shape_view seen = { &s->shape, "hwloc", NULL };
+	const char *path =
+		f->topology_path ? f->topology_path : s->topo->source;
 	char why[1024];
 
 	n56_node_shape_assumed(&step, (int)gpn);
 	n56_shape_check(&a, &seen, f->node_name, why, sizeof(why));
 	if (gpn > s->shape.gpus)
-		reason(r, "%s (topology %s): run at most one rank per GPU "
-		       "(srun --ntasks-per-node=%d)", why, path,
-		       s->shape.gpus);
+		reason(r,
+		       "%s (topology %s): run at most one rank per GPU "
+		       "(srun --ntasks-per-node=%d)",
+		       why, path, s->shape.gpus);
 	else
-		reason(r, "%s (topology %s; Slurm names the step's GPUs as "
+		reason(r,
+		       "%s (topology %s; Slurm names the step's GPUs as "
 		       "'%s'): run one rank per GPU (srun "
 		       "--ntasks-per-node=%d) or ask for %ld GPUs per node "
-		       "(--gpus-per-node=%ld) so that Slurm names them", why,
-		       path, f->step_gpus ? f->step_gpus : "(none)",
+		       "(--gpus-per-node=%ld) so that Slurm names them",
+		       why, path, f->step_gpus ? f->step_gpus : "(none)",
 		       s->shape.gpus, gpn, gpn);
 }
 
@@ -256,14 +262,16 @@ static int admin_map_check(struct n56_step *s, const struct n56_policy *p,
 	}
 	if (!found)
 		return 0;
-	struct n56_shape_view a = {&map, n56_site_islands_by(p), dom};
-	struct n56_shape_view seen = {&own, by, NULL};
+	struct n56_shape_view a = { &map, n56_site_islands_by(p), dom };
+	struct n56_shape_view seen = { &own, by, NULL };
 	if (n56_shape_check(&a, &seen, host, why, sizeof(why))) {
 		char fix[1024];
 
 		n56_site_islands_fix(p, p->path, fix, sizeof(fix));
-		reason(r, "%s; fix %s or the node, or run with island_source "
-		       "per-node", why, fix);
+		reason(r,
+		       "%s; fix %s or the node, or run with island_source "
+		       "per-node",
+		       why, fix);
 		return -1;
 	}
 	snprintf(s->homogeneity, sizeof(s->homogeneity), "%s", why);
@@ -273,8 +281,7 @@ static int admin_map_check(struct n56_step *s, const struct n56_policy *p,
 /* The ranks Slurm starts on this node, against placement: a layout the
  * plan cannot honour fails the step before any rank starts. */
 static int check_local_ranks(const struct n56_step *s,
-			     const struct n56_step_facts *f,
-			     struct reasons *r)
+			     const struct n56_step_facts *f, struct reasons *r)
 {
 	long world = s->plan->par.world;
 
@@ -283,17 +290,20 @@ static int check_local_ranks(const struct n56_step *s,
 		long rank = f->local_ranks[i];
 
 		if (rank < 0 || rank >= world) {
-			reason(r, "Slurm starts rank %ld on node %ld of the "
-			       "step, outside the plan's ranks 0..%ld", rank,
-			       f->node_id, world - 1);
+			reason(r,
+			       "Slurm starts rank %ld on node %ld of the "
+			       "step, outside the plan's ranks 0..%ld",
+			       rank, f->node_id, world - 1);
 			return -1;
 		}
 		n56_place_rank(s->placer, rank, &place);
 		if (place.node != f->node_id) {
-			reason(r, "Slurm starts rank %ld on node %ld of the "
+			reason(r,
+			       "Slurm starts rank %ld on node %ld of the "
 			       "step, but NAM56R places it on node %ld: use "
 			       "the block distribution (srun -m block, the "
-			       "default)", rank, f->node_id, place.node);
+			       "default)",
+			       rank, f->node_id, place.node);
 			return -1;
 		}
 	}
@@ -339,9 +349,11 @@ static int step_gpus(struct n56_step *s, const struct n56_step_facts *f,
 	if (!vd && !f->gpus_required)
 		return 0;
 	if (!vd || (!*vd && f->gpus_required)) {
-		reason(r, "Slurm gave this step no GPUs on %s (no "
+		reason(r,
+		       "Slurm gave this step no GPUs on %s (no "
 		       "CUDA_VISIBLE_DEVICES) for %ld ranks: ask for one GPU "
-		       "per rank (--gpus-per-node=%ld)", host, gpn, gpn);
+		       "per rank (--gpus-per-node=%ld)",
+		       host, gpn, gpn);
 		return -1;
 	}
 	if (split_list(vd, &s->gpus, &s->ngpus)) {
@@ -349,11 +361,12 @@ static int step_gpus(struct n56_step *s, const struct n56_step_facts *f,
 		return -1;
 	}
 	if (s->ngpus != (size_t)gpn) {
-		reason(r, "Slurm gave this step %zu GPUs on %s (%.256s) for "
+		reason(r,
+		       "Slurm gave this step %zu GPUs on %s (%.256s) for "
 		       "%ld ranks: a NAM56R step runs one rank per GPU of the "
 		       "step (srun --ntasks-per-node=%zu, or give the step %ld "
-		       "GPUs with --gpus-per-node=%ld)", s->ngpus, host, vd,
-		       gpn, s->ngpus, gpn, gpn);
+		       "GPUs with --gpus-per-node=%ld)",
+		       s->ngpus, host, vd, gpn, s->ngpus, gpn, gpn);
 		return -1;
 	}
 	return 0;
@@ -364,7 +377,7 @@ int n56_step_decide(const struct n56_plan *plan,
 		    const struct n56_step_facts *f, struct n56_step **out,
 		    char *err, size_t errlen)
 {
-	struct reasons r = {err, errlen, 0, 0};
+	struct reasons r = { err, errlen, 0, 0 };
 	struct n56_step *s = NULL;
 	char line[2048];
 
@@ -374,7 +387,7 @@ int n56_step_decide(const struct n56_plan *plan,
 		*out = NULL;
 	if (!plan || !f || !out) {
 		reason(&r, "the step core needs a plan, the step's facts and "
-		       "a result");
+			   "a result");
 		return -1;
 	}
 	s = calloc(1, sizeof(*s));
@@ -475,7 +488,8 @@ static int translate_env(const struct n56_step *s, struct n56_env *env,
 			continue;
 		dev = translate_devices(s, e->value);
 		if (!dev) {
-			n56_set_err(err, errlen, "placement put a rank outside "
+			n56_set_err(err, errlen,
+				    "placement put a rank outside "
 				    "the %zu GPUs Slurm gave the step (%s)",
 				    s->ngpus, e->value);
 			return -1;
@@ -486,9 +500,8 @@ static int translate_env(const struct n56_step *s, struct n56_env *env,
 	return 0;
 }
 
-int n56_step_rank_env(const struct n56_step *s, long rank,
-		      struct n56_env *out, int *node_gpu, char *err,
-		      size_t errlen)
+int n56_step_rank_env(const struct n56_step *s, long rank, struct n56_env *out,
+		      int *node_gpu, char *err, size_t errlen)
 {
 	const struct n56_topology *t = s->topo;
 	struct n56_rank_place place;
@@ -498,23 +511,26 @@ int n56_step_rank_env(const struct n56_step *s, long rank,
 
 	memset(out, 0, sizeof(*out));
 	if (rank < 0 || rank >= s->plan->par.world) {
-		n56_set_err(err, errlen, "per-rank environment: rank %ld is "
-			    "outside 0..%ld of the plan", rank,
-			    s->plan->par.world - 1);
+		n56_set_err(err, errlen,
+			    "per-rank environment: rank %ld is "
+			    "outside 0..%ld of the plan",
+			    rank, s->plan->par.world - 1);
 		return -1;
 	}
 	n56_place_rank(s->placer, rank, &place);
 	if (place.node != s->node_id) {
-		n56_set_err(err, errlen, "rank %ld is placed on node %ld but "
+		n56_set_err(err, errlen,
+			    "rank %ld is placed on node %ld but "
 			    "Slurm started it on node %ld; use the default "
-			    "block distribution (srun -m block)", rank,
-			    place.node, s->node_id);
+			    "block distribution (srun -m block)",
+			    rank, place.node, s->node_id);
 		return -1;
 	}
 	/* The placed GPU as the node's index (the step may hold only some
 	 * of the node's GPUs). */
-	gpu = t && place.gpu >= 0 && place.gpu < N56_MAX_GPUS_PER_NODE ?
-	      s->gpu_of[place.gpu] : place.gpu;
+	gpu = t && place.gpu >= 0 && place.gpu < N56_MAX_GPUS_PER_NODE
+		      ? s->gpu_of[place.gpu]
+		      : place.gpu;
 	if (t && gpu >= 0 && gpu < t->ngpus)
 		nic = t->gpus[gpu].nic;
 	if (n56_rank_env(s->plan, s->placer, rank, s->master, s->master_port,

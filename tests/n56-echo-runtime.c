@@ -57,8 +57,9 @@ int main(int argc, char **argv)
 	host[sizeof(host) - 1] = '\0';
 	if (snprintf(path, sizeof(path), "%s/%s.%s.txt", dir, host, rank) >=
 	    (int)sizeof(path)) {
-		fprintf(stderr, "n56-echo-runtime: path too long: %s/%s.%s.txt\n",
-			dir, host, rank);
+		fprintf(stderr,
+			"n56-echo-runtime: path too long: %s/%s.%s.txt\n", dir,
+			host, rank);
 		return 1;
 	}
 	f = fopen(path, "w");

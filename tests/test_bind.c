@@ -198,7 +198,7 @@ static int teardown(void **state)
  * EPERM, a kernel without NUMA ENOSYS). The default policy is restored. */
 static int mempolicy_probe(int node)
 {
-	unsigned long mask[16] = {0};
+	unsigned long mask[16] = { 0 };
 	int e = 0;
 
 	mask[node / (8 * sizeof(long))] |= 1UL << (node % (8 * sizeof(long)));
@@ -260,17 +260,19 @@ static void expect_bind(struct fixture *f, int numa)
 	a = cpu_list(&cpus);
 	b = cpu_list(&f->saved);
 	if (near)
-		snprintf(want, sizeof(want), "CPUs %s (GPU 0's cores 0-1 "
-			 "within Slurm's %s)%s; NIC mlx5_0", a, b, mem);
+		snprintf(want, sizeof(want),
+			 "CPUs %s (GPU 0's cores 0-1 "
+			 "within Slurm's %s)%s; NIC mlx5_0",
+			 a, b, mem);
 	else
-		snprintf(want, sizeof(want), "kept Slurm's CPUs %s (none of "
-			 "GPU 0's cores 0-1 is among them)%s; NIC mlx5_0", a,
-			 mem);
+		snprintf(want, sizeof(want),
+			 "kept Slurm's CPUs %s (none of "
+			 "GPU 0's cores 0-1 is among them)%s; NIC mlx5_0",
+			 a, mem);
 	free(a);
 	free(b);
-	assert_int_equal(n56_bind_rank(f->t, 0, nic, sizeof(nic), msg,
-				       sizeof(msg)),
-			 0);
+	assert_int_equal(
+		n56_bind_rank(f->t, 0, nic, sizeof(nic), msg, sizeof(msg)), 0);
 	print_message("bind: %s\n", msg);
 	assert_string_equal(nic, "mlx5_0");
 	assert_string_equal(msg, want);
@@ -314,12 +316,11 @@ static void test_bind_keeps_slurm_set(void **state)
 	CPU_ZERO(&only);
 	CPU_SET(c0, &only);
 	free(f->t->gpus[0].cpuset);
-	assert_true(asprintf(&f->t->gpus[0].cpuset, "%d-%d", c0 + 1,
-			     c0 + 8) > 0);
+	assert_true(asprintf(&f->t->gpus[0].cpuset, "%d-%d", c0 + 1, c0 + 8) >
+		    0);
 	assert_int_equal(sched_setaffinity(0, sizeof(only), &only), 0);
-	assert_int_equal(n56_bind_rank(f->t, 0, nic, sizeof(nic), msg,
-				       sizeof(msg)),
-			 0);
+	assert_int_equal(
+		n56_bind_rank(f->t, 0, nic, sizeof(nic), msg, sizeof(msg)), 0);
 	assert_int_equal(sched_getaffinity(0, sizeof(now), &now), 0);
 	assert_true(CPU_EQUAL(&now, &only));
 	snprintf(want, sizeof(want),
@@ -334,14 +335,12 @@ static void test_bind_bad_gpu(void **state)
 	struct fixture *f = *state;
 	char nic[32] = "x", msg[512];
 
-	assert_int_equal(n56_bind_rank(f->t, 3, nic, sizeof(nic), msg,
-				       sizeof(msg)),
-			 -1);
+	assert_int_equal(
+		n56_bind_rank(f->t, 3, nic, sizeof(nic), msg, sizeof(msg)), -1);
 	assert_string_equal(msg, "GPU 3 is not on this node (it has 1)");
 	assert_string_equal(nic, "");
-	assert_int_equal(n56_bind_rank(NULL, 0, nic, sizeof(nic), msg,
-				       sizeof(msg)),
-			 -1);
+	assert_int_equal(
+		n56_bind_rank(NULL, 0, nic, sizeof(nic), msg, sizeof(msg)), -1);
 	assert_string_equal(msg, "GPU 0 is not on this node (it has 0)");
 }
 

@@ -19,7 +19,7 @@
 
 /* actual within tol of expected; else both, the difference and the
  * tolerance are printed, and the test fails at the caller's line. */
-#define assert_near(actual, expected, tol)                                 \
+#define assert_near(actual, expected, tol) \
 	check_near((actual), (expected), (tol), #actual, __FILE__, __LINE__)
 
 static void check_near(double actual, double expected, double tol,
@@ -28,7 +28,8 @@ static void check_near(double actual, double expected, double tol,
 	if (fabs(actual - expected) <= tol)
 		return;
 	print_error("%s = %.17g, expected %.17g (difference %.3g, tolerance "
-		    "%.3g)\n", what, actual, expected, actual - expected, tol);
+		    "%.3g)\n",
+		    what, actual, expected, actual - expected, tol);
 	_fail(file, line);
 }
 
@@ -184,13 +185,15 @@ static void test_ends_and_mtp(void **state)
 static void test_layer_costs(void **state)
 {
 	struct n56_recipe *r = *state;
-	int dsa[] = {1};
+	int dsa[] = { 1 };
 	struct n56_layout l = {
-		.tiled = "AEAMR", .depth = 5, .dsa_a_layer_ranks = dsa,
+		.tiled = "AEAMR",
+		.depth = 5,
+		.dsa_a_layer_ranks = dsa,
 		.ndsa = 1,
 	};
 	struct n56_layer_costs c;
-	struct n56_diags d = {0};
+	struct n56_diags d = { 0 };
 	struct n56_block_cost mtp;
 
 	enable_mla(r);
@@ -228,14 +231,14 @@ static void test_layer_costs(void **state)
 static void test_bad_override(void **state)
 {
 	struct n56_recipe *r = *state;
-	struct n56_layout l = {.tiled = "AE", .depth = 2};
+	struct n56_layout l = { .tiled = "AE", .depth = 2 };
 	struct n56_layer_costs c;
-	struct n56_diags d = {0};
+	struct n56_diags d = { 0 };
 	char buf[256];
 
 	r->layout.cost[N56_M].v = -3;
 	r->layout.cost[N56_M].text = "-3";
-	r->layout.cost[N56_M].pos = (struct n56_pos){41, 8};
+	r->layout.cost[N56_M].pos = (struct n56_pos){ 41, 8 };
 	assert_int_equal(n56_layer_costs_build(r, &l, &c, &d), -1);
 	assert_int_equal((int)d.n, 1);
 	n56_diag_format(&d.v[0], buf, sizeof(buf));
@@ -248,12 +251,12 @@ static void test_bad_override(void **state)
 static void test_bad_letter(void **state)
 {
 	struct n56_recipe *r = *state;
-	struct n56_layout l = {.tiled = "AQ", .depth = 2};
+	struct n56_layout l = { .tiled = "AQ", .depth = 2 };
 	struct n56_layer_costs c;
-	struct n56_diags d = {0};
+	struct n56_diags d = { 0 };
 	char buf[256];
 
-	r->model.pattern.pos = (struct n56_pos){4, 12};
+	r->model.pattern.pos = (struct n56_pos){ 4, 12 };
 	assert_int_equal(n56_layer_costs_build(r, &l, &c, &d), -1);
 	assert_int_equal((int)d.n, 1);
 	n56_diag_format(&d.v[0], buf, sizeof(buf));

@@ -64,8 +64,7 @@ static int build_with(struct fixture *f, const char *list)
 	assert_non_null(f->yaml);
 	memcpy(f->yaml, n56_builtin_recipe_yaml, len);
 	sprintf(f->yaml + len, "extra_args: %s%s", list, eol);
-	if (n56_recipe_parse("t.yaml", f->yaml, strlen(f->yaml), &f->r,
-			     &f->d))
+	if (n56_recipe_parse("t.yaml", f->yaml, strlen(f->yaml), &f->r, &f->d))
 		fail_msg("the test recipe does not parse: %s",
 			 f->d.n ? f->d.v[0].msg : "?");
 	return n56_plan_build(f->r, &f->pol, &req, &f->plan, &f->d);
@@ -103,7 +102,8 @@ static void test_generated_flag_with_value(void **state)
 		 "t.yaml:%d:16: runtime.extra_args: "
 		 "--tensor-model-parallel-size is generated from the recipe "
 		 "(the plan gives '--tensor-model-parallel-size 1'): change "
-		 "the recipe key, not extra_args", extra_line(f));
+		 "the recipe key, not extra_args",
+		 extra_line(f));
 	assert_string_equal(diag(f, 0), want);
 }
 
@@ -113,13 +113,15 @@ static void test_generated_flag_equals_form(void **state)
 	char want[512];
 
 	assert_int_equal(build_with(f, "[--log-interval, \"1\", "
-				       "--micro-batch-size=4]"), -1);
+				       "--micro-batch-size=4]"),
+			 -1);
 	assert_int_equal(f->d.n, 1);
 	snprintf(want, sizeof(want),
 		 "t.yaml:%d:37: runtime.extra_args: --micro-batch-size is "
 		 "generated from the recipe (the plan gives "
 		 "'--micro-batch-size 4'): change the recipe key, not "
-		 "extra_args", extra_line(f));
+		 "extra_args",
+		 extra_line(f));
 	assert_string_equal(diag(f, 0), want);
 }
 
@@ -128,14 +130,16 @@ static void test_generated_switch_and_pattern(void **state)
 {
 	struct fixture *f = *state;
 
-	assert_int_equal(build_with(f, "[--hybrid-layer-pattern, x, "
-				       "--pipeline-model-parallel-size, \"2\"]"),
+	assert_int_equal(build_with(f,
+				    "[--hybrid-layer-pattern, x, "
+				    "--pipeline-model-parallel-size, \"2\"]"),
 			 -1);
 	assert_int_equal(f->d.n, 2);
 	assert_non_null(strstr(diag(f, 0), "--hybrid-layer-pattern is "
-				"generated from the recipe"));
-	assert_non_null(strstr(diag(f, 1), "(the plan gives "
-				"'--pipeline-model-parallel-size 2')"));
+					   "generated from the recipe"));
+	assert_non_null(strstr(diag(f, 1),
+			       "(the plan gives "
+			       "'--pipeline-model-parallel-size 2')"));
 }
 
 /* Flags the translation does not generate, and values that only look
@@ -145,11 +149,11 @@ static void test_other_flags_appended(void **state)
 	struct fixture *f = *state;
 
 	assert_int_equal(build_with(f, "[--log-interval, \"10\", "
-				       "--save=--micro-batch-size]"), 0);
+				       "--save=--micro-batch-size]"),
+			 0);
 	assert_non_null(f->plan);
 	assert_true(f->plan->argc >= 3);
-	assert_string_equal(f->plan->argv[f->plan->argc - 3],
-			    "--log-interval");
+	assert_string_equal(f->plan->argv[f->plan->argc - 3], "--log-interval");
 	assert_string_equal(f->plan->argv[f->plan->argc - 1],
 			    "--save=--micro-batch-size");
 }
@@ -161,10 +165,12 @@ static void test_lookalike_flag_refused(void **state)
 	struct fixture *f = *state;
 
 	assert_int_equal(build_with(f, "[--tensor-model-parallel-size-x, "
-				       "\"2\"]"), -1);
-	assert_non_null(strstr(diag(f, 0), "--tensor-model-parallel-size-x is "
-				"not an option of Megatron-LM (did you mean "
-				"--tensor-model-parallel-size?)"));
+				       "\"2\"]"),
+			 -1);
+	assert_non_null(strstr(diag(f, 0),
+			       "--tensor-model-parallel-size-x is "
+			       "not an option of Megatron-LM (did you mean "
+			       "--tensor-model-parallel-size?)"));
 }
 
 int main(void)

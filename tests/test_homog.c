@@ -43,16 +43,16 @@ static struct n56_node_shape shape_of(int gpus, const int *island, int npd)
 	return s;
 }
 
-static const int one8[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-static const int halves8[8] = {0, 0, 0, 0, 1, 1, 1, 1};
-static const int interleaved8[8] = {0, 0, 1, 1, 0, 0, 1, 1};
-static const int single4[4] = {0, 1, 2, 3};
+static const int one8[8] = { 0, 0, 0, 0, 0, 0, 0, 0 };
+static const int halves8[8] = { 0, 0, 0, 0, 1, 1, 1, 1 };
+static const int interleaved8[8] = { 0, 0, 1, 1, 0, 0, 1, 1 };
+static const int single4[4] = { 0, 1, 2, 3 };
 
 static int check(const struct n56_node_shape *a, const char *aby,
 		 const char *dom, const struct n56_node_shape *s,
 		 const char *sby, const char *host, char *why, size_t len)
 {
-	struct n56_shape_view av = {a, aby, dom}, sv = {s, sby, NULL};
+	struct n56_shape_view av = { a, aby, dom }, sv = { s, sby, NULL };
 
 	return n56_shape_check(&av, &sv, host, why, len);
 }
@@ -79,8 +79,8 @@ static void test_map_island_split_by_node(void **state)
 	char why[512];
 
 	(void)state;
-	assert_int_equal(check(&a, "the admin map", "nvl72-a", &s, "nvml",
-			       "n3", why, sizeof(why)),
+	assert_int_equal(check(&a, "the admin map", "nvl72-a", &s, "nvml", "n3",
+			       why, sizeof(why)),
 			 -1);
 	assert_string_equal(why, "the admin map puts GPUs 0-7 of n3 in domain "
 				 "nvl72-a, but nvml on n3 finds islands 0-3 "
@@ -94,8 +94,8 @@ static void test_map_island_without_domain(void **state)
 	char why[512];
 
 	(void)state;
-	assert_int_equal(check(&a, "the admin map", NULL, &s,
-			       "hwloc-distances", NULL, why, sizeof(why)),
+	assert_int_equal(check(&a, "the admin map", NULL, &s, "hwloc-distances",
+			       NULL, why, sizeof(why)),
 			 -1);
 	assert_string_equal(why, "the admin map puts GPUs 0-3 of this node in "
 				 "one island, but hwloc-distances on this "
@@ -105,14 +105,14 @@ static void test_map_island_without_domain(void **state)
 static void test_map_second_island_broken(void **state)
 {
 	/* The first island holds; the second spans two of the node's. */
-	const int a_isl[4] = {0, 0, 1, 1}, s_isl[4] = {0, 0, 1, 2};
+	const int a_isl[4] = { 0, 0, 1, 1 }, s_isl[4] = { 0, 0, 1, 2 };
 	struct n56_node_shape a = shape_of(4, a_isl, 1);
 	struct n56_node_shape s = shape_of(4, s_isl, 1);
 	char why[512];
 
 	(void)state;
-	assert_int_equal(check(&a, "the admin map", "b", &s, "nvml", "n1",
-			       why, sizeof(why)),
+	assert_int_equal(check(&a, "the admin map", "b", &s, "nvml", "n1", why,
+			       sizeof(why)),
 			 -1);
 	assert_string_equal(why, "the admin map puts GPUs 2-3 of n1 in domain "
 				 "b, but nvml on n1 finds islands 0-1 | 2 | "
@@ -127,8 +127,8 @@ static void test_finer_map_holds(void **state)
 	char why[512];
 
 	(void)state;
-	assert_int_equal(check(&a, "the admin map", "x", &s, "pci-switch",
-			       "n2", why, sizeof(why)),
+	assert_int_equal(check(&a, "the admin map", "x", &s, "pci-switch", "n2",
+			       why, sizeof(why)),
 			 0);
 	assert_string_equal(why, "homogeneity: n2: 8 GPUs and the islands of "
 				 "the admin map confirmed by pci-switch "
@@ -157,7 +157,7 @@ static void test_gpu_count_differs(void **state)
 
 static void test_no_evidence_trusts_map(void **state)
 {
-	struct n56_node_shape a = shape_of(4, (const int[]){0, 0, 1, 1}, 1);
+	struct n56_node_shape a = shape_of(4, (const int[]){ 0, 0, 1, 1 }, 1);
 	struct n56_node_shape s = shape_of(4, single4, 1);
 	char why[512];
 
@@ -245,8 +245,8 @@ static struct n56_policy *policy_with(const struct n56_island_map_entry *e,
 	for (size_t i = 0; i < n; i++) {
 		p->topology.islands[i] = e[i];
 		p->topology.islands[i].nodes = strdup(e[i].nodes);
-		p->topology.islands[i].gpus = e[i].gpus ? strdup(e[i].gpus)
-							: NULL;
+		p->topology.islands[i].gpus =
+			e[i].gpus ? strdup(e[i].gpus) : NULL;
 		p->topology.islands[i].domain = strdup(e[i].domain);
 	}
 	p->topology.nislands = n;
@@ -271,8 +271,8 @@ static void policy_free(struct n56_policy *p)
 }
 
 static const struct n56_island_map_entry split_map[] = {
-	{.nodes = "n[1-4]", .gpus = "0-3", .domain = "a", .pos = {5, 7}},
-	{.nodes = "n[1-4]", .gpus = "4-7", .domain = "b", .pos = {6, 7}},
+	{ .nodes = "n[1-4]", .gpus = "0-3", .domain = "a", .pos = { 5, 7 } },
+	{ .nodes = "n[1-4]", .gpus = "4-7", .domain = "b", .pos = { 6, 7 } },
 };
 
 static void test_admin_map_shape(void **state)
@@ -339,37 +339,42 @@ static void make_node(const char *name, int n, const char *const *bus,
 	snprintf(path, len, DATA "/%s.xml", name);
 	assert_non_null(f = fopen(raw, "w"));
 	gp = 0;
-	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-		   "<!DOCTYPE topology SYSTEM \"hwloc2.dtd\">\n"
-		   "<topology version=\"2.0\">\n"
-		   "<object type=\"Machine\" os_index=\"0\" cpuset=\"0xf\" "
-		   "complete_cpuset=\"0xf\" allowed_cpuset=\"0xf\" "
-		   "nodeset=\"0x1\" complete_nodeset=\"0x1\" "
-		   "allowed_nodeset=\"0x1\" gp_index=\"%d\">\n",
+	fprintf(f,
+		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		"<!DOCTYPE topology SYSTEM \"hwloc2.dtd\">\n"
+		"<topology version=\"2.0\">\n"
+		"<object type=\"Machine\" os_index=\"0\" cpuset=\"0xf\" "
+		"complete_cpuset=\"0xf\" allowed_cpuset=\"0xf\" "
+		"nodeset=\"0x1\" complete_nodeset=\"0x1\" "
+		"allowed_nodeset=\"0x1\" gp_index=\"%d\">\n",
 		++gp);
-	fprintf(f, "<object type=\"NUMANode\" os_index=\"0\" cpuset=\"0xf\" "
-		   "complete_cpuset=\"0xf\" nodeset=\"0x1\" "
-		   "complete_nodeset=\"0x1\" gp_index=\"%d\" "
-		   "local_memory=\"1073741824\"/>\n",
+	fprintf(f,
+		"<object type=\"NUMANode\" os_index=\"0\" cpuset=\"0xf\" "
+		"complete_cpuset=\"0xf\" nodeset=\"0x1\" "
+		"complete_nodeset=\"0x1\" gp_index=\"%d\" "
+		"local_memory=\"1073741824\"/>\n",
 		++gp);
 	for (int c = 0; c < 4; c++)
-		fprintf(f, "<object type=\"PU\" os_index=\"%d\" "
-			   "cpuset=\"0x%x\" complete_cpuset=\"0x%x\" "
-			   "nodeset=\"0x1\" complete_nodeset=\"0x1\" "
-			   "gp_index=\"%d\"/>\n",
+		fprintf(f,
+			"<object type=\"PU\" os_index=\"%d\" "
+			"cpuset=\"0x%x\" complete_cpuset=\"0x%x\" "
+			"nodeset=\"0x1\" complete_nodeset=\"0x1\" "
+			"gp_index=\"%d\"/>\n",
 			c, 1u << c, 1u << c, ++gp);
 	for (int g = 0; g < n; g++) {
 		unsigned d = 0, b = 0;
 
 		sscanf(bus[g], "%x:%x", &d, &b);
-		fprintf(f, "<object type=\"Bridge\" gp_index=\"%d\" "
-			   "bridge_type=\"0-1\" depth=\"0\" "
-			   "bridge_pci=\"%04x:[%02x-%02x]\">\n",
+		fprintf(f,
+			"<object type=\"Bridge\" gp_index=\"%d\" "
+			"bridge_type=\"0-1\" depth=\"0\" "
+			"bridge_pci=\"%04x:[%02x-%02x]\">\n",
 			++gp, d, b, b);
-		fprintf(f, "<object type=\"PCIDev\" gp_index=\"%d\" "
-			   "pci_busid=\"%s\" pci_type=\"0302 [10de:2330] "
-			   "[10de:16c1] a1\" pci_link_speed=\"0.0\"/>\n"
-			   "</object>\n",
+		fprintf(f,
+			"<object type=\"PCIDev\" gp_index=\"%d\" "
+			"pci_busid=\"%s\" pci_type=\"0302 [10de:2330] "
+			"[10de:16c1] a1\" pci_link_speed=\"0.0\"/>\n"
+			"</object>\n",
 			++gp, bus[g]);
 	}
 	fprintf(f, "</object>\n</topology>\n");
@@ -380,7 +385,7 @@ static void make_node(const char *name, int n, const char *const *bus,
 	assert_int_equal(hwloc_topology_load(h), 0);
 	if (island) {
 		hwloc_obj_t objs[8];
-		hwloc_uint64_t v[64] = {0};
+		hwloc_uint64_t v[64] = { 0 };
 		hwloc_distances_add_handle_t dh;
 
 		for (int g = 0; g < n; g++) {
@@ -412,13 +417,13 @@ static void make_node(const char *name, int n, const char *const *bus,
 }
 
 /* CUDA order (PCI) is 18, 2a, 3a, 5d: islands {18,2a} and {3a,5d}. */
-static const char *const bus4[] = {"0000:5d:00.0", "0000:18:00.0",
-				   "0000:3a:00.0", "0000:2a:00.0"};
-static const int pairs4[] = {1, 0, 1, 0};
+static const char *const bus4[] = { "0000:5d:00.0", "0000:18:00.0",
+				    "0000:3a:00.0", "0000:2a:00.0" };
+static const int pairs4[] = { 1, 0, 1, 0 };
 
 /* The fake NVML's "bridge4" node: NVML finds {1a,3b} and {86,af}. */
-static const char *const bridge4[] = {"0000:3b:00.0", "0000:1a:00.0",
-				      "0000:af:00.0", "0000:86:00.0"};
+static const char *const bridge4[] = { "0000:3b:00.0", "0000:1a:00.0",
+				       "0000:af:00.0", "0000:86:00.0" };
 
 struct world {
 	struct n56_policy *policy;
@@ -457,9 +462,9 @@ static int node_check(const struct world *w, const char *host, char *why,
 	char dom[64], err[512] = "";
 	int r;
 
-	assert_int_equal(n56_topology_own_shape(w->topo, &own, &by, err,
-						sizeof(err)),
-			 0);
+	assert_int_equal(
+		n56_topology_own_shape(w->topo, &own, &by, err, sizeof(err)),
+		0);
 	r = n56_admin_map_shape(w->policy, host, own.gpus, &map, dom,
 				sizeof(dom), err, sizeof(err));
 	assert_int_equal(r, 1);
@@ -469,7 +474,7 @@ static int node_check(const struct world *w, const char *host, char *why,
 static void load_with_map(struct world *w, const char *xml, bool nvml,
 			  const char *host)
 {
-	struct n56_topology_opts o = {.xml = xml, .nvml = nvml};
+	struct n56_topology_opts o = { .xml = xml, .nvml = nvml };
 	char err[512] = "";
 
 	if (n56_topology_load_opts(&o, w->policy, host, &w->topo, err,
@@ -481,8 +486,10 @@ static void load_with_map(struct world *w, const char *xml, bool nvml,
 static void test_distances_contradict_map(void **state)
 {
 	const struct n56_island_map_entry e[] = {
-		{.nodes = "n[1-4]", .gpus = "0-3", .domain = "nvl-a",
-		 .pos = {3, 5}},
+		{ .nodes = "n[1-4]",
+		  .gpus = "0-3",
+		  .domain = "nvl-a",
+		  .pos = { 3, 5 } },
 	};
 	struct world *w = *state;
 	char path[512], why[512];
@@ -502,8 +509,8 @@ static void test_distances_contradict_map(void **state)
 static void test_distances_confirm_map(void **state)
 {
 	const struct n56_island_map_entry e[] = {
-		{.nodes = "n[1-4]", .gpus = "0-1", .domain = "a"},
-		{.nodes = "n[1-4]", .gpus = "2-3", .domain = "b"},
+		{ .nodes = "n[1-4]", .gpus = "0-1", .domain = "a" },
+		{ .nodes = "n[1-4]", .gpus = "2-3", .domain = "b" },
 	};
 	struct world *w = *state;
 	char path[512], why[512];
@@ -521,7 +528,7 @@ static void test_distances_confirm_map(void **state)
 static void test_nvml_contradicts_map(void **state)
 {
 	const struct n56_island_map_entry e[] = {
-		{.nodes = "gpu[01-16]", .domain = "hgx", .pos = {9, 3}},
+		{ .nodes = "gpu[01-16]", .domain = "hgx", .pos = { 9, 3 } },
 	};
 	struct world *w = *state;
 	char path[512], why[512];
@@ -541,7 +548,7 @@ static void test_nvml_contradicts_map(void **state)
 static void test_no_evidence_map_trusted(void **state)
 {
 	const struct n56_island_map_entry e[] = {
-		{.nodes = "n1", .gpus = "0-3", .domain = "d"},
+		{ .nodes = "n1", .gpus = "0-3", .domain = "d" },
 	};
 	struct world *w = *state;
 	char path[512], why[512];
@@ -565,8 +572,10 @@ static void test_no_evidence_map_trusted(void **state)
 static void test_cache_keeps_own_islands(void **state)
 {
 	const struct n56_island_map_entry e[] = {
-		{.nodes = "n[1-4]", .gpus = "0-3", .domain = "nvl-a",
-		 .pos = {3, 5}},
+		{ .nodes = "n[1-4]",
+		  .gpus = "0-3",
+		  .domain = "nvl-a",
+		  .pos = { 3, 5 } },
 	};
 	struct world *w = *state;
 	struct n56_topology *back = NULL;
@@ -600,7 +609,7 @@ static void test_cache_own_record_damaged(void **state)
 	struct world *w = *state;
 	struct n56_topology *back = NULL;
 	const struct n56_island_map_entry e[] = {
-		{.nodes = "n1", .gpus = "0-3", .domain = "d"},
+		{ .nodes = "n1", .gpus = "0-3", .domain = "d" },
 	};
 	char path[512], cache[512], err[512] = "", *buf = NULL;
 	size_t len = 0;
@@ -624,11 +633,11 @@ static void test_cache_own_record_damaged(void **state)
 	assert_int_equal(fwrite(buf, 1, len, f), len);
 	fclose(f);
 	free(buf);
-	assert_int_equal(n56_topology_cache_read(cache, &back, err,
-						 sizeof(err)),
-			 -1);
+	assert_int_equal(
+		n56_topology_cache_read(cache, &back, err, sizeof(err)), -1);
 	assert_null(back);
-	assert_string_equal(err, DATA "/homog-damaged.xml: error: damaged "
+	assert_string_equal(err,
+			    DATA "/homog-damaged.xml: error: damaged "
 				 "nam56r-launch cache record on the XML root; "
 				 "delete the file to rediscover");
 	unlink(cache);
@@ -645,9 +654,8 @@ static void test_own_shape_without_map(void **state)
 	make_node("homog-pairs4", 4, bus4, pairs4, path, sizeof(path));
 	if (n56_topology_load(path, NULL, "n1", &w->topo, err, sizeof(err)))
 		fail_msg("%s", err);
-	assert_int_equal(n56_topology_own_shape(w->topo, &s, &by, err,
-						sizeof(err)),
-			 0);
+	assert_int_equal(
+		n56_topology_own_shape(w->topo, &s, &by, err, sizeof(err)), 0);
 	assert_string_equal(by, "hwloc-distances");
 	assert_false(s.degraded);
 	assert_int_equal(n56_shape_signature(&s, sig, sizeof(sig)), 0);
@@ -667,7 +675,7 @@ static bool have_fixtures(void)
 static void test_fixture_ipa20_two_islands(void **state)
 {
 	const struct n56_island_map_entry e[] = {
-		{.nodes = "ipa[1-20]", .domain = "ipa", .pos = {2, 3}},
+		{ .nodes = "ipa[1-20]", .domain = "ipa", .pos = { 2, 3 } },
 	};
 	struct world *w = *state;
 	char why[512];
@@ -688,8 +696,8 @@ static void test_fixture_ipa20_two_islands(void **state)
 static void test_fixture_dgx2_confirms(void **state)
 {
 	const struct n56_island_map_entry e[] = {
-		{.nodes = "dgx[1-4]", .gpus = "0-7", .domain = "left"},
-		{.nodes = "dgx[1-4]", .gpus = "8-15", .domain = "right"},
+		{ .nodes = "dgx[1-4]", .gpus = "0-7", .domain = "left" },
+		{ .nodes = "dgx[1-4]", .gpus = "8-15", .domain = "right" },
 	};
 	struct world *w = *state;
 	char why[512];

@@ -34,18 +34,18 @@ static void expect_names(const char *expr, const char *const *want,
 	assert_int_equal(n, nwant);
 	for (size_t i = 0; i < n; i++) {
 		assert_string_equal(hosts[i], want[i]);
-		assert_int_equal(n56_hostlist_match(expr, want[i], err,
-						    sizeof(err)), 1);
+		assert_int_equal(
+			n56_hostlist_match(expr, want[i], err, sizeof(err)), 1);
 	}
 	assert_int_equal(n56_hostlist_count(expr, err, sizeof(err)),
 			 (long)nwant);
 	n56_hostlist_free(hosts, n);
 }
 
-#define NAMES(expr, ...)                                                     \
-	do {                                                                 \
-		static const char *const w[] = {__VA_ARGS__};                \
-		expect_names(expr, w, sizeof(w) / sizeof(w[0]));             \
+#define NAMES(expr, ...)                                         \
+	do {                                                     \
+		static const char *const w[] = { __VA_ARGS__ };  \
+		expect_names(expr, w, sizeof(w) / sizeof(w[0])); \
 	} while (0)
 
 static void expect_refused(const char *expr, const char *msg);
@@ -54,8 +54,8 @@ static void forms(void **state)
 {
 	(void)state;
 	NAMES("n1", "n1");
-	NAMES("n[1-3,7],gpu[009-010],login", "n1", "n2", "n3", "n7",
-	      "gpu009", "gpu010", "login");
+	NAMES("n[1-3,7],gpu[009-010],login", "n1", "n2", "n3", "n7", "gpu009",
+	      "gpu010", "login");
 	/* The width of the low end is kept, the high end's is not. */
 	NAMES("n[08-10]", "n08", "n09", "n10");
 	NAMES("n[8-010]", "n8", "n9", "n10");
@@ -75,9 +75,11 @@ static void forms(void **state)
 	NAMES("n[1-2]]", "n1]", "n2]");
 	NAMES("n[[1]]", "n[1]");
 #else
-	expect_refused("n[1-2]-ib", "bad host list 'n[1-2]-ib': '-ib' follows "
+	expect_refused("n[1-2]-ib",
+		       "bad host list 'n[1-2]-ib': '-ib' follows "
 		       "a bracket (Slurm reads text there from 23.11 on)");
-	expect_refused("n[1-2]]", "bad host list 'n[1-2]]': ']' follows a "
+	expect_refused("n[1-2]]",
+		       "bad host list 'n[1-2]]': ']' follows a "
 		       "bracket (Slurm reads text there from 23.11 on)");
 #endif
 	/* strtoul reads the numbers: blanks and a sign are skipped but
@@ -125,24 +127,27 @@ static void count_and_match(void **state)
 
 	(void)state;
 	assert_int_equal(n56_hostlist_count("n[1-18]", err, sizeof(err)), 18);
-	assert_int_equal(n56_hostlist_count("r[1-2]-n[01-36]", err,
-					    sizeof(err)), 72);
-	assert_int_equal(n56_hostlist_count("a,b,a,n[1-2],n1", err,
-					    sizeof(err)), 6);
-	assert_int_equal(n56_hostlist_count("x[1-65536]y[1-4]", err,
-					    sizeof(err)), 262144);
-	assert_int_equal(n56_hostlist_match("n[1-18]", "n19", err,
-					    sizeof(err)), 0);
-	assert_int_equal(n56_hostlist_match("n[1-18]", "n05", err,
-					    sizeof(err)), 0);
-	assert_int_equal(n56_hostlist_match("gpu[001-004,010]", "gpu3", err,
-					    sizeof(err)), 0);
-	assert_int_equal(n56_hostlist_match("a,b", "ab", err, sizeof(err)),
+	assert_int_equal(
+		n56_hostlist_count("r[1-2]-n[01-36]", err, sizeof(err)), 72);
+	assert_int_equal(
+		n56_hostlist_count("a,b,a,n[1-2],n1", err, sizeof(err)), 6);
+	assert_int_equal(
+		n56_hostlist_count("x[1-65536]y[1-4]", err, sizeof(err)),
+		262144);
+	assert_int_equal(n56_hostlist_match("n[1-18]", "n19", err, sizeof(err)),
 			 0);
-	assert_int_equal(n56_hostlist_match("r[1-2]-n[3,5]", "r2-n4", err,
-					    sizeof(err)), 0);
-	assert_int_equal(n56_hostlist_match("r[1-2]-n[3,5]", "r2-n5", err,
-					    sizeof(err)), 1);
+	assert_int_equal(n56_hostlist_match("n[1-18]", "n05", err, sizeof(err)),
+			 0);
+	assert_int_equal(n56_hostlist_match("gpu[001-004,010]", "gpu3", err,
+					    sizeof(err)),
+			 0);
+	assert_int_equal(n56_hostlist_match("a,b", "ab", err, sizeof(err)), 0);
+	assert_int_equal(
+		n56_hostlist_match("r[1-2]-n[3,5]", "r2-n4", err, sizeof(err)),
+		0);
+	assert_int_equal(
+		n56_hostlist_match("r[1-2]-n[3,5]", "r2-n5", err, sizeof(err)),
+		1);
 	assert_int_equal(n56_hostlist_match("n1", NULL, err, sizeof(err)), 0);
 	assert_int_equal(n56_hostlist_match("", "n1", err, sizeof(err)), 0);
 #if SINCE(23, 2)
@@ -153,10 +158,9 @@ static void count_and_match(void **state)
 	assert_int_equal(n56_hostlist_match("n[", NULL, err, sizeof(err)), -1);
 #else
 	/* 22.05 closes an open bracket: n[1-2 is the name n]. */
-	assert_int_equal(n56_hostlist_match("n1,n[1-2", "n]", err,
-					    sizeof(err)), 1);
-	assert_int_equal(n56_hostlist_match("[12", "12", err, sizeof(err)),
+	assert_int_equal(n56_hostlist_match("n1,n[1-2", "n]", err, sizeof(err)),
 			 1);
+	assert_int_equal(n56_hostlist_match("[12", "12", err, sizeof(err)), 1);
 #endif
 }
 
@@ -165,8 +169,8 @@ static void expect_refused(const char *expr, const char *msg)
 	char **hosts = (char **)1, err[512] = "";
 	size_t n = 7;
 
-	assert_int_equal(n56_hostlist_expand(expr, &hosts, &n, err,
-					     sizeof(err)), -1);
+	assert_int_equal(
+		n56_hostlist_expand(expr, &hosts, &n, err, sizeof(err)), -1);
 	assert_null(hosts);
 	assert_int_equal(n, 0);
 	assert_string_equal(err, msg);
@@ -174,8 +178,7 @@ static void expect_refused(const char *expr, const char *msg)
 	assert_int_equal(n56_hostlist_count(expr, err, sizeof(err)), -1);
 	assert_string_equal(err, msg);
 	err[0] = '\0';
-	assert_int_equal(n56_hostlist_match(expr, "n1", err, sizeof(err)),
-			 -1);
+	assert_int_equal(n56_hostlist_match(expr, "n1", err, sizeof(err)), -1);
 	assert_string_equal(err, msg);
 }
 
@@ -184,8 +187,8 @@ static void names_none(const char *expr)
 	char **hosts = (char **)1, err[256] = "";
 	size_t n = 7;
 
-	assert_int_equal(n56_hostlist_expand(expr, &hosts, &n, err,
-					     sizeof(err)), 0);
+	assert_int_equal(
+		n56_hostlist_expand(expr, &hosts, &n, err, sizeof(err)), 0);
 	assert_int_equal(n, 0);
 	n56_hostlist_free(hosts, n);
 	assert_int_equal(n56_hostlist_count(expr, err, sizeof(err)), 0);
@@ -194,8 +197,9 @@ static void names_none(const char *expr)
 
 #define NAMES_NONE(expr) names_none(expr)
 
-#define LIST_MSG "is not a list of numbers and ranges like [1-18] or " \
-		 "[001-004,010]"
+#define LIST_MSG                                              \
+	"is not a list of numbers and ranges like [1-18] or " \
+	"[001-004,010]"
 
 static void refusals(void **state)
 {
@@ -203,40 +207,44 @@ static void refusals(void **state)
 
 	(void)state;
 	expect_refused("n[5-1]", "bad host list 'n[5-1]': range '5-1' goes "
-		       "down");
+				 "down");
 	expect_refused("n[01-1000,7-3]", "bad host list 'n[01-1000,7-3]': "
-		       "range '7-3' goes down");
+					 "range '7-3' goes down");
 	expect_refused("n[]", "bad host list 'n[]': '[]' " LIST_MSG);
 	expect_refused("n[a]", "bad host list 'n[a]': '[a]' " LIST_MSG);
 	expect_refused("n[1,]", "bad host list 'n[1,]': '[1,]' " LIST_MSG);
 	expect_refused("n[,1]", "bad host list 'n[,1]': '[,1]' " LIST_MSG);
-	expect_refused("n[1,,2]", "bad host list 'n[1,,2]': '[1,,2]' "
-		       LIST_MSG);
+	expect_refused("n[1,,2]",
+		       "bad host list 'n[1,,2]': '[1,,2]' " LIST_MSG);
 	expect_refused("n[-1]", "bad host list 'n[-1]': '[-1]' " LIST_MSG);
-	expect_refused("n[1--3]", "bad host list 'n[1--3]': '[1--3]' "
-		       LIST_MSG);
-	expect_refused("n[1-2-3]", "bad host list 'n[1-2-3]': '[1-2-3]' "
-		       LIST_MSG);
+	expect_refused("n[1--3]",
+		       "bad host list 'n[1--3]': '[1--3]' " LIST_MSG);
+	expect_refused("n[1-2-3]",
+		       "bad host list 'n[1-2-3]': '[1-2-3]' " LIST_MSG);
 	expect_refused("n[1x]", "bad host list 'n[1x]': '[1x]' " LIST_MSG);
 	expect_refused("n[0x1]", "bad host list 'n[0x1]': '[0x1]' " LIST_MSG);
 	expect_refused("ok,n[2-1]", "bad host list 'ok,n[2-1]': range '2-1' "
-		       "goes down");
-	expect_refused("n[0-65536]", "bad host list 'n[0-65536]': range "
+				    "goes down");
+	expect_refused("n[0-65536]",
+		       "bad host list 'n[0-65536]': range "
 		       "'0-65536' names more than 65536 hosts (Slurm's "
 		       "limit)");
 	/* A negative end is 2^64 less: too many. */
-	expect_refused("n[1- -3]", "bad host list 'n[1- -3]': range "
+	expect_refused("n[1- -3]",
+		       "bad host list 'n[1- -3]': range "
 		       "'1- -3' names more than 65536 hosts (Slurm's limit)");
-	expect_refused("a[1-2,1-65535]b[1]", "bad host list "
+	expect_refused("a[1-2,1-65535]b[1]",
+		       "bad host list "
 		       "'a[1-2,1-65535]b[1]': '[1-2,1-65535]' names more than "
 		       "65536 values (Slurm's limit for a bracket before the "
 		       "last one)");
 	/* The one before the last is read before those left of it. */
-	expect_refused("a[x]b[y]c[1]", "bad host list 'a[x]b[y]c[1]': '[y]' "
-		       LIST_MSG);
-	expect_refused("a[1]b[1]c[x]", "bad host list 'a[1]b[1]c[x]': '[x]' "
-		       LIST_MSG);
-	expect_refused("a[1-65535]b[1-64]c[1-2]", "bad host list "
+	expect_refused("a[x]b[y]c[1]",
+		       "bad host list 'a[x]b[y]c[1]': '[y]' " LIST_MSG);
+	expect_refused("a[1]b[1]c[x]",
+		       "bad host list 'a[1]b[1]c[x]': '[x]' " LIST_MSG);
+	expect_refused("a[1-65535]b[1-64]c[1-2]",
+		       "bad host list "
 		       "'a[1-65535]b[1-64]c[1-2]': names more than 4194304 "
 		       "hosts (a limit of ours: Slurm has none)");
 #if SINCE(23, 2)
@@ -245,7 +253,8 @@ static void refusals(void **state)
 	/* A long list is cut in the message. */
 	memset(big, 'n', 250);
 	snprintf(big + 250, sizeof(big) - 250, "[1-100000]");
-	expect_refused(big, "bad host list 'nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"
+	expect_refused(big,
+		       "bad host list 'nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"
 		       "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn...': range "
 		       "'1-100000' names more than 65536 hosts (Slurm's "
 		       "limit)");
@@ -265,15 +274,17 @@ static void empty_and_odd(void **state)
 	memset(big, 'n', 300);
 	big[300] = '\0';
 	{
-		const char *want[] = {big};
+		const char *want[] = { big };
 
 		expect_names(big, want, 1);
 	}
 	assert_int_equal(n56_hostlist_count("n[1-65536],m[1-65536],"
-					    "o[1-65536],p[1-65536],q1", err,
-					    sizeof(err)), 262145);
-	assert_int_equal(n56_hostlist_count("x[1-2]y[1-3]z[1-65536]", err,
-					    sizeof(err)), 393216);
+					    "o[1-65536],p[1-65536],q1",
+					    err, sizeof(err)),
+			 262145);
+	assert_int_equal(
+		n56_hostlist_count("x[1-2]y[1-3]z[1-65536]", err, sizeof(err)),
+		393216);
 	/* The strict reading of the admin map refuses what Slurm reads
 	 * as some name, whatever the release. */
 	assert_int_equal(n56_hostlist_count_strict("n[1-", err, sizeof(err)),
@@ -282,23 +293,23 @@ static void empty_and_odd(void **state)
 	assert_int_equal(n56_hostlist_count_strict("n1]", err, sizeof(err)),
 			 -1);
 	assert_string_equal(err, "bad host list 'n1]': ']' without '['");
-	assert_int_equal(n56_hostlist_count_strict("n[[1]]", err,
-						   sizeof(err)), -1);
+	assert_int_equal(n56_hostlist_count_strict("n[[1]]", err, sizeof(err)),
+			 -1);
 	assert_string_equal(err, "bad host list 'n[[1]]': '[' inside "
-			    "brackets");
-	assert_int_equal(n56_hostlist_count_strict("n[1, 2]", err,
-						   sizeof(err)), -1);
+				 "brackets");
+	assert_int_equal(n56_hostlist_count_strict("n[1, 2]", err, sizeof(err)),
+			 -1);
 	assert_string_equal(err, "bad host list 'n[1, 2]': a blank inside "
-			    "brackets");
+				 "brackets");
 	assert_int_equal(n56_hostlist_count_strict(" , ", err, sizeof(err)),
 			 -1);
 	assert_string_equal(err, "bad host list ' , ': names no host");
-	assert_int_equal(n56_hostlist_count_strict("n[5-1]", err,
-						   sizeof(err)), -1);
+	assert_int_equal(n56_hostlist_count_strict("n[5-1]", err, sizeof(err)),
+			 -1);
 	assert_string_equal(err, "bad host list 'n[5-1]': range '5-1' goes "
-			    "down");
-	assert_int_equal(n56_hostlist_count_strict("n[1-4],m2", err,
-						   sizeof(err)), 5);
+				 "down");
+	assert_int_equal(
+		n56_hostlist_count_strict("n[1-4],m2", err, sizeof(err)), 5);
 }
 
 /* A message that does not fit the caller's buffer is cut, not

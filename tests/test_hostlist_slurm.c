@@ -94,7 +94,7 @@ static const char *const corpus[] = {
 	",a",
 	" , a ,, b , ",
 	"n[1-2],,n[3-4]",
-	"",   /* no name, no error */
+	"", /* no name, no error */
 	",",
 	"  ",
 	/* malformed: refused */
@@ -137,13 +137,13 @@ static const char *const corpus[] = {
 	too_many,
 	long_name,
 	/* strtoul's reading, and Slurm's checks of it */
-	"n[1a-3]",      /* what follows lo is not looked at: n01 n02 n03 */
-	"n[1, 2]",      /* " 2" is 2, two wide */
+	"n[1a-3]", /* what follows lo is not looked at: n01 n02 n03 */
+	"n[1, 2]", /* " 2" is 2, two wide */
 	"n[1-+3]",
 	"n[1- 3]",
-	"n[ 1-2 ]",     /* "2 " leaves text after hi */
+	"n[ 1-2 ]", /* "2 " leaves text after hi */
 	"n[ -3]",
-	"n[1-  -3]",    /* -3 is 2^64-3: too many */
+	"n[1-  -3]", /* -3 is 2^64-3: too many */
 	"n[0x1]",
 	"n[-]",
 	"n[08-010]",
@@ -233,8 +233,10 @@ static void printable(const char *s, char *buf, size_t len)
 	buf[0] = '\0';
 	for (; *s && o + 5 < len; s++)
 		o += (size_t)snprintf(buf + o, len - o,
-				      *s == '\n' ? "\\n" : *s == '\t' ? "\\t" :
-				      "%c", *s);
+				      *s == '\n'   ? "\\n"
+				      : *s == '\t' ? "\\t"
+						   : "%c",
+				      *s);
 	if (*s)
 		snprintf(buf + o, len - o, "...");
 }
@@ -246,29 +248,34 @@ static int agree(const char *expr, char *why, size_t whylen)
 	size_t nmine = 0, ntheirs;
 	int count, rc = 0;
 	long mycount = n56_hostlist_count(expr, err, sizeof(err));
-	int refused = n56_hostlist_expand(expr, &mine, &nmine, err,
-					  sizeof(err)) != 0;
+	int refused =
+		n56_hostlist_expand(expr, &mine, &nmine, err, sizeof(err)) != 0;
 
 	theirs = slurm_names(expr, &ntheirs, &count);
 	if (refused != (mycount < 0)) {
 		snprintf(why, whylen, "expand and count disagree");
 	} else if (refused || !theirs) {
 		rc = refused && !theirs;
-		snprintf(why, whylen, "%s", refused ? err :
-			 "Slurm refuses, we accept");
+		snprintf(why, whylen, "%s",
+			 refused ? err : "Slurm refuses, we accept");
 		if (refused && theirs)
-			snprintf(why, whylen, "Slurm gives %zu names, we "
-				 "refuse: %s", ntheirs, err);
+			snprintf(why, whylen,
+				 "Slurm gives %zu names, we "
+				 "refuse: %s",
+				 ntheirs, err);
 	} else if (nmine != ntheirs || mycount != count) {
-		snprintf(why, whylen, "we give %zu names (count %ld), Slurm "
-			 "%zu (count %d)", nmine, mycount, ntheirs, count);
+		snprintf(why, whylen,
+			 "we give %zu names (count %ld), Slurm "
+			 "%zu (count %d)",
+			 nmine, mycount, ntheirs, count);
 	} else {
 		rc = 1;
 		for (size_t i = 0; i < nmine && rc; i++) {
 			if (strcmp(mine[i], theirs[i])) {
-				snprintf(why, whylen, "name %zu: ours '%s', "
-					 "Slurm's '%s'", i, mine[i],
-					 theirs[i]);
+				snprintf(why, whylen,
+					 "name %zu: ours '%s', "
+					 "Slurm's '%s'",
+					 i, mine[i], theirs[i]);
 				rc = 0;
 			} else if (n56_hostlist_match(expr, mine[i], err,
 						      sizeof(err)) != 1) {
@@ -307,9 +314,9 @@ static void corpus_against_libslurm(void **state)
 		}
 	}
 	printf("hostlist corpus: %zu lists; %zu agree with libslurm of Slurm "
-	       "%ld.%02ld.%ld, %zu differ\n", NCORPUS, same,
-	       SLURM_VERSION_MAJOR(ver), SLURM_VERSION_MINOR(ver),
-	       SLURM_VERSION_MICRO(ver), wrong);
+	       "%ld.%02ld.%ld, %zu differ\n",
+	       NCORPUS, same, SLURM_VERSION_MAJOR(ver),
+	       SLURM_VERSION_MINOR(ver), SLURM_VERSION_MICRO(ver), wrong);
 	assert_int_equal(wrong, 0);
 	assert_true(NCORPUS >= 110);
 }

@@ -47,8 +47,8 @@ static void proportional(const struct n56_split_problem *pb, int *tb)
 static void split_key(const struct n56_split_problem *pb, const int *sizes,
 		      int *key)
 {
-	int pp = pb->pp, vpp = pb->vpp, bound[pp * vpp + 1],
-	    tb[pp * vpp + 1], k = 0;
+	int pp = pb->pp, vpp = pb->vpp, bound[pp * vpp + 1], tb[pp * vpp + 1],
+	    k = 0;
 
 	proportional(pb, tb);
 	bound[0] = 0;
@@ -133,8 +133,8 @@ static void brute_walk(struct brute *b, int s, int left)
 		split_key(b->pb, b->cur, b->key);
 		/* lexicographic: stage, segments, then the key */
 		cmp = objective_cmp(v, top, b->best_value, b->best_top);
-		if (cmp < 0 || (cmp == 0 && key_less(b->key, b->best_key,
-						      b->keylen))) {
+		if (cmp < 0 ||
+		    (cmp == 0 && key_less(b->key, b->best_key, b->keylen))) {
 			b->best_value = v;
 			b->best_top[0] = top[0];
 			b->best_top[1] = top[1];
@@ -159,9 +159,15 @@ static double brute_force(const struct n56_split_problem *pb, int *best,
 	int nseg = pb->pp * pb->vpp, keylen = 2 * (nseg + pb->vpp - 1);
 	int cur[nseg], key[keylen], best_key[keylen];
 	struct brute b = {
-		.pb = pb, .nseg = nseg, .keylen = keylen, .cur = cur,
-		.best = best, .best_key = best_key, .key = key,
-		.best_value = 1e300, .best_top = {1e300, 1e300},
+		.pb = pb,
+		.nseg = nseg,
+		.keylen = keylen,
+		.cur = cur,
+		.best = best,
+		.best_key = best_key,
+		.key = key,
+		.best_value = 1e300,
+		.best_top = { 1e300, 1e300 },
 	};
 
 	for (int i = 0; i < keylen; i++)
@@ -193,11 +199,12 @@ static void test_exact_matches_brute_force(void **state)
 				for (int rep = 0; rep < 6; rep++) {
 					double w[n];
 					int got[nseg], want[nseg];
-					double stage[pp], vg, vw, sg[2],
-						sw[2];
+					double stage[pp], vg, vw, sg[2], sw[2];
 					struct n56_split_problem pb = {
-						.w = w, .n = n,
-						.pp = pp, .vpp = vpp,
+						.w = w,
+						.n = n,
+						.pp = pp,
+						.vpp = vpp,
 					};
 					bool exact = false;
 
@@ -207,8 +214,7 @@ static void test_exact_matches_brute_force(void **state)
 					 * embedding and the output layer */
 					pb.first =
 						rep % 3 ? 0 : lcg(&seed) % 12;
-					pb.last =
-						rep % 2 ? lcg(&seed) % 30 : 0;
+					pb.last = rep % 2 ? lcg(&seed) % 30 : 0;
 					assert_int_equal(
 						n56_split_balanced_ex(&pb, got,
 								      &exact),
@@ -224,9 +230,9 @@ static void test_exact_matches_brute_force(void **state)
 							    "rep %d: got "
 							    "%g/%g/%g want "
 							    "%g/%g/%g\n",
-							    pp, vpp, n, rep,
-							    vg, sg[0], sg[1],
-							    vw, sw[0], sw[1]);
+							    pp, vpp, n, rep, vg,
+							    sg[0], sg[1], vw,
+							    sw[0], sw[1]);
 						for (int k = 0; k < nseg; k++)
 							print_error(
 								"  segment %d:"
@@ -250,7 +256,7 @@ static void test_uniform_weights(void **state)
 	double w[24];
 	int got[8], eq[8];
 	double stage[4];
-	struct n56_split_problem pb = {.w = w, .n = 24, .pp = 4, .vpp = 2};
+	struct n56_split_problem pb = { .w = w, .n = 24, .pp = 4, .vpp = 2 };
 
 	(void)state;
 	for (int i = 0; i < 24; i++)
@@ -277,9 +283,9 @@ static void test_equal_split(void **state)
 
 static void test_too_few_layers(void **state)
 {
-	double w[3] = {1, 1, 1};
+	double w[3] = { 1, 1, 1 };
 	int sizes[4];
-	struct n56_split_problem pb = {.w = w, .n = 3, .pp = 2, .vpp = 2};
+	struct n56_split_problem pb = { .w = w, .n = 3, .pp = 2, .vpp = 2 };
 
 	(void)state;
 	assert_int_equal(n56_split_balanced(&pb, sizes), -1);
@@ -289,10 +295,10 @@ static void test_too_few_layers(void **state)
  * crash or an overflow; the two huge layers land on different stages. */
 static void test_extreme_costs(void **state)
 {
-	double w[6] = {1e300, 1, -5, NAN, 1, 1e300};
+	double w[6] = { 1e300, 1, -5, NAN, 1, 1e300 };
 	int sizes[2];
 	double stage[2];
-	struct n56_split_problem pb = {.w = w, .n = 6, .pp = 2, .vpp = 1};
+	struct n56_split_problem pb = { .w = w, .n = 6, .pp = 2, .vpp = 1 };
 	bool exact = false;
 
 	(void)state;
@@ -315,7 +321,11 @@ static void test_budget(void **state)
 	bool exact = true;
 	unsigned long saved = n56_split_budget;
 	struct n56_split_problem pb = {
-		.w = w, .n = 40, .pp = 4, .vpp = 2, .last = 17,
+		.w = w,
+		.n = 40,
+		.pp = 4,
+		.vpp = 2,
+		.last = 17,
 	};
 
 	(void)state;
@@ -398,8 +408,13 @@ static int split_at(struct fixture *f, long pp, long vpp)
 		print_diags(&f->d);
 		return -2;
 	}
-	f->par = (struct n56_parallel){.tp = 1, .pp = pp, .vpp = vpp,
-				       .ep = 1, .etp = 1, .cp = 1, .dp = 1};
+	f->par = (struct n56_parallel){ .tp = 1,
+					.pp = pp,
+					.vpp = vpp,
+					.ep = 1,
+					.etp = 1,
+					.cp = 1,
+					.dp = 1 };
 	f->par.world = pp;
 	return n56_layout_split(f->r, &f->par, &f->l, &f->d);
 }
@@ -432,8 +447,8 @@ static void check_native(const struct fixture *f)
 		assert_int_equal(l->stages[s].vpp, s / f->par.pp);
 		assert_int_equal((int)strlen(l->stages[s].letters),
 				 l->stages[s].count);
-		assert_memory_equal(l->stages[s].letters,
-				    l->tiled + layers, l->stages[s].count);
+		assert_memory_equal(l->stages[s].letters, l->tiled + layers,
+				    l->stages[s].count);
 		layers += l->stages[s].count;
 	}
 	assert_int_equal(layers, l->depth);
@@ -495,8 +510,12 @@ static void check_nam56r(struct fixture *f, long pp, long vpp)
 		assert_int_equal(n56_layer_costs_build(f->r, &f->l, &c, &f->d),
 				 0);
 		pb = (struct n56_split_problem){
-			.w = c.flops, .n = c.depth, .first = c.first.flops,
-			.last = c.last.flops, .pp = (int)pp, .vpp = (int)vpp,
+			.w = c.flops,
+			.n = c.depth,
+			.first = c.first.flops,
+			.last = c.last.flops,
+			.pp = (int)pp,
+			.vpp = (int)vpp,
 		};
 		n56_split_equal(c.depth, (int)(pp * vpp), sizes);
 		worst = n56_split_stage_costs(&pb, sizes, stage);
@@ -523,7 +542,9 @@ static void check_nam56r(struct fixture *f, long pp, long vpp)
 static void test_nam56r(void **state)
 {
 	struct fixture *f = *state;
-	static const long shapes[][2] = {{2, 1}, {2, 2}, {4, 1}, {4, 2}};
+	static const long shapes[][2] = {
+		{ 2, 1 }, { 2, 2 }, { 4, 1 }, { 4, 2 }
+	};
 
 	for (size_t i = 0; i < 4; i++)
 		check_nam56r(f, shapes[i][0], shapes[i][1]);
@@ -547,8 +568,12 @@ static void test_nam56r_no_better_neighbour(void **state)
 	assert_int_equal(split_at(f, 4, 2), 0);
 	assert_int_equal(n56_layer_costs_build(f->r, &f->l, &c, &f->d), 0);
 	pb = (struct n56_split_problem){
-		.w = c.flops, .n = c.depth, .first = c.first.flops,
-		.last = c.last.flops, .pp = 4, .vpp = 2,
+		.w = c.flops,
+		.n = c.depth,
+		.first = c.first.flops,
+		.last = c.last.flops,
+		.pp = 4,
+		.vpp = 2,
 	};
 	/* the stage-balanced split the schedule search started from */
 	assert_non_null(f->l.sched.balanced_sizes);
@@ -578,7 +603,7 @@ static void test_nam56r_no_better_neighbour(void **state)
 static void test_nam56r_matches_brute_force(void **state)
 {
 	struct fixture *f = *state;
-	static const int shapes[][2] = {{2, 2}, {4, 1}};
+	static const int shapes[][2] = { { 2, 2 }, { 4, 1 } };
 
 	for (size_t i = 0; i < 2; i++) {
 		int pp = shapes[i][0], vpp = shapes[i][1], nseg = pp * vpp;
@@ -592,8 +617,12 @@ static void test_nam56r_matches_brute_force(void **state)
 		assert_int_equal(n56_layer_costs_build(f->r, &f->l, &c, &f->d),
 				 0);
 		pb = (struct n56_split_problem){
-			.w = c.flops, .n = c.depth, .first = c.first.flops,
-			.last = c.last.flops, .pp = pp, .vpp = vpp,
+			.w = c.flops,
+			.n = c.depth,
+			.first = c.first.flops,
+			.last = c.last.flops,
+			.pp = pp,
+			.vpp = vpp,
 		};
 		assert_int_equal(n56_split_balanced_ex(&pb, got, &exact), 0);
 		assert_true(exact);
@@ -630,8 +659,12 @@ static void test_budget_phases(void **state)
 	assert_int_equal(split_at(f, 4, 2), 0);
 	assert_int_equal(n56_layer_costs_build(f->r, &f->l, &c, &f->d), 0);
 	pb = (struct n56_split_problem){
-		.w = c.flops, .n = c.depth, .first = c.first.flops,
-		.last = c.last.flops, .pp = 4, .vpp = 2,
+		.w = c.flops,
+		.n = c.depth,
+		.first = c.first.flops,
+		.last = c.last.flops,
+		.pp = 4,
+		.vpp = 2,
 	};
 	assert_int_equal(n56_split_balanced_ex(&pb, full, &exact), 0);
 	assert_true(exact);
@@ -736,38 +769,38 @@ static void test_mtp_empty(void **state)
 
 /* ---- hand-written splits ---- */
 
-#define HAND_YAML(SEGMENTS)                                                    \
-	"schema: 1\n"                                                          \
-	"model:\n"                                                             \
-	"  pattern: AEMEAEMEAEMR\n"                                            \
-	"  depth: 24\n"                                                        \
-	"  hidden_size: 1024\n"                                                \
-	"  ffn_hidden_size: 4096\n"                                            \
-	"  vocab_size: 32000\n"                                                \
-	"  attention:\n"                                                       \
-	"    heads: 16\n"                                                      \
-	"    query_groups: 16\n"                                               \
-	"  mamba:\n"                                                           \
-	"    heads: 16\n"                                                      \
-	"    groups: 1\n"                                                      \
-	"    state_dim: 64\n"                                                  \
-	"  moe:\n"                                                             \
-	"    experts: 8\n"                                                     \
-	"    topk: 2\n"                                                        \
-	"  recurrent:\n"                                                       \
-	"    mixer: m2rnn\n"                                                   \
-	"    state_dim: 64\n"                                                  \
-	"parallelism:\n"                                                       \
-	"  pp: 2\n"                                                            \
-	"  vpp: 2\n"                                                           \
-	"batch:\n"                                                             \
-	"  micro_batch_size: 1\n"                                              \
-	"  global_batch_size: 8\n"                                             \
-	"  seq_length: 1024\n"                                                 \
-	"runtime:\n"                                                           \
-	"  command: [python3, pretrain_hybrid.py]\n"                           \
-	"  seams: [recurrent_tail]\n"                                          \
-	"layout:\n"                                                            \
+#define HAND_YAML(SEGMENTS)                          \
+	"schema: 1\n"                                \
+	"model:\n"                                   \
+	"  pattern: AEMEAEMEAEMR\n"                  \
+	"  depth: 24\n"                              \
+	"  hidden_size: 1024\n"                      \
+	"  ffn_hidden_size: 4096\n"                  \
+	"  vocab_size: 32000\n"                      \
+	"  attention:\n"                             \
+	"    heads: 16\n"                            \
+	"    query_groups: 16\n"                     \
+	"  mamba:\n"                                 \
+	"    heads: 16\n"                            \
+	"    groups: 1\n"                            \
+	"    state_dim: 64\n"                        \
+	"  moe:\n"                                   \
+	"    experts: 8\n"                           \
+	"    topk: 2\n"                              \
+	"  recurrent:\n"                             \
+	"    mixer: m2rnn\n"                         \
+	"    state_dim: 64\n"                        \
+	"parallelism:\n"                             \
+	"  pp: 2\n"                                  \
+	"  vpp: 2\n"                                 \
+	"batch:\n"                                   \
+	"  micro_batch_size: 1\n"                    \
+	"  global_batch_size: 8\n"                   \
+	"  seq_length: 1024\n"                       \
+	"runtime:\n"                                 \
+	"  command: [python3, pretrain_hybrid.py]\n" \
+	"  seams: [recurrent_tail]\n"                \
+	"layout:\n"                                  \
 	"  segments: " SEGMENTS "\n"
 
 static int setup_hand_ok(void **state)
@@ -779,7 +812,7 @@ static int setup_hand_ok(void **state)
 static void test_hand_split_used(void **state)
 {
 	struct fixture *f = *state;
-	static const int want[] = {3, 9, 6, 6};
+	static const int want[] = { 3, 9, 6, 6 };
 
 	if (split_at(f, 2, 2) != 0) {
 		print_diags(&f->d);
@@ -788,8 +821,7 @@ static void test_hand_split_used(void **state)
 	assert_true(f->l.hand_split);
 	for (int s = 0; s < 4; s++)
 		assert_int_equal(f->l.stages[s].count, want[s]);
-	assert_string_equal(f->l.native_pattern,
-			    "*EM|E*EME*EMM|*EME*E|ME*EMM");
+	assert_string_equal(f->l.native_pattern, "*EM|E*EME*EMM|*EME*E|ME*EMM");
 	assert_true(f->l.imbalance_balanced >= 1.0);
 }
 
@@ -868,17 +900,16 @@ int main(void)
 						setup_recipe, teardown_recipe),
 		cmocka_unit_test_setup_teardown(test_mtp_with_r, setup_recipe,
 						teardown_recipe),
-		cmocka_unit_test_setup_teardown(test_mtp_with_bar,
-						setup_recipe, teardown_recipe),
+		cmocka_unit_test_setup_teardown(test_mtp_with_bar, setup_recipe,
+						teardown_recipe),
 		cmocka_unit_test_setup_teardown(test_mtp_unknown_letter,
 						setup_recipe, teardown_recipe),
 		cmocka_unit_test_setup_teardown(test_mtp_empty, setup_recipe,
 						teardown_recipe),
 		cmocka_unit_test_setup_teardown(test_hand_split_used,
 						setup_hand_ok, teardown_hand),
-		cmocka_unit_test_setup_teardown(test_hand_split_count,
-						setup_hand_count,
-						teardown_hand),
+		cmocka_unit_test_setup_teardown(
+			test_hand_split_count, setup_hand_count, teardown_hand),
 		cmocka_unit_test_setup_teardown(test_hand_split_sum,
 						setup_hand_sum, teardown_hand),
 		cmocka_unit_test_setup_teardown(test_hand_split_zero,

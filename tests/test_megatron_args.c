@@ -27,13 +27,13 @@ static void record(void *ctx, size_t i, const char *why)
 	s->n++;
 }
 
-#define CHECK(seen, ...)                                                  \
-	do {                                                              \
-		char *argv_[] = { __VA_ARGS__ };                           \
-		memset(&(seen), 0, sizeof(seen));                         \
-		rc = n56_megatron_args_check(argv_,                       \
+#define CHECK(seen, ...)                                                       \
+	do {                                                                   \
+		char *argv_[] = { __VA_ARGS__ };                               \
+		memset(&(seen), 0, sizeof(seen));                              \
+		rc = n56_megatron_args_check(argv_,                            \
 					     sizeof(argv_) / sizeof(argv_[0]), \
-					     record, &(seen));            \
+					     record, &(seen));                 \
 	} while (0)
 
 static void test_known_args_pass(void **state)
@@ -42,8 +42,8 @@ static void test_known_args_pass(void **state)
 	int rc;
 
 	(void)state;
-	CHECK(s, "--seed", "1234", "--bf16", "--lr", "-0.5",
-	      "--cp-comm-type", "p2p", "a2a", "--position-embedding-type=rope",
+	CHECK(s, "--seed", "1234", "--bf16", "--lr", "-0.5", "--cp-comm-type",
+	      "p2p", "a2a", "--position-embedding-type=rope",
 	      "--hidden-dropout", "0.0");
 	assert_int_equal(rc, 0);
 	assert_int_equal(s.n, 0);

@@ -19,28 +19,27 @@
 #include "policy/plan.h"
 
 /* A tiny GPT-like model whose terms are worked by hand below. */
-static const char tiny[] =
-	"schema: 1\n"
-	"model:\n"
-	"  pattern: AE\n"
-	"  depth: 2\n"
-	"  hidden_size: 64\n"
-	"  ffn_hidden_size: 256\n"
-	"  vocab_size: 128\n"
-	"  attention:\n"
-	"    heads: 4\n"
-	"parallelism:\n"
-	"  tp: 1\n"
-	"  pp: 1\n"
-	"batch:\n"
-	"  micro_batch_size: 1\n"
-	"  global_batch_size: 1\n"
-	"  seq_length: 8\n"
-	"runtime:\n"
-	"  command: [python3, pretrain_gpt.py]\n";
+static const char tiny[] = "schema: 1\n"
+			   "model:\n"
+			   "  pattern: AE\n"
+			   "  depth: 2\n"
+			   "  hidden_size: 64\n"
+			   "  ffn_hidden_size: 256\n"
+			   "  vocab_size: 128\n"
+			   "  attention:\n"
+			   "    heads: 4\n"
+			   "parallelism:\n"
+			   "  tp: 1\n"
+			   "  pp: 1\n"
+			   "batch:\n"
+			   "  micro_batch_size: 1\n"
+			   "  global_batch_size: 1\n"
+			   "  seq_length: 8\n"
+			   "runtime:\n"
+			   "  command: [python3, pretrain_gpt.py]\n";
 
-static struct n56_plan *build(const char *yaml, const char *policy,
-			      long nodes, long gpus, struct n56_diags *d,
+static struct n56_plan *build(const char *yaml, const char *policy, long nodes,
+			      long gpus, struct n56_diags *d,
 			      struct n56_recipe **r, struct n56_policy **p)
 {
 	struct n56_plan_request req = { nodes, gpus };
@@ -237,8 +236,8 @@ static void test_capacity_sources(void **state)
 	assert_true(plan->memory->limit == 40e9 * 0.95);
 	n56_plan_free(plan);
 	n56_policy_free(p);
-	assert_int_equal(n56_policy_parse("site.yaml", pol, strlen(pol), &p, &d),
-			 0);
+	assert_int_equal(
+		n56_policy_parse("site.yaml", pol, strlen(pol), &p, &d), 0);
 	assert_int_equal(n56_plan_build(r, p, &req, &plan, &d), 0);
 	assert_string_equal(plan->memory->capacity_source, "policy");
 	assert_true(plan->memory->capacity == 80e9);
@@ -292,12 +291,12 @@ static void test_capacity_partition_list(void **state)
 	(void)state;
 	assert_int_equal(n56_recipe_parse("t.yaml", tiny, strlen(tiny), &r, &d),
 			 0);
-	assert_int_equal(n56_policy_parse("site.yaml", pol, strlen(pol), &p, &d),
-			 0);
+	assert_int_equal(
+		n56_policy_parse("site.yaml", pol, strlen(pol), &p, &d), 0);
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		cap.partition = want[i].list;
-		assert_int_equal(n56_plan_build_mem(r, p, &req, &cap, &plan, &d),
-				 0);
+		assert_int_equal(
+			n56_plan_build_mem(r, p, &req, &cap, &plan, &d), 0);
 		assert_true(plan->memory->capacity == want[i].gb * 1e9);
 		assert_string_equal(plan->memory->capacity_source,
 				    want[i].source);
@@ -311,9 +310,9 @@ static void test_capacity_partition_list(void **state)
 	n56_policy_free(p);
 	/* no default: a partition without an entry says nothing, the others
 	 * still apply; none known: unknown, nothing refused */
-	assert_int_equal(n56_policy_parse("site.yaml", nodflt, strlen(nodflt),
-					  &p, &d),
-			 0);
+	assert_int_equal(
+		n56_policy_parse("site.yaml", nodflt, strlen(nodflt), &p, &d),
+		0);
 	cap.partition = "other,big";
 	assert_int_equal(n56_plan_build_mem(r, p, &req, &cap, &plan, &d), 0);
 	assert_true(plan->memory->capacity == 141e9);
@@ -345,8 +344,8 @@ static void test_refusal_names_partition(void **state)
 	(void)state;
 	n56_plan_free(plan);
 	n56_policy_free(p);
-	assert_int_equal(n56_policy_parse("site.yaml", pol, strlen(pol), &p, &d),
-			 0);
+	assert_int_equal(
+		n56_policy_parse("site.yaml", pol, strlen(pol), &p, &d), 0);
 	assert_int_equal(n56_plan_build_mem(r, p, &req, &cap, &plan, &d), -1);
 	assert_int_equal(d.n, 1);
 	n56_diag_format(&d.v[0], buf, sizeof(buf));
@@ -374,12 +373,13 @@ static void test_policy_errors(void **state)
 	struct n56_diags d = { 0 };
 	struct n56_policy *p = NULL;
 	char buf[512];
-	static const char bad[] = "schema: 1\nmemory:\n  headroom_percent: 100\n"
-				  "  partitions:\n    gpu: lots\n";
+	static const char bad[] =
+		"schema: 1\nmemory:\n  headroom_percent: 100\n"
+		"  partitions:\n    gpu: lots\n";
 
 	(void)state;
-	assert_int_equal(n56_policy_parse("site.yaml", bad, strlen(bad), &p, &d),
-			 -1);
+	assert_int_equal(
+		n56_policy_parse("site.yaml", bad, strlen(bad), &p, &d), -1);
 	assert_int_equal(d.n, 2);
 	n56_diag_format(&d.v[0], buf, sizeof(buf));
 	assert_string_equal(buf, "site.yaml:3:21: memory.headroom_percent is "
@@ -413,9 +413,9 @@ static void fit_141(const char *yaml, char *buf, size_t len, char *peak)
 	struct n56_diags d = { 0 };
 	struct n56_recipe *r;
 	struct n56_policy *p;
-	struct n56_plan *plan = build(
-		yaml, "schema: 1\nmemory:\n  gpu_memory_gb: 141\n", 1, 8, &d,
-		&r, &p);
+	struct n56_plan *plan =
+		build(yaml, "schema: 1\nmemory:\n  gpu_memory_gb: 141\n", 1, 8,
+		      &d, &r, &p);
 
 	buf[0] = 0;
 	strcpy(peak, "-");
@@ -465,8 +465,8 @@ static void test_refusal_and_fix(void **state)
 	 * recipe's per-module CUDA graphs: not offered, and refused. */
 	fixed = replaced(y, "  distributed_optimizer: true\n",
 			 "  distributed_optimizer: true\n  recompute: full\n");
-	plan = build(fixed, "schema: 1\nmemory:\n  gpu_memory_gb: 1000\n", 1,
-		     8, &d, &r, &p);
+	plan = build(fixed, "schema: 1\nmemory:\n  gpu_memory_gb: 1000\n", 1, 8,
+		     &d, &r, &p);
 	assert_null(plan);
 	n56_diag_format(&d.v[0], buf, sizeof(buf));
 	assert_non_null(strstr(buf, "memory.recompute full with "
@@ -488,8 +488,8 @@ static void test_refusal_and_fix(void **state)
 	assert_string_equal(peak, "0 128.1");
 	free(fixed);
 	/* Two nodes: dp 8 shards the optimizer further; it fits. */
-	plan = build(y, "schema: 1\nmemory:\n  gpu_memory_gb: 141\n", 2, 8,
-		     &d, &r, &p);
+	plan = build(y, "schema: 1\nmemory:\n  gpu_memory_gb: 141\n", 2, 8, &d,
+		     &r, &p);
 	assert_non_null(plan);
 	assert_int_equal(plan->memory->verdict, N56_MEM_FITS);
 	snprintf(buf, sizeof(buf), "%.1f",

@@ -67,14 +67,14 @@ static void check_diags(const struct n56_diags *d, const char *const *want,
 	}
 }
 
-#define FAILS(f, text, ...)                                                 \
-	do {                                                                \
-		const char *const want_[] = { __VA_ARGS__ };                \
-		assert_int_equal(n56_policy_parse("p.yaml", text,           \
-						  strlen(text), &(f)->p,    \
-						  &(f)->d),                 \
-				 -1);                                       \
-		assert_null((f)->p);                                        \
+#define FAILS(f, text, ...)                                                  \
+	do {                                                                 \
+		const char *const want_[] = { __VA_ARGS__ };                 \
+		assert_int_equal(n56_policy_parse("p.yaml", text,            \
+						  strlen(text), &(f)->p,     \
+						  &(f)->d),                  \
+				 -1);                                        \
+		assert_null((f)->p);                                         \
 		check_diags(&(f)->d, want_, sizeof(want_) / sizeof(*want_)); \
 	} while (0)
 
@@ -90,9 +90,16 @@ static void test_example_round_trip(void **state)
 	struct fixture *f = *state;
 	struct n56_policy *p;
 	static const char *const deny[] = {
-		"LD_PRELOAD", "LD_*",  "SLURM_*",	"NAM56R_*",
-		"CUDA_VISIBLE_DEVICES", "RANK", "WORLD_SIZE", "LOCAL_RANK",
-		"MASTER_ADDR", "MASTER_PORT",
+		"LD_PRELOAD",
+		"LD_*",
+		"SLURM_*",
+		"NAM56R_*",
+		"CUDA_VISIBLE_DEVICES",
+		"RANK",
+		"WORLD_SIZE",
+		"LOCAL_RANK",
+		"MASTER_ADDR",
+		"MASTER_PORT",
 	};
 	static const char *const cmds[] = { "python3", "python",
 					    "/usr/bin/python3*",
@@ -157,9 +164,8 @@ static void test_example_recipe_allowed(void **state)
 	bool allowed = false;
 
 	assert_int_equal(n56_policy_load(EXAMPLE, &f->p, &f->d), 0);
-	assert_int_equal(n56_recipe_load(SRCDIR "/examples/nam56r.yaml", &r,
-					 &f->d),
-			 0);
+	assert_int_equal(
+		n56_recipe_load(SRCDIR "/examples/nam56r.yaml", &r, &f->d), 0);
 	for (size_t i = 0; i < r->env.n; i++)
 		assert_false(denied(f->p, r->env.v[i].name));
 	for (size_t i = 0; i < f->p->runtime.allowed_commands.n; i++)
@@ -199,9 +205,8 @@ static void test_defaults(void **state)
 	assert_string_equal(empty->path, "none");
 	check_defaults(empty);
 	n56_policy_free(empty);
-	assert_int_equal(n56_policy_parse("p.yaml", "schema: 1\n", 10, &f->p,
-					  &f->d),
-			 0);
+	assert_int_equal(
+		n56_policy_parse("p.yaml", "schema: 1\n", 10, &f->p, &f->d), 0);
 	assert_string_equal(f->p->path, "p.yaml");
 	check_defaults(f->p);
 }
@@ -217,9 +222,9 @@ static void test_admin_map(void **state)
 		"preflight: {min_tp_busbw_gbps: 350, min_dp_busbw_gbps: 40.5}\n"
 		"env: {allow: [\"NCCL_*\", PYTHONPATH]}\n";
 
-	assert_int_equal(n56_policy_parse("p.yaml", text, strlen(text), &f->p,
-					  &f->d),
-			 0);
+	assert_int_equal(
+		n56_policy_parse("p.yaml", text, strlen(text), &f->p, &f->d),
+		0);
 	assert_string_equal(f->p->topology.island_source.v, "admin-map");
 	assert_true(f->p->topology.require_tp_in_island.v);
 	assert_int_equal(f->p->topology.nislands, 2);
@@ -325,9 +330,9 @@ static void test_all_errors_at_once(void **state)
 		     "gpus, domain})",
 	};
 
-	assert_int_equal(n56_policy_load(DATA "policy-many-errors.yaml",
-					 &f->p, &f->d),
-			 -1);
+	assert_int_equal(
+		n56_policy_load(DATA "policy-many-errors.yaml", &f->p, &f->d),
+		-1);
 	check_diags(&f->d, want, sizeof(want) / sizeof(*want));
 }
 
@@ -355,8 +360,7 @@ static void test_file_level_errors(void **state)
 	      "p.yaml:2:36: aliases (*p) are not supported: write the value "
 	      "out");
 	n56_diags_free(&f->d);
-	assert_int_equal(n56_policy_load(DATA "binary.yaml", &f->p, &f->d),
-			 -1);
+	assert_int_equal(n56_policy_load(DATA "binary.yaml", &f->p, &f->d), -1);
 	{
 		const char *const want[] = {
 			DATA "binary.yaml: not a text file (binary data at "
@@ -367,8 +371,7 @@ static void test_file_level_errors(void **state)
 }
 
 /* Writes the example policy to the fixture's file with an owner and mode. */
-static void write_policy(struct fixture *f, uid_t uid, gid_t gid,
-			 mode_t mode)
+static void write_policy(struct fixture *f, uid_t uid, gid_t gid, mode_t mode)
 {
 	FILE *fp = fopen(f->path, "w");
 
@@ -393,18 +396,19 @@ static void trusted_refused(struct fixture *f, const char *why)
 	char want[512];
 	const char *const wantv[] = { want };
 
-	snprintf(want, sizeof(want), "%s: refusing the site policy: %s "
-		 "(chown root:root %s; chmod go-w %s)", f->path, why, f->path,
-		 f->path);
+	snprintf(want, sizeof(want),
+		 "%s: refusing the site policy: %s "
+		 "(chown root:root %s; chmod go-w %s)",
+		 f->path, why, f->path, f->path);
 	assert_int_equal(n56_policy_load_trusted(f->path, &f->p, &f->d), -1);
 	assert_null(f->p);
 	check_diags(&f->d, wantv, 1);
 }
 
-#define NEEDS_ROOT()                                                  \
-	do {                                                          \
-		if (geteuid() != 0)                                   \
-			skip();                                       \
+#define NEEDS_ROOT()                \
+	do {                        \
+		if (geteuid() != 0) \
+			skip();     \
 	} while (0)
 
 static void test_trusted_root_0644(void **state)
@@ -449,9 +453,11 @@ static void dir_refused(struct fixture *f, const char *path, const char *dir,
 	char want[768];
 	const char *const wantv[] = { want };
 
-	snprintf(want, sizeof(want), "%s: refusing the site policy: its "
+	snprintf(want, sizeof(want),
+		 "%s: refusing the site policy: its "
 		 "directory %s is %s, so others could replace the file (chown "
-		 "root:root %s; chmod go-w %s)", path, dir, why, dir, dir);
+		 "root:root %s; chmod go-w %s)",
+		 path, dir, why, dir, dir);
 	assert_int_equal(n56_policy_load_trusted(path, &f->p, &f->d), -1);
 	assert_null(f->p);
 	check_diags(&f->d, wantv, 1);
@@ -535,8 +541,10 @@ static void test_trusted_missing_and_directory(void **state)
 	char want[256];
 	const char *const wantv[] = { want };
 
-	snprintf(want, sizeof(want), "%s: cannot open: No such file or "
-		 "directory", f->path);
+	snprintf(want, sizeof(want),
+		 "%s: cannot open: No such file or "
+		 "directory",
+		 f->path);
 	assert_int_equal(n56_policy_load_trusted(f->path, &f->p, &f->d), -1);
 	check_diags(&f->d, wantv, 1);
 	n56_diags_free(&f->d);
@@ -544,8 +552,7 @@ static void test_trusted_missing_and_directory(void **state)
 	assert_int_equal(chmod(f->tmpdir, 0755), 0);
 	snprintf(want, sizeof(want), "%s: is a directory, not a YAML file",
 		 f->tmpdir);
-	assert_int_equal(n56_policy_load_trusted(f->tmpdir, &f->p, &f->d),
-			 -1);
+	assert_int_equal(n56_policy_load_trusted(f->tmpdir, &f->p, &f->d), -1);
 	check_diags(&f->d, wantv, 1);
 }
 
@@ -565,9 +572,11 @@ static void test_trusted_user_link(void **state)
 	n56_policy_free(f->p);
 	f->p = NULL;
 	assert_int_equal(lchown(link, 1000, 1000), 0);
-	snprintf(want, sizeof(want), "%s: refusing the site policy: %s is a "
+	snprintf(want, sizeof(want),
+		 "%s: refusing the site policy: %s is a "
 		 "symbolic link owned by uid 1000, not root (a user could "
-		 "point it anywhere)", link, link);
+		 "point it anywhere)",
+		 link, link);
 	assert_int_equal(n56_policy_load_trusted(link, &f->p, &f->d), -1);
 	unlink(link);
 	assert_null(f->p);
@@ -588,9 +597,11 @@ static void test_trusted_unreadable_withheld(void **state)
 	fputs("schema: 1\nTOPSECRET: 1\nrecords: {}\n", fp);
 	assert_int_equal(fclose(fp), 0);
 	assert_int_equal(chmod(f->path, 0600), 0);
-	snprintf(want, sizeof(want), "%s: not a valid site policy (2 errors, "
+	snprintf(want, sizeof(want),
+		 "%s: not a valid site policy (2 errors, "
 		 "not shown: the file is not readable by others; as root, run "
-		 "nam56r-launch validate --policy %s)", f->path, f->path);
+		 "nam56r-launch validate --policy %s)",
+		 f->path, f->path);
 	assert_int_equal(n56_policy_load_trusted(f->path, &f->p, &f->d), -1);
 	check_diags(&f->d, wantv, 1);
 	n56_diags_free(&f->d);
@@ -609,21 +620,28 @@ static void test_path_trusted_dir(void **state)
 
 	NEEDS_ROOT();
 	assert_int_equal(n56_path_trusted("the topology cache directory",
-					  f->tmpdir, true, &f->d), 0);
+					  f->tmpdir, true, &f->d),
+			 0);
 	assert_int_equal(chown(f->tmpdir, 1000, 1000), 0);
-	snprintf(want, sizeof(want), "%s: refusing the topology cache "
+	snprintf(want, sizeof(want),
+		 "%s: refusing the topology cache "
 		 "directory: owned by uid 1000, not root (chown root:root %s; "
-		 "chmod go-w %s)", f->tmpdir, f->tmpdir, f->tmpdir);
+		 "chmod go-w %s)",
+		 f->tmpdir, f->tmpdir, f->tmpdir);
 	assert_int_equal(n56_path_trusted("the topology cache directory",
-					  f->tmpdir, true, &f->d), -1);
+					  f->tmpdir, true, &f->d),
+			 -1);
 	assert_int_equal(chown(f->tmpdir, 0, 0), 0);
 	check_diags(&f->d, wantv, 1);
 	n56_diags_free(&f->d);
 	write_policy(f, 0, 0, 0644);
-	snprintf(want, sizeof(want), "%s: refusing the topology cache: not a "
-		 "directory", f->path);
-	assert_int_equal(n56_path_trusted("the topology cache", f->path, true,
-					  &f->d), -1);
+	snprintf(want, sizeof(want),
+		 "%s: refusing the topology cache: not a "
+		 "directory",
+		 f->path);
+	assert_int_equal(
+		n56_path_trusted("the topology cache", f->path, true, &f->d),
+		-1);
 	check_diags(&f->d, wantv, 1);
 }
 

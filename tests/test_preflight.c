@@ -44,7 +44,7 @@ static int setup(void **state)
 
 static int parse(struct n56pf_config *c, char *err, size_t len, ...)
 {
-	char *argv[32] = {"nam56r-preflight"};
+	char *argv[32] = { "nam56r-preflight" };
 	int argc = 1;
 	va_list ap;
 	char *a;
@@ -94,7 +94,8 @@ static void test_parse_megatron_args(void **state)
 			       "--json", "/tmp/x.json", "--format=json",
 			       "--min-tp-busbw", "250.5", "--max-bytes", "64M",
 			       "--min-bytes", "4K", "--iters", "3",
-			       "--warmup=0", NULL), 0);
+			       "--warmup=0", NULL),
+			 0);
 	assert_int_equal(c.tp, 8);
 	assert_int_equal(c.pp, 4);
 	assert_int_equal(c.cp, 2);
@@ -123,20 +124,20 @@ static void test_parse_env_thresholds(void **state)
 	assert_true(c.min_dp_busbw == 40);
 	n56pf_config_clear(&c);
 	/* The command line wins over the environment. */
-	assert_int_equal(parse(&c, err, sizeof(err), "--min-dp-busbw", "0",
-			       NULL), 0);
+	assert_int_equal(
+		parse(&c, err, sizeof(err), "--min-dp-busbw", "0", NULL), 0);
 	assert_true(c.min_tp_busbw == 300);
 	assert_true(c.min_dp_busbw == 0);
 	n56pf_config_clear(&c);
 	env_set("NAM56R_PREFLIGHT_MIN_TP_BUSBW", "fast");
 	assert_int_equal(parse(&c, err, sizeof(err), NULL), -1);
 	assert_string_equal(err, "NAM56R_PREFLIGHT_MIN_TP_BUSBW: 'fast' is "
-			    "not a bandwidth in GB/s (a number >= 0)");
+				 "not a bandwidth in GB/s (a number >= 0)");
 }
 
 static void expect_parse_error(const char *msg, ...)
 {
-	char *argv[8] = {"nam56r-preflight"}, err[256];
+	char *argv[8] = { "nam56r-preflight" }, err[256];
 	struct n56pf_config c;
 	int argc = 1;
 	va_list ap;
@@ -146,8 +147,9 @@ static void expect_parse_error(const char *msg, ...)
 	while ((a = va_arg(ap, char *)) && argc < 7)
 		argv[argc++] = a;
 	va_end(ap);
-	assert_int_equal(n56pf_parse_args(argc, argv, env_get, &c, err,
-					  sizeof(err)), -1);
+	assert_int_equal(
+		n56pf_parse_args(argc, argv, env_get, &c, err, sizeof(err)),
+		-1);
 	assert_string_equal(err, msg);
 	assert_null(c.json_path); /* freed on failure */
 }
@@ -167,22 +169,22 @@ static void test_parse_errors(void **state)
 	expect_parse_error("--format: 'xml' is neither text nor json",
 			   "--format", "xml", NULL);
 	expect_parse_error("--min-tp-busbw: '-3' is not a bandwidth in GB/s "
-			   "(a number >= 0)", "--min-tp-busbw", "-3", NULL);
+			   "(a number >= 0)",
+			   "--min-tp-busbw", "-3", NULL);
 	expect_parse_error("--max-bytes: '1T' is not a size such as "
-			   "1048576, 64K, 1M or 1G", "--max-bytes", "1T",
-			   NULL);
-	expect_parse_error("--json: the file name is empty", "--json=",
-			   NULL);
+			   "1048576, 64K, 1M or 1G",
+			   "--max-bytes", "1T", NULL);
+	expect_parse_error("--json: the file name is empty", "--json=", NULL);
 	expect_parse_error("--iters: '0' is not an integer of at least 1",
 			   "--iters", "0", NULL);
 	expect_parse_error("--min-bytes 2147483648 is larger than "
-			   "--max-bytes 1073741824", "--json", "a.json",
-			   "--min-bytes", "2G", NULL);
+			   "--max-bytes 1073741824",
+			   "--json", "a.json", "--min-bytes", "2G", NULL);
 }
 
 static void test_sizes(void **state)
 {
-	struct n56pf_config c = {.min_bytes = 1 << 20, .max_bytes = 1 << 30};
+	struct n56pf_config c = { .min_bytes = 1 << 20, .max_bytes = 1 << 30 };
 	size_t s[N56PF_MAX_SIZES], b;
 	int n = n56pf_sizes(&c, s);
 
@@ -200,18 +202,18 @@ static void test_sizes(void **state)
 
 static void test_grid_errors(void **state)
 {
-	struct n56pf_config c = {.tp = 4, .pp = 1, .cp = 1, .ep = 1};
+	struct n56pf_config c = { .tp = 4, .pp = 1, .cp = 1, .ep = 1 };
 	struct n56pf_grid g;
 	char err[256];
 
 	assert_int_equal(n56pf_grid_init(&g, 6, &c, err, sizeof(err)), -1);
 	assert_string_equal(err, "world 6 is not a multiple of tp 4 x cp 1 x "
-			    "pp 1");
+				 "pp 1");
 	c.tp = 1;
 	c.ep = 3;
 	assert_int_equal(n56pf_grid_init(&g, 8, &c, err, sizeof(err)), -1);
 	assert_string_equal(err, "world 8 is not a multiple of etp 1 x ep 3 "
-			    "x pp 1");
+				 "x pp 1");
 	assert_int_equal(n56pf_grid_init(&g, 0, &c, err, sizeof(err)), -1);
 	assert_string_equal(err, "WORLD_SIZE 0 is not a positive rank count");
 	c.tp = 2;
@@ -220,7 +222,8 @@ static void test_grid_errors(void **state)
 	c.etp = 2;
 	c.pp_before_dp = true;
 	assert_int_equal(n56pf_grid_init(&g, 16, &c, err, sizeof(err)), -1);
-	assert_string_equal(err, "with --use-tp-pp-dp-mapping and pp 2, etp 2 "
+	assert_string_equal(err,
+			    "with --use-tp-pp-dp-mapping and pp 2, etp 2 "
 			    "x ep 2 must equal tp 2 x cp 1 (Megatron requires "
 			    "the expert and dense data-parallel sizes to "
 			    "agree)");
@@ -248,11 +251,14 @@ static void brute_coords(const struct n56pf_grid *g, struct brute *out)
 		for (long dp = 0; dp < g->dp; dp++)
 			for (long cp = 0; cp < g->cp; cp++)
 				for (long tp = 0; tp < g->tp; tp++) {
-					long r = g->pp_before_dp ?
-						tp + g->tp * (cp + g->cp *
-						(pp + g->pp * dp)) :
-						tp + g->tp * (cp + g->cp *
-						(dp + g->dp * pp));
+					long r =
+						g->pp_before_dp
+							? tp + g->tp * (cp +
+									g->cp * (pp +
+										 g->pp * dp))
+							: tp + g->tp * (cp +
+									g->cp * (dp +
+										 g->dp * pp));
 
 					out[r].tp = tp;
 					out[r].cp = cp;
@@ -263,11 +269,15 @@ static void brute_coords(const struct n56pf_grid *g, struct brute *out)
 		for (long edp = 0; edp < g->edp; edp++)
 			for (long ep = 0; ep < g->ep; ep++)
 				for (long etp = 0; etp < g->etp; etp++) {
-					long r = g->pp_before_dp ?
-						etp + g->etp * (ep + g->ep *
-						(pp + g->pp * edp)) :
-						etp + g->etp * (ep + g->ep *
-						(edp + g->edp * pp));
+					long r =
+						g->pp_before_dp
+							? etp + g->etp * (ep +
+									  g->ep * (pp +
+										   g->pp * edp))
+							: etp + g->etp * (ep +
+									  g->ep * (edp +
+										   g->edp *
+											   pp));
 
 					out[r].etp = etp;
 					out[r].ep = ep;
@@ -280,32 +290,46 @@ static bool brute_same_group(enum n56pf_kind k, const struct brute *a,
 			     const struct brute *b)
 {
 	switch (k) {
-	case N56PF_TP: return a->cp == b->cp && a->dp == b->dp && a->pp == b->pp;
-	case N56PF_CP: return a->tp == b->tp && a->dp == b->dp && a->pp == b->pp;
-	case N56PF_DP: return a->tp == b->tp && a->cp == b->cp && a->pp == b->pp;
-	case N56PF_PP: return a->tp == b->tp && a->cp == b->cp && a->dp == b->dp;
+	case N56PF_TP:
+		return a->cp == b->cp && a->dp == b->dp && a->pp == b->pp;
+	case N56PF_CP:
+		return a->tp == b->tp && a->dp == b->dp && a->pp == b->pp;
+	case N56PF_DP:
+		return a->tp == b->tp && a->cp == b->cp && a->pp == b->pp;
+	case N56PF_PP:
+		return a->tp == b->tp && a->cp == b->cp && a->dp == b->dp;
 	case N56PF_EP:
 		return a->etp == b->etp && a->edp == b->edp && a->pp == b->pp;
-	default: return false;
+	default:
+		return false;
 	}
 }
 
 static long brute_index(enum n56pf_kind k, const struct brute *a)
 {
 	switch (k) {
-	case N56PF_TP: return a->tp;
-	case N56PF_CP: return a->cp;
-	case N56PF_DP: return a->dp;
-	case N56PF_PP: return a->pp;
-	default: return a->ep;
+	case N56PF_TP:
+		return a->tp;
+	case N56PF_CP:
+		return a->cp;
+	case N56PF_DP:
+		return a->dp;
+	case N56PF_PP:
+		return a->pp;
+	default:
+		return a->ep;
 	}
 }
 
 static void check_grid(long tp, long cp, long pp, long dp, long ep, long etp,
 		       bool pp_before_dp)
 {
-	struct n56pf_config c = {.tp = tp, .cp = cp, .pp = pp, .ep = ep,
-				 .etp = etp, .pp_before_dp = pp_before_dp};
+	struct n56pf_config c = { .tp = tp,
+				  .cp = cp,
+				  .pp = pp,
+				  .ep = ep,
+				  .etp = etp,
+				  .pp_before_dp = pp_before_dp };
 	long world = tp * cp * pp * dp;
 	struct n56pf_grid g;
 	struct brute *b = calloc((size_t)world, sizeof(*b));
@@ -366,12 +390,12 @@ static void check_grid(long tp, long cp, long pp, long dp, long ep, long etp,
 
 static void test_groups_brute_force(void **state)
 {
-	static const long tps[] = {1, 2, 4, 8};
-	static const long cps[] = {1, 2};
-	static const long pps[] = {1, 2, 3, 4};
-	static const long dps[] = {1, 2, 3, 4};
-	static const long eps[] = {1, 2, 4, 8};
-	static const long etps[] = {0, 1, 2};
+	static const long tps[] = { 1, 2, 4, 8 };
+	static const long cps[] = { 1, 2 };
+	static const long pps[] = { 1, 2, 3, 4 };
+	static const long dps[] = { 1, 2, 3, 4 };
+	static const long eps[] = { 1, 2, 4, 8 };
+	static const long etps[] = { 0, 1, 2 };
 	int combos = 0;
 
 	for (size_t a = 0; a < 4; a++)
@@ -380,25 +404,44 @@ static void test_groups_brute_force(void **state)
 				for (size_t d = 0; d < 4; d++)
 					for (size_t e = 0; e < 4; e++)
 						for (size_t t = 0; t < 3; t++) {
-		long world = tps[a] * cps[b] * pps[p] * dps[d];
-		long etp = etps[t] ? etps[t] : tps[a];
+							long world = tps[a] *
+								     cps[b] *
+								     pps[p] *
+								     dps[d];
+							long etp =
+								etps[t] ? etps[t]
+									: tps[a];
 
-		if (world % (etp * eps[e] * pps[p]))
-			continue;
-		check_grid(tps[a], cps[b], pps[p], dps[d], eps[e], etps[t],
-			   false);
-		/* Megatron refuses pp-before-dp when dp and edp differ. */
-		if (pps[p] == 1 || etp * eps[e] == tps[a] * cps[b])
-			check_grid(tps[a], cps[b], pps[p], dps[d], eps[e],
-				   etps[t], true);
-		combos++;
-	}
+							if (world %
+							    (etp * eps[e] *
+							     pps[p]))
+								continue;
+							check_grid(
+								tps[a], cps[b],
+								pps[p], dps[d],
+								eps[e], etps[t],
+								false);
+							/* Megatron refuses pp-before-dp when dp and edp differ. */
+							if (pps[p] == 1 ||
+							    etp * eps[e] ==
+								    tps[a] *
+									    cps[b])
+								check_grid(
+									tps[a],
+									cps[b],
+									pps[p],
+									dps[d],
+									eps[e],
+									etps[t],
+									true);
+							combos++;
+						}
 	assert_true(combos > 100);
 }
 
 static void test_env_coords(void **state)
 {
-	struct n56pf_config c = {.tp = 2, .cp = 1, .pp = 2, .ep = 2};
+	struct n56pf_config c = { .tp = 2, .cp = 1, .pp = 2, .ep = 2 };
 	struct n56pf_grid g;
 	char err[512];
 
@@ -409,28 +452,30 @@ static void test_env_coords(void **state)
 	env_set("NAM56R_EP_RANK", "0");
 	env_set("NAM56R_DP_RANK", "0");
 	env_set("NAM56R_PP_RANK", "1");
-	assert_int_equal(n56pf_check_env_coords(&g, 5, env_get, err,
-						sizeof(err)), 0);
+	assert_int_equal(
+		n56pf_check_env_coords(&g, 5, env_get, err, sizeof(err)), 0);
 	assert_string_equal(err, "");
 	env_set("NAM56R_TP_RANK", "0");
 	env_set("NAM56R_PP_RANK", "");
-	assert_int_equal(n56pf_check_env_coords(&g, 5, env_get, err,
-						sizeof(err)), -1);
-	assert_string_equal(err, "NAM56R_TP_RANK=0 but Megatron's order "
+	assert_int_equal(
+		n56pf_check_env_coords(&g, 5, env_get, err, sizeof(err)), -1);
+	assert_string_equal(err,
+			    "NAM56R_TP_RANK=0 but Megatron's order "
 			    "gives 1; NAM56R_PP_RANK= but Megatron's order "
 			    "gives 1");
 	/* Rank 2: tp 0, dp 1, pp 0; expert ep 1. */
-	assert_int_equal(n56pf_check_env_coords(&g, 2, env_get, err,
-						sizeof(err)), -1);
-	assert_string_equal(err, "NAM56R_EP_RANK=0 but Megatron's order "
+	assert_int_equal(
+		n56pf_check_env_coords(&g, 2, env_get, err, sizeof(err)), -1);
+	assert_string_equal(err,
+			    "NAM56R_EP_RANK=0 but Megatron's order "
 			    "gives 1; NAM56R_DP_RANK=0 but Megatron's order "
 			    "gives 1; NAM56R_PP_RANK= but Megatron's order "
 			    "gives 0");
 	memset(fake_env, 0, sizeof(fake_env));
-	assert_int_equal(n56pf_check_env_coords(&g, 0, env_get, err,
-						sizeof(err)), -1);
+	assert_int_equal(
+		n56pf_check_env_coords(&g, 0, env_get, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "NAM56R_TP_RANK is not set, Megatron's "
-			       "order gives 0"));
+				    "order gives 0"));
 }
 
 static void test_busbw(void **state)
@@ -447,7 +492,8 @@ static void test_busbw(void **state)
 
 static void test_expect_nvlink(void **state)
 {
-	int same[] = {3, 3, 3, 3}, mixed[] = {0, 0, 1, 1}, unknown[] = {-1, -1};
+	int same[] = { 3, 3, 3, 3 }, mixed[] = { 0, 0, 1, 1 },
+	    unknown[] = { -1, -1 };
 
 	assert_true(n56pf_expect_nvlink(same, 4, false));
 	assert_false(n56pf_expect_nvlink(same, 4, true));
@@ -457,22 +503,25 @@ static void test_expect_nvlink(void **state)
 }
 
 /* A report for a world of tp x dp ranks on one island unless said. */
-static void make_report(struct n56pf_report *r, long tp, long dp,
-			double min_tp, double min_dp)
+static void make_report(struct n56pf_report *r, long tp, long dp, double min_tp,
+			double min_dp)
 {
-	struct n56pf_config c = {.tp = tp, .cp = 1, .pp = 1, .ep = 1,
-				 .min_tp_busbw = min_tp,
-				 .min_dp_busbw = min_dp,
-				 .min_bytes = 1 << 20, .max_bytes = 1 << 30};
+	struct n56pf_config c = { .tp = tp,
+				  .cp = 1,
+				  .pp = 1,
+				  .ep = 1,
+				  .min_tp_busbw = min_tp,
+				  .min_dp_busbw = min_dp,
+				  .min_bytes = 1 << 20,
+				  .max_bytes = 1 << 30 };
 	struct n56pf_grid g;
 	size_t sizes[N56PF_MAX_SIZES];
 	char err[256];
 	int n = n56pf_sizes(&c, sizes);
 
-	assert_int_equal(n56pf_grid_init(&g, tp * dp, &c, err, sizeof(err)),
-			 0);
-	assert_int_equal(n56pf_report_init(r, &g, &c, sizes, n, err,
-					   sizeof(err)), 0);
+	assert_int_equal(n56pf_grid_init(&g, tp * dp, &c, err, sizeof(err)), 0);
+	assert_int_equal(
+		n56pf_report_init(r, &g, &c, sizes, n, err, sizeof(err)), 0);
 	for (long i = 0; i < g.world; i++) {
 		r->ranks[i].island = 0;
 		r->ranks[i].coords_ok = true;
@@ -507,8 +556,7 @@ static void test_judge_tp_nvlink(void **state)
 	assert_true(r.groups[0].busbw[r.nsizes - 1] > 329.9 &&
 		    r.groups[0].busbw[r.nsizes - 1] < 330.1);
 	assert_int_equal(r.groups[0].verdict, N56PF_PASS);
-	assert_string_equal(r.groups[0].why,
-			    "330.0 GB/s at 1G >= 100.0 GB/s");
+	assert_string_equal(r.groups[0].why, "330.0 GB/s at 1G >= 100.0 GB/s");
 	assert_int_equal(r.verdict, N56PF_PASS);
 
 	/* Off NVLink (P2P disabled): the same group must fail, by name. */
@@ -528,7 +576,7 @@ static void test_judge_not_expected(void **state)
 
 	make_report(&r, 4, 2, 100, 0);
 	assert_int_equal(r.ngroups, 2 + 4); /* 2 TP, 4 DP groups */
-	r.ranks[2].island = 1;              /* TP group 0 spans islands */
+	r.ranks[2].island = 1;		    /* TP group 0 spans islands */
 	for (size_t i = 0; i < r.ngroups; i++)
 		set_busbw(&r, &r.groups[i], 20);
 	n56pf_report_judge(&r);
@@ -547,7 +595,7 @@ static void test_judge_not_expected(void **state)
 	n56pf_report_judge(&r);
 	assert_int_equal(r.groups[1].verdict, N56PF_INFO);
 	assert_string_equal(r.groups[1].why, "islands unknown (degraded): no "
-			    "NVLink expectation");
+					     "NVLink expectation");
 	assert_int_equal(r.verdict, N56PF_PASS);
 	n56pf_report_clear(&r);
 }
@@ -563,7 +611,7 @@ static void test_judge_dp_and_checks(void **state)
 	n56pf_report_judge(&r);
 	assert_int_equal(r.groups[0].verdict, N56PF_FAIL);
 	assert_string_equal(r.groups[0].why, "dp 0 (ranks 0-1) reached 40.0 "
-			    "GB/s at 1G, below 50.0 GB/s");
+					     "GB/s at 1G, below 50.0 GB/s");
 	set_busbw(&r, &r.groups[0], 60);
 	n56pf_report_judge(&r);
 	assert_int_equal(r.verdict, N56PF_PASS);
@@ -574,7 +622,7 @@ static void test_judge_dp_and_checks(void **state)
 	n56pf_report_judge(&r);
 	assert_int_equal(r.groups[0].verdict, N56PF_FAIL);
 	assert_string_equal(r.groups[0].why, "dp 0 (ranks 0-1): communicator "
-			    "holds 3 ranks");
+					     "holds 3 ranks");
 	/* A rank whose NAM56R_*_RANK disagree fails the whole run. */
 	r.groups[0].verified = true;
 	r.ranks[1].coords_ok = false;
@@ -586,8 +634,12 @@ static void test_judge_dp_and_checks(void **state)
 
 static void test_report_groups_pp(void **state)
 {
-	struct n56pf_config c = {.tp = 2, .cp = 1, .pp = 3, .ep = 1,
-				 .min_bytes = 1 << 20, .max_bytes = 1 << 20};
+	struct n56pf_config c = { .tp = 2,
+				  .cp = 1,
+				  .pp = 3,
+				  .ep = 1,
+				  .min_bytes = 1 << 20,
+				  .max_bytes = 1 << 20 };
 	struct n56pf_grid g;
 	struct n56pf_report r;
 	size_t sizes[N56PF_MAX_SIZES];
@@ -595,8 +647,8 @@ static void test_report_groups_pp(void **state)
 	int n = n56pf_sizes(&c, sizes);
 
 	assert_int_equal(n56pf_grid_init(&g, 12, &c, err, sizeof(err)), 0);
-	assert_int_equal(n56pf_report_init(&r, &g, &c, sizes, n, err,
-					   sizeof(err)), 0);
+	assert_int_equal(
+		n56pf_report_init(&r, &g, &c, sizes, n, err, sizeof(err)), 0);
 	/* 6 TP groups, 6 DP groups of 2, 4 pipelines x 2 stage pairs. */
 	assert_int_equal(r.ngroups, 6 + 6 + 8);
 	for (size_t i = 0; i < r.ngroups; i++) {
@@ -614,7 +666,7 @@ static void test_report_groups_pp(void **state)
 
 static void test_format_ranks(void **state)
 {
-	long a[] = {0, 1, 2, 3}, b[] = {0, 2, 4}, c[] = {0, 1, 4, 5, 9};
+	long a[] = { 0, 1, 2, 3 }, b[] = { 0, 2, 4 }, c[] = { 0, 1, 4, 5, 9 };
 	char buf[64], small[10];
 
 	assert_int_equal(n56pf_format_ranks(a, 4, buf, sizeof(buf)), 0);
@@ -647,10 +699,13 @@ static void test_report_json(void **state)
 			    "FAIL");
 	assert_int_equal(json_integer_value(json_object_get(root, "world")), 2);
 	assert_int_equal(json_integer_value(json_object_get(
-		json_object_get(root, "parallel"), "tp")), 2);
+				 json_object_get(root, "parallel"), "tp")),
+			 2);
 	assert_int_equal(json_array_size(json_object_get(root, "sizes")), 6);
-	assert_string_equal(json_string_value(json_object_get(
-		json_array_get(json_object_get(root, "ranks"), 0), "host")),
+	assert_string_equal(
+		json_string_value(json_object_get(
+			json_array_get(json_object_get(root, "ranks"), 0),
+			"host")),
 		"gpu-a");
 	grp = json_array_get(json_object_get(root, "groups"), 0);
 	assert_string_equal(json_string_value(json_object_get(grp, "kind")),
@@ -663,8 +718,11 @@ static void test_report_json(void **state)
 		    100.0);
 	assert_string_equal(json_string_value(json_object_get(grp, "verdict")),
 			    "FAIL");
-	assert_int_equal(json_integer_value(json_object_get(json_array_get(
-		json_object_get(grp, "results"), 5), "bytes")), 1 << 30);
+	assert_int_equal(
+		json_integer_value(json_object_get(
+			json_array_get(json_object_get(grp, "results"), 5),
+			"bytes")),
+		1 << 30);
 	json_decref(root);
 	free(text);
 	n56pf_report_clear(&r);
@@ -685,10 +743,10 @@ static void test_report_text(void **state)
 	n56pf_report_text(f, &r);
 	fclose(f);
 	assert_non_null(strstr(buf, "nam56r-preflight: FAIL  world 2: tp 2 "
-			       "cp 1 dp 1 pp 1, ep 1 etp 2 edp 1, order "
-			       "tp-cp-ep-dp-pp\n"));
+				    "cp 1 dp 1 pp 1, ep 1 etp 2 edp 1, order "
+				    "tp-cp-ep-dp-pp\n"));
 	assert_non_null(strstr(buf, "   27.0   100.0  FAIL  tp 0 (ranks "
-			       "0-1, island 0) should be on NVLink"));
+				    "0-1, island 0) should be on NVLink"));
 	assert_non_null(strstr(buf, "\nFAILED:\n  tp 0 (ranks 0-1, island 0)"));
 	free(buf);
 	n56pf_report_clear(&r);

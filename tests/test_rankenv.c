@@ -27,35 +27,44 @@ static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	struct n56_node_shape s = {
-		.gpus = 4, .nislands = 2, .nodes_per_domain = 1,
-		.island_of = {0, 1, 0, 1},
+		.gpus = 4,
+		.nislands = 2,
+		.nodes_per_domain = 1,
+		.island_of = { 0, 1, 0, 1 },
 	};
 	char err[256];
 
 	if (!f)
 		return -1;
 	f->policy.topology.nic_env.v = (char *)"NCCL_IB_HCA";
-	f->fixed[0] = (struct n56_env_entry){
-		(char *)"CUDA_DEVICE_MAX_CONNECTIONS", (char *)"1",
-		N56_ORIGIN_DERIVED, (char *)"TP > 1 needs it"};
-	f->fixed[1] = (struct n56_env_entry){
-		(char *)"NCCL_DEBUG", (char *)"WARN", N56_ORIGIN_SITE_PINNED,
-		NULL};
-	f->patch[0] = (struct n56_env_entry){
-		(char *)"NAM56R_R_LAYER_INDICES", (char *)"12,24",
-		N56_ORIGIN_RECIPE, NULL};
-	f->patch[1] = (struct n56_env_entry){
-		(char *)"NAM56R_SEAMS", (char *)"recurrent_tail",
-		N56_ORIGIN_RECIPE, NULL};
+	f->fixed[0] =
+		(struct n56_env_entry){ (char *)"CUDA_DEVICE_MAX_CONNECTIONS",
+					(char *)"1", N56_ORIGIN_DERIVED,
+					(char *)"TP > 1 needs it" };
+	f->fixed[1] =
+		(struct n56_env_entry){ (char *)"NCCL_DEBUG", (char *)"WARN",
+					N56_ORIGIN_SITE_PINNED, NULL };
+	f->patch[0] = (struct n56_env_entry){ (char *)"NAM56R_R_LAYER_INDICES",
+					      (char *)"12,24",
+					      N56_ORIGIN_RECIPE, NULL };
+	f->patch[1] = (struct n56_env_entry){ (char *)"NAM56R_SEAMS",
+					      (char *)"recurrent_tail",
+					      N56_ORIGIN_RECIPE, NULL };
 	f->plan.policy = &f->policy;
 	f->plan.nodes = 2;
 	f->plan.gpus_per_node = 4;
 	f->plan.par = (struct n56_parallel){
-		.tp = 2, .pp = 2, .vpp = 1, .ep = 2, .etp = 1, .cp = 1,
-		.dp = 2, .world = 8,
+		.tp = 2,
+		.pp = 2,
+		.vpp = 1,
+		.ep = 2,
+		.etp = 1,
+		.cp = 1,
+		.dp = 2,
+		.world = 8,
 	};
-	f->plan.fixed_policy = (struct n56_env){f->fixed, 2};
-	f->plan.patch_surface = (struct n56_env){f->patch, 2};
+	f->plan.fixed_policy = (struct n56_env){ f->fixed, 2 };
+	f->plan.patch_surface = (struct n56_env){ f->patch, 2 };
 	memset(f->plan.plan_sha256_hex, 'a', 64);
 	if (n56_placer_new(&f->plan.par, &s, 2, &f->pl, NULL, err,
 			   sizeof(err)) < 0) {
@@ -144,7 +153,8 @@ static void test_rank_env_exact(void **state)
 
 	assert_int_equal(n56_rank_env(&f->plan, f->pl, 5, "n001", 29500,
 				      "mlx5_1", &f->env, f->err,
-				      sizeof(f->err)), 0);
+				      sizeof(f->err)),
+			 0);
 	expect_env(&f->env, want, sizeof(want) / sizeof(want[0]));
 	/* Origins travel with the copied entries. */
 	assert_int_equal(entry(&f->env, "NCCL_DEBUG")->origin,
@@ -157,9 +167,9 @@ static void test_rank_env_exact(void **state)
 	assert_null(f->env.v);
 
 	/* No NIC known: its variable is left out. */
-	assert_int_equal(n56_rank_env(&f->plan, f->pl, 5, "n001", 29500,
-				      NULL, &f->env, f->err,
-				      sizeof(f->err)), 0);
+	assert_int_equal(n56_rank_env(&f->plan, f->pl, 5, "n001", 29500, NULL,
+				      &f->env, f->err, sizeof(f->err)),
+			 0);
 	expect_env(&f->env, want, sizeof(want) / sizeof(want[0]) - 1);
 	n56_env_clear(&f->env);
 
@@ -168,7 +178,8 @@ static void test_rank_env_exact(void **state)
 	f->fixed[1].value = (char *)"mlx5_0";
 	assert_int_equal(n56_rank_env(&f->plan, f->pl, 5, "n001", 29500,
 				      "mlx5_1", &f->env, f->err,
-				      sizeof(f->err)), 0);
+				      sizeof(f->err)),
+			 0);
 	assert_int_equal(f->env.n, sizeof(want) / sizeof(want[0]) - 1);
 	expect_var(&f->env, "NCCL_IB_HCA", "mlx5_0");
 	assert_int_equal(entry(&f->env, "NCCL_IB_HCA")->origin,
@@ -187,7 +198,8 @@ static void test_rank_env_every_rank(void **state)
 		n56_place_rank(f->pl, r, &p);
 		assert_int_equal(n56_rank_env(&f->plan, f->pl, r, "n001", 1,
 					      NULL, &f->env, f->err,
-					      sizeof(f->err)), 0);
+					      sizeof(f->err)),
+				 0);
 		snprintf(want, sizeof(want), "%ld", r);
 		expect_var(&f->env, "RANK", want);
 		snprintf(want, sizeof(want), "%d", p.local_rank);
@@ -207,34 +219,40 @@ static void test_rank_env_refusals(void **state)
 	struct fixture *f = *state;
 
 	assert_int_equal(n56_rank_env(&f->plan, f->pl, 8, "n001", 29500, NULL,
-				      &f->env, f->err, sizeof(f->err)), -1);
+				      &f->env, f->err, sizeof(f->err)),
+			 -1);
 	assert_string_equal(f->err, "rank 8 is outside 0..7 of the plan");
 	assert_int_equal(f->env.n, 0);
-	assert_int_equal(n56_rank_env(&f->plan, f->pl, -1, "n001", 29500,
-				      NULL, &f->env, f->err,
-				      sizeof(f->err)), -1);
+	assert_int_equal(n56_rank_env(&f->plan, f->pl, -1, "n001", 29500, NULL,
+				      &f->env, f->err, sizeof(f->err)),
+			 -1);
 	assert_string_equal(f->err, "rank -1 is outside 0..7 of the plan");
 	assert_int_equal(n56_rank_env(&f->plan, f->pl, 0, "", 29500, NULL,
-				      &f->env, f->err, sizeof(f->err)), -1);
+				      &f->env, f->err, sizeof(f->err)),
+			 -1);
 	assert_string_equal(f->err, "no master address: pass the first host "
-			    "of the job's node list");
+				    "of the job's node list");
 	assert_int_equal(n56_rank_env(&f->plan, f->pl, 0, NULL, 29500, NULL,
-				      &f->env, f->err, sizeof(f->err)), -1);
+				      &f->env, f->err, sizeof(f->err)),
+			 -1);
 	assert_string_equal(f->err, "no master address: pass the first host "
-			    "of the job's node list");
+				    "of the job's node list");
 	assert_int_equal(n56_rank_env(&f->plan, f->pl, 0, "n001", 0, NULL,
-				      &f->env, f->err, sizeof(f->err)), -1);
+				      &f->env, f->err, sizeof(f->err)),
+			 -1);
 	assert_string_equal(f->err, "master port 0 is outside 1..65535; set "
-			    "record.master_port in the site policy");
-	assert_int_equal(n56_rank_env(&f->plan, f->pl, 0, "n001", 65536,
-				      NULL, &f->env, f->err,
-				      sizeof(f->err)), -1);
-	assert_string_equal(f->err, "master port 65536 is outside 1..65535; "
+				    "record.master_port in the site policy");
+	assert_int_equal(n56_rank_env(&f->plan, f->pl, 0, "n001", 65536, NULL,
+				      &f->env, f->err, sizeof(f->err)),
+			 -1);
+	assert_string_equal(f->err,
+			    "master port 65536 is outside 1..65535; "
 			    "set record.master_port in the site policy");
-	assert_int_equal(n56_rank_env(NULL, f->pl, 0, "n001", 1, NULL,
-				      &f->env, f->err, sizeof(f->err)), -1);
+	assert_int_equal(n56_rank_env(NULL, f->pl, 0, "n001", 1, NULL, &f->env,
+				      f->err, sizeof(f->err)),
+			 -1);
 	assert_string_equal(f->err, "the rank environment needs a plan, a "
-			    "placement and a result");
+				    "placement and a result");
 	n56_env_clear(NULL);
 }
 
@@ -243,8 +261,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_rank_env_exact, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(test_rank_env_every_rank,
-						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rank_env_every_rank, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_rank_env_refusals, setup,
 						teardown),
 	};

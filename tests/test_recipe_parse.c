@@ -20,9 +20,9 @@
 #define EXAMPLE SRCDIR "/examples/nam56r.yaml"
 
 /* The smallest valid recipe: each inline case adds one section to it. */
-#define MINIMAL                                          \
-	"schema: 1\n"                                    \
-	"model: {pattern: AEMR, hidden_size: 64}\n"      \
+#define MINIMAL                                            \
+	"schema: 1\n"                                      \
+	"model: {pattern: AEMR, hidden_size: 64}\n"        \
 	"batch: {global_batch_size: 8, seq_length: 128}\n" \
 	"runtime: {command: [python3]}\n"
 #define MINIMAL_LINES 4
@@ -82,18 +82,17 @@ static void check_diags(const struct n56_diags *d, const char *const *want,
 static void parse_fails(struct fixture *f, const char *text,
 			const char *const *want, size_t nwant)
 {
-	assert_int_equal(n56_recipe_parse("t.yaml", text, strlen(text), &f->r,
-					  &f->d),
-			 -1);
+	assert_int_equal(
+		n56_recipe_parse("t.yaml", text, strlen(text), &f->r, &f->d),
+		-1);
 	assert_null(f->r);
 	check_diags(&f->d, want, nwant);
 }
 
-#define FAILS(f, text, ...)                                         \
-	do {                                                        \
-		const char *const want_[] = { __VA_ARGS__ };        \
-		parse_fails(f, text, want_,                         \
-			    sizeof(want_) / sizeof(want_[0]));      \
+#define FAILS(f, text, ...)                                                    \
+	do {                                                                   \
+		const char *const want_[] = { __VA_ARGS__ };                   \
+		parse_fails(f, text, want_, sizeof(want_) / sizeof(want_[0])); \
 	} while (0)
 
 static void load_fails(struct fixture *f, const char *path,
@@ -104,11 +103,10 @@ static void load_fails(struct fixture *f, const char *path,
 	check_diags(&f->d, want, nwant);
 }
 
-#define LOAD_FAILS(f, path, ...)                                    \
-	do {                                                        \
-		const char *const want_[] = { __VA_ARGS__ };        \
-		load_fails(f, path, want_,                          \
-			   sizeof(want_) / sizeof(want_[0]));       \
+#define LOAD_FAILS(f, path, ...)                                              \
+	do {                                                                  \
+		const char *const want_[] = { __VA_ARGS__ };                  \
+		load_fails(f, path, want_, sizeof(want_) / sizeof(want_[0])); \
 	} while (0)
 
 static void test_misspelt_key_suggests(void **state)
@@ -193,8 +191,7 @@ static void test_binary_bad_utf8(void **state)
 					  sizeof(overlong) - 1, &f->r, &f->d),
 			 -1);
 	assert_int_equal(n56_recipe_parse("t.yaml", surrogate,
-					  sizeof(surrogate) - 1, &f->r,
-					  &f->d),
+					  sizeof(surrogate) - 1, &f->r, &f->d),
 			 -1);
 	{
 		const char *const want[] = {
@@ -227,8 +224,10 @@ static void test_fifo(void **state)
 
 	snprintf(path, sizeof(path), "%s/fifo", f->tmpdir);
 	assert_int_equal(mkfifo(path, 0600), 0);
-	snprintf(want, sizeof(want), "%s: not a regular file (a device, "
-		 "FIFO or socket)", path);
+	snprintf(want, sizeof(want),
+		 "%s: not a regular file (a device, "
+		 "FIFO or socket)",
+		 path);
 	LOAD_FAILS(f, path, want);
 }
 
@@ -290,9 +289,9 @@ static void test_carry_limit(void **state)
 	struct fixture *f = *state;
 	char *buf = padded_recipe(N56_RECIPE_CARRY_MAX), got[256];
 
-	assert_int_equal(n56_recipe_parse("big.yaml", buf, strlen(buf), &f->r,
-					  &f->d),
-			 0);
+	assert_int_equal(
+		n56_recipe_parse("big.yaml", buf, strlen(buf), &f->r, &f->d),
+		0);
 	assert_int_equal(f->r->content_len, 65536);
 	assert_int_equal(n56_recipe_check_carry(f->r, &f->d), 0);
 	assert_int_equal(f->d.n, 0);
@@ -300,9 +299,9 @@ static void test_carry_limit(void **state)
 	f->r = NULL;
 	free(buf);
 	buf = padded_recipe(N56_RECIPE_CARRY_MAX + 1);
-	assert_int_equal(n56_recipe_parse("big.yaml", buf, strlen(buf), &f->r,
-					  &f->d),
-			 0);
+	assert_int_equal(
+		n56_recipe_parse("big.yaml", buf, strlen(buf), &f->r, &f->d),
+		0);
 	assert_int_equal(n56_recipe_check_carry(f->r, &f->d), -1);
 	assert_int_equal(f->d.n, 1);
 	n56_diag_format_error(&f->d.v[0], got, sizeof(got));
@@ -367,8 +366,8 @@ static void test_read_sizes(void **state)
 	assert_true(len > 16384);
 	assert_int_equal(strlen(buf), len);
 	free(buf);
-	assert_int_equal(n56_read_file("/proc/self/smaps", 5000, &buf, &len,
-				       &d), -1);
+	assert_int_equal(
+		n56_read_file("/proc/self/smaps", 5000, &buf, &len, &d), -1);
 	assert_int_equal(d.n, 1);
 	n56_diag_format(&d.v[0], msg, sizeof(msg));
 	assert_string_equal(msg, "/proc/self/smaps: too large (more than "
@@ -378,8 +377,9 @@ static void test_read_sizes(void **state)
 
 static void test_wrong_type_int(void **state)
 {
-	FAILS(*state, MINIMAL "parallelism: {tp: two, pp: \"2\", ep: 1.5, "
-			      "cp: [1], vpp: }\n",
+	FAILS(*state,
+	      MINIMAL "parallelism: {tp: two, pp: \"2\", ep: 1.5, "
+		      "cp: [1], vpp: }\n",
 	      "t.yaml:5:19: parallelism.tp: expected an integer, got 'two'",
 	      "t.yaml:5:28: parallelism.pp: expected an integer, got a "
 	      "quoted string '2'",
@@ -392,8 +392,9 @@ static void test_wrong_type_int(void **state)
 
 static void test_wrong_type_bool(void **state)
 {
-	FAILS(*state, MINIMAL "parallelism:\n  sequence_parallel: yes\n"
-			      "model2: 1\n",
+	FAILS(*state,
+	      MINIMAL "parallelism:\n  sequence_parallel: yes\n"
+		      "model2: 1\n",
 	      "t.yaml:6:22: parallelism.sequence_parallel: expected true or "
 	      "false, got 'yes'",
 	      "t.yaml:7:1: unknown key 'model2' in the recipe (did you mean "
@@ -409,8 +410,9 @@ static void test_wrong_type_string(void **state)
 
 static void test_wrong_type_number(void **state)
 {
-	FAILS(*state, MINIMAL "layout:\n  cost: {A: fast, E: 0x10, M: -1, "
-			      "R: .nan}\n",
+	FAILS(*state,
+	      MINIMAL "layout:\n  cost: {A: fast, E: 0x10, M: -1, "
+		      "R: .nan}\n",
 	      "t.yaml:6:13: layout.cost.A: expected a number, got 'fast'",
 	      "t.yaml:6:22: layout.cost.E: expected a number, got '0x10'",
 	      "t.yaml:6:31: layout.cost.M: -1 is out of range (a number "
@@ -497,8 +499,9 @@ static void test_too_many_variables(void **state)
 
 static void test_int_overflow(void **state)
 {
-	FAILS(*state, MINIMAL "parallelism:\n  tp: 99999999999999999999\n"
-			      "  pp: -99999999999999999999\n  ep: 2147483648\n",
+	FAILS(*state,
+	      MINIMAL "parallelism:\n  tp: 99999999999999999999\n"
+		      "  pp: -99999999999999999999\n  ep: 2147483648\n",
 	      "t.yaml:6:7: parallelism.tp: 99999999999999999999 is out of "
 	      "range (1 to 2147483647)",
 	      "t.yaml:7:7: parallelism.pp: -99999999999999999999 is out of "
@@ -556,8 +559,9 @@ static void test_bad_pattern_letter(void **state)
 
 static void test_missing_required(void **state)
 {
-	FAILS(*state, "model: {depth: 4}\nbatch: {micro_batch_size: 1}\n"
-		      "runtime: {seams: []}\n",
+	FAILS(*state,
+	      "model: {depth: 4}\nbatch: {micro_batch_size: 1}\n"
+	      "runtime: {seams: []}\n",
 	      "t.yaml:1:8: missing required key 'pattern' in model",
 	      "t.yaml:1:8: missing required key 'hidden_size' in model",
 	      "t.yaml:2:8: missing required key 'global_batch_size' in batch",
@@ -573,9 +577,10 @@ static void test_missing_required(void **state)
 
 static void test_empty_command(void **state)
 {
-	FAILS(*state, "schema: 1\nmodel: {pattern: AEMR, hidden_size: 64}\n"
-		      "batch: {global_batch_size: 8, seq_length: 128}\n"
-		      "runtime: {command: []}\n",
+	FAILS(*state,
+	      "schema: 1\nmodel: {pattern: AEMR, hidden_size: 64}\n"
+	      "batch: {global_batch_size: 8, seq_length: 128}\n"
+	      "runtime: {command: []}\n",
 	      "t.yaml:4:20: runtime.command: must name the program to run, "
 	      "e.g. [python3, pretrain_hybrid.py]");
 }
@@ -597,9 +602,10 @@ static void test_schema_2(void **state)
 	      "t.yaml:1:9: schema 2 is not supported by this nam56r-launch "
 	      "(supported: 1)");
 	n56_diags_free(&((struct fixture *)*state)->d);
-	FAILS(*state, "schema: one\nmodel: {pattern: AEMR, hidden_size: 64}\n"
-		      "batch: {global_batch_size: 8, seq_length: 128}\n"
-		      "runtime: {command: [python3]}\n",
+	FAILS(*state,
+	      "schema: one\nmodel: {pattern: AEMR, hidden_size: 64}\n"
+	      "batch: {global_batch_size: 8, seq_length: 128}\n"
+	      "runtime: {command: [python3]}\n",
 	      "t.yaml:1:9: schema: expected an integer, got 'one'");
 }
 
@@ -704,12 +710,13 @@ static void test_too_many_errors(void **state)
 	free(text);
 	assert_int_equal(f->d.n, 51);
 	n56_diag_format(&f->d.v[49], buf, sizeof(buf));
-	assert_string_equal(buf, "t.yaml:50:1: unknown key 'unknown49' in the "
+	assert_string_equal(buf,
+			    "t.yaml:50:1: unknown key 'unknown49' in the "
 			    "recipe (known keys: schema, model, parallelism, "
 			    "batch, runtime, layout, memory, env)");
 	n56_diag_format(&f->d.v[50], buf, sizeof(buf));
 	assert_string_equal(buf, "t.yaml:51:1: too many errors (more than "
-			    "50); stopping here");
+				 "50); stopping here");
 }
 
 /* Every section's mistake comes back from one run, in file order within
@@ -917,17 +924,17 @@ static void test_defaults(void **state)
 	const char *text = MINIMAL "model2: x\n";
 
 	/* A failed parse must not leak its half-built defaults either. */
-	assert_int_equal(n56_recipe_parse("t.yaml", text, strlen(text),
-					  &f->r, &f->d),
-			 -1);
+	assert_int_equal(
+		n56_recipe_parse("t.yaml", text, strlen(text), &f->r, &f->d),
+		-1);
 	n56_diags_free(&f->d);
 	text = "schema: 1\nmodel: {pattern: AEMR, hidden_size: 64, "
 	       "attention: {heads: 12}}\n"
 	       "batch: {global_batch_size: 8, seq_length: 128}\n"
 	       "runtime: {command: [python3]}\nparallelism: {tp: 4}\n";
-	assert_int_equal(n56_recipe_parse("t.yaml", text, strlen(text),
-					  &f->r, &f->d),
-			 0);
+	assert_int_equal(
+		n56_recipe_parse("t.yaml", text, strlen(text), &f->r, &f->d),
+		0);
 	r = f->r;
 	assert_string_equal(r->path, "t.yaml");
 	assert_false(r->model.depth.set);
@@ -970,15 +977,15 @@ static void test_defaults(void **state)
 static void test_layout_and_env_values(void **state)
 {
 	struct fixture *f = *state;
-	const char *text = MINIMAL
-		"layout:\n  segments: [13, 13, 13, 13]\n"
-		"  cost: {A: 1.5, E: 2, M: 1e0, R: 0.75}\n"
-		"env:\n  NCCL_DEBUG: INFO\n  FLAG: true\n  N: 8\n"
-		"  EMPTY: \"\"\n";
+	const char *text =
+		MINIMAL "layout:\n  segments: [13, 13, 13, 13]\n"
+			"  cost: {A: 1.5, E: 2, M: 1e0, R: 0.75}\n"
+			"env:\n  NCCL_DEBUG: INFO\n  FLAG: true\n  N: 8\n"
+			"  EMPTY: \"\"\n";
 
-	assert_int_equal(n56_recipe_parse("t.yaml", text, strlen(text),
-					  &f->r, &f->d),
-			 0);
+	assert_int_equal(
+		n56_recipe_parse("t.yaml", text, strlen(text), &f->r, &f->d),
+		0);
 	assert_int_equal(f->r->layout.segments.n, 4);
 	assert_int_equal(f->r->layout.segments.v[3], 13);
 	assert_pos(f->r->layout.segments.item_pos[3], 6, 26);

@@ -21,7 +21,7 @@ static double run(int pp, int vpp, long m, long group, double f, double b,
 {
 	int S = pp * vpp;
 	double fwd[S], bwd[S];
-	struct n56_sched_problem pb = {pp, vpp, m, group, fwd, bwd, p2p};
+	struct n56_sched_problem pb = { pp, vpp, m, group, fwd, bwd, p2p };
 	char err[256] = "";
 
 	for (int s = 0; s < S; s++) {
@@ -47,9 +47,9 @@ static void assert_close(double got, double want)
  * min(p - r, m) microbatches in flight. */
 static void test_1f1b_textbook(void **state)
 {
-	static const int pps[] = {1, 2, 3, 4, 8};
-	static const long ms[] = {1, 2, 3, 4, 7, 8, 16, 32};
-	static const double ratios[] = {1, 2, 2.5, 3};
+	static const int pps[] = { 1, 2, 3, 4, 8 };
+	static const long ms[] = { 1, 2, 3, 4, 7, 8, 16, 32 };
+	static const double ratios[] = { 1, 2, 2.5, 3 };
 
 	(void)state;
 	for (size_t a = 0; a < 5; a++)
@@ -79,10 +79,10 @@ static void test_1f1b_textbook(void **state)
  * vpp f, so (m + (p - 1) / v)(v f + v b) = (m v + p - 1)(f + b). */
 static void test_interleaved_textbook(void **state)
 {
-	static const int pps[] = {2, 3, 4, 8};
-	static const int vpps[] = {2, 3, 4};
-	static const long mult[] = {1, 2, 3, 8};
-	static const double ratios[] = {1, 2, 3};
+	static const int pps[] = { 2, 3, 4, 8 };
+	static const int vpps[] = { 2, 3, 4 };
+	static const long mult[] = { 1, 2, 3, 8 };
+	static const double ratios[] = { 1, 2, 3 };
 
 	(void)state;
 	for (size_t a = 0; a < 4; a++)
@@ -93,8 +93,9 @@ static void test_interleaved_textbook(void **state)
 					int p = pps[a], vp = vpps[v];
 					long m = p * mult[c];
 					double f = 0.5, b = f * ratios[k];
-					double ideal = (double)(m * vp + p - 1) *
-						       (f + b);
+					double ideal =
+						(double)(m * vp + p - 1) *
+						(f + b);
 
 					run(p, vp, m, 0, f, b, 0, &res, false);
 					assert_close(res.time, ideal);
@@ -142,8 +143,8 @@ static void test_warmup_counts(void **state)
  * order follow it, its backwards follow it with the chunks reversed. */
 static void test_schedule_table(void **state)
 {
-	static const long mb[] = {0, 1, 2, 0, 1, 2, 3, 4, 3, 4};
-	static const int ch[] = {0, 0, 0, 1, 1, 1, 0, 0, 1, 1};
+	static const long mb[] = { 0, 1, 2, 0, 1, 2, 3, 4, 3, 4 };
+	static const int ch[] = { 0, 0, 0, 1, 1, 1, 0, 0, 1, 1 };
 	struct n56_sched_result res;
 	int nf = 0, nb = 0;
 
@@ -204,21 +205,21 @@ static void test_megatron_rules(void **state)
 				 "one");
 	/* the simulation refuses what the rules refuse */
 	{
-		double t[8] = {1, 1, 1, 1, 1, 1, 1, 1};
-		struct n56_sched_problem pb = {4, 2, 10, 0, t, t, 0};
+		double t[8] = { 1, 1, 1, 1, 1, 1, 1, 1 };
+		struct n56_sched_problem pb = { 4, 2, 10, 0, t, t, 0 };
 		struct n56_sched_result res;
 
-		assert_int_equal(n56_sched_simulate(&pb, &res, false, err,
-						    sizeof(err)),
-				 -1);
+		assert_int_equal(
+			n56_sched_simulate(&pb, &res, false, err, sizeof(err)),
+			-1);
 		assert_null(res.idle);
 		assert_true(n56_sched_time(&pb, NULL) < 0);
 		/* past the ops the model simulates: refused, no allocation */
-		pb = (struct n56_sched_problem){2, 2, (1L << 20) + 2, 0, t, t,
-						0};
-		assert_int_equal(n56_sched_simulate(&pb, &res, false, err,
-						    sizeof(err)),
-				 -1);
+		pb = (struct n56_sched_problem){ 2, 2, (1L << 20) + 2, 0, t,
+						 t, 0 };
+		assert_int_equal(
+			n56_sched_simulate(&pb, &res, false, err, sizeof(err)),
+			-1);
 		assert_string_equal(err, "1048578 microbatches x pp 2 x vpp 2: "
 					 "more than the 4194304 ops the model "
 					 "simulates");
@@ -230,14 +231,13 @@ static void test_megatron_rules(void **state)
  * then the last stage's share: checked against a hand count. */
 static void test_uneven_chunks(void **state)
 {
-	double f[3] = {1, 3, 1}, b[3] = {2, 6, 2};
-	struct n56_sched_problem pb = {3, 1, 4, 0, f, b, 0};
+	double f[3] = { 1, 3, 1 }, b[3] = { 2, 6, 2 };
+	struct n56_sched_problem pb = { 3, 1, 4, 0, f, b, 0 };
 	struct n56_sched_result res;
 	char err[128];
 
 	(void)state;
-	assert_int_equal(n56_sched_simulate(&pb, &res, false, err,
-					    sizeof(err)),
+	assert_int_equal(n56_sched_simulate(&pb, &res, false, err, sizeof(err)),
 			 0);
 	/* F0 on rank 0 [0,1]; rank 1 runs 4 F + 4 B = 36 from t = 1, its
 	 * last B needs B(3) of rank 2 (2 after F(3) there); it then hands
@@ -254,8 +254,8 @@ static double split_time(const struct n56_sched_split *sp, const int *sizes)
 {
 	int S = sp->pp * sp->vpp;
 	double fwd[S], bwd[S];
-	struct n56_sched_problem pb = {sp->pp, sp->vpp, sp->m, sp->group,
-				       fwd, bwd, sp->p2p};
+	struct n56_sched_problem pb = { sp->pp, sp->vpp, sp->m,	 sp->group,
+					fwd,	bwd,	 sp->p2p };
 
 	n56_sched_split_times(sp, sizes, fwd, bwd);
 	return n56_sched_time(&pb, NULL);
@@ -285,8 +285,8 @@ static void test_split_vs_brute_force(void **state)
 {
 	static const int shapes[][3] = {
 		/* pp, vpp, m */
-		{2, 1, 4}, {3, 1, 6}, {2, 2, 4}, {2, 2, 6}, {3, 2, 3},
-		{4, 1, 4}, {2, 3, 2},
+		{ 2, 1, 4 }, { 3, 1, 6 }, { 2, 2, 4 }, { 2, 2, 6 },
+		{ 3, 2, 3 }, { 4, 1, 4 }, { 2, 3, 2 },
 	};
 	unsigned seed = 12345;
 
@@ -297,9 +297,14 @@ static void test_split_vs_brute_force(void **state)
 			int S = pp * vpp, sizes[S], scratch[S];
 			double w[n], got, want;
 			struct n56_sched_split sp = {
-				.w = w, .n = n, .pp = pp, .vpp = vpp,
-				.m = shapes[k][2], .ratio = 1 + trial % 3,
-				.scale = 0.001, .p2p = trial % 2 ? 0.3 : 0,
+				.w = w,
+				.n = n,
+				.pp = pp,
+				.vpp = vpp,
+				.m = shapes[k][2],
+				.ratio = 1 + trial % 3,
+				.scale = 0.001,
+				.p2p = trial % 2 ? 0.3 : 0,
 			};
 			bool exact;
 			unsigned long tried;
@@ -325,10 +330,15 @@ static void test_split_vs_brute_force(void **state)
  * {2, 1} the same stages. */
 static void test_split_tie_keeps_incumbent(void **state)
 {
-	double w[3] = {2, 0, 2};
-	struct n56_sched_split sp = {.w = w, .n = 3, .pp = 2, .vpp = 1,
-				     .m = 4, .ratio = 2, .scale = 1};
-	int a[2] = {1, 2}, b[2] = {2, 1};
+	double w[3] = { 2, 0, 2 };
+	struct n56_sched_split sp = { .w = w,
+				      .n = 3,
+				      .pp = 2,
+				      .vpp = 1,
+				      .m = 4,
+				      .ratio = 2,
+				      .scale = 1 };
+	int a[2] = { 1, 2 }, b[2] = { 2, 1 };
 	bool exact;
 
 	(void)state;
@@ -344,8 +354,13 @@ static void test_split_budget(void **state)
 {
 	double w[40];
 	int sizes[8];
-	struct n56_sched_split sp = {.w = w, .n = 40, .pp = 4, .vpp = 2,
-				     .m = 8, .ratio = 2, .scale = 1};
+	struct n56_sched_split sp = { .w = w,
+				      .n = 40,
+				      .pp = 4,
+				      .vpp = 2,
+				      .m = 8,
+				      .ratio = 2,
+				      .scale = 1 };
 	unsigned long saved = n56_sched_split_budget;
 	double t0, t;
 	bool exact = true;
@@ -366,10 +381,15 @@ static void test_split_budget(void **state)
 
 static void test_split_bad_input(void **state)
 {
-	double w[3] = {1, 1, 1};
-	int sizes[2] = {1, 1};
-	struct n56_sched_split sp = {.w = w, .n = 3, .pp = 2, .vpp = 1,
-				     .m = 2, .ratio = 2, .scale = 1};
+	double w[3] = { 1, 1, 1 };
+	int sizes[2] = { 1, 1 };
+	struct n56_sched_split sp = { .w = w,
+				      .n = 3,
+				      .pp = 2,
+				      .vpp = 1,
+				      .m = 2,
+				      .ratio = 2,
+				      .scale = 1 };
 	bool exact = true;
 
 	(void)state;
@@ -404,9 +424,15 @@ static int lsetup(void **state)
 	/* 8 equal layers, no ends; 4 microbatches at pp 2 */
 	for (int i = 0; i < 8; i++)
 		f->w[i] = 3e9;
-	f->c = (struct n56_layer_costs){.depth = 8, .flops = f->w};
-	f->par = (struct n56_parallel){.tp = 2, .pp = 2, .vpp = 1, .cp = 1,
-				       .ep = 1, .etp = 1, .dp = 4, .world = 16};
+	f->c = (struct n56_layer_costs){ .depth = 8, .flops = f->w };
+	f->par = (struct n56_parallel){ .tp = 2,
+					.pp = 2,
+					.vpp = 1,
+					.cp = 1,
+					.ep = 1,
+					.etp = 1,
+					.dp = 4,
+					.world = 16 };
 	f->r->batch.global_batch_size.v = 64;
 	f->r->batch.micro_batch_size.v = 4;
 	f->r->batch.seq_length.v = 1000;
@@ -429,7 +455,7 @@ static void set_num(struct n56_num *n, const char *text, double v, int line)
 {
 	n->text = (char *)text;
 	n->v = v;
-	n->pos = (struct n56_pos){line, 3};
+	n->pos = (struct n56_pos){ line, 3 };
 }
 
 /* Units: a layer of 3e9 FLOPs per token x 4000 tokens over tp 2 at 400
@@ -437,10 +463,10 @@ static void set_num(struct n56_num *n, const char *text, double v, int line)
 static void test_layout_units(void **state)
 {
 	struct lfix *f = *state;
-	int sizes[2] = {4, 4};
+	int sizes[2] = { 4, 4 };
 
-	assert_int_equal(n56_layout_schedule(f->r, &f->par, &f->c, sizes,
-					     false, &f->out, &f->d),
+	assert_int_equal(n56_layout_schedule(f->r, &f->par, &f->c, sizes, false,
+					     &f->out, &f->d),
 			 0);
 	assert_true(f->out.simulated);
 	assert_int_equal(f->out.microbatches, 4);
@@ -455,8 +481,8 @@ static void test_layout_units(void **state)
 	set_num(&f->r->layout.backward_ratio, "3", 3, 1);
 	set_num(&f->r->layout.p2p_latency_us, "100", 100, 2);
 	set_num(&f->r->layout.gpu_tflops, "2", 2, 3);
-	assert_int_equal(n56_layout_schedule(f->r, &f->par, &f->c, sizes,
-					     false, &f->out, &f->d),
+	assert_int_equal(n56_layout_schedule(f->r, &f->par, &f->c, sizes, false,
+					     &f->out, &f->d),
 			 0);
 	{
 		struct n56_sched_result res;
@@ -475,19 +501,18 @@ static void test_layout_units(void **state)
 static void test_layout_hand_split(void **state)
 {
 	struct lfix *f = *state;
-	int hand[2] = {6, 2}, free_split[2] = {6, 2};
+	int hand[2] = { 6, 2 }, free_split[2] = { 6, 2 };
 
-	assert_int_equal(n56_layout_schedule(f->r, &f->par, &f->c, hand,
-					     true, &f->out, &f->d),
+	assert_int_equal(n56_layout_schedule(f->r, &f->par, &f->c, hand, true,
+					     &f->out, &f->d),
 			 0);
 	assert_int_equal(hand[0], 6);
 	/* the first stage paces it: rank 1 runs inside its gaps */
 	assert_close(f->out.time_s, 4 * 6 * 0.015);
 	assert_close(f->out.balanced_s, f->out.time_s);
 	assert_null(f->out.balanced_sizes);
-	assert_int_equal(n56_layout_schedule(f->r, &f->par, &f->c,
-					     free_split, false, &f->out,
-					     &f->d),
+	assert_int_equal(n56_layout_schedule(f->r, &f->par, &f->c, free_split,
+					     false, &f->out, &f->d),
 			 0);
 	assert_int_equal(free_split[0], 4);
 	assert_int_equal(f->out.balanced_sizes[0], 6);
@@ -500,11 +525,11 @@ static void test_layout_hand_split(void **state)
 static void test_layout_not_simulated(void **state)
 {
 	struct lfix *f = *state;
-	int sizes[4] = {2, 2, 2, 2};
+	int sizes[4] = { 2, 2, 2, 2 };
 
 	f->r->batch.global_batch_size.v = 60;
-	assert_int_equal(n56_layout_schedule(f->r, &f->par, &f->c, sizes,
-					     false, &f->out, &f->d),
+	assert_int_equal(n56_layout_schedule(f->r, &f->par, &f->c, sizes, false,
+					     &f->out, &f->d),
 			 0);
 	assert_false(f->out.simulated);
 	assert_string_equal(f->out.why,
@@ -512,8 +537,8 @@ static void test_layout_not_simulated(void **state)
 			    "batches 4 x data parallel 4");
 	f->r->batch.global_batch_size.v = 16; /* m = 1 */
 	f->par.vpp = 2;
-	assert_int_equal(n56_layout_schedule(f->r, &f->par, &f->c, sizes,
-					     false, &f->out, &f->d),
+	assert_int_equal(n56_layout_schedule(f->r, &f->par, &f->c, sizes, false,
+					     &f->out, &f->d),
 			 0);
 	assert_false(f->out.simulated);
 	assert_string_equal(f->out.why,
@@ -525,14 +550,14 @@ static void test_layout_not_simulated(void **state)
 static void test_layout_bad_keys(void **state)
 {
 	struct lfix *f = *state;
-	int sizes[2] = {4, 4};
+	int sizes[2] = { 4, 4 };
 	char buf[3][256];
 
 	set_num(&f->r->layout.backward_ratio, "0", 0, 7);
 	set_num(&f->r->layout.gpu_tflops, "0.0", 0, 8);
 	set_num(&f->r->layout.p2p_latency_us, "inf", INFINITY, 9);
-	assert_int_equal(n56_layout_schedule(f->r, &f->par, &f->c, sizes,
-					     false, &f->out, &f->d),
+	assert_int_equal(n56_layout_schedule(f->r, &f->par, &f->c, sizes, false,
+					     &f->out, &f->d),
 			 -1);
 	assert_int_equal((int)f->d.n, 3);
 	for (int i = 0; i < 3; i++)

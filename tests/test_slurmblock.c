@@ -39,7 +39,7 @@ static char *joined(const struct n56_diags *d)
 
 static struct n56_slurm_blocks *conf_ok(const char *text)
 {
-	struct n56_diags d = {0};
+	struct n56_diags d = { 0 };
 	struct n56_slurm_blocks *b = NULL;
 	int rc = n56_slurm_blocks_parse_conf("t.conf", text, strlen(text), &b,
 					     &d);
@@ -60,7 +60,7 @@ static struct n56_slurm_blocks *conf_ok(const char *text)
 /* The conf parse fails with exactly `want` (lines joined by \n). */
 static void conf_bad(const char *text, const char *want)
 {
-	struct n56_diags d = {0};
+	struct n56_diags d = { 0 };
 	struct n56_slurm_blocks *b = (void *)1;
 	char *all;
 
@@ -79,10 +79,10 @@ static void conf_bad(const char *text, const char *want)
 
 static struct n56_slurm_blocks *yaml_ok(const char *text, const char *want)
 {
-	struct n56_diags d = {0};
+	struct n56_diags d = { 0 };
 	struct n56_slurm_blocks *b = NULL;
-	int rc = n56_slurm_blocks_parse_yaml("t.yaml", text, strlen(text),
-					     want, "p.yaml", &b, &d);
+	int rc = n56_slurm_blocks_parse_yaml("t.yaml", text, strlen(text), want,
+					     "p.yaml", &b, &d);
 
 	if (rc) {
 		char *all = joined(&d);
@@ -99,15 +99,14 @@ static struct n56_slurm_blocks *yaml_ok(const char *text, const char *want)
 static void yaml_bad(const char *text, const char *want_topology,
 		     const char *want)
 {
-	struct n56_diags d = {0};
+	struct n56_diags d = { 0 };
 	struct n56_slurm_blocks *b = (void *)1;
 	char *all;
 
-	assert_int_equal(n56_slurm_blocks_parse_yaml("t.yaml", text,
-						     strlen(text),
-						     want_topology, "p.yaml",
-						     &b, &d),
-			 -1);
+	assert_int_equal(
+		n56_slurm_blocks_parse_yaml("t.yaml", text, strlen(text),
+					    want_topology, "p.yaml", &b, &d),
+		-1);
 	assert_null(b);
 	all = joined(&d);
 	if (strcmp(all, want))
@@ -193,8 +192,7 @@ static void test_conf_bad_lines(void **state)
 	conf_bad("BlockName=b1 Nodes=n1\nBlockName\n",
 		 "t.conf:2:1: error: 'BlockName' without '=': expected "
 		 "Key=Value");
-	conf_bad("BlockName=\n",
-		 "t.conf:1:1: error: BlockName= has no value");
+	conf_bad("BlockName=\n", "t.conf:1:1: error: BlockName= has no value");
 	conf_bad("BlockName=\"\" Nodes=n1\n",
 		 "t.conf:1:11: error: BlockName is empty");
 	conf_bad("=b1\n", "t.conf:1:1: error: expected Key=Value, got '=b1'");
@@ -326,26 +324,25 @@ static void test_conf_bad_blocks(void **state)
 
 /* ---- topology.yaml ---- */
 
-static const char two_topologies[] =
-	"---\n"
-	"- topology: fabric\n"
-	"  cluster_default: true\n"
-	"  tree:\n"
-	"    switches:\n"
-	"      - switch: s0\n"
-	"        nodes: n[1-4]\n"
-	"- topology: nvl\n"
-	"  cluster_default: false\n"
-	"  block:\n"
-	"    block_sizes: [2, 4]\n"
-	"    blocks:\n"
-	"      - block: b1\n"
-	"        nodes: n[1-2]\n"
-	"      - block: b2\n"
-	"        nodes: n[3-4]\n"
-	"      - block: empty\n"
-	"- topology: flat1\n"
-	"  flat: true\n";
+static const char two_topologies[] = "---\n"
+				     "- topology: fabric\n"
+				     "  cluster_default: true\n"
+				     "  tree:\n"
+				     "    switches:\n"
+				     "      - switch: s0\n"
+				     "        nodes: n[1-4]\n"
+				     "- topology: nvl\n"
+				     "  cluster_default: false\n"
+				     "  block:\n"
+				     "    block_sizes: [2, 4]\n"
+				     "    blocks:\n"
+				     "      - block: b1\n"
+				     "        nodes: n[1-2]\n"
+				     "      - block: b2\n"
+				     "        nodes: n[3-4]\n"
+				     "      - block: empty\n"
+				     "- topology: flat1\n"
+				     "  flat: true\n";
 
 static void test_yaml_good(void **state)
 {
@@ -463,7 +460,8 @@ static void test_yaml_bad(void **state)
 		 "range (1 to 1048576)");
 	yaml_bad("- topology: a\n  block:\n    blocks:\n"
 		 "      - {block: \"\", nodes: n1}\n",
-		 NULL, "t.yaml:4:17: error: [0].block.blocks[0].block: "
+		 NULL,
+		 "t.yaml:4:17: error: [0].block.blocks[0].block: "
 		 "expected a string, got a quoted string ''");
 	yaml_bad("- topology: a\n  block:\n    blocks:\n"
 		 "      - block: b1\n        nodes: n[1-2\n",
@@ -516,11 +514,11 @@ static void rm(const char *name)
 	unlink(path);
 }
 
-static int load(const char *conf_name, const char *file,
-		const char *topology, struct n56_slurm_blocks **b, char **msg)
+static int load(const char *conf_name, const char *file, const char *topology,
+		struct n56_slurm_blocks **b, char **msg)
 {
 	char conf[256], fpath[256];
-	struct n56_diags d = {0};
+	struct n56_diags d = { 0 };
 	int rc;
 
 	snprintf(conf, sizeof(conf), "%s/%s", tmpdir, conf_name);
@@ -612,8 +610,7 @@ static void test_load(void **state)
 	assert_string_equal(b->v[0].name, "t1");
 	assert_int_equal(b->v[0].nnodes, 3);
 	n56_slurm_blocks_free(b);
-	assert_int_equal(load("slurm.conf", "absent.conf", NULL, &b, &msg),
-			 -1);
+	assert_int_equal(load("slurm.conf", "absent.conf", NULL, &b, &msg), -1);
 	assert_msg(msg, "D/absent.conf: error: cannot open: No such file or "
 			"directory");
 	/* Errors carry the file's path. */
@@ -627,7 +624,7 @@ static void test_load(void **state)
 
 static struct n56_policy *policy(const char *text)
 {
-	struct n56_diags d = {0};
+	struct n56_diags d = { 0 };
 	struct n56_policy *p = NULL;
 	int rc = n56_policy_parse("p.yaml", text, strlen(text), &p, &d);
 
@@ -644,12 +641,11 @@ static struct n56_policy *policy(const char *text)
 
 static void policy_bad(const char *text, const char *want)
 {
-	struct n56_diags d = {0};
+	struct n56_diags d = { 0 };
 	struct n56_policy *p = NULL;
 	char *all;
 
-	assert_int_equal(n56_policy_parse("p.yaml", text, strlen(text), &p,
-					  &d),
+	assert_int_equal(n56_policy_parse("p.yaml", text, strlen(text), &p, &d),
 			 -1);
 	all = joined(&d);
 	assert_string_equal(all, want);
@@ -694,7 +690,7 @@ static void test_policy_keys(void **state)
 static void test_policy_blocks(void **state)
 {
 	char text[512], dom[64], err[512] = "", fix[512];
-	struct n56_diags d = {0};
+	struct n56_diags d = { 0 };
 	struct n56_node_shape s;
 	struct n56_policy *p;
 	char *msg;
@@ -738,8 +734,8 @@ static void test_policy_blocks(void **state)
 	/* A node whose own islands split its block's GPUs. */
 	{
 		struct n56_node_shape own;
-		struct n56_shape_view a = {&s, n56_site_islands_by(p), "b2"};
-		struct n56_shape_view o = {&own, "nvml", NULL};
+		struct n56_shape_view a = { &s, n56_site_islands_by(p), "b2" };
+		struct n56_shape_view o = { &own, "nvml", NULL };
 
 		assert_int_equal(n56_admin_map_shape(p, "n3", 4, &s, dom,
 						     sizeof(dom), err,
@@ -750,9 +746,8 @@ static void test_policy_blocks(void **state)
 		own.nislands = 2;
 		own.nodes_per_domain = 1;
 		own.island_of[2] = own.island_of[3] = 1;
-		assert_int_equal(n56_shape_check(&a, &o, "n3", err,
-						 sizeof(err)),
-				 -1);
+		assert_int_equal(
+			n56_shape_check(&a, &o, "n3", err, sizeof(err)), -1);
 		assert_string_equal(err, "Slurm's block topology puts GPUs "
 					 "0-3 of n3 in domain b2, but nvml on "
 					 "n3 finds islands 0-1 | 2-3");
@@ -768,9 +763,8 @@ static void test_policy_blocks(void **state)
 	n56_policy_free(p);
 	/* Another source: nothing read. */
 	p = policy("schema: 1\ntopology:\n  island_source: auto\n");
-	assert_int_equal(n56_policy_slurm_blocks(p, "/nonexistent/slurm.conf",
-						 &d),
-			 0);
+	assert_int_equal(
+		n56_policy_slurm_blocks(p, "/nonexistent/slurm.conf", &d), 0);
 	assert_null(p->topology.islands_from);
 	n56_policy_free(p);
 	/* The file's problems, with its path. */
@@ -792,7 +786,7 @@ static void test_policy_blocks(void **state)
 static struct n56_policy *block_policy(const char *conf)
 {
 	char text[512];
-	struct n56_diags d = {0};
+	struct n56_diags d = { 0 };
 	struct n56_policy *p;
 
 	put("topology.conf", conf);
@@ -807,8 +801,13 @@ static struct n56_policy *block_policy(const char *conf)
 
 static struct n56_parallel par(long tp, long ep, long pp, long world)
 {
-	struct n56_parallel x = {.tp = tp, .ep = ep, .etp = 1, .cp = 1,
-				 .pp = pp, .vpp = 1, .world = world};
+	struct n56_parallel x = { .tp = tp,
+				  .ep = ep,
+				  .etp = 1,
+				  .cp = 1,
+				  .pp = pp,
+				  .vpp = 1,
+				  .world = world };
 
 	x.dp = world / (tp * pp);
 	return x;
@@ -835,7 +834,7 @@ static const char blocks22[] =
 static void test_place_in_blocks(void **state)
 {
 	struct n56_policy *p = block_policy(blocks22);
-	char *hosts[] = {"n1", "n2", "n3", "n4"};
+	char *hosts[] = { "n1", "n2", "n3", "n4" };
 	struct n56_parallel x = par(8, 1, 1, 16);
 	struct n56_place_report rep;
 	struct n56_rank_place rp;
@@ -862,11 +861,10 @@ static void test_place_in_blocks(void **state)
 	n56_placer_free(pl);
 	/* The job starts in the second block: it is island 0. */
 	{
-		char *rev[] = {"n3", "n4", "n1", "n2"};
+		char *rev[] = { "n3", "n4", "n1", "n2" };
 
-		assert_int_equal(place(p, &x, rev, 4, &pl, &rep, err,
-				       sizeof(err)),
-				 0);
+		assert_int_equal(
+			place(p, &x, rev, 4, &pl, &rep, err, sizeof(err)), 0);
 		n56_place_rank(pl, 0, &rp);
 		assert_int_equal(rp.island, 0);
 		n56_place_rank(pl, 9, &rp);
@@ -875,12 +873,11 @@ static void test_place_in_blocks(void **state)
 	}
 	/* Short names match the blocks' node names. */
 	{
-		char *fq[] = {"n1.cluster", "n2.cluster"};
+		char *fq[] = { "n1.cluster", "n2.cluster" };
 		struct n56_parallel y = par(8, 1, 1, 8);
 
-		assert_int_equal(place(p, &y, fq, 2, &pl, &rep, err,
-				       sizeof(err)),
-				 0);
+		assert_int_equal(
+			place(p, &y, fq, 2, &pl, &rep, err, sizeof(err)), 0);
 		assert_true(rep.tp_in_island);
 		n56_placer_free(pl);
 	}
@@ -897,12 +894,12 @@ static void test_place_across_blocks(void **state)
 	(void)state;
 	{
 		/* n2 and n3: the one TP group crosses. */
-		char *hosts[] = {"n2", "n3"};
+		char *hosts[] = { "n2", "n3" };
 		struct n56_parallel x = par(8, 1, 1, 8);
 
-		assert_int_equal(place(p, &x, hosts, 2, &pl, &rep, err,
-				       sizeof(err)),
-				 -1);
+		assert_int_equal(
+			place(p, &x, hosts, 2, &pl, &rep, err, sizeof(err)),
+			-1);
 		assert_msg(strdup(err),
 			   "TP group 0 (ranks 0-7, tp 8) would span block b1 "
 			   "(n[1-2]) and block b2 (n[3-4]), at the job's nodes "
@@ -916,12 +913,12 @@ static void test_place_across_blocks(void **state)
 	}
 	{
 		/* Four nodes, tp 16: the group spans both blocks. */
-		char *hosts[] = {"n1", "n2", "n3", "n4"};
+		char *hosts[] = { "n1", "n2", "n3", "n4" };
 		struct n56_parallel x = par(16, 1, 1, 16);
 
-		assert_int_equal(place(p, &x, hosts, 4, &pl, &rep, err,
-				       sizeof(err)),
-				 -1);
+		assert_int_equal(
+			place(p, &x, hosts, 4, &pl, &rep, err, sizeof(err)),
+			-1);
 		assert_non_null(strstr(err, "TP group 0 (ranks 0-15, tp 16) "
 					    "would span block b1 (n[1-2]) and "
 					    "block b2 (n[3-4]), at the job's "
@@ -934,12 +931,12 @@ static void test_place_across_blocks(void **state)
 	}
 	{
 		/* Expert groups cross where TP groups do not. */
-		char *hosts[] = {"n2", "n3"};
+		char *hosts[] = { "n2", "n3" };
 		struct n56_parallel x = par(1, 8, 1, 8);
 
-		assert_int_equal(place(p, &x, hosts, 2, &pl, &rep, err,
-				       sizeof(err)),
-				 -1);
+		assert_int_equal(
+			place(p, &x, hosts, 2, &pl, &rep, err, sizeof(err)),
+			-1);
 		assert_non_null(strstr(err, "expert group 0 (ranks 0-7, "
 					    "etp*ep 8) would span block b1 "
 					    "(n[1-2]) and block b2 (n[3-4])"));
@@ -951,12 +948,12 @@ static void test_place_across_blocks(void **state)
 		/* Blocks of one node: no segment helps. */
 		struct n56_policy *one = block_policy(
 			"BlockName=b1 Nodes=n1\nBlockName=b2 Nodes=n2\n");
-		char *hosts[] = {"n1", "n2"};
+		char *hosts[] = { "n1", "n2" };
 		struct n56_parallel x = par(8, 1, 1, 8);
 
-		assert_int_equal(place(one, &x, hosts, 2, &pl, &rep, err,
-				       sizeof(err)),
-				 -1);
+		assert_int_equal(
+			place(one, &x, hosts, 2, &pl, &rep, err, sizeof(err)),
+			-1);
 		assert_msg(strdup(err),
 			   "TP group 0 (ranks 0-7, tp 8) would span block b1 "
 			   "(n1) and block b2 (n2), at the job's nodes n1 and "
@@ -969,12 +966,12 @@ static void test_place_across_blocks(void **state)
 	}
 	{
 		/* A node of no block. */
-		char *hosts[] = {"n4", "n5"};
+		char *hosts[] = { "n4", "n5" };
 		struct n56_parallel x = par(8, 1, 1, 8);
 
-		assert_int_equal(place(p, &x, hosts, 2, &pl, &rep, err,
-				       sizeof(err)),
-				 -1);
+		assert_int_equal(
+			place(p, &x, hosts, 2, &pl, &rep, err, sizeof(err)),
+			-1);
 		assert_non_null(strstr(err, "would span block b2 (n[3-4]) and "
 					    "n5, which is in no block, at the "
 					    "job's nodes n4 and n5"));
@@ -983,13 +980,12 @@ static void test_place_across_blocks(void **state)
 	{
 		/* Groups inside a node may cross nothing: the nodes of no
 		 * block keep their own islands. */
-		char *hosts[] = {"n4", "n5"};
+		char *hosts[] = { "n4", "n5" };
 		struct n56_parallel x = par(4, 1, 1, 8);
 		struct n56_rank_place rp;
 
-		assert_int_equal(place(p, &x, hosts, 2, &pl, &rep, err,
-				       sizeof(err)),
-				 0);
+		assert_int_equal(
+			place(p, &x, hosts, 2, &pl, &rep, err, sizeof(err)), 0);
 		assert_true(rep.tp_in_island);
 		n56_place_rank(pl, 0, &rp);
 		assert_int_equal(rp.island, 0);
@@ -1003,7 +999,7 @@ static void test_place_across_blocks(void **state)
 static void test_place_not_blocks(void **state)
 {
 	struct n56_policy *p = policy("schema: 1\n");
-	char *hosts[] = {"n2", "n3"};
+	char *hosts[] = { "n2", "n3" };
 	struct n56_parallel x = par(8, 1, 1, 8);
 	struct n56_place_report rep;
 	struct n56_placer *pl = NULL;
@@ -1038,7 +1034,7 @@ static void test_node_domains(void **state)
 	struct n56_placer *pl = NULL;
 	struct n56_rank_place rp;
 	char err[512] = "";
-	long dom[2] = {-1, 7};
+	long dom[2] = { -1, 7 };
 
 	(void)state;
 	/* Two islands of 2 per node: tp 2 keeps to them on the free node. */
@@ -1049,9 +1045,9 @@ static void test_node_domains(void **state)
 	s.island_of[2] = s.island_of[3] = 1;
 	assert_int_equal(n56_placer_new(&x, &s, 2, &pl, &rep, err, sizeof(err)),
 			 0);
-	assert_int_equal(n56_placer_set_node_domains(pl, dom, 2, &rep, err,
-						     sizeof(err)),
-			 0);
+	assert_int_equal(
+		n56_placer_set_node_domains(pl, dom, 2, &rep, err, sizeof(err)),
+		0);
 	assert_true(rep.tp_in_island);
 	n56_place_rank(pl, 0, &rp);
 	assert_int_equal(rp.island, 1); /* after the one domain */
@@ -1064,9 +1060,9 @@ static void test_node_domains(void **state)
 	x = par(4, 1, 1, 8);
 	assert_int_equal(n56_placer_new(&x, &s, 2, &pl, &rep, err, sizeof(err)),
 			 0);
-	assert_int_equal(n56_placer_set_node_domains(pl, dom, 2, &rep, err,
-						     sizeof(err)),
-			 0);
+	assert_int_equal(
+		n56_placer_set_node_domains(pl, dom, 2, &rep, err, sizeof(err)),
+		0);
 	assert_false(rep.tp_in_island);
 	assert_string_equal(rep.why, "tp 4 needs islands of at least 4 GPUs; "
 				     "this node has islands of 2 (GPUs 0,1 | "
@@ -1077,16 +1073,16 @@ static void test_node_domains(void **state)
 	dom[0] = 3;
 	assert_int_equal(n56_placer_new(&x, &s, 2, &pl, &rep, err, sizeof(err)),
 			 0);
-	assert_int_equal(n56_placer_set_node_domains(pl, dom, 2, &rep, err,
-						     sizeof(err)),
-			 0);
+	assert_int_equal(
+		n56_placer_set_node_domains(pl, dom, 2, &rep, err, sizeof(err)),
+		0);
 	assert_false(rep.tp_in_island);
 	assert_string_equal(rep.why, "tp 8: the group of ranks 0-7 spans nodes "
 				     "0 and 1, which are not in one NVLink "
 				     "domain");
-	assert_int_equal(n56_placer_set_node_domains(pl, dom, 3, &rep, err,
-						     sizeof(err)),
-			 -1);
+	assert_int_equal(
+		n56_placer_set_node_domains(pl, dom, 3, &rep, err, sizeof(err)),
+		-1);
 	assert_string_equal(err, "node domains: 3 nodes given for a "
 				 "placement of 2");
 	n56_placer_free(pl);

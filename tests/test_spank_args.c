@@ -53,8 +53,9 @@ static void args_defaults(void **state)
 {
 	struct fixture *f = *state;
 
-	assert_int_equal(n56_spank_args_parse(0, NULL, &f->args, f->err,
-					      sizeof(f->err)), 0);
+	assert_int_equal(
+		n56_spank_args_parse(0, NULL, &f->args, f->err, sizeof(f->err)),
+		0);
 	assert_string_equal(f->args.policy,
 			    NAM56R_SYSCONFDIR "/nam56r/policy.yaml");
 	assert_null(f->args.cache_dir);
@@ -67,12 +68,13 @@ static void args_defaults(void **state)
 static void args_all_keys(void **state)
 {
 	struct fixture *f = *state;
-	char *av[] = {"policy=/etc/site/p.yaml", "cache_dir=/var/c",
-		      "topology=/etc/t.xml", "record=admin_comment",
-		      "wrap=/usr/bin/nam56r-launch"};
+	char *av[] = { "policy=/etc/site/p.yaml", "cache_dir=/var/c",
+		       "topology=/etc/t.xml", "record=admin_comment",
+		       "wrap=/usr/bin/nam56r-launch" };
 
-	assert_int_equal(n56_spank_args_parse(5, av, &f->args, f->err,
-					      sizeof(f->err)), 0);
+	assert_int_equal(
+		n56_spank_args_parse(5, av, &f->args, f->err, sizeof(f->err)),
+		0);
 	assert_string_equal(f->args.policy, "/etc/site/p.yaml");
 	assert_string_equal(f->args.cache_dir, "/var/c");
 	assert_string_equal(f->args.topology, "/etc/t.xml");
@@ -83,21 +85,24 @@ static void args_all_keys(void **state)
 static void args_policy_none(void **state)
 {
 	struct fixture *f = *state;
-	char *av[] = {"policy=none"};
+	char *av[] = { "policy=none" };
 
-	assert_int_equal(n56_spank_args_parse(1, av, &f->args, f->err,
-					      sizeof(f->err)), 0);
+	assert_int_equal(
+		n56_spank_args_parse(1, av, &f->args, f->err, sizeof(f->err)),
+		0);
 	assert_true(f->args.no_policy);
 }
 
 static void args_unknown_key(void **state)
 {
 	struct fixture *f = *state;
-	char *av[] = {"policy=/p", "polcy=/x"};
+	char *av[] = { "policy=/p", "polcy=/x" };
 
-	assert_int_equal(n56_spank_args_parse(2, av, &f->args, f->err,
-					      sizeof(f->err)), -1);
-	assert_string_equal(f->err, "unknown plugstack argument 'polcy' "
+	assert_int_equal(
+		n56_spank_args_parse(2, av, &f->args, f->err, sizeof(f->err)),
+		-1);
+	assert_string_equal(f->err,
+			    "unknown plugstack argument 'polcy' "
 			    "(keys: policy, cache_dir, topology, record, "
 			    "wrap)");
 }
@@ -105,38 +110,46 @@ static void args_unknown_key(void **state)
 static void args_bad_forms(void **state)
 {
 	struct fixture *f = *state;
-	char *noval[] = {"policy="};
-	char *nokey[] = {"=x"};
-	char *rel[] = {"policy=etc/p.yaml"};
-	char *relc[] = {"cache_dir=cache"};
-	char *rec[] = {"record=Comment"};
-	char *wrap[] = {"wrap=nam56r-launch"};
+	char *noval[] = { "policy=" };
+	char *nokey[] = { "=x" };
+	char *rel[] = { "policy=etc/p.yaml" };
+	char *relc[] = { "cache_dir=cache" };
+	char *rec[] = { "record=Comment" };
+	char *wrap[] = { "wrap=nam56r-launch" };
 
 	assert_int_equal(n56_spank_args_parse(1, noval, &f->args, f->err,
-					      sizeof(f->err)), -1);
-	assert_string_equal(f->err, "plugstack argument 'policy=': expected "
+					      sizeof(f->err)),
+			 -1);
+	assert_string_equal(f->err,
+			    "plugstack argument 'policy=': expected "
 			    "key=value (keys: policy, cache_dir, topology, "
 			    "record, wrap)");
 	assert_int_equal(n56_spank_args_parse(1, nokey, &f->args, f->err,
-					      sizeof(f->err)), -1);
-	assert_string_equal(f->err, "plugstack argument '=x': expected "
+					      sizeof(f->err)),
+			 -1);
+	assert_string_equal(f->err,
+			    "plugstack argument '=x': expected "
 			    "key=value (keys: policy, cache_dir, topology, "
 			    "record, wrap)");
-	assert_int_equal(n56_spank_args_parse(1, rel, &f->args, f->err,
-					      sizeof(f->err)), -1);
+	assert_int_equal(
+		n56_spank_args_parse(1, rel, &f->args, f->err, sizeof(f->err)),
+		-1);
 	assert_string_equal(f->err, "policy=etc/p.yaml: give an absolute path "
-			    "(or policy=none)");
-	assert_int_equal(n56_spank_args_parse(1, relc, &f->args, f->err,
-					      sizeof(f->err)), -1);
+				    "(or policy=none)");
+	assert_int_equal(
+		n56_spank_args_parse(1, relc, &f->args, f->err, sizeof(f->err)),
+		-1);
 	assert_string_equal(f->err, "cache_dir=cache: give an absolute path");
-	assert_int_equal(n56_spank_args_parse(1, rec, &f->args, f->err,
-					      sizeof(f->err)), -1);
+	assert_int_equal(
+		n56_spank_args_parse(1, rec, &f->args, f->err, sizeof(f->err)),
+		-1);
 	assert_string_equal(f->err, "record=Comment: expected comment, "
-			    "admin_comment or none");
-	assert_int_equal(n56_spank_args_parse(1, wrap, &f->args, f->err,
-					      sizeof(f->err)), -1);
+				    "admin_comment or none");
+	assert_int_equal(
+		n56_spank_args_parse(1, wrap, &f->args, f->err, sizeof(f->err)),
+		-1);
 	assert_string_equal(f->err, "wrap=nam56r-launch: give an absolute "
-			    "path");
+				    "path");
 	/* A failed parse leaves nothing allocated behind. */
 	assert_null(f->args.policy);
 }
@@ -144,8 +157,7 @@ static void args_bad_forms(void **state)
 static void record_field_names(void **state)
 {
 	(void)state;
-	assert_int_equal(n56_record_field_parse("comment"),
-			 N56_RECORD_COMMENT);
+	assert_int_equal(n56_record_field_parse("comment"), N56_RECORD_COMMENT);
 	assert_int_equal(n56_record_field_parse("admin_comment"),
 			 N56_RECORD_ADMIN_COMMENT);
 	assert_int_equal(n56_record_field_parse("none"), N56_RECORD_NONE);
@@ -168,9 +180,17 @@ static const char *fake_getenv(const char *name)
 static void request_long_and_short(void **state)
 {
 	struct n56_request_seen r;
-	char *av[] = {"sbatch", "-J", "-N", "--ntasks-per-node=8",
-		      "--gpus-per-node", "a100:8", "-N2", "job.sh", "-N", "9",
-		      NULL};
+	char *av[] = { "sbatch",
+		       "-J",
+		       "-N",
+		       "--ntasks-per-node=8",
+		       "--gpus-per-node",
+		       "a100:8",
+		       "-N2",
+		       "job.sh",
+		       "-N",
+		       "9",
+		       NULL };
 
 	(void)state;
 	fake_env = NULL;
@@ -187,8 +207,11 @@ static void request_long_and_short(void **state)
 static void request_values_as_next_word(void **state)
 {
 	struct n56_request_seen r;
-	char *av[] = {"sbatch", "--nam56r-recipe", "r.yaml", "--job-name",
-		      "train", "-N", "4", "--gpus-per-node=8", "job.sh", NULL};
+	char *av[] = { "sbatch", "--nam56r-recipe",
+		       "r.yaml", "--job-name",
+		       "train",	 "-N",
+		       "4",	 "--gpus-per-node=8",
+		       "job.sh", NULL };
 
 	(void)state;
 	fake_env = NULL;
@@ -200,9 +223,14 @@ static void request_values_as_next_word(void **state)
 static void request_gres_and_env(void **state)
 {
 	struct n56_request_seen r;
-	static const char *const env[] = {"SLURM_JOB_NUM_NODES", "4",
-		"SLURM_NTASKS_PER_NODE", "8", "SLURM_NTASKS", "32", NULL};
-	char *av[] = {"srun", "--gres=nic:1,gpu:h100:4", "-l", "prog", NULL};
+	static const char *const env[] = { "SLURM_JOB_NUM_NODES",
+					   "4",
+					   "SLURM_NTASKS_PER_NODE",
+					   "8",
+					   "SLURM_NTASKS",
+					   "32",
+					   NULL };
+	char *av[] = { "srun", "--gres=nic:1,gpu:h100:4", "-l", "prog", NULL };
 
 	(void)state;
 	fake_env = env;
@@ -220,8 +248,9 @@ static void request_gres_and_env(void **state)
 static void request_ranges_unknown(void **state)
 {
 	struct n56_request_seen r;
-	char *av[] = {"salloc", "--nodes=2-4", "-n", "x", "--", "-N", "3",
-		      NULL};
+	char *av[] = {
+		"salloc", "--nodes=2-4", "-n", "x", "--", "-N", "3", NULL
+	};
 
 	(void)state;
 	fake_env = NULL;
@@ -240,20 +269,22 @@ static void request_partition_argv(void **state)
 		char *argv[8];
 		const char *want;
 	} c[] = {
-		{3, {"sbatch", "--partition=gpu", "job.sh"}, "gpu"},
-		{4, {"sbatch", "--partition", "gpu", "job.sh"}, "gpu"},
-		{4, {"sbatch", "-p", "gpu", "job.sh"}, "gpu"},
-		{3, {"sbatch", "-pgpu", "job.sh"}, "gpu"},
-		{3, {"sbatch", "-lpgpu", "job.sh"}, "gpu"},
-		{4, {"srun", "-p", "a,b", "prog"}, "a,b"},
-		{5, {"sbatch", "-p", "a", "--partition=b", "job.sh"}, "b"},
+		{ 3, { "sbatch", "--partition=gpu", "job.sh" }, "gpu" },
+		{ 4, { "sbatch", "--partition", "gpu", "job.sh" }, "gpu" },
+		{ 4, { "sbatch", "-p", "gpu", "job.sh" }, "gpu" },
+		{ 3, { "sbatch", "-pgpu", "job.sh" }, "gpu" },
+		{ 3, { "sbatch", "-lpgpu", "job.sh" }, "gpu" },
+		{ 4, { "srun", "-p", "a,b", "prog" }, "a,b" },
+		{ 5, { "sbatch", "-p", "a", "--partition=b", "job.sh" }, "b" },
 		/* the script's -p and a value that looks like -p are not ours */
-		{5, {"sbatch", "-J", "-p", "job.sh", "-pother"}, NULL},
-		{5, {"sbatch", "--job-name", "-p", "job.sh", "-pother"}, NULL},
-		{5, {"salloc", "--", "-p", "x", "cmd"}, NULL},
-		{3, {"sbatch", "--partition=", "job.sh"}, NULL},
+		{ 5, { "sbatch", "-J", "-p", "job.sh", "-pother" }, NULL },
+		{ 5,
+		  { "sbatch", "--job-name", "-p", "job.sh", "-pother" },
+		  NULL },
+		{ 5, { "salloc", "--", "-p", "x", "cmd" }, NULL },
+		{ 3, { "sbatch", "--partition=", "job.sh" }, NULL },
 		/* no such long option: --partition-ish prefixes are not ours */
-		{4, {"sbatch", "--partitions", "x", "job.sh"}, NULL},
+		{ 4, { "sbatch", "--partitions", "x", "job.sh" }, NULL },
 	};
 
 	(void)state;
@@ -273,16 +304,26 @@ static void request_partition_argv(void **state)
 static void request_partition_env(void **state)
 {
 	struct n56_request_seen r;
-	static const char *const env[] = {"SBATCH_PARTITION", "sb",
-		"SALLOC_PARTITION", "sa", "SLURM_PARTITION", "sr", NULL};
-	static const char *const job[] = {"SLURM_PARTITION", "sr",
-		"SLURM_JOB_ID", "7", "SLURM_JOB_PARTITION", "running", NULL};
-	char *sb[] = {"/usr/bin/sbatch", "job.sh", NULL};
-	char *sa[] = {"salloc", "cmd", NULL};
-	char *sr[] = {"srun", "cmd", NULL};
-	char *sr_p[] = {"srun", "-p", "mine", "cmd", NULL};
-	char *sb_p[] = {"sbatch", "-p", "mine", "job.sh", NULL};
-	char *other[] = {"nam56r-launch", "cmd", NULL};
+	static const char *const env[] = { "SBATCH_PARTITION",
+					   "sb",
+					   "SALLOC_PARTITION",
+					   "sa",
+					   "SLURM_PARTITION",
+					   "sr",
+					   NULL };
+	static const char *const job[] = { "SLURM_PARTITION",
+					   "sr",
+					   "SLURM_JOB_ID",
+					   "7",
+					   "SLURM_JOB_PARTITION",
+					   "running",
+					   NULL };
+	char *sb[] = { "/usr/bin/sbatch", "job.sh", NULL };
+	char *sa[] = { "salloc", "cmd", NULL };
+	char *sr[] = { "srun", "cmd", NULL };
+	char *sr_p[] = { "srun", "-p", "mine", "cmd", NULL };
+	char *sb_p[] = { "sbatch", "-p", "mine", "job.sh", NULL };
+	char *other[] = { "nam56r-launch", "cmd", NULL };
 
 	(void)state;
 	fake_env = env;
@@ -315,10 +356,11 @@ static void request_partition_env(void **state)
 
 static void base64_vectors(void **state)
 {
-	static const char *const plain[] = {"", "f", "fo", "foo", "foob",
-					    "fooba", "foobar"};
-	static const char *const enc[] = {"", "Zg==", "Zm8=", "Zm9v",
-					  "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
+	static const char *const plain[] = { "",     "f",     "fo",    "foo",
+					     "foob", "fooba", "foobar" };
+	static const char *const enc[] = {
+		"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"
+	};
 	struct fixture *f = *state;
 
 	for (size_t i = 0; i < 7; i++) {
@@ -357,9 +399,10 @@ static void base64_refuses_damage(void **state)
 {
 	/* Zh== and Zm9=: bits after the data that are not zero (no
 	 * encoder writes them; nettle refuses them). */
-	static const char *const bad[] = {"Zg=", "Zg=A", "Z===", "Zm9v!A==",
-					  "=Zm9", "Zg==Zg==", "Zm 9v",
-					  "Zm9v\n", "Zh==", "Zm9="};
+	static const char *const bad[] = {
+		"Zg=",	    "Zg=A",  "Z===",   "Zm9v!A==", "=Zm9",
+		"Zg==Zg==", "Zm 9v", "Zm9v\n", "Zh==",	   "Zm9="
+	};
 	char *dec;
 	size_t len;
 
@@ -436,25 +479,31 @@ static void record_absent_and_damaged(void **state)
 	(void)state;
 	assert_int_equal(n56_record_find(NULL, &r, err, sizeof(err)), 0);
 	assert_int_equal(n56_record_find("", &r, err, sizeof(err)), 0);
-	assert_int_equal(n56_record_find("see nam56r:10 docs", &r, err,
-					 sizeof(err)), 0);
-	assert_int_equal(n56_record_find("xnam56r:1 world=2", &r, err,
-					 sizeof(err)), 0);
+	assert_int_equal(
+		n56_record_find("see nam56r:10 docs", &r, err, sizeof(err)), 0);
+	assert_int_equal(
+		n56_record_find("xnam56r:1 world=2", &r, err, sizeof(err)), 0);
 	assert_int_equal(n56_record_find("nam56r:1 sha256=ab12cd34ef56 "
-					 "world=x", &r, err, sizeof(err)), -1);
+					 "world=x",
+					 &r, err, sizeof(err)),
+			 -1);
 	assert_string_equal(err, "placement record: bad value world=x");
-	assert_int_equal(n56_record_find("nam56r:1 sha256=AB12", &r, err,
-					 sizeof(err)), -1);
+	assert_int_equal(
+		n56_record_find("nam56r:1 sha256=AB12", &r, err, sizeof(err)),
+		-1);
 	assert_string_equal(err, "placement record: bad value sha256=AB12");
 	assert_int_equal(n56_record_find("nam56r:1 sha256=ab12cd34ef56 "
-					 "world=2", &r, err, sizeof(err)), -1);
+					 "world=2",
+					 &r, err, sizeof(err)),
+			 -1);
 	assert_string_equal(err, "placement record: missing nodes=");
-	assert_int_equal(n56_record_find("nam56r:1 garbage", &r, err,
-					 sizeof(err)), -1);
+	assert_int_equal(
+		n56_record_find("nam56r:1 garbage", &r, err, sizeof(err)), -1);
 	assert_string_equal(err, "placement record: 'garbage' is not "
-			    "key=value");
-	assert_int_equal(n56_record_find("nam56r:1 islands=4+x", &r, err,
-					 sizeof(err)), -1);
+				 "key=value");
+	assert_int_equal(
+		n56_record_find("nam56r:1 islands=4+x", &r, err, sizeof(err)),
+		-1);
 	assert_string_equal(err, "placement record: bad value islands=4+x");
 }
 
@@ -483,13 +532,14 @@ static void merge_cases(void **state)
 	/* The user's comment is kept, the record appended. */
 	f->s = n56_record_merge("my sweep 3", rec);
 	assert_string_equal(f->s, "my sweep 3 | nam56r:1 sha256=000000000000 "
-			    "world=1");
+				  "world=1");
 	free(f->s);
 	/* An older record is replaced, both neighbours kept. */
 	f->s = n56_record_merge("before | nam56r:1 sha256=111111111111 "
-				"world=8 | after", rec);
+				"world=8 | after",
+				rec);
 	assert_string_equal(f->s, "before | nam56r:1 sha256=000000000000 "
-			    "world=1 | after");
+				  "world=1 | after");
 	free(f->s);
 	f->s = n56_record_merge("nam56r:1 sha256=111111111111 world=8", rec);
 	assert_string_equal(f->s, rec);
@@ -497,15 +547,19 @@ static void merge_cases(void **state)
 
 /* ---- ARGS after -- against the generated args ---- */
 
-static char *gen[] = {"--tensor-model-parallel-size", "2",
-		      "--sequence-parallel", "--lr=0.0003",
-		      "--hybrid-layer-pattern", "AEME|AEMR",
-		      "--loss-scale", "-1"};
+static char *gen[] = { "--tensor-model-parallel-size",
+		       "2",
+		       "--sequence-parallel",
+		       "--lr=0.0003",
+		       "--hybrid-layer-pattern",
+		       "AEME|AEMR",
+		       "--loss-scale",
+		       "-1" };
 
 static void merge_args_appends_new(void **state)
 {
 	struct fixture *f = *state;
-	char *user[] = {"--train-iters", "10", "--use-flash", "data.bin"};
+	char *user[] = { "--train-iters", "10", "--use-flash", "data.bin" };
 
 	assert_int_equal(n56_args_merge(gen, 8, user, 4, &f->merged,
 					&f->nmerged, f->err, sizeof(f->err)),
@@ -521,8 +575,12 @@ static void merge_args_appends_new(void **state)
 static void merge_args_drops_repeats(void **state)
 {
 	struct fixture *f = *state;
-	char *user[] = {"--tensor-model-parallel-size", "2", "--lr", "0.0003",
-			"--sequence-parallel", "--loss-scale=-1"};
+	char *user[] = { "--tensor-model-parallel-size",
+			 "2",
+			 "--lr",
+			 "0.0003",
+			 "--sequence-parallel",
+			 "--loss-scale=-1" };
 
 	assert_int_equal(n56_args_merge(gen, 8, user, 6, &f->merged,
 					&f->nmerged, f->err, sizeof(f->err)),
@@ -533,35 +591,39 @@ static void merge_args_drops_repeats(void **state)
 static void merge_args_contradictions(void **state)
 {
 	struct fixture *f = *state;
-	char *tp[] = {"--tensor-model-parallel-size=4"};
-	char *lr[] = {"--x", "--lr", "0.1"};
-	char *sw[] = {"--sequence-parallel", "yes"};
-	char *neg[] = {"--loss-scale", "-2"};
+	char *tp[] = { "--tensor-model-parallel-size=4" };
+	char *lr[] = { "--x", "--lr", "0.1" };
+	char *sw[] = { "--sequence-parallel", "yes" };
+	char *neg[] = { "--loss-scale", "-2" };
 
-	assert_int_equal(n56_args_merge(gen, 8, tp, 1, &f->merged,
-					&f->nmerged, f->err, sizeof(f->err)),
+	assert_int_equal(n56_args_merge(gen, 8, tp, 1, &f->merged, &f->nmerged,
+					f->err, sizeof(f->err)),
 			 -1);
-	assert_string_equal(f->err, "argument '--tensor-model-parallel-size "
+	assert_string_equal(f->err,
+			    "argument '--tensor-model-parallel-size "
 			    "4' contradicts the generated "
 			    "'--tensor-model-parallel-size 2' (change the "
 			    "recipe, not the command line)");
 	assert_null(f->merged);
-	assert_int_equal(n56_args_merge(gen, 8, lr, 3, &f->merged,
-					&f->nmerged, f->err, sizeof(f->err)),
+	assert_int_equal(n56_args_merge(gen, 8, lr, 3, &f->merged, &f->nmerged,
+					f->err, sizeof(f->err)),
 			 -1);
-	assert_string_equal(f->err, "argument '--lr 0.1' contradicts the "
+	assert_string_equal(f->err,
+			    "argument '--lr 0.1' contradicts the "
 			    "generated '--lr 0.0003' (change the recipe, not "
 			    "the command line)");
-	assert_int_equal(n56_args_merge(gen, 8, sw, 2, &f->merged,
-					&f->nmerged, f->err, sizeof(f->err)),
+	assert_int_equal(n56_args_merge(gen, 8, sw, 2, &f->merged, &f->nmerged,
+					f->err, sizeof(f->err)),
 			 -1);
-	assert_string_equal(f->err, "argument '--sequence-parallel yes' "
+	assert_string_equal(f->err,
+			    "argument '--sequence-parallel yes' "
 			    "contradicts the generated '--sequence-parallel' "
 			    "(change the recipe, not the command line)");
-	assert_int_equal(n56_args_merge(gen, 8, neg, 2, &f->merged,
-					&f->nmerged, f->err, sizeof(f->err)),
+	assert_int_equal(n56_args_merge(gen, 8, neg, 2, &f->merged, &f->nmerged,
+					f->err, sizeof(f->err)),
 			 -1);
-	assert_string_equal(f->err, "argument '--loss-scale -2' contradicts "
+	assert_string_equal(f->err,
+			    "argument '--loss-scale -2' contradicts "
 			    "the generated '--loss-scale -1' (change the "
 			    "recipe, not the command line)");
 }
@@ -593,8 +655,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(base64_vectors, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(base64_binary_round_trip,
-						setup, teardown),
+		cmocka_unit_test_setup_teardown(base64_binary_round_trip, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(base64_refuses_damage, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(record_format_exact, setup,
@@ -608,8 +670,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(merge_cases, setup, teardown),
 		cmocka_unit_test_setup_teardown(merge_args_appends_new, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(merge_args_drops_repeats,
-						setup, teardown),
+		cmocka_unit_test_setup_teardown(merge_args_drops_repeats, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(merge_args_contradictions,
 						setup, teardown),
 	};

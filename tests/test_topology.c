@@ -31,7 +31,7 @@ struct spec {
 	const char *name;
 	int ngpus;
 	const char *bus[8];  /* hwloc form "0000:18:00.0" */
-	int nswitch;         /* NVSwitch functions (10de, class 0680) */
+	int nswitch;	     /* NVSwitch functions (10de, class 0680) */
 	bool switch_subtype; /* mark them subtype="NVSwitch" as hwloc does */
 	bool nic_near_gpu0;  /* an mlx5 beside GPU 0 under one PCI bridge */
 	/* NVLinkBandwidth: island id per GPU (-1: no matrix); with
@@ -78,8 +78,7 @@ static void host_bridge(FILE *f, const char *bus)
 		++gp, d, b, b);
 }
 
-static void nic_osdevs(char *buf, size_t len, const char *ofed,
-		       const char *net)
+static void nic_osdevs(char *buf, size_t len, const char *ofed, const char *net)
 {
 	snprintf(buf, len,
 		 "<object type=\"OSDev\" gp_index=\"%d\" name=\"%s\" "
@@ -138,8 +137,8 @@ static void write_skeleton(const struct spec *s, const char *path)
 					++gp, 0x18, 0x19, "0000:17:00");
 				nic_osdevs(osd, sizeof(osd), "mlx5_9", "ib9");
 				pci_dev(f, "0000:19:00.0",
-					"0207 [15b3:101b] [15b3:0007] 00",
-					NULL, osd);
+					"0207 [15b3:101b] [15b3:0007] 00", NULL,
+					osd);
 			}
 			pci_dev(f, s->bus[g], "0302 [10de:2330] [10de:16c1] a1",
 				NULL,
@@ -200,7 +199,7 @@ static void make_topology(const struct spec *s, char *path, size_t len)
 	if (s->distances) {
 		int n = s->ngpus + (s->via_switch ? s->nswitch : 0);
 		hwloc_obj_t objs[16];
-		hwloc_uint64_t v[256] = {0};
+		hwloc_uint64_t v[256] = { 0 };
 		hwloc_distances_add_handle_t dh;
 
 		for (int g = 0; g < s->ngpus; g++)
@@ -229,9 +228,8 @@ static void make_topology(const struct spec *s, char *path, size_t len)
 				HWLOC_DISTANCES_KIND_MEANS_BANDWIDTH,
 			0);
 		assert_non_null(dh);
-		assert_int_equal(hwloc_distances_add_values(h, dh, n, objs, v,
-							    0),
-				 0);
+		assert_int_equal(
+			hwloc_distances_add_values(h, dh, n, objs, v, 0), 0);
 		assert_int_equal(hwloc_distances_add_commit(h, dh, 0), 0);
 	}
 	assert_int_equal(hwloc_topology_export_xml(h, path, 0), 0);
@@ -264,8 +262,8 @@ static void assert_cuda_order(const struct n56_topology *t)
 	for (int i = 0; i < t->ngpus; i++) {
 		assert_int_equal(t->gpus[i].index, i);
 		if (i)
-			assert_true(strcmp(t->gpus[i - 1].pci,
-					   t->gpus[i].pci) < 0);
+			assert_true(strcmp(t->gpus[i - 1].pci, t->gpus[i].pci) <
+				    0);
 	}
 }
 
@@ -277,8 +275,9 @@ static bool has_fact(const struct n56_topology *t, const char *text)
 static const struct spec hgx8 = {
 	.name = "hgx8-nvswitch",
 	.ngpus = 8,
-	.bus = {"0000:db:00.0", "0000:18:00.0", "0000:2a:00.0", "0000:3a:00.0",
-		"0000:5d:00.0", "0000:9a:00.0", "0000:ab:00.0", "0000:ba:00.0"},
+	.bus = { "0000:db:00.0", "0000:18:00.0", "0000:2a:00.0", "0000:3a:00.0",
+		 "0000:5d:00.0", "0000:9a:00.0", "0000:ab:00.0",
+		 "0000:ba:00.0" },
 	.nswitch = 4,
 	.switch_subtype = true,
 	.distances = true,
@@ -309,10 +308,11 @@ static void test_nvswitch_island_of_8(void **state)
 static const struct spec two_of_4 = {
 	.name = "two-islands-of-4",
 	.ngpus = 8,
-	.bus = {"0000:18:00.0", "0000:2a:00.0", "0000:3a:00.0", "0000:5d:00.0",
-		"0000:9a:00.0", "0000:ab:00.0", "0000:ba:00.0", "0000:db:00.0"},
+	.bus = { "0000:18:00.0", "0000:2a:00.0", "0000:3a:00.0", "0000:5d:00.0",
+		 "0000:9a:00.0", "0000:ab:00.0", "0000:ba:00.0",
+		 "0000:db:00.0" },
 	/* islands cross the package split on purpose: {18,2a,9a,ab} */
-	.island = {0, 0, 1, 1, 0, 0, 1, 1},
+	.island = { 0, 0, 1, 1, 0, 0, 1, 1 },
 	.distances = true,
 	.nic_near_gpu0 = true,
 };
@@ -361,7 +361,8 @@ static void test_two_islands_of_4(void **state)
 static const struct spec pcie4 = {
 	.name = "pcie-only",
 	.ngpus = 4,
-	.bus = {"0000:3b:00.0", "0000:1a:00.0", "0000:af:00.0", "0000:86:00.0"},
+	.bus = { "0000:3b:00.0", "0000:1a:00.0", "0000:af:00.0",
+		 "0000:86:00.0" },
 };
 
 static void test_pcie_only_is_degraded(void **state)
@@ -387,8 +388,9 @@ static void test_pcie_only_is_degraded(void **state)
 static const struct spec pci_nvswitch = {
 	.name = "nvswitch-pci-view",
 	.ngpus = 8,
-	.bus = {"0000:18:00.0", "0000:2a:00.0", "0000:3a:00.0", "0000:5d:00.0",
-		"0000:9a:00.0", "0000:ab:00.0", "0000:ba:00.0", "0000:db:00.0"},
+	.bus = { "0000:18:00.0", "0000:2a:00.0", "0000:3a:00.0", "0000:5d:00.0",
+		 "0000:9a:00.0", "0000:ab:00.0", "0000:ba:00.0",
+		 "0000:db:00.0" },
 	.nswitch = 6,
 };
 
@@ -421,8 +423,8 @@ static struct n56_policy *policy_with(const struct n56_island_map_entry *e,
 	for (size_t i = 0; i < n; i++) {
 		p->topology.islands[i] = e[i];
 		p->topology.islands[i].nodes = strdup(e[i].nodes);
-		p->topology.islands[i].gpus = e[i].gpus ? strdup(e[i].gpus)
-							: NULL;
+		p->topology.islands[i].gpus =
+			e[i].gpus ? strdup(e[i].gpus) : NULL;
 		p->topology.islands[i].domain = strdup(e[i].domain);
 	}
 	p->topology.nislands = n;
@@ -445,15 +447,16 @@ static void policy_free(struct n56_policy *p)
 static const struct spec tray4 = {
 	.name = "gb200-tray",
 	.ngpus = 4,
-	.bus = {"0008:01:00.0", "0009:01:00.0", "0018:01:00.0", "0019:01:00.0"},
+	.bus = { "0008:01:00.0", "0009:01:00.0", "0018:01:00.0",
+		 "0019:01:00.0" },
 };
 
 static void test_admin_map_nvl72(void **state)
 {
 	/* NVL72: 18 trays of 4 GPUs per NVLink domain, 2 racks. */
 	const struct n56_island_map_entry e[] = {
-		{.nodes = "nvl[01-18]", .domain = "rack1", .pos = {12, 7}},
-		{.nodes = "nvl[19-36]", .domain = "rack2", .pos = {13, 7}},
+		{ .nodes = "nvl[01-18]", .domain = "rack1", .pos = { 12, 7 } },
+		{ .nodes = "nvl[19-36]", .domain = "rack2", .pos = { 13, 7 } },
 	};
 	struct n56_policy *p = policy_with(e, 2);
 	struct n56_topology *t = NULL;
@@ -462,8 +465,8 @@ static void test_admin_map_nvl72(void **state)
 
 	(void)state;
 	make_topology(&tray4, path, sizeof(path));
-	assert_int_equal(n56_topology_load(path, p, "nvl20.cluster.example",
-					   &t, err, sizeof(err)),
+	assert_int_equal(n56_topology_load(path, p, "nvl20.cluster.example", &t,
+					   err, sizeof(err)),
 			 0);
 	assert_int_equal(t->island_source, N56_ISLANDS_ADMIN_MAP);
 	assert_int_equal(t->nislands, 1);
@@ -474,9 +477,8 @@ static void test_admin_map_nvl72(void **state)
 	assert_int_equal(s.nodes_per_domain, 18);
 	n56_topology_free(t);
 	/* A node the map does not name falls through to detection. */
-	assert_int_equal(n56_topology_load(path, p, "login1", &t, err,
-					   sizeof(err)),
-			 0);
+	assert_int_equal(
+		n56_topology_load(path, p, "login1", &t, err, sizeof(err)), 0);
 	assert_int_equal(t->island_source, N56_ISLANDS_NONE);
 	assert_int_equal(t->nodes_per_domain, 1);
 	assert_true(has_fact(t, "admin map: no entry names host 'login1'"));
@@ -489,8 +491,8 @@ static void test_admin_map_gpu_split(void **state)
 	/* lassen-like: NVLink pairs {0,1} and {2,3} only the operator
 	 * knows. */
 	const struct n56_island_map_entry e[] = {
-		{.nodes = "lassen[1-4]", .gpus = "0-1", .domain = "a"},
-		{.nodes = "lassen[1-4]", .gpus = "2,3", .domain = "b"},
+		{ .nodes = "lassen[1-4]", .gpus = "0-1", .domain = "a" },
+		{ .nodes = "lassen[1-4]", .gpus = "2,3", .domain = "b" },
 	};
 	struct n56_policy *p = policy_with(e, 2);
 	struct n56_topology *t = NULL;
@@ -498,9 +500,8 @@ static void test_admin_map_gpu_split(void **state)
 
 	(void)state;
 	make_topology(&pcie4, path, sizeof(path));
-	assert_int_equal(n56_topology_load(path, p, "lassen3", &t, err,
-					   sizeof(err)),
-			 0);
+	assert_int_equal(
+		n56_topology_load(path, p, "lassen3", &t, err, sizeof(err)), 0);
 	assert_int_equal(t->nislands, 2);
 	assert_int_equal(t->gpus[0].island, t->gpus[1].island);
 	assert_int_equal(t->gpus[2].island, t->gpus[3].island);
@@ -516,8 +517,8 @@ static void test_admin_map_racks(void **state)
 	/* Two brackets in one name, as Slurm reads them; a node named by
 	 * two entries of a domain counts once. */
 	const struct n56_island_map_entry e[] = {
-		{.nodes = "rack[1-2]-n[01-02]", .domain = "d"},
-		{.nodes = "rack1-n01,rack1-n02", .domain = "d"},
+		{ .nodes = "rack[1-2]-n[01-02]", .domain = "d" },
+		{ .nodes = "rack1-n01,rack1-n02", .domain = "d" },
 	};
 	struct n56_policy *p = policy_with(e, 2);
 	struct n56_topology *t = NULL;
@@ -525,9 +526,9 @@ static void test_admin_map_racks(void **state)
 
 	(void)state;
 	make_topology(&pcie4, path, sizeof(path));
-	assert_int_equal(n56_topology_load(path, p, "rack2-n02", &t, err,
-					   sizeof(err)),
-			 0);
+	assert_int_equal(
+		n56_topology_load(path, p, "rack2-n02", &t, err, sizeof(err)),
+		0);
 	assert_int_equal(t->island_source, N56_ISLANDS_ADMIN_MAP);
 	assert_int_equal(t->nislands, 1);
 	assert_int_equal(t->nodes_per_domain, 4);
@@ -543,8 +544,7 @@ static void expect_map_error(const struct n56_island_map_entry *e, size_t n,
 	char path[512], err[512] = "";
 
 	make_topology(&pcie4, path, sizeof(path));
-	assert_int_equal(n56_topology_load(path, p, host, &t, err,
-					   sizeof(err)),
+	assert_int_equal(n56_topology_load(path, p, host, &t, err, sizeof(err)),
 			 -1);
 	assert_null(t);
 	assert_string_equal(err, msg);
@@ -554,13 +554,19 @@ static void expect_map_error(const struct n56_island_map_entry *e, size_t n,
 static void test_admin_map_errors(void **state)
 {
 	const struct n56_island_map_entry bad_nodes[] = {
-		{.nodes = "n[1-", .domain = "d", .pos = {4, 9}}};
+		{ .nodes = "n[1-", .domain = "d", .pos = { 4, 9 } }
+	};
 	const struct n56_island_map_entry bad_gpu[] = {
-		{.nodes = "n1", .gpus = "0-7", .domain = "d", .pos = {5, 3}}};
-	const struct n56_island_map_entry twice[] = {
-		{.nodes = "n1", .gpus = "0-2", .domain = "x", .pos = {5, 3}},
-		{.nodes = "n[1-2]", .gpus = "2-3", .domain = "y",
-		 .pos = {8, 3}}};
+		{ .nodes = "n1", .gpus = "0-7", .domain = "d", .pos = { 5, 3 } }
+	};
+	const struct n56_island_map_entry twice[] = { { .nodes = "n1",
+							.gpus = "0-2",
+							.domain = "x",
+							.pos = { 5, 3 } },
+						      { .nodes = "n[1-2]",
+							.gpus = "2-3",
+							.domain = "y",
+							.pos = { 8, 3 } } };
 
 	(void)state;
 	expect_map_error(bad_nodes, 1, "n1",
@@ -580,11 +586,12 @@ static void test_admin_map_errors(void **state)
 static void test_policy_check_topology(void **state)
 {
 	const struct n56_island_map_entry map[] = {
-		{.nodes = "n[1-18]", .domain = "a", .pos = {5, 7}},
-		{.nodes = "n[1-", .domain = "b", .pos = {6, 7}},
-		{.nodes = "m]", .domain = "c", .pos = {7, 7}}};
+		{ .nodes = "n[1-18]", .domain = "a", .pos = { 5, 7 } },
+		{ .nodes = "n[1-", .domain = "b", .pos = { 6, 7 } },
+		{ .nodes = "m]", .domain = "c", .pos = { 7, 7 } }
+	};
 	struct n56_policy *p = policy_with(map, 3);
-	struct n56_diags d = {0};
+	struct n56_diags d = { 0 };
 	char buf[512];
 
 	(void)state;
@@ -616,7 +623,7 @@ static void test_gpu_vendor_index_space(void **state)
 
 	(void)state;
 	assert_int_equal(n56_topology_load(SRCDIR "/tests/data/hwloc/"
-					   "nvidia-amd-display.xml",
+						  "nvidia-amd-display.xml",
 					   NULL, "n1", &t, err, sizeof(err)),
 			 0);
 	assert_int_equal(t->ngpus, 1);
@@ -629,7 +636,7 @@ static void test_gpu_vendor_index_space(void **state)
 	n56_topology_free(t);
 
 	assert_int_equal(n56_topology_load(SRCDIR "/tests/data/hwloc/"
-					   "amd-only.xml",
+						  "amd-only.xml",
 					   NULL, "n1", &t, err, sizeof(err)),
 			 0);
 	assert_int_equal(t->ngpus, 2);
@@ -649,8 +656,7 @@ static void test_policy_per_node(void **state)
 	(void)state;
 	p->topology.island_source.v = strdup("per-node");
 	make_topology(&pcie4, path, sizeof(path));
-	assert_int_equal(n56_topology_load(path, p, "n1", &t, err,
-					   sizeof(err)),
+	assert_int_equal(n56_topology_load(path, p, "n1", &t, err, sizeof(err)),
 			 0);
 	assert_int_equal(t->nislands, 1);
 	assert_int_equal(t->island_source, N56_ISLANDS_ADMIN_MAP);
@@ -664,11 +670,9 @@ static void test_gpu_list(void **state)
 	char err[256] = "";
 
 	(void)state;
-	assert_int_equal(n56_gpu_list_parse("0-3", 4, in, err, sizeof(err)),
-			 0);
+	assert_int_equal(n56_gpu_list_parse("0-3", 4, in, err, sizeof(err)), 0);
 	assert_true(in[0] && in[1] && in[2] && in[3]);
-	assert_int_equal(n56_gpu_list_parse("0,2", 4, in, err, sizeof(err)),
-			 0);
+	assert_int_equal(n56_gpu_list_parse("0,2", 4, in, err, sizeof(err)), 0);
 	assert_true(in[0] && !in[1] && in[2] && !in[3]);
 	assert_int_equal(n56_gpu_list_parse("5", 4, in, err, sizeof(err)), -1);
 	assert_string_equal(err, "GPU 5 is not on this node (it has 4 GPUs, "
@@ -705,7 +709,7 @@ static int nvml_teardown(void **state)
 static struct n56_topology *load_nvml(const struct spec *s,
 				      const char *scenario)
 {
-	struct n56_topology_opts o = {.nvml = true};
+	struct n56_topology_opts o = { .nvml = true };
 	struct n56_topology *t = NULL;
 	char path[512], err[512] = "";
 
@@ -739,7 +743,7 @@ static void test_nvml_hgx8(void **state)
 static const struct spec vm2 = {
 	.name = "h200-vm",
 	.ngpus = 2,
-	.bus = {"0000:00:06.0", "0000:00:07.0"},
+	.bus = { "0000:00:06.0", "0000:00:07.0" },
 };
 
 static void test_nvml_vm_switch_unseen(void **state)
@@ -868,22 +872,19 @@ static void test_cache_round_trip(void **state)
 	assert_int_equal(stat(cache, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0644);
 	setenv("NAM56R_NVML_LIBRARY", DATA "/no-such-libnvidia-ml.so", 1);
-	assert_int_equal(n56_topology_cache_read(cache, &back, err,
-						 sizeof(err)),
-			 0);
+	assert_int_equal(
+		n56_topology_cache_read(cache, &back, err, sizeof(err)), 0);
 	assert_same_topology(t, back);
 	assert_int_equal(back->island_source, N56_ISLANDS_NVML);
 	assert_true(has_fact(back, "islands: nvml, from the cache record"));
 	assert_true(has_fact(back, "cache: nvml: multi-node NVLink clique"));
 	/* Writing twice replaces, and the loaded topology is unchanged. */
-	assert_int_equal(n56_topology_cache_write(back, cache, err,
-						  sizeof(err)),
-			 0);
+	assert_int_equal(
+		n56_topology_cache_write(back, cache, err, sizeof(err)), 0);
 	n56_topology_free(back);
 	back = NULL;
-	assert_int_equal(n56_topology_cache_read(cache, &back, err,
-						 sizeof(err)),
-			 0);
+	assert_int_equal(
+		n56_topology_cache_read(cache, &back, err, sizeof(err)), 0);
 	assert_same_topology(t, back);
 	n56_topology_free(back);
 	n56_topology_free(t);
@@ -891,8 +892,8 @@ static void test_cache_round_trip(void **state)
 
 static void test_cache_admin_map_round_trip(void **state)
 {
-	const struct n56_island_map_entry e[] = {
-		{.nodes = "nvl[01-18]", .domain = "rack1"}};
+	const struct n56_island_map_entry e[] = { { .nodes = "nvl[01-18]",
+						    .domain = "rack1" } };
 	struct n56_policy *p = policy_with(e, 1);
 	const char *cache = DATA "/cache-admin.xml";
 	struct n56_topology *t = NULL, *back = NULL;
@@ -900,14 +901,12 @@ static void test_cache_admin_map_round_trip(void **state)
 
 	(void)state;
 	make_topology(&tray4, path, sizeof(path));
-	assert_int_equal(n56_topology_load(path, p, "nvl07", &t, err,
-					   sizeof(err)),
-			 0);
+	assert_int_equal(
+		n56_topology_load(path, p, "nvl07", &t, err, sizeof(err)), 0);
 	assert_int_equal(n56_topology_cache_write(t, cache, err, sizeof(err)),
 			 0);
-	assert_int_equal(n56_topology_cache_read(cache, &back, err,
-						 sizeof(err)),
-			 0);
+	assert_int_equal(
+		n56_topology_cache_read(cache, &back, err, sizeof(err)), 0);
 	assert_same_topology(t, back);
 	assert_int_equal(back->nodes_per_domain, 18);
 	n56_topology_free(back);
@@ -1011,9 +1010,8 @@ static void expect_load_error(const char *xml, const char *msg)
 	struct n56_topology *t = NULL;
 	char err[1024] = "";
 
-	assert_int_equal(n56_topology_load(xml, NULL, "n1", &t, err,
-					   sizeof(err)),
-			 -1);
+	assert_int_equal(
+		n56_topology_load(xml, NULL, "n1", &t, err, sizeof(err)), -1);
 	assert_null(t);
 	assert_string_equal(err, msg);
 }
@@ -1048,9 +1046,8 @@ static void test_live(void **state)
 
 	(void)state;
 	setenv("NAM56R_NVML_LIBRARY", DATA "/no-such-libnvidia-ml.so", 1);
-	assert_int_equal(n56_topology_load(NULL, NULL, NULL, &t, err,
-					   sizeof(err)),
-			 0);
+	assert_int_equal(
+		n56_topology_load(NULL, NULL, NULL, &t, err, sizeof(err)), 0);
 	unsetenv("NAM56R_NVML_LIBRARY");
 	assert_string_equal(t->source, "live");
 	assert_true(has_fact(t, "source: live hwloc"));
@@ -1072,7 +1069,7 @@ static void test_live(void **state)
  * caller's is never touched. */
 static void test_environment_left_alone(void **state)
 {
-	struct n56_topology_opts o = {.threaded = true};
+	struct n56_topology_opts o = { .threaded = true };
 	struct n56_topology *t = NULL;
 	char path[512], err[512] = "";
 
@@ -1080,15 +1077,14 @@ static void test_environment_left_alone(void **state)
 	make_topology(&pcie4, path, sizeof(path));
 	o.xml = path;
 	setenv("HWLOC_PLUGINS_BLACKLIST", "hwloc_gl", 1);
-	assert_int_equal(n56_topology_load(path, NULL, "n1", &t, err,
-					   sizeof(err)),
-			 0);
+	assert_int_equal(
+		n56_topology_load(path, NULL, "n1", &t, err, sizeof(err)), 0);
 	assert_string_equal(getenv("HWLOC_PLUGINS_BLACKLIST"), "hwloc_gl");
 	n56_topology_free(t);
 	unsetenv("HWLOC_PLUGINS_BLACKLIST");
-	assert_int_equal(n56_topology_load_opts(&o, NULL, "n1", &t, err,
-						sizeof(err)),
-			 0);
+	assert_int_equal(
+		n56_topology_load_opts(&o, NULL, "n1", &t, err, sizeof(err)),
+		0);
 	assert_null(getenv("HWLOC_PLUGINS_BLACKLIST"));
 	assert_int_equal(t->ngpus, 4);
 	n56_topology_free(t);
@@ -1099,29 +1095,39 @@ static void test_environment_left_alone(void **state)
 struct fixture {
 	const char *file;
 	enum n56_island_source source;
-	int ngpus;      /* 0: any */
+	int ngpus; /* 0: any */
 	/* islands as groups of PCI bus ids ("" ends a group), or NULL for
 	 * one island per GPU */
 	const char *groups[24];
 };
 
 static const struct fixture fixtures[] = {
-	{"hwloc-v2.14_nvidiaDGX2.xml", N56_ISLANDS_HWLOC_DISTANCES, 16,
-	 {"*"}},
-	{"hwloc-v2.14_power8gpudistances.xml", N56_ISLANDS_HWLOC_DISTANCES, 4,
-	 {"0002:01:00.0", "0003:01:00.0", "", "000a:01:00.0", "000b:01:00.0"}},
-	{"hwloc-v2.14_32em64t-2n8c2t-pci-normalio.xml", N56_ISLANDS_NONE, 0,
-	 {NULL}},
-	{"mpibind_eas-tioga.xml", N56_ISLANDS_HWLOC_DISTANCES, 8, {"*"}},
-	{"mpibind_coral-lassen.xml", N56_ISLANDS_NONE, 4, {NULL}},
-	{"mpibind_g4dnmetal.xml", N56_ISLANDS_NONE, 8, {NULL}},
-	{"flux-core_ipa20.xml", N56_ISLANDS_HWLOC_DISTANCES, 4, {"*"}},
-	{"flux-core_tuo.SPX.xml", N56_ISLANDS_HWLOC_DISTANCES, 4, {"*"}},
-	{"flux-core_tuo.CPX.xml", N56_ISLANDS_HWLOC_DISTANCES, 4, {"*"}},
-	{"derived_ipa20-2islands.xml", N56_ISLANDS_HWLOC_DISTANCES, 4,
-	 {"0000:5f:00.0", "0000:4e:00.0", "", "0000:db:00.0", "0000:cb:00.0"}},
-	{"derived_dgx2-pcionly.xml", N56_ISLANDS_PCI_SWITCH, 16, {"*"}},
-	{"selfmade_h200-vm-2gpu.xml", N56_ISLANDS_NONE, 2, {NULL}},
+	{ "hwloc-v2.14_nvidiaDGX2.xml",
+	  N56_ISLANDS_HWLOC_DISTANCES,
+	  16,
+	  { "*" } },
+	{ "hwloc-v2.14_power8gpudistances.xml",
+	  N56_ISLANDS_HWLOC_DISTANCES,
+	  4,
+	  { "0002:01:00.0", "0003:01:00.0", "", "000a:01:00.0",
+	    "000b:01:00.0" } },
+	{ "hwloc-v2.14_32em64t-2n8c2t-pci-normalio.xml",
+	  N56_ISLANDS_NONE,
+	  0,
+	  { NULL } },
+	{ "mpibind_eas-tioga.xml", N56_ISLANDS_HWLOC_DISTANCES, 8, { "*" } },
+	{ "mpibind_coral-lassen.xml", N56_ISLANDS_NONE, 4, { NULL } },
+	{ "mpibind_g4dnmetal.xml", N56_ISLANDS_NONE, 8, { NULL } },
+	{ "flux-core_ipa20.xml", N56_ISLANDS_HWLOC_DISTANCES, 4, { "*" } },
+	{ "flux-core_tuo.SPX.xml", N56_ISLANDS_HWLOC_DISTANCES, 4, { "*" } },
+	{ "flux-core_tuo.CPX.xml", N56_ISLANDS_HWLOC_DISTANCES, 4, { "*" } },
+	{ "derived_ipa20-2islands.xml",
+	  N56_ISLANDS_HWLOC_DISTANCES,
+	  4,
+	  { "0000:5f:00.0", "0000:4e:00.0", "", "0000:db:00.0",
+	    "0000:cb:00.0" } },
+	{ "derived_dgx2-pcionly.xml", N56_ISLANDS_PCI_SWITCH, 16, { "*" } },
+	{ "selfmade_h200-vm-2gpu.xml", N56_ISLANDS_NONE, 2, { NULL } },
 };
 
 static bool have_fixtures(void)
@@ -1213,8 +1219,9 @@ static void test_fixture_nics_and_numa(void **state)
 
 static void test_fixture_vm_with_nvml(void **state)
 {
-	struct n56_topology_opts o = {
-		.xml = FIXTURES "/selfmade_h200-vm-2gpu.xml", .nvml = true};
+	struct n56_topology_opts o = { .xml = FIXTURES
+				       "/selfmade_h200-vm-2gpu.xml",
+				       .nvml = true };
 	struct n56_topology *t = NULL;
 	char err[512] = "";
 
@@ -1222,9 +1229,9 @@ static void test_fixture_vm_with_nvml(void **state)
 	if (!have_fixtures())
 		skip();
 	setenv("FAKE_NVML_SCENARIO", "vm2", 1);
-	assert_int_equal(n56_topology_load_opts(&o, NULL, "vm", &t, err,
-						sizeof(err)),
-			 0);
+	assert_int_equal(
+		n56_topology_load_opts(&o, NULL, "vm", &t, err, sizeof(err)),
+		0);
 	assert_int_equal(t->island_source, N56_ISLANDS_NVML);
 	assert_int_equal(t->nislands, 1);
 	assert_int_equal(t->island_size[0], 2);
@@ -1237,8 +1244,8 @@ static void test_fixture_vm_with_nvml(void **state)
 static void test_fixture_lassen_admin_map(void **state)
 {
 	const struct n56_island_map_entry e[] = {
-		{.nodes = "lassen[1-795]", .gpus = "0-1", .domain = "s0"},
-		{.nodes = "lassen[1-795]", .gpus = "2-3", .domain = "s1"},
+		{ .nodes = "lassen[1-795]", .gpus = "0-1", .domain = "s0" },
+		{ .nodes = "lassen[1-795]", .gpus = "2-3", .domain = "s1" },
 	};
 	struct n56_policy *p;
 	struct n56_topology *t = NULL;
@@ -1249,8 +1256,7 @@ static void test_fixture_lassen_admin_map(void **state)
 		skip();
 	p = policy_with(e, 2);
 	assert_int_equal(n56_topology_load(FIXTURES "/mpibind_coral-lassen.xml",
-					   p, "lassen12", &t, err,
-					   sizeof(err)),
+					   p, "lassen12", &t, err, sizeof(err)),
 			 0);
 	assert_int_equal(t->island_source, N56_ISLANDS_ADMIN_MAP);
 	assert_int_equal(t->nislands, 2);

@@ -469,8 +469,9 @@ static void test_kv_channels(void **state)
 	       "model.attention.kv_channels is not set: set kv_channels (the "
 	       "size of one head), or a hidden size that is a multiple of 56");
 	reset(f);
-	edit(f, "    query_groups: 8\n", "    query_groups: 8\n"
-					   "    kv_channels: 64\n");
+	edit(f, "    query_groups: 8\n",
+	     "    query_groups: 8\n"
+	     "    kv_channels: 64\n");
 	assert_int_equal(build(f, 1, 8), 0);
 	assert_string_equal(arg_value(f->plan, "--kv-channels"), "64");
 }
@@ -500,7 +501,8 @@ static void test_top1_router(void **state)
 	assert_int_equal(build(f, 1, 8), 0);
 	assert_true(has_arg(f->plan, "--moe-router-pre-softmax"));
 	reset(f);
-	edit(f, "    topk: 1\n", "    topk: 1\n    router_pre_softmax: false\n");
+	edit(f, "    topk: 1\n",
+	     "    topk: 1\n    router_pre_softmax: false\n");
 	assert_int_equal(build(f, 1, 8), -1);
 	assert_int_equal(f->d.n, 1);
 	expect(f, 0, loc(f, "router_pre_softmax: false", "false"),
@@ -1039,8 +1041,7 @@ static void test_selective_recompute_graphed_attention(void **state)
 	assert_int_equal(build(f, 1, 8), 0);
 	reset(f);
 	/* no modules: the graph captures whole layers, attention included */
-	edit(f, "modules: [mamba, moe_router, moe_preprocess]",
-	     "modules: []");
+	edit(f, "modules: [mamba, moe_router, moe_preprocess]", "modules: []");
 	assert_int_equal(build(f, 1, 8), -1);
 	assert_int_equal(f->d.n, 1);
 	expect(f, 0, loc(f, "recompute: selective", "selective"),

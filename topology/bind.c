@@ -66,8 +66,7 @@ static int set_affinity(hwloc_const_cpuset_t set)
 	if (!c)
 		return -1;
 	CPU_ZERO_S(size, c);
-	hwloc_bitmap_foreach_begin(cpu, set)
-		CPU_SET_S(cpu, size, c);
+	hwloc_bitmap_foreach_begin(cpu, set) CPU_SET_S(cpu, size, c);
 	hwloc_bitmap_foreach_end();
 	r = sched_setaffinity(0, size, c);
 	CPU_FREE(c);
@@ -77,17 +76,17 @@ static int set_affinity(hwloc_const_cpuset_t set)
 static int bind_memory(const struct n56_topology *t,
 		       hwloc_const_nodeset_t nodes)
 {
-	unsigned long mask[16] = {0};
+	unsigned long mask[16] = { 0 };
 	int node;
 
 	if (t->hwloc && hwloc_topology_is_thissystem(t->hwloc))
 		return hwloc_set_membind(t->hwloc, nodes, HWLOC_MEMBIND_BIND,
 					 HWLOC_MEMBIND_PROCESS |
 						 HWLOC_MEMBIND_BYNODESET);
-	hwloc_bitmap_foreach_begin(node, nodes)
-		if (node < (int)(sizeof(mask) * 8))
-			mask[node / (8 * sizeof(long))] |=
-				1UL << (node % (8 * sizeof(long)));
+	hwloc_bitmap_foreach_begin(node,
+				   nodes) if (node < (int)(sizeof(mask) * 8))
+		mask[node / (8 * sizeof(long))] |=
+		1UL << (node % (8 * sizeof(long)));
 	hwloc_bitmap_foreach_end();
 	return (int)syscall(SYS_set_mempolicy, MPOL_BIND_MODE, mask,
 			    sizeof(mask) * 8);
@@ -120,8 +119,7 @@ int n56_bind_rank(const struct n56_topology *t, int gpu, char *nic_out,
 	if (g->nic)
 		snprintf(nic_out, niclen, "%s", g->nic);
 	if (get_affinity(allowed) < 0) {
-		snprintf(msg, msglen, "sched_getaffinity: %s",
-			 strerror(errno));
+		snprintf(msg, msglen, "sched_getaffinity: %s", strerror(errno));
 		goto out;
 	}
 	if (!g->cpuset || hwloc_bitmap_list_sscanf(near, g->cpuset) < 0)

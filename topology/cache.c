@@ -20,7 +20,7 @@
 
 static bool island_fact(const char *line, size_t len)
 {
-	static const char *const kinds[] = {"islands", "nvml", "admin map"};
+	static const char *const kinds[] = { "islands", "nvml", "admin map" };
 
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
 		size_t k = strlen(kinds[i]);
@@ -58,8 +58,8 @@ static int add_record(hwloc_topology_t h, const struct n56_topology *t)
 			       n56_island_source_name(t->island_source)) < 0 ||
 	    hwloc_obj_add_info(root, REC "gpus", gpus) < 0 ||
 	    hwloc_obj_add_info(root, REC "island_of", of) < 0 ||
-	    hwloc_obj_add_info(root, REC "degraded",
-			       t->degraded ? "1" : "0") < 0 ||
+	    hwloc_obj_add_info(root, REC "degraded", t->degraded ? "1" : "0") <
+		    0 ||
 	    hwloc_obj_add_info(root, REC "nodes_per_domain", num) < 0 ||
 	    (t->domain &&
 	     hwloc_obj_add_info(root, REC "domain", t->domain) < 0))
@@ -194,7 +194,7 @@ out:
 int n56_topology_cache_read(const char *path, struct n56_topology **out,
 			    char *err, size_t errlen)
 {
-	struct n56_topology_opts o = {.xml = path, .cache = true};
+	struct n56_topology_opts o = { .xml = path, .cache = true };
 
 	return n56_topology_load_opts(&o, NULL, "", out, err, errlen);
 }
@@ -202,9 +202,10 @@ int n56_topology_cache_read(const char *path, struct n56_topology **out,
 static int source_by_name(const char *s, enum n56_island_source *out)
 {
 	static const enum n56_island_source all[] = {
-		N56_ISLANDS_NONE, N56_ISLANDS_ADMIN_MAP, N56_ISLANDS_NVML,
-		N56_ISLANDS_HWLOC_DISTANCES, N56_ISLANDS_PCI_SWITCH,
-		N56_ISLANDS_SLURM_BLOCK};
+		N56_ISLANDS_NONE,	N56_ISLANDS_ADMIN_MAP,
+		N56_ISLANDS_NVML,	N56_ISLANDS_HWLOC_DISTANCES,
+		N56_ISLANDS_PCI_SWITCH, N56_ISLANDS_SLURM_BLOCK
+	};
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		if (s && !strcmp(s, n56_island_source_name(all[i]))) {
@@ -281,7 +282,8 @@ int n56_cache_record_read(struct n56_topology *t, int *label, char *err,
 		    (p[len] == '\0' && i != t->ngpus - 1)) {
 			n56_error_at(err, errlen, t->source, N56_NOPOS,
 				     "the cache record names GPUs %s, the XML "
-				     "has others; rewrite the cache", gpus);
+				     "has others; rewrite the cache",
+				     gpus);
 			return -1;
 		}
 		p += len + (p[len] == ',');
@@ -319,7 +321,8 @@ int n56_cache_record_read(struct n56_topology *t, int *label, char *err,
 bad_gpus:
 	n56_error_at(err, errlen, t->source, N56_NOPOS,
 		     "the cache record names GPUs %s, the XML has others; "
-		     "rewrite the cache", gpus);
+		     "rewrite the cache",
+		     gpus);
 	return -1;
 bad:
 	n56_error_at(err, errlen, t->source, N56_NOPOS,

@@ -34,8 +34,7 @@ static void island_list(const struct n56_node_shape *s, int isl, char *buf,
 }
 
 /* The islands of s as "0-3 | 4-7", in island order. */
-static void islands_text(const struct n56_node_shape *s, char *buf,
-			 size_t len)
+static void islands_text(const struct n56_node_shape *s, char *buf, size_t len)
 {
 	char one[256];
 	size_t at = 0;
@@ -119,8 +118,8 @@ int n56_shape_check(const struct n56_shape_view *assumed,
 }
 
 int n56_topology_own_shape(const struct n56_topology *t,
-			   struct n56_node_shape *s, const char **by,
-			   char *err, size_t errlen)
+			   struct n56_node_shape *s, const char **by, char *err,
+			   size_t errlen)
 {
 	if (n56_topology_shape(t, s, err, errlen) < 0)
 		return -1;
@@ -146,7 +145,7 @@ int n56_admin_map_shape(const struct n56_policy *policy, const char *host,
 			int ngpus, struct n56_node_shape *s, char *domain,
 			size_t domainlen, char *err, size_t errlen)
 {
-	struct n56_topology t = {.ngpus = ngpus, .nodes_per_domain = 1};
+	struct n56_topology t = { .ngpus = ngpus, .nodes_per_domain = 1 };
 	int label[N56_MAX_GPUS_PER_NODE], r;
 
 	memset(s, 0, sizeof(*s));
@@ -194,8 +193,7 @@ int n56_admin_map_shape(const struct n56_policy *policy, const char *host,
 	return r;
 }
 
-int n56_shape_signature(const struct n56_node_shape *s, char *buf,
-			size_t len)
+int n56_shape_signature(const struct n56_node_shape *s, char *buf, size_t len)
 {
 	size_t at = 0;
 	int n;

@@ -115,16 +115,15 @@ bad:
 
 /* The nodes of each domain of the map; the placement needs one count for
  * every domain, so a map whose domains differ in size gives 1 (and says). */
-static int domain_node_count(struct n56_topology *t,
-			     const struct n56_policy *p, char *err,
-			     size_t errlen)
+static int domain_node_count(struct n56_topology *t, const struct n56_policy *p,
+			     char *err, size_t errlen)
 {
 	long common = -1;
 	bool differ = false;
 
 	for (size_t i = 0; i < p->topology.nislands; i++) {
 		const char *d = p->topology.islands[i].domain;
-		struct names all = {0};
+		struct names all = { 0 };
 		bool first = true;
 		long n;
 
@@ -149,8 +148,9 @@ static int domain_node_count(struct n56_topology *t,
 			common = n;
 	}
 	if (differ) {
-		n56_topo_fact(t, "%s: domains span different node counts; "
-				 "nodes per domain taken as 1",
+		n56_topo_fact(t,
+			      "%s: domains span different node counts; "
+			      "nodes per domain taken as 1",
 			      p->topology.islands_from ? "slurm-block"
 						       : "admin map");
 		common = 1;
@@ -202,8 +202,8 @@ static int map_without_entries(struct n56_topology *t,
 /* Entry i's GPUs of this host into label (the domain's first entry's
  * index). 1 when the entry names the host, 0 when not, -1 with err. */
 static int label_entry(const struct n56_policy *policy, size_t i,
-		       const char *host, const char *shorthost, bool *in,
-		       int n, int *label, char *err, size_t errlen)
+		       const char *host, const char *shorthost, bool *in, int n,
+		       int *label, char *err, size_t errlen)
 {
 	const struct n56_island_map_entry *e = &policy->topology.islands[i];
 	char msg[512];
@@ -218,7 +218,8 @@ static int label_entry(const struct n56_policy *policy, size_t i,
 		m = n56_hostlist_match(e->nodes, shorthost, msg, sizeof(msg));
 	if (m <= 0)
 		return m < 0 ? map_error(policy, e, i, "nodes", msg, err,
-					 errlen) : 0;
+					 errlen)
+			     : 0;
 	if (!e->gpus) {
 		for (int g = 0; g < n; g++)
 			in[g] = true;
@@ -234,9 +235,11 @@ static int label_entry(const struct n56_policy *policy, size_t i,
 		if (!in[g])
 			continue;
 		if (label[g] >= 0 && label[g] != (int)dom) {
-			snprintf(msg, sizeof(msg), "GPU %d of %s is already in "
-				 "domain '%s'; a GPU belongs to one domain", g,
-				 host, policy->topology.islands[label[g]].domain);
+			snprintf(msg, sizeof(msg),
+				 "GPU %d of %s is already in "
+				 "domain '%s'; a GPU belongs to one domain",
+				 g, host,
+				 policy->topology.islands[label[g]].domain);
 			return map_error(policy, e, i, "gpus", msg, err,
 					 errlen);
 		}
@@ -247,20 +250,20 @@ static int label_entry(const struct n56_policy *policy, size_t i,
 
 /* The host is in the map: GPUs of no domain become islands of their own,
  * the domain's node count is checked, and the facts say where from. */
-static int map_matched(struct n56_topology *t,
-		       const struct n56_policy *policy, const char *host,
-		       int *label, char *err, size_t errlen)
+static int map_matched(struct n56_topology *t, const struct n56_policy *policy,
+		       const char *host, int *label, char *err, size_t errlen)
 {
 	const char *from = policy->topology.islands_from;
-	const char *file = from ? from : policy->path ? policy->path :
-				  "policy";
+	const char *file = from ? from : policy->path ? policy->path : "policy";
 	char msg[512];
 
 	for (int g = 0; g < t->ngpus; g++)
 		if (label[g] < 0) {
 			label[g] = (int)policy->topology.nislands + g;
-			n56_topo_fact(t, "admin map: GPU %d of '%s' is in no "
-					 "domain: an island of its own", g, host);
+			n56_topo_fact(t,
+				      "admin map: GPU %d of '%s' is in no "
+				      "domain: an island of its own",
+				      g, host);
 		}
 	if (domain_node_count(t, policy, msg, sizeof(msg)) < 0) {
 		n56_error_at(err, errlen, file, N56_NOPOS, "%s%s",
@@ -274,12 +277,15 @@ static int map_matched(struct n56_topology *t,
 			snprintf(err, errlen, "out of memory");
 			return -1;
 		}
-	n56_topo_fact(t, "islands: %s of %s for host '%s' (domain %s, %d "
-			 "node%s per domain)",
+	n56_topo_fact(t,
+		      "islands: %s of %s for host '%s' (domain %s, %d "
+		      "node%s per domain)",
 		      from ? "slurm-block" : "admin-map",
-		      from ? from : policy->path ? policy->path :
-		      "the site policy", host, t->domain ? t->domain : "-",
-		      t->nodes_per_domain, t->nodes_per_domain == 1 ? "" : "s");
+		      from	     ? from
+		      : policy->path ? policy->path
+				     : "the site policy",
+		      host, t->domain ? t->domain : "-", t->nodes_per_domain,
+		      t->nodes_per_domain == 1 ? "" : "s");
 	return 1;
 }
 
@@ -406,8 +412,8 @@ static int switch_transforms(hwloc_topology_t h, struct hwloc_distances_s *d)
 int n56_islands_distances(struct n56_topology *t, hwloc_obj_t *gpu_obj,
 			  int *label)
 {
-	static const char *const names[] = {"NVLinkBandwidth",
-					    "XGMIBandwidth"};
+	static const char *const names[] = { "NVLinkBandwidth",
+					     "XGMIBandwidth" };
 	int *up = malloc(sizeof(int) * (t->ngpus ? t->ngpus : 1));
 	int used = 0;
 
@@ -428,8 +434,8 @@ int n56_islands_distances(struct n56_topology *t, hwloc_obj_t *gpu_obj,
 			free(up);
 			return -1;
 		}
-		if (hwloc_distances_get_by_name(t->hwloc, names[k], &nr, d,
-						0) < 0)
+		if (hwloc_distances_get_by_name(t->hwloc, names[k], &nr, d, 0) <
+		    0)
 			nr = 0;
 		for (unsigned i = 0; i < nr; i++) {
 			bool sw = false;
@@ -451,16 +457,16 @@ int n56_islands_distances(struct n56_topology *t, hwloc_obj_t *gpu_obj,
 			m = join_matrix(d[i], gpu_obj, t->ngpus, up);
 			if (m < 0) {
 				for (unsigned j = 0; j < nr; j++)
-					hwloc_distances_release(t->hwloc,
-								d[j]);
+					hwloc_distances_release(t->hwloc, d[j]);
 				free(d);
 				free(up);
 				return -1;
 			}
 			if (m > 0) {
 				used = 1;
-				n56_topo_fact(t, "islands: hwloc-distances "
-						 "%s%s",
+				n56_topo_fact(t,
+					      "islands: hwloc-distances "
+					      "%s%s",
 					      names[k], how);
 			}
 		}
@@ -495,9 +501,10 @@ int n56_islands_pci_switch(struct n56_topology *t, hwloc_obj_t *gpu_obj,
 	}
 	if (!nnv)
 		return 0;
-	n56_topo_fact(t, "islands: pci-switch: %d NVSwitch function%s (PCI "
-			 "10de class 0680) on the bus; the %d NVIDIA GPUs "
-			 "share them",
+	n56_topo_fact(t,
+		      "islands: pci-switch: %d NVSwitch function%s (PCI "
+		      "10de class 0680) on the bus; the %d NVIDIA GPUs "
+		      "share them",
 		      nsw, nsw == 1 ? "" : "s", nnv);
 	return 1;
 }

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef int nvml_return;         /* nvmlReturn_t: 0 = NVML_SUCCESS */
+typedef int nvml_return;	      /* nvmlReturn_t: 0 = NVML_SUCCESS */
 typedef struct nvml_dev *nvml_device; /* nvmlDevice_t */
 
 struct nvml_pci_info { /* nvmlPciInfo_t (v3 call) */
@@ -47,7 +47,7 @@ struct nvml_fabric_info_v2 { /* nvmlGpuFabricInfo_v2_t */
 #define NVML_NVLINK_DEVICE_TYPE_GPU 0
 #define NVML_NVLINK_DEVICE_TYPE_SWITCH 2
 #define NVML_GPU_FABRIC_STATE_COMPLETED 3
-#define NVML_FABRIC_INFO_V2                                                    \
+#define NVML_FABRIC_INFO_V2 \
 	((unsigned int)(sizeof(struct nvml_fabric_info_v2) | (2u << 24)))
 /* NVML_NVLINK_MAX_LINKS is 18 up to Blackwell; ask a few more and stop at
  * the first link the driver refuses. */
@@ -98,13 +98,13 @@ static int nvml_open(struct nvml *n, const char *library, char *why,
 	}
 	/* dlsym returns void *; the casts through a union keep -Wpedantic
 	 * quiet about object-to-function pointer conversion. */
-#define SYM(field, name)                                                       \
-	do {                                                                   \
-		union {                                                        \
-			void *p;                                               \
-			__typeof__(n->field) f;                                \
-		} u = {.p = dlsym(n->lib, name)};                              \
-		n->field = u.f;                                                \
+#define SYM(field, name)                            \
+	do {                                        \
+		union {                             \
+			void *p;                    \
+			__typeof__(n->field) f;     \
+		} u = { .p = dlsym(n->lib, name) }; \
+		n->field = u.f;                     \
 	} while (0)
 	SYM(init, "nvmlInit_v2");
 	SYM(shutdown, "nvmlShutdown");
@@ -185,7 +185,8 @@ static bool fabric_clique(const struct nvml *n, nvml_device dev, char *out,
 
 	*zero_uuid = false;
 	if (n->fabric_v) {
-		struct nvml_fabric_info_v2 v = {.version = NVML_FABRIC_INFO_V2};
+		struct nvml_fabric_info_v2 v = { .version =
+							 NVML_FABRIC_INFO_V2 };
 
 		if (n->fabric_v(dev, &v) != 0 || v.status != 0 ||
 		    v.state != NVML_GPU_FABRIC_STATE_COMPLETED)
@@ -193,7 +194,7 @@ static bool fabric_clique(const struct nvml *n, nvml_device dev, char *out,
 		memcpy(uuid, v.cluster_uuid, sizeof(uuid));
 		clique = v.clique_id;
 	} else if (n->fabric) {
-		struct nvml_fabric_info v = {0};
+		struct nvml_fabric_info v = { 0 };
 
 		if (n->fabric(dev, &v) != 0 || v.status != 0 ||
 		    v.state != NVML_GPU_FABRIC_STATE_COMPLETED)
@@ -220,7 +221,7 @@ static bool fabric_clique(const struct nvml *n, nvml_device dev, char *out,
 struct scan {
 	int ngpus;
 	unsigned long *keys; /* hwloc's PCI bus ids, as numbers */
-	int *up;             /* union-find over the GPUs */
+	int *up;	     /* union-find over the GPUs */
 	char (*clique)[80];  /* each GPU's fabric clique, or "" */
 	bool *on_switch;     /* a link to an NVSwitch */
 	int nlinks, nseen, nzero;
@@ -303,14 +304,16 @@ static void scan_device(const struct nvml *n, unsigned int d, struct scan *s,
 	pi.bus_id[sizeof(pi.bus_id) - 1] = '\0';
 	g = find_gpu(s->keys, s->ngpus, pi.bus_id);
 	if (g < 0) {
-		add_fact(out->facts, sizeof(out->facts), "nvml: device %u (%s) "
-			 "is not among hwloc's GPUs; ignored", d, pi.bus_id);
+		add_fact(out->facts, sizeof(out->facts),
+			 "nvml: device %u (%s) "
+			 "is not among hwloc's GPUs; ignored",
+			 d, pi.bus_id);
 		return;
 	}
 	s->nseen++;
 	if (out->name) {
-		if (n->name && n->name(dev, out->name[g],
-				       sizeof(out->name[g])) != 0)
+		if (n->name &&
+		    n->name(dev, out->name[g], sizeof(out->name[g])) != 0)
 			out->name[g][0] = '\0';
 		out->name[g][sizeof(out->name[g]) - 1] = '\0';
 	}
@@ -349,8 +352,8 @@ static void scan_islands(struct scan *s, struct n56_nvml_found *out)
 	if (s->nzero)
 		add_fact(out->facts, sizeof(out->facts),
 			 "nvml: fabric info with an all-zero cluster UUID on "
-			 "%d GPU%s: no multi-node NVLink", s->nzero,
-			 s->nzero == 1 ? "" : "s");
+			 "%d GPU%s: no multi-node NVLink",
+			 s->nzero, s->nzero == 1 ? "" : "s");
 	if (out->domain[0])
 		add_fact(out->facts, sizeof(out->facts),
 			 "nvml: multi-node NVLink clique %s (nodes per domain "

@@ -24,8 +24,8 @@ struct n56_placer {
 	int gpus;
 	int nislands;
 	int nodes_per_domain;
-	int local_gpu[N56_MAX_GPUS_PER_NODE]; /* local rank -> CUDA index */
-	int gpu_local[N56_MAX_GPUS_PER_NODE]; /* CUDA index -> local rank */
+	int local_gpu[N56_MAX_GPUS_PER_NODE];  /* local rank -> CUDA index */
+	int gpu_local[N56_MAX_GPUS_PER_NODE];  /* CUDA index -> local rank */
 	int gpu_island[N56_MAX_GPUS_PER_NODE]; /* CUDA index -> node island */
 	/* n56_placer_set_node_domains: the first island id of each node,
 	 * and whether the node is one island (of a domain); NULL before. */
@@ -49,27 +49,29 @@ static void append(char *buf, size_t len, const char *fmt, ...)
 	va_end(ap);
 }
 
-static int check_parallel(const struct n56_parallel *par, long world,
-			  char *err, size_t errlen)
+static int check_parallel(const struct n56_parallel *par, long world, char *err,
+			  size_t errlen)
 {
 	const struct {
 		const char *name;
 		long v;
 	} sizes[] = {
-		{"tp", par->tp}, {"cp", par->cp}, {"ep", par->ep},
-		{"etp", par->etp}, {"dp", par->dp}, {"pp", par->pp},
+		{ "tp", par->tp },   { "cp", par->cp }, { "ep", par->ep },
+		{ "etp", par->etp }, { "dp", par->dp }, { "pp", par->pp },
 	};
 
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		if (sizes[i].v < 1) {
 			n56_set_err(err, errlen,
-				"%s is %ld; every parallel size must be at "
-				"least 1", sizes[i].name, sizes[i].v);
+				    "%s is %ld; every parallel size must be at "
+				    "least 1",
+				    sizes[i].name, sizes[i].v);
 			return -1;
 		}
 	}
 	if (par->world != world) {
-		n56_set_err(err, errlen,
+		n56_set_err(
+			err, errlen,
 			"the plan's world size is %ld but the allocation has "
 			"%ld GPUs; plan for the same nodes and GPUs per node",
 			par->world, world);
@@ -80,7 +82,8 @@ static int check_parallel(const struct n56_parallel *par, long world,
 	if (world % par->tp || (world / par->tp) % par->cp ||
 	    (world / par->tp / par->cp) % par->pp ||
 	    world / par->tp / par->cp / par->pp != par->dp) {
-		n56_set_err(err, errlen,
+		n56_set_err(
+			err, errlen,
 			"tp %ld x cp %ld x dp %ld x pp %ld is not the world "
 			"size %ld; make dp = world / (tp*cp*pp)",
 			par->tp, par->cp, par->dp, par->pp, world);
@@ -88,17 +91,19 @@ static int check_parallel(const struct n56_parallel *par, long world,
 	}
 	if (world % par->etp || (world / par->etp) % par->ep ||
 	    (world / par->etp / par->ep) % par->pp) {
-		n56_set_err(err, errlen,
+		n56_set_err(
+			err, errlen,
 			"the expert grid etp %ld x ep %ld x pp %ld does not "
 			"divide the world size %ld; choose etp and ep so that "
-			"etp*ep*pp divides it", par->etp, par->ep, par->pp,
-			world);
+			"etp*ep*pp divides it",
+			par->etp, par->ep, par->pp, world);
 		return -1;
 	}
 	/* Megatron asserts this when PP is not the outermost coordinate:
 	 * otherwise the dense and expert pipeline groups differ. */
 	if (par->pp_before_dp && par->etp * par->ep != par->tp * par->cp) {
-		n56_set_err(err, errlen,
+		n56_set_err(
+			err, errlen,
 			"rank order tp-cp-ep-pp-dp needs the same "
 			"data-parallel size for dense and expert layers, but "
 			"etp*ep is %ld and tp*cp is %ld; use tp-cp-ep-dp-pp "
@@ -109,34 +114,38 @@ static int check_parallel(const struct n56_parallel *par, long world,
 	return 0;
 }
 
-static int check_shape(const struct n56_node_shape *s, char *err,
-		       size_t errlen)
+static int check_shape(const struct n56_node_shape *s, char *err, size_t errlen)
 {
 	if (s->gpus < 1 || s->gpus > N56_MAX_GPUS_PER_NODE) {
 		n56_set_err(err, errlen,
-			"a node has %d GPUs; placement handles 1 to %d",
-			s->gpus, N56_MAX_GPUS_PER_NODE);
+			    "a node has %d GPUs; placement handles 1 to %d",
+			    s->gpus, N56_MAX_GPUS_PER_NODE);
 		return -1;
 	}
 	if (s->nislands < 1 || s->nislands > s->gpus) {
-		n56_set_err(err, errlen,
+		n56_set_err(
+			err, errlen,
 			"the node shape has %d islands for %d GPUs; it needs "
-			"1 to %d", s->nislands, s->gpus, s->gpus);
+			"1 to %d",
+			s->nislands, s->gpus, s->gpus);
 		return -1;
 	}
 	for (int g = 0; g < s->gpus; g++) {
 		if (s->island_of[g] < 0 || s->island_of[g] >= s->nislands) {
-			n56_set_err(err, errlen,
+			n56_set_err(
+				err, errlen,
 				"GPU %d is in island %d, outside 0..%d; number "
-				"the islands from 0", g, s->island_of[g],
-				s->nislands - 1);
+				"the islands from 0",
+				g, s->island_of[g], s->nislands - 1);
 			return -1;
 		}
 	}
 	if (s->nodes_per_domain < 0) {
-		n56_set_err(err, errlen,
+		n56_set_err(
+			err, errlen,
 			"nodes_per_domain is %d; use 1 for islands that stop "
-			"at the node", s->nodes_per_domain);
+			"at the node",
+			s->nodes_per_domain);
 		return -1;
 	}
 	return 0;
@@ -159,9 +168,8 @@ static void island_order(const int *size, int n, long tp, int *order)
 			bool cur_whole = size[cur] % tp == 0;
 			bool prev_whole = size[prev] % tp == 0;
 
-			if (cur_whole == prev_whole
-				    ? size[cur] <= size[prev]
-				    : !cur_whole)
+			if (cur_whole == prev_whole ? size[cur] <= size[prev]
+						    : !cur_whole)
 				break;
 			order[j] = prev;
 			j--;
@@ -171,8 +179,7 @@ static void island_order(const int *size, int n, long tp, int *order)
 }
 
 /* "0,1 | 2,3" or "0-3 | 4-7": each island's GPUs in CUDA order. */
-static void describe_islands(const struct n56_placer *pl, char *buf,
-			     size_t len)
+static void describe_islands(const struct n56_placer *pl, char *buf, size_t len)
 {
 	for (int i = 0; i < pl->nislands; i++) {
 		int run_start = -1, prev = -1;
@@ -220,8 +227,11 @@ static void describe_sizes(const int *size, int n, char *buf, size_t len)
 	}
 	append(buf, len, "islands of ");
 	for (int i = 0; i < n; i++)
-		append(buf, len, "%s%d", i == 0 ? "" : i == n - 1 ? " and " :
-			", ", size[i]);
+		append(buf, len, "%s%d",
+		       i == 0	    ? ""
+		       : i == n - 1 ? " and "
+				    : ", ",
+		       size[i]);
 }
 
 /* Whether every run of `group` consecutive ranks, aligned at multiples of
@@ -249,24 +259,23 @@ static bool groups_in_island(const struct n56_placer *pl, const int *size,
 		snprintf(why, whylen,
 			 "%s %ld does not divide the %ld GPUs of an NVLink "
 			 "domain (%d nodes x %ld GPUs), so some %s groups "
-			 "cross domains", what, group, domain,
-			 pl->nodes_per_domain, g, what);
+			 "cross domains",
+			 what, group, domain, pl->nodes_per_domain, g, what);
 		return false;
 	}
 	describe_islands(pl, islands, sizeof(islands));
 	if (group > g) {
 		snprintf(why, whylen,
 			 "%s %ld spans %ld nodes of %ld GPUs, and NVLink "
-			 "islands stop at the node (islands: GPUs %s)", what,
-			 group,
-			 (group + g - 1) / g, g, islands);
+			 "islands stop at the node (islands: GPUs %s)",
+			 what, group, (group + g - 1) / g, g, islands);
 		return false;
 	}
 	if (g % group) {
 		snprintf(why, whylen,
 			 "%s %ld does not divide the %ld GPUs of a node, so "
-			 "some %s groups straddle two nodes", what, group, g,
-			 what);
+			 "some %s groups straddle two nodes",
+			 what, group, g, what);
 		return false;
 	}
 	{
@@ -291,8 +300,8 @@ static bool groups_in_island(const struct n56_placer *pl, const int *size,
 		if (biggest < group)
 			snprintf(why, whylen,
 				 "%s %ld needs islands of at least %ld GPUs; "
-				 "this node has %s (GPUs %s)", what, group,
-				 group, sizes, islands);
+				 "this node has %s (GPUs %s)",
+				 what, group, group, sizes, islands);
 		else
 			snprintf(why, whylen,
 				 "%s %ld needs islands whose sizes are "
@@ -308,24 +317,27 @@ int n56_placer_new(const struct n56_parallel *par,
 		   char *err, size_t errlen)
 {
 	struct n56_placer *pl = NULL;
-	struct n56_place_report r = {0};
-	int size[N56_MAX_GPUS_PER_NODE] = {0};
+	struct n56_place_report r = { 0 };
+	int size[N56_MAX_GPUS_PER_NODE] = { 0 };
 	int order[N56_MAX_GPUS_PER_NODE];
 	int rc = -1;
 
 	if (out)
 		*out = NULL;
 	if (!par || !shape || !out) {
-		n56_set_err(err, errlen, "placement needs the parallel sizes, "
-			"a node shape and a result pointer");
+		n56_set_err(err, errlen,
+			    "placement needs the parallel sizes, "
+			    "a node shape and a result pointer");
 		goto out;
 	}
 	if (check_shape(shape, err, errlen) < 0)
 		goto out;
 	/* The bound keeps node * islands inside an int island id. */
 	if (nodes < 1 || nodes > N56_MAX_NODES) {
-		n56_set_err(err, errlen, "the allocation has %ld nodes; "
-			"placement needs 1 to %ld", nodes, N56_MAX_NODES);
+		n56_set_err(err, errlen,
+			    "the allocation has %ld nodes; "
+			    "placement needs 1 to %ld",
+			    nodes, N56_MAX_NODES);
 		goto out;
 	}
 	if (check_parallel(par, nodes * shape->gpus, err, errlen) < 0)
@@ -340,8 +352,8 @@ int n56_placer_new(const struct n56_parallel *par,
 	pl->nodes = nodes;
 	pl->gpus = shape->gpus;
 	pl->nislands = shape->nislands;
-	pl->nodes_per_domain = shape->nodes_per_domain > 1 ?
-		shape->nodes_per_domain : 1;
+	pl->nodes_per_domain =
+		shape->nodes_per_domain > 1 ? shape->nodes_per_domain : 1;
 	for (int g = 0; g < shape->gpus; g++) {
 		pl->gpu_island[g] = shape->island_of[g];
 		size[shape->island_of[g]]++;
@@ -358,15 +370,14 @@ int n56_placer_new(const struct n56_parallel *par,
 				}
 	}
 
-	r.tp_in_island = groups_in_island(pl, size, order, par->tp, "tp",
-					  r.why, sizeof(r.why));
+	r.tp_in_island = groups_in_island(pl, size, order, par->tp, "tp", r.why,
+					  sizeof(r.why));
 	{
 		char ep_why[sizeof(r.why)] = "";
 
-		r.ep_in_island = groups_in_island(pl, size, order,
-						  par->etp * par->ep,
-						  "etp*ep", ep_why,
-						  sizeof(ep_why));
+		r.ep_in_island =
+			groups_in_island(pl, size, order, par->etp * par->ep,
+					 "etp*ep", ep_why, sizeof(ep_why));
 		if (r.tp_in_island && !r.ep_in_island)
 			memcpy(r.why, ep_why, sizeof(r.why));
 	}
@@ -412,9 +423,9 @@ static long first_crossing(const struct n56_placer *pl, const long *domain,
 
 /* The verdict for groups of `group` ranks under per-node domains. */
 static bool groups_in_domains(struct n56_placer *pl, const long *domain,
-			      bool any_free, const int *size,
-			      const int *order, long group, const char *what,
-			      char *why, size_t whylen)
+			      bool any_free, const int *size, const int *order,
+			      long group, const char *what, char *why,
+			      size_t whylen)
 {
 	long i = first_crossing(pl, domain, group);
 	int npd = pl->nodes_per_domain;
@@ -427,9 +438,9 @@ static bool groups_in_domains(struct n56_placer *pl, const long *domain,
 
 		snprintf(why, whylen,
 			 "%s %ld: the group of ranks %ld-%ld spans nodes %ld "
-			 "and %ld, which are not in one NVLink domain", what,
-			 group, r / group * group, r / group * group + group - 1,
-			 i, i + 1);
+			 "and %ld, which are not in one NVLink domain",
+			 what, group, r / group * group,
+			 r / group * group + group - 1, i, i + 1);
 		return false;
 	}
 	if (!any_free)
@@ -443,20 +454,22 @@ static bool groups_in_domains(struct n56_placer *pl, const long *domain,
 }
 
 int n56_placer_set_node_domains(struct n56_placer *pl, const long *domain,
-				long n, struct n56_place_report *rep,
-				char *err, size_t errlen)
+				long n, struct n56_place_report *rep, char *err,
+				size_t errlen)
 {
-	int size[N56_MAX_GPUS_PER_NODE] = {0};
+	int size[N56_MAX_GPUS_PER_NODE] = { 0 };
 	int order[N56_MAX_GPUS_PER_NODE];
-	struct n56_place_report r = {0};
+	struct n56_place_report r = { 0 };
 	long maxdom = -1, next = 0;
 	bool any_free = false;
 	int *base = NULL, *id = NULL;
 	unsigned char *whole = NULL;
 
 	if (!pl || !domain || n < 1 || n != pl->nodes) {
-		n56_set_err(err, errlen, "node domains: %ld nodes given for a "
-			"placement of %ld", n, pl ? pl->nodes : 0);
+		n56_set_err(err, errlen,
+			    "node domains: %ld nodes given for a "
+			    "placement of %ld",
+			    n, pl ? pl->nodes : 0);
 		return -1;
 	}
 	for (long i = 0; i < n; i++) {
@@ -465,8 +478,10 @@ int n56_placer_set_node_domains(struct n56_placer *pl, const long *domain,
 		any_free = any_free || domain[i] < 0;
 	}
 	if (maxdom >= (long)INT_MAX / 2) {
-		n56_set_err(err, errlen, "node domains: domain %ld is out of "
-			"range", maxdom);
+		n56_set_err(err, errlen,
+			    "node domains: domain %ld is out of "
+			    "range",
+			    maxdom);
 		return -1;
 	}
 	base = malloc(sizeof(*base) * (size_t)n);
@@ -496,8 +511,9 @@ int n56_placer_set_node_domains(struct n56_placer *pl, const long *domain,
 			free(base);
 			free(whole);
 			free(id);
-			n56_set_err(err, errlen, "node domains: too many "
-				"islands");
+			n56_set_err(err, errlen,
+				    "node domains: too many "
+				    "islands");
 			return -1;
 		}
 		base[i] = (int)next;
@@ -508,17 +524,16 @@ int n56_placer_set_node_domains(struct n56_placer *pl, const long *domain,
 	for (int g = 0; g < pl->gpus; g++)
 		size[pl->gpu_island[g]]++;
 	island_order(size, pl->nislands, pl->par.tp, order);
-	r.tp_in_island = groups_in_domains(pl, domain, any_free, size, order,
-					   pl->par.tp, "tp", r.why,
-					   sizeof(r.why));
+	r.tp_in_island =
+		groups_in_domains(pl, domain, any_free, size, order, pl->par.tp,
+				  "tp", r.why, sizeof(r.why));
 	{
 		char ep_why[sizeof(r.why)] = "";
 
-		r.ep_in_island = groups_in_domains(pl, domain, any_free, size,
-						   order,
-						   pl->par.etp * pl->par.ep,
-						   "etp*ep", ep_why,
-						   sizeof(ep_why));
+		r.ep_in_island =
+			groups_in_domains(pl, domain, any_free, size, order,
+					  pl->par.etp * pl->par.ep, "etp*ep",
+					  ep_why, sizeof(ep_why));
 		if (r.tp_in_island && !r.ep_in_island)
 			memcpy(r.why, ep_why, sizeof(r.why));
 	}
@@ -552,9 +567,10 @@ void n56_place_rank(const struct n56_placer *pl, long rank,
 	out->local_rank = (int)(rank % pl->gpus);
 	out->gpu = pl->local_gpu[out->local_rank];
 	if (pl->node_island)
-		out->island = pl->node_island[out->node] +
-			      (pl->node_whole[out->node] ? 0 :
-			       pl->gpu_island[out->gpu]);
+		out->island =
+			pl->node_island[out->node] +
+			(pl->node_whole[out->node] ? 0
+						   : pl->gpu_island[out->gpu]);
 	else if (pl->nodes_per_domain > 1)
 		out->island = (int)(out->node / pl->nodes_per_domain);
 	else
@@ -609,8 +625,8 @@ int n56_visible_devices(const struct n56_placer *pl, char *buf, size_t len)
 		return -1;
 	buf[0] = '\0';
 	for (int l = 0; l < pl->gpus; l++) {
-		int n = snprintf(buf + used, len - used, "%s%d",
-				 l ? "," : "", pl->local_gpu[l]);
+		int n = snprintf(buf + used, len - used, "%s%d", l ? "," : "",
+				 pl->local_gpu[l]);
 
 		if (n < 0 || (size_t)n >= len - used) {
 			buf[0] = '\0';

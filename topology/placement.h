@@ -29,10 +29,10 @@ struct n56_node_shape {
 
 struct n56_rank_place {
 	long rank;
-	long node;       /* 0-based index in the job's node list */
-	int local_rank;  /* index among the node's ranks */
-	int gpu;         /* CUDA index on the node */
-	int island;      /* global island id (domain-wide for multi-node) */
+	long node;	/* 0-based index in the job's node list */
+	int local_rank; /* index among the node's ranks */
+	int gpu;	/* CUDA index on the node */
+	int island;	/* global island id (domain-wide for multi-node) */
 	long tp, cp, ep, etp, dp, edp, pp;
 };
 
@@ -43,7 +43,7 @@ struct n56_place_report {
 	bool tp_in_island;     /* every TP group inside one island */
 	bool ep_in_island;     /* every group of etp*ep expert ranks too */
 	bool pp_in_node_order; /* stage p+1 never on an earlier node */
-	char why[512];         /* the first broken rule; "" when none */
+	char why[512];	       /* the first broken rule; "" when none */
 };
 
 /* Checks and precomputes (O(gpus)); must succeed before the calls below.
@@ -64,8 +64,8 @@ void n56_placer_free(struct n56_placer *pl);
  * domain, or when it lies in one island of a node of no domain. -1 with
  * a message on bad input or when out of memory. */
 int n56_placer_set_node_domains(struct n56_placer *pl, const long *domain,
-				long n, struct n56_place_report *rep,
-				char *err, size_t errlen);
+				long n, struct n56_place_report *rep, char *err,
+				size_t errlen);
 /* One rank's placement: O(1) in the world size, no allocation. */
 void n56_place_rank(const struct n56_placer *pl, long rank,
 		    struct n56_rank_place *out);

@@ -7,8 +7,7 @@
 
 #include <stdio.h>
 
-int n56_policy_check_topology(const struct n56_policy *p,
-			      struct n56_diags *d)
+int n56_policy_check_topology(const struct n56_policy *p, struct n56_diags *d)
 {
 	int rc = 0;
 
@@ -21,8 +20,7 @@ int n56_policy_check_topology(const struct n56_policy *p,
 		 * some name: an entry must name real hosts. */
 		if (n56_hostlist_count_strict(e->nodes, err, sizeof(err)) < 0) {
 			n56_diag_add(d, p->path ? p->path : "policy", e->pos,
-				     "topology.islands[%zu].nodes: %s", i,
-				     err);
+				     "topology.islands[%zu].nodes: %s", i, err);
 			rc = -1;
 		}
 	}

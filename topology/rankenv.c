@@ -70,7 +70,7 @@ int n56_rank_env(const struct n56_plan *plan, const struct n56_placer *pl,
 {
 	static const char placed[] = "placement of this rank";
 	struct n56_rank_place p;
-	struct n56_env e = {0};
+	struct n56_env e = { 0 };
 	size_t cap = 0;
 	char devices[N56_MAX_GPUS_PER_NODE * 3 + 1];
 	const char *nic_env = NULL;
@@ -80,24 +80,29 @@ int n56_rank_env(const struct n56_plan *plan, const struct n56_placer *pl,
 	if (out)
 		memset(out, 0, sizeof(*out));
 	if (!plan || !pl || !out) {
-		n56_set_err(err, errlen, "the rank environment needs a plan, a "
-			"placement and a result");
+		n56_set_err(err, errlen,
+			    "the rank environment needs a plan, a "
+			    "placement and a result");
 		return -1;
 	}
 	world = n56_placer_parallel(pl)->world;
 	if (rank < 0 || rank >= world) {
-		n56_set_err(err, errlen, "rank %ld is outside 0..%ld of the plan",
-			rank, world - 1);
+		n56_set_err(err, errlen,
+			    "rank %ld is outside 0..%ld of the plan", rank,
+			    world - 1);
 		return -1;
 	}
 	if (!master_addr || !*master_addr) {
-		n56_set_err(err, errlen, "no master address: pass the first host "
-			"of the job's node list");
+		n56_set_err(err, errlen,
+			    "no master address: pass the first host "
+			    "of the job's node list");
 		return -1;
 	}
 	if (master_port < 1 || master_port > 65535) {
-		n56_set_err(err, errlen, "master port %d is outside 1..65535; set "
-			"record.master_port in the site policy", master_port);
+		n56_set_err(err, errlen,
+			    "master port %d is outside 1..65535; set "
+			    "record.master_port in the site policy",
+			    master_port);
 		return -1;
 	}
 	if (n56_visible_devices(pl, devices, sizeof(devices)) < 0) {

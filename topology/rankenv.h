@@ -15,7 +15,8 @@
  * message in err on failure. Free with n56_env_clear. */
 int n56_rank_env(const struct n56_plan *plan, const struct n56_placer *pl,
 		 long rank, const char *master_addr, int master_port,
-		 const char *nic, struct n56_env *out, char *err, size_t errlen);
+		 const char *nic, struct n56_env *out, char *err,
+		 size_t errlen);
 void n56_env_clear(struct n56_env *e);
 
 #endif

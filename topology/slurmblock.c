@@ -77,28 +77,31 @@ void n56_slurm_blocks_free(struct n56_slurm_blocks *b)
 /* BlockSizes, as Slurm takes them: the planning base size first, then
  * larger sizes, each the base times a power of two, at most 2^15. One
  * size; 0 when it is good, else the diagnostic is added. */
-static int check_size(struct n56_diags *d, const char *file,
-		      struct n56_pos pos, const long *sizes, size_t i)
+static int check_size(struct n56_diags *d, const char *file, struct n56_pos pos,
+		      const long *sizes, size_t i)
 {
 	long base = sizes[0], v = sizes[i], ratio;
 
 	if (v < 1 || v > N56_SLURM_MAX_BLOCK_SIZE) {
-		n56_diag_add(d, file, pos, "BlockSizes: %ld is not a node "
-			     "count (give whole numbers from 1 to %ld)", v,
-			     N56_SLURM_MAX_BLOCK_SIZE);
+		n56_diag_add(d, file, pos,
+			     "BlockSizes: %ld is not a node "
+			     "count (give whole numbers from 1 to %ld)",
+			     v, N56_SLURM_MAX_BLOCK_SIZE);
 		return -1;
 	}
 	if (i == 0)
 		return 0;
 	if (v <= sizes[i - 1]) {
-		n56_diag_add(d, file, pos, "BlockSizes: %ld after %ld: each "
-			     "size must be larger than the one before", v,
-			     sizes[i - 1]);
+		n56_diag_add(d, file, pos,
+			     "BlockSizes: %ld after %ld: each "
+			     "size must be larger than the one before",
+			     v, sizes[i - 1]);
 		return -1;
 	}
 	ratio = v / base;
 	if (v % base || (ratio & (ratio - 1)) || ratio > (1L << 15)) {
-		n56_diag_add(d, file, pos, "BlockSizes: %ld is not the base "
+		n56_diag_add(d, file, pos,
+			     "BlockSizes: %ld is not the base "
 			     "size %ld times a power of two (at most 2^15)",
 			     v, base);
 		return -1;
@@ -145,7 +148,7 @@ static int finish(const char *file, struct raw *r, const char *topology,
 	long sum = 0;
 
 	if (!r->n) {
-		n56_diag_add(d, file, (struct n56_pos){0, 0},
+		n56_diag_add(d, file, (struct n56_pos){ 0, 0 },
 			     "no block: island_source slurm-block reads "
 			     "topology/block's blocks (BlockName=NAME "
 			     "Nodes=HOSTLIST lines; topology.conf(5))");
@@ -156,7 +159,8 @@ static int finish(const char *file, struct raw *r, const char *topology,
 	    !(b->file = strdup(file)) ||
 	    (topology && !(b->topology = strdup(topology)))) {
 		n56_slurm_blocks_free(b);
-		n56_diag_add(d, file, (struct n56_pos){0, 0}, "out of memory");
+		n56_diag_add(d, file, (struct n56_pos){ 0, 0 },
+			     "out of memory");
 		return -1;
 	}
 	for (size_t i = 0; i < r->n && d->n - before < N56_MAX_ERRORS; i++) {
@@ -165,7 +169,8 @@ static int finish(const char *file, struct raw *r, const char *topology,
 
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(r->v[j].name, rb->name)) {
-				n56_diag_add(d, file, rb->pos, "block '%s' is "
+				n56_diag_add(d, file, rb->pos,
+					     "block '%s' is "
 					     "already defined on line %d",
 					     rb->name, r->v[j].pos.line);
 				break;
@@ -173,7 +178,8 @@ static int finish(const char *file, struct raw *r, const char *topology,
 		if (!rb->nodes)
 			continue;
 		if (strpbrk(rb->nodes, " \t")) {
-			n56_diag_add(d, file, rb->nodes_pos, "block '%s': "
+			n56_diag_add(d, file, rb->nodes_pos,
+				     "block '%s': "
 				     "nodes '%s' has a space (write a Slurm "
 				     "hostlist such as n[1-18] or n1,n2)",
 				     rb->name, rb->nodes);
@@ -202,17 +208,16 @@ static int finish(const char *file, struct raw *r, const char *topology,
 				first = false;
 			}
 		if (!f || fclose(f)) {
-			n56_diag_add(d, file, (struct n56_pos){0, 0},
+			n56_diag_add(d, file, (struct n56_pos){ 0, 0 },
 				     "out of memory");
 			goto out;
 		}
-		distinct = *all ? distinct_count(all, msg, sizeof(msg))
-				: 0;
+		distinct = *all ? distinct_count(all, msg, sizeof(msg)) : 0;
 		if (distinct < 0) {
-			n56_diag_add(d, file, (struct n56_pos){0, 0}, "%s",
+			n56_diag_add(d, file, (struct n56_pos){ 0, 0 }, "%s",
 				     msg);
 		} else if (distinct == 0) {
-			n56_diag_add(d, file, (struct n56_pos){0, 0},
+			n56_diag_add(d, file, (struct n56_pos){ 0, 0 },
 				     "no block names a node (Nodes=)");
 		} else if (distinct < sum) {
 			for (size_t i = 1; i < r->n && d->n == before; i++) {
@@ -226,12 +231,13 @@ static int finish(const char *file, struct raw *r, const char *topology,
 						     r->v[j].nodes,
 						     r->v[i].nodes) < 0)
 						two = NULL;
-					c = two ? distinct_count(
-							  two, msg, sizeof(msg))
+					c = two ? distinct_count(two, msg,
+								 sizeof(msg))
 						: -1;
 					free(two);
 					if (c < 0 ||
-					    c == b->v[i].nnodes + b->v[j].nnodes)
+					    c == b->v[i].nnodes +
+							    b->v[j].nnodes)
 						continue;
 					n56_diag_add(
 						d, file, r->v[i].nodes_pos,
@@ -289,7 +295,7 @@ static bool too_many(const struct conf *c)
 
 static struct n56_pos at(const struct lchar *l)
 {
-	return (struct n56_pos){l->line, l->col};
+	return (struct n56_pos){ l->line, l->col };
 }
 
 /* "BlockName" etc., as written, for messages. */
@@ -316,8 +322,10 @@ static void conf_sizes(struct conf *c, const struct lchar *v, size_t n,
 	size_t i = 0;
 
 	if (c->r.sizes_line) {
-		n56_diag_add(c->d, c->file, keypos, "BlockSizes is already "
-			     "set on line %d", c->r.sizes_line);
+		n56_diag_add(c->d, c->file, keypos,
+			     "BlockSizes is already "
+			     "set on line %d",
+			     c->r.sizes_line);
 		return;
 	}
 	c->r.sizes_line = keypos.line;
@@ -337,8 +345,7 @@ static void conf_sizes(struct conf *c, const struct lchar *v, size_t n,
 			return;
 		}
 		for (size_t k = s; k < i; k++) {
-			if (v[k].c < '0' || v[k].c > '9' ||
-			    val > (1L << 40)) {
+			if (v[k].c < '0' || v[k].c > '9' || val > (1L << 40)) {
 				digits = false;
 				break;
 			}
@@ -347,15 +354,18 @@ static void conf_sizes(struct conf *c, const struct lchar *v, size_t n,
 		if (!digits) {
 			char *t = text_of(v + s, i - s);
 
-			n56_diag_add(c->d, c->file, at(&v[s]), "BlockSizes: "
+			n56_diag_add(c->d, c->file, at(&v[s]),
+				     "BlockSizes: "
 				     "'%s' is not a node count (write sizes "
-				     "such as 18,36,72)", t ? t : "");
+				     "such as 18,36,72)",
+				     t ? t : "");
 			free(t);
 			c->r.nsizes = 0;
 			return;
 		}
 		if (c->r.nsizes == N56_SLURM_MAX_BLOCK_SIZES) {
-			n56_diag_add(c->d, c->file, at(&v[s]), "BlockSizes: "
+			n56_diag_add(c->d, c->file, at(&v[s]),
+				     "BlockSizes: "
 				     "more than %d sizes",
 				     N56_SLURM_MAX_BLOCK_SIZES);
 			c->r.nsizes = 0;
@@ -398,7 +408,8 @@ static bool conf_include(struct conf *c, const struct lchar *l, size_t i,
 		k++;
 	if (k < 7)
 		return false;
-	n56_diag_add(c->d, c->file, at(&l[i]), "Include is not followed "
+	n56_diag_add(c->d, c->file, at(&l[i]),
+		     "Include is not followed "
 		     "here: give the file that holds the blocks with "
 		     "topology.slurm_topology_file in the site policy");
 	return true;
@@ -419,8 +430,8 @@ static void pair_clear(struct pair *p)
 }
 
 /* The key at l[*i] up to its '=': 0, or -1 when said. */
-static int pair_key(struct conf *c, const struct lchar *l, size_t n,
-		    size_t *i, struct pair *p)
+static int pair_key(struct conf *c, const struct lchar *l, size_t n, size_t *i,
+		    struct pair *p)
 {
 	size_t ks = *i, ke;
 
@@ -432,23 +443,29 @@ static int pair_key(struct conf *c, const struct lchar *l, size_t n,
 	if (ke == ks) {
 		char *t = text_of(l + ks, n - ks > 24 ? 24 : n - ks);
 
-		n56_diag_add(c->d, c->file, p->keypos, "expected Key=Value, "
-			     "got '%s'", t ? t : "");
+		n56_diag_add(c->d, c->file, p->keypos,
+			     "expected Key=Value, "
+			     "got '%s'",
+			     t ? t : "");
 		free(t);
 		return -1;
 	}
 	while (*i < n && isspace((unsigned char)l[*i].c))
 		(*i)++;
 	if (*i + 1 < n && strchr("-*+/", l[*i].c) && l[*i + 1].c == '=') {
-		n56_diag_add(c->d, c->file, at(&l[*i]), "'%c=' is not used in "
+		n56_diag_add(c->d, c->file, at(&l[*i]),
+			     "'%c=' is not used in "
 			     "topology/block's topology.conf (write "
-			     "Key=Value)", l[*i].c);
+			     "Key=Value)",
+			     l[*i].c);
 		return -1;
 	}
 	p->key = text_of(l + ks, ke - ks);
 	if (*i == n || l[*i].c != '=') {
-		n56_diag_add(c->d, c->file, p->keypos, "'%s' without '=': "
-			     "expected Key=Value", p->key ? p->key : "");
+		n56_diag_add(c->d, c->file, p->keypos,
+			     "'%s' without '=': "
+			     "expected Key=Value",
+			     p->key ? p->key : "");
 		return -1;
 	}
 	(*i)++;
@@ -473,7 +490,8 @@ static int pair_value(struct conf *c, const struct lchar *l, size_t n,
 		while (*i < n && l[*i].c != '"')
 			(*i)++;
 		if (*i == n) {
-			n56_diag_add(c->d, c->file, p->valpos, "a quoted value "
+			n56_diag_add(c->d, c->file, p->valpos,
+				     "a quoted value "
 				     "without its closing '\"'");
 			return -1;
 		}
@@ -493,8 +511,10 @@ static int pair_value(struct conf *c, const struct lchar *l, size_t n,
 		return -1;
 	}
 	if (*i < n && !isspace((unsigned char)l[*i].c)) {
-		n56_diag_add(c->d, c->file, at(&l[*i]), "expected a space "
-			     "after the value of %s", p->key);
+		n56_diag_add(c->d, c->file, at(&l[*i]),
+			     "expected a space "
+			     "after the value of %s",
+			     p->key);
 		return -1;
 	}
 	p->val = text_of(l + p->vs, p->ve - p->vs);
@@ -507,7 +527,8 @@ static int pair_value(struct conf *c, const struct lchar *l, size_t n,
 static int pair_block(struct conf *c, struct pair *p, struct raw_block **blk)
 {
 	if (*blk) {
-		n56_diag_add(c->d, c->file, p->keypos, "a second BlockName on "
+		n56_diag_add(c->d, c->file, p->keypos,
+			     "a second BlockName on "
 			     "one line (one block a line)");
 		return -1;
 	}
@@ -529,15 +550,20 @@ static int pair_block(struct conf *c, struct pair *p, struct raw_block **blk)
 static void pair_nodes(struct conf *c, struct pair *p, struct raw_block *blk)
 {
 	if (!blk)
-		n56_diag_add(c->d, c->file, p->keypos, "Nodes outside a "
+		n56_diag_add(c->d, c->file, p->keypos,
+			     "Nodes outside a "
 			     "BlockName line (write BlockName=NAME "
 			     "Nodes=HOSTLIST)");
 	else if (blk->nodes)
-		n56_diag_add(c->d, c->file, p->keypos, "Nodes is already given "
-			     "for block '%s'", blk->name);
+		n56_diag_add(c->d, c->file, p->keypos,
+			     "Nodes is already given "
+			     "for block '%s'",
+			     blk->name);
 	else if (!*p->val)
-		n56_diag_add(c->d, c->file, p->valpos, "block '%s': Nodes is "
-			     "empty", blk->name);
+		n56_diag_add(c->d, c->file, p->valpos,
+			     "block '%s': Nodes is "
+			     "empty",
+			     blk->name);
 	else {
 		blk->nodes = p->val;
 		blk->nodes_pos = p->valpos;
@@ -551,16 +577,22 @@ static void pair_unknown(struct conf *c, const struct pair *p,
 			 const struct raw_block *blk)
 {
 	if (blk)
-		n56_diag_add(c->d, c->file, p->keypos, "unknown key '%s' in a "
-			     "BlockName line (known: Nodes)", p->key);
+		n56_diag_add(c->d, c->file, p->keypos,
+			     "unknown key '%s' in a "
+			     "BlockName line (known: Nodes)",
+			     p->key);
 	else if (other_plugin(p->key))
-		n56_diag_add(c->d, c->file, p->keypos, "%s is %s's: "
+		n56_diag_add(c->d, c->file, p->keypos,
+			     "%s is %s's: "
 			     "island_source slurm-block reads topology/block's "
-			     "BlockName lines", p->key, other_plugin(p->key));
+			     "BlockName lines",
+			     p->key, other_plugin(p->key));
 	else
-		n56_diag_add(c->d, c->file, p->keypos, "unknown key '%s' "
+		n56_diag_add(c->d, c->file, p->keypos,
+			     "unknown key '%s' "
 			     "(topology/block knows BlockName, Nodes and "
-			     "BlockSizes)", p->key);
+			     "BlockSizes)",
+			     p->key);
 }
 
 /* One line of topology.conf: its Key=Value pairs, the first error of the
@@ -622,7 +654,7 @@ int n56_slurm_blocks_parse_conf(const char *name, const char *buf, size_t len,
 				struct n56_slurm_blocks **out,
 				struct n56_diags *d)
 {
-	struct conf c = {.file = name, .d = d, .before = d->n};
+	struct conf c = { .file = name, .d = d, .before = d->n };
 	struct lchar *l = NULL;
 	size_t n = 0, cap = 0, p = 0;
 	int line = 0;
@@ -678,11 +710,11 @@ int n56_slurm_blocks_parse_conf(const char *name, const char *buf, size_t len,
 			cap = ncap;
 		}
 		for (size_t i = ls; i < cut; i++)
-			l[n++] = (struct lchar){buf[i], line,
-						(int)(i - ls + 1)};
+			l[n++] = (struct lchar){ buf[i], line,
+						 (int)(i - ls + 1) };
 		if (more && p < len) {
-			l[n++] = (struct lchar){' ', line,
-						(int)(cut - ls + 1)};
+			l[n++] = (struct lchar){ ' ', line,
+						 (int)(cut - ls + 1) };
 			continue;
 		}
 		conf_line(&c, l, unescape(l, n));
@@ -692,7 +724,8 @@ int n56_slurm_blocks_parse_conf(const char *name, const char *buf, size_t len,
 		conf_line(&c, l, unescape(l, n));
 	free(l);
 	if (c.oom) {
-		n56_diag_add(d, name, (struct n56_pos){0, 0}, "out of memory");
+		n56_diag_add(d, name, (struct n56_pos){ 0, 0 },
+			     "out of memory");
 		goto out;
 	}
 	if (d->n != c.before)
@@ -765,11 +798,13 @@ static void kind_torus3d(struct n56_yctx *y, yaml_node_t *n, const char *path,
 static void read_yblock(struct n56_yctx *y, yaml_node_t *n, const char *path,
 			struct raw *r)
 {
-	struct n56_str name = {0}, nodes = {0};
+	struct n56_str name = { 0 }, nodes = { 0 };
 	const struct n56_ykey keys[] = {
-		{.name = "block", .type = N56_Y_STR, .dst = &name,
-		 .required = true},
-		{.name = "nodes", .type = N56_Y_STR, .dst = &nodes},
+		{ .name = "block",
+		  .type = N56_Y_STR,
+		  .dst = &name,
+		  .required = true },
+		{ .name = "nodes", .type = N56_Y_STR, .dst = &nodes },
 	};
 	size_t before = y->nerr;
 	struct raw_block *b;
@@ -815,18 +850,25 @@ static void walk_yblock(struct n56_yctx *y, yaml_node_t *n, const char *path,
 {
 	struct ytopo *t = dst;
 	const struct n56_ykey keys[] = {
-		{.name = "block_sizes", .type = N56_Y_INTLIST,
-		 .dst = &t->sizes, .min = 1,
-		 .max = N56_SLURM_MAX_BLOCK_SIZE},
-		{.name = "blocks", .type = N56_Y_CUSTOM, .walk = read_yblocks,
-		 .dst = t, .required = true},
+		{ .name = "block_sizes",
+		  .type = N56_Y_INTLIST,
+		  .dst = &t->sizes,
+		  .min = 1,
+		  .max = N56_SLURM_MAX_BLOCK_SIZE },
+		{ .name = "blocks",
+		  .type = N56_Y_CUSTOM,
+		  .walk = read_yblocks,
+		  .dst = t,
+		  .required = true },
 	};
 
 	kind(t, "block");
 	n56_ywalk_map(y, n, path, keys, sizeof(keys) / sizeof(keys[0]));
 	if (t->sizes.n > N56_SLURM_MAX_BLOCK_SIZES) {
-		n56_yerr_at(y, t->sizes.pos, "%s.block_sizes: more than %d "
-			    "sizes", path, N56_SLURM_MAX_BLOCK_SIZES);
+		n56_yerr_at(y, t->sizes.pos,
+			    "%s.block_sizes: more than %d "
+			    "sizes",
+			    path, N56_SLURM_MAX_BLOCK_SIZES);
 		return;
 	}
 	for (size_t i = 0; i < t->sizes.n; i++) {
@@ -845,29 +887,43 @@ static void read_ytopo(struct n56_yctx *y, yaml_node_t *n, const char *path,
 		       struct ytopo *t)
 {
 	const struct n56_ykey keys[] = {
-		{.name = "topology", .type = N56_Y_STR, .dst = &t->name,
-		 .required = true},
-		{.name = "cluster_default", .type = N56_Y_BOOL,
-		 .dst = &t->cluster_default},
-		{.name = "block", .type = N56_Y_MAP, .walk = walk_yblock,
-		 .dst = t},
-		{.name = "tree", .type = N56_Y_CUSTOM, .walk = kind_tree,
-		 .dst = t},
-		{.name = "flat", .type = N56_Y_CUSTOM, .walk = kind_flat,
-		 .dst = t},
-		{.name = "ring", .type = N56_Y_CUSTOM, .walk = kind_ring,
-		 .dst = t},
-		{.name = "torus3d", .type = N56_Y_CUSTOM, .walk = kind_torus3d,
-		 .dst = t},
+		{ .name = "topology",
+		  .type = N56_Y_STR,
+		  .dst = &t->name,
+		  .required = true },
+		{ .name = "cluster_default",
+		  .type = N56_Y_BOOL,
+		  .dst = &t->cluster_default },
+		{ .name = "block",
+		  .type = N56_Y_MAP,
+		  .walk = walk_yblock,
+		  .dst = t },
+		{ .name = "tree",
+		  .type = N56_Y_CUSTOM,
+		  .walk = kind_tree,
+		  .dst = t },
+		{ .name = "flat",
+		  .type = N56_Y_CUSTOM,
+		  .walk = kind_flat,
+		  .dst = t },
+		{ .name = "ring",
+		  .type = N56_Y_CUSTOM,
+		  .walk = kind_ring,
+		  .dst = t },
+		{ .name = "torus3d",
+		  .type = N56_Y_CUSTOM,
+		  .walk = kind_torus3d,
+		  .dst = t },
 	};
 	size_t before = y->nerr;
 
 	t->pos = n56_ypos(n);
 	n56_ywalk_map(y, n, path, keys, sizeof(keys) / sizeof(keys[0]));
 	if (y->nerr == before && t->nkinds != 1)
-		n56_yerr(y, n, "%s: topology '%s' needs exactly one of block, "
-			 "flat, ring, torus3d and tree (it has %d)", path,
-			 t->name.v, t->nkinds);
+		n56_yerr(y, n,
+			 "%s: topology '%s' needs exactly one of block, "
+			 "flat, ring, torus3d and tree (it has %d)",
+			 path, t->name.v, t->nkinds);
 }
 
 /* "a, b, c" of the names of the topologies that are `k` (NULL: all). */
@@ -908,7 +964,8 @@ static struct ytopo *choose(struct n56_yctx *y, struct ydoc *doc,
 			if (strcmp(t->name.v, want))
 				continue;
 			if (strcmp(t->kind, "block")) {
-				n56_yerr_at(y, t->name.pos, "topology '%s' "
+				n56_yerr_at(y, t->name.pos,
+					    "topology '%s' "
 					    "(topology.slurm_topology in %s) "
 					    "is a %s topology, not block",
 					    want, policy, t->kind);
@@ -917,9 +974,11 @@ static struct ytopo *choose(struct n56_yctx *y, struct ydoc *doc,
 			return t;
 		}
 		names_of(doc, NULL, names, sizeof(names));
-		n56_yerr_at(y, (struct n56_pos){0, 0}, "no topology '%s' "
+		n56_yerr_at(y, (struct n56_pos){ 0, 0 },
+			    "no topology '%s' "
 			    "(topology.slurm_topology in %s); the file has: "
-			    "%s", want, policy, names);
+			    "%s",
+			    want, policy, names);
 		return NULL;
 	}
 	for (size_t i = 0; i < doc->n; i++) {
@@ -939,17 +998,20 @@ static struct ytopo *choose(struct n56_yctx *y, struct ydoc *doc,
 	if (nblock == 1)
 		return only;
 	if (!nblock) {
-		n56_yerr_at(y, (struct n56_pos){0, 0}, "no block topology: "
+		n56_yerr_at(y, (struct n56_pos){ 0, 0 },
+			    "no block topology: "
 			    "island_source slurm-block reads the blocks of a "
 			    "topology with block: {block_sizes, blocks} "
 			    "(topology.yaml(5))");
 		return NULL;
 	}
 	names_of(doc, "block", names, sizeof(names));
-	n56_yerr_at(y, (struct n56_pos){0, 0}, "%zu block topologies (%s) "
+	n56_yerr_at(y, (struct n56_pos){ 0, 0 },
+		    "%zu block topologies (%s) "
 		    "and none is the cluster default: name the one whose "
 		    "blocks are NVLink domains with topology.slurm_topology "
-		    "in %s", nblock, names, policy);
+		    "in %s",
+		    nblock, names, policy);
 	return NULL;
 }
 
@@ -958,8 +1020,8 @@ int n56_slurm_blocks_parse_yaml(const char *name, const char *buf, size_t len,
 				struct n56_slurm_blocks **out,
 				struct n56_diags *d)
 {
-	struct n56_yctx y = {.file = name, .top = "topology.yaml", .d = d};
-	struct ydoc doc = {0};
+	struct n56_yctx y = { .file = name, .top = "topology.yaml", .d = d };
+	struct ydoc doc = { 0 };
 	yaml_node_t *root;
 	struct ytopo *t;
 	int rc = -1;
@@ -968,14 +1030,17 @@ int n56_slurm_blocks_parse_yaml(const char *name, const char *buf, size_t len,
 	if (n56_yload_doc(&y, buf, len, &root) < 0)
 		goto out;
 	if (!root) {
-		n56_yerr_at(&y, (struct n56_pos){0, 0}, "empty topology.yaml: "
+		n56_yerr_at(&y, (struct n56_pos){ 0, 0 },
+			    "empty topology.yaml: "
 			    "expected a list of topologies (- topology: NAME "
 			    "with block: {block_sizes, blocks})");
 		goto out;
 	}
 	if (root->type != YAML_SEQUENCE_NODE) {
-		n56_yerr(&y, root, "expected a list of topologies (- topology: "
-			 "NAME ...) at the top, got %s", n56_ynode_kind(root));
+		n56_yerr(&y, root,
+			 "expected a list of topologies (- topology: "
+			 "NAME ...) at the top, got %s",
+			 n56_ynode_kind(root));
 		goto out;
 	}
 	doc.n = (size_t)(root->data.sequence.items.top -
@@ -989,24 +1054,27 @@ int n56_slurm_blocks_parse_yaml(const char *name, const char *buf, size_t len,
 		char path[32];
 
 		snprintf(path, sizeof(path), "[%zu]", i);
-		read_ytopo(&y, yaml_document_get_node(
-				       &y.doc,
-				       root->data.sequence.items.start[i]),
+		read_ytopo(&y,
+			   yaml_document_get_node(
+				   &y.doc, root->data.sequence.items.start[i]),
 			   path, &doc.v[i]);
 	}
 	for (size_t i = 0; i < doc.n && !y.nerr; i++)
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(doc.v[i].name.v, doc.v[j].name.v)) {
-				n56_yerr_at(&y, doc.v[i].name.pos, "topology "
+				n56_yerr_at(&y, doc.v[i].name.pos,
+					    "topology "
 					    "'%s' is already defined on line "
-					    "%d", doc.v[i].name.v,
+					    "%d",
+					    doc.v[i].name.v,
 					    doc.v[j].name.pos.line);
 				break;
 			}
 	if (y.nerr)
 		goto out;
 	if (!doc.n) {
-		n56_yerr_at(&y, (struct n56_pos){0, 0}, "no topology: "
+		n56_yerr_at(&y, (struct n56_pos){ 0, 0 },
+			    "no topology: "
 			    "expected a list of topologies (- topology: NAME "
 			    "with block: {block_sizes, blocks})");
 		goto out;
@@ -1049,8 +1117,9 @@ int n56_slurm_blocks_load(const char *slurm_conf, const char *file,
 			goto oom;
 		yaml = yaml_name(path);
 	} else {
-		const char *conf = slurm_conf && *slurm_conf ?
-				   slurm_conf : N56_SLURM_CONF_DEFAULT;
+		const char *conf = slurm_conf && *slurm_conf
+					   ? slurm_conf
+					   : N56_SLURM_CONF_DEFAULT;
 		const char *slash = strrchr(conf, '/');
 		int dirlen = slash ? (int)(slash - conf) : 1;
 		const char *dir = slash ? conf : ".";
@@ -1064,26 +1133,28 @@ int n56_slurm_blocks_load(const char *slurm_conf, const char *file,
 		yaml = access(path, F_OK) == 0;
 		if (!yaml) {
 			free(path);
-			if (asprintf(&path, "%.*s/topology.conf", dirlen,
-				     dir) < 0) {
+			if (asprintf(&path, "%.*s/topology.conf", dirlen, dir) <
+			    0) {
 				path = NULL;
 				goto oom;
 			}
 			if (access(path, F_OK)) {
-				n56_diag_add(d, path, (struct n56_pos){0, 0},
+				n56_diag_add(d, path, (struct n56_pos){ 0, 0 },
 					     "cannot open: no topology.yaml or "
 					     "topology.conf beside %s; "
 					     "island_source slurm-block in %s "
 					     "reads Slurm's topology/block "
 					     "configuration (or the file "
 					     "topology.slurm_topology_file "
-					     "names)", conf, policy);
+					     "names)",
+					     conf, policy);
 				goto out;
 			}
 		}
 	}
 	if (!yaml && topology) {
-		n56_diag_add(d, path, (struct n56_pos){0, 0}, "topology."
+		n56_diag_add(d, path, (struct n56_pos){ 0, 0 },
+			     "topology."
 			     "slurm_topology '%s' in %s names a topology of "
 			     "a topology.yaml, and this is a topology.conf",
 			     topology, policy);
@@ -1096,7 +1167,7 @@ int n56_slurm_blocks_load(const char *slurm_conf, const char *file,
 		  : n56_slurm_blocks_parse_conf(path, buf, len, out, d);
 	goto out;
 oom:
-	n56_diag_add(d, file ? file : "topology", (struct n56_pos){0, 0},
+	n56_diag_add(d, file ? file : "topology", (struct n56_pos){ 0, 0 },
 		     "out of memory");
 out:
 	free(buf);
@@ -1122,14 +1193,13 @@ int n56_policy_slurm_blocks(struct n56_policy *p, const char *slurm_conf,
 	if (!uses_blocks(p) || p->topology.islands_from)
 		return 0;
 	if (n56_slurm_blocks_load(slurm_conf, p->topology.slurm_topology_file.v,
-				  p->topology.slurm_topology.v, p->path, &b,
-				  d))
+				  p->topology.slurm_topology.v, p->path, &b, d))
 		return -1;
 	v = calloc(b->n, sizeof(*v));
 	if (!v || !(p->topology.islands_from = strdup(b->file))) {
 		free(v);
 		n56_slurm_blocks_free(b);
-		n56_diag_add(d, p->path, (struct n56_pos){0, 0},
+		n56_diag_add(d, p->path, (struct n56_pos){ 0, 0 },
 			     "out of memory");
 		return -1;
 	}
@@ -1163,16 +1233,17 @@ void n56_site_islands_fix(const struct n56_policy *p, const char *path,
 			 p->topology.islands_from);
 	else
 		snprintf(buf, len, "topology.islands in %s",
-			 path ? path : p && p->path ? p->path
-						  : "the site policy");
+			 path		? path
+			 : p && p->path ? p->path
+					: "the site policy");
 }
 
 /* ---- the step's nodes against the blocks ---- */
 
 /* The block (admin map entry) of host, or -1; *hint is the last hit,
  * tried first (a job's nodes come block by block). -2 on a bad list. */
-static long block_of(const struct n56_policy *p, const char *host,
-		     long *hint, char *err, size_t errlen)
+static long block_of(const struct n56_policy *p, const char *host, long *hint,
+		     char *err, size_t errlen)
 {
 	char shorthost[256];
 	size_t n = p->topology.nislands;
@@ -1273,9 +1344,9 @@ static int crossing(const struct n56_policy *p, char *const *hosts,
 				 "No block holds the %ld nodes a group spans "
 				 "(the largest has %ld): make %s at most %ld "
 				 "(%ld node%s of %ld GPUs)",
-				 k, most, size_name, most > 0 ? most * gpn : gpn,
-				 most > 0 ? most : 1, most > 1 ? "s" : "",
-				 gpn);
+				 k, most, size_name,
+				 most > 0 ? most * gpn : gpn,
+				 most > 0 ? most : 1, most > 1 ? "s" : "", gpn);
 		n56_set_err(err, errlen,
 			    "%s group %ld (ranks %ld-%ld, %s %ld) would span "
 			    "%s and %s, at the job's nodes %s and %s: the "
@@ -1300,13 +1371,16 @@ int n56_placer_slurm_blocks(struct n56_placer *pl, const struct n56_policy *p,
 	if (!uses_blocks(p))
 		return 0;
 	if (!pl || !p->topology.islands_from) {
-		n56_set_err(err, errlen, "island_source slurm-block: Slurm's "
+		n56_set_err(err, errlen,
+			    "island_source slurm-block: Slurm's "
 			    "blocks were not read");
 		return -1;
 	}
 	if ((long)nhosts != n56_placer_nodes(pl) || !hosts) {
-		n56_set_err(err, errlen, "the step has %zu node names for %ld "
-			    "nodes", nhosts, n56_placer_nodes(pl));
+		n56_set_err(err, errlen,
+			    "the step has %zu node names for %ld "
+			    "nodes",
+			    nhosts, n56_placer_nodes(pl));
 		return -1;
 	}
 	par = n56_placer_parallel(pl);
@@ -1329,9 +1403,8 @@ int n56_placer_slurm_blocks(struct n56_placer *pl, const struct n56_policy *p,
 	ep = par->etp * par->ep;
 	if (crossing(p, hosts, nhosts, dom, gpn, par->tp, "TP", "tp", err,
 		     errlen) ||
-	    (ep != par->tp &&
-	     crossing(p, hosts, nhosts, dom, gpn, ep, "expert", "etp*ep", err,
-		      errlen)))
+	    (ep != par->tp && crossing(p, hosts, nhosts, dom, gpn, ep, "expert",
+				       "etp*ep", err, errlen)))
 		goto out;
 	if (n56_placer_set_node_domains(pl, dom, (long)nhosts, rep, err,
 					errlen))

@@ -27,18 +27,18 @@
 
 struct n56_slurm_block {
 	char *name;
-	char *nodes;        /* Slurm hostlist; NULL for a block of no node */
-	long nnodes;        /* distinct node names, 0 when nodes is NULL */
+	char *nodes;	    /* Slurm hostlist; NULL for a block of no node */
+	long nnodes;	    /* distinct node names, 0 when nodes is NULL */
 	struct n56_pos pos; /* of the block's name */
 };
 
 struct n56_slurm_blocks {
-	char *file;     /* the file read (the name given to the parser) */
+	char *file;	/* the file read (the name given to the parser) */
 	char *topology; /* topology.yaml: the topology used; NULL otherwise */
 	struct n56_slurm_block *v;
 	size_t n;
 	long sizes[N56_SLURM_MAX_BLOCK_SIZES]; /* BlockSizes / block_sizes */
-	size_t nsizes;                         /* 0 when not given */
+	size_t nsizes;			       /* 0 when not given */
 };
 
 /* topology.conf (Slurm's key=value format: case-insensitive keys, '#'

@@ -327,8 +327,8 @@ static int describe_gpu(hwloc_topology_t h, hwloc_obj_t o,
 	g->numa = -1;
 	if (near && near->nodeset && !hwloc_bitmap_iszero(near->nodeset)) {
 		g->numa = hwloc_bitmap_first(near->nodeset);
-		if (hwloc_bitmap_list_asprintf(&g->numa_nodes,
-					       near->nodeset) < 0)
+		if (hwloc_bitmap_list_asprintf(&g->numa_nodes, near->nodeset) <
+		    0)
 			return -1;
 	}
 	if (near && near->cpuset &&
@@ -356,8 +356,8 @@ static void set_filters(hwloc_topology_t h)
 
 /* OpenCL and GL cost about half a second on a GPU node; CUDA would create a
  * context on every GPU; NVML we ask ourselves. */
-static const char *const excluded_components[] = {"opencl", "gl", "cuda",
-						   "levelzero"};
+static const char *const excluded_components[] = { "opencl", "gl", "cuda",
+						   "levelzero" };
 
 /* Debian's hwloc loads its plugins (OpenCL, GL, libxml2, libpciaccess)
  * with dlopen in every hwloc_topology_init(): about 1.2 ms even for a small
@@ -410,7 +410,8 @@ static int open_hwloc(const char *xml, bool threaded, hwloc_topology_t *out,
 		if (hwloc_topology_set_xml(h, xml) < 0) {
 			n56_error_at(err, errlen, xml, N56_NOPOS,
 				     "not a valid hwloc XML export (check it "
-				     "with `lstopo --input %s`)", xml);
+				     "with `lstopo --input %s`)",
+				     xml);
 			goto fail;
 		}
 	} else {
@@ -425,10 +426,12 @@ static int open_hwloc(const char *xml, bool threaded, hwloc_topology_t *out,
 		if (xml)
 			n56_error_at(err, errlen, xml, N56_NOPOS,
 				     "not a valid hwloc XML export (check it "
-				     "with `lstopo --input %s`)", xml);
+				     "with `lstopo --input %s`)",
+				     xml);
 		else
-			snprintf(err, errlen, "hwloc could not discover this "
-					      "node's topology: %s",
+			snprintf(err, errlen,
+				 "hwloc could not discover this "
+				 "node's topology: %s",
 				 strerror(errno));
 		goto fail;
 	}
@@ -442,8 +445,8 @@ fail:
 static int islands_from_nvml(struct n56_topology *t, const char *library,
 			     int *label)
 {
-	char (*pci)[32] = malloc(sizeof(*pci) * (t->ngpus ? t->ngpus : 1));
-	char (*name)[96] = malloc(sizeof(*name) * (t->ngpus ? t->ngpus : 1));
+	char(*pci)[32] = malloc(sizeof(*pci) * (t->ngpus ? t->ngpus : 1));
+	char(*name)[96] = malloc(sizeof(*name) * (t->ngpus ? t->ngpus : 1));
 	struct n56_nvml_found *f = calloc(1, sizeof(*f));
 	int r = -1;
 
@@ -586,9 +589,9 @@ static int find_islands(struct n56_topology *t,
 	if (r < 0)
 		goto out;
 	if (r > 0) {
-		t->island_source = policy->topology.islands_from ?
-				   N56_ISLANDS_SLURM_BLOCK :
-				   N56_ISLANDS_ADMIN_MAP;
+		t->island_source = policy->topology.islands_from
+					   ? N56_ISLANDS_SLURM_BLOCK
+					   : N56_ISLANDS_ADMIN_MAP;
 		if (keep_own_islands(t, o, gpu_obj) < 0)
 			goto oom;
 		goto done;
@@ -661,13 +664,14 @@ int n56_topology_load_opts(const struct n56_topology_opts *o,
 		n56_topo_fact(t, "source: hwloc %s XML import of %s",
 			      HWLOC_VERSION, o->xml);
 	else
-		n56_topo_fact(t, "source: live hwloc %s discovery with I/O, "
-				 "PCI from sysfs (opencl, gl, cuda, levelzero "
-				 "components and opencl, gl, pci plugins "
-				 "excluded)",
+		n56_topo_fact(t,
+			      "source: live hwloc %s discovery with I/O, "
+			      "PCI from sysfs (opencl, gl, cuda, levelzero "
+			      "components and opencl, gl, pci plugins "
+			      "excluded)",
 			      HWLOC_VERSION);
-	if (find_gpus(t->hwloc, &gpu_obj, &t->ngpus, &npart, &nother,
-		      &vendor) < 0)
+	if (find_gpus(t->hwloc, &gpu_obj, &t->ngpus, &npart, &nother, &vendor) <
+	    0)
 		goto oom;
 	t->gpus = calloc(t->ngpus ? t->ngpus : 1, sizeof(*t->gpus));
 	if (!t->gpus)
@@ -677,20 +681,23 @@ int n56_topology_load_opts(const struct n56_topology_opts *o,
 		if (describe_gpu(t->hwloc, gpu_obj[i], &t->gpus[i]) < 0)
 			goto oom;
 	}
-	n56_topo_fact(t, "gpus: %d PCI devices (NVIDIA 10de / AMD 1002, "
-			 "class 03xx or 1200, or under a CUDA/NVML/RSMI "
-			 "device)",
+	n56_topo_fact(t,
+		      "gpus: %d PCI devices (NVIDIA 10de / AMD 1002, "
+		      "class 03xx or 1200, or under a CUDA/NVML/RSMI "
+		      "device)",
 		      t->ngpus);
 	if (nother)
-		n56_topo_fact(t, "gpus: %d %s device%s left out: the %s "
-				 "runtime numbers %s GPUs only",
+		n56_topo_fact(t,
+			      "gpus: %d %s device%s left out: the %s "
+			      "runtime numbers %s GPUs only",
 			      nother, vendor == 0x10de ? "AMD" : "NVIDIA",
 			      nother == 1 ? "" : "s",
 			      vendor == 0x10de ? "CUDA" : "ROCm",
 			      vendor == 0x10de ? "NVIDIA" : "AMD");
 	if (npart > t->ngpus)
-		n56_topo_fact(t, "gpus: %d RSMI devices are partitions of "
-				 "the %d PCI GPUs; a GPU is a PCI device",
+		n56_topo_fact(t,
+			      "gpus: %d RSMI devices are partitions of "
+			      "the %d PCI GPUs; a GPU is a PCI device",
 			      npart, t->ngpus);
 	n56_topo_fact(t, "gpu order: PCI bus id (domain:bus:dev.fn), as "
 			 "CUDA_DEVICE_ORDER=PCI_BUS_ID; not hwloc's order");
@@ -715,7 +722,7 @@ int n56_topology_load(const char *xml, const struct n56_policy *policy,
 		      const char *hostname, struct n56_topology **out,
 		      char *err, size_t errlen)
 {
-	struct n56_topology_opts o = {.xml = xml, .nvml = xml == NULL};
+	struct n56_topology_opts o = { .xml = xml, .nvml = xml == NULL };
 
 	return n56_topology_load_opts(&o, policy, hostname, out, err, errlen);
 }
@@ -733,7 +740,8 @@ int n56_topology_shape(const struct n56_topology *t, struct n56_node_shape *s,
 	if (t->ngpus > N56_MAX_GPUS_PER_NODE) {
 		n56_error_at(err, errlen, t->source, N56_NOPOS,
 			     "%d GPUs, more than the %d per node placement "
-			     "supports", t->ngpus, N56_MAX_GPUS_PER_NODE);
+			     "supports",
+			     t->ngpus, N56_MAX_GPUS_PER_NODE);
 		return -1;
 	}
 	s->gpus = t->ngpus;

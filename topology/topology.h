@@ -14,11 +14,11 @@
 struct hwloc_topology;
 
 enum n56_island_source {
-	N56_ISLANDS_NONE = 0,        /* one island per GPU, degraded */
-	N56_ISLANDS_ADMIN_MAP,       /* the site policy's map */
-	N56_ISLANDS_NVML,            /* live NVML link state */
+	N56_ISLANDS_NONE = 0,	     /* one island per GPU, degraded */
+	N56_ISLANDS_ADMIN_MAP,	     /* the site policy's map */
+	N56_ISLANDS_NVML,	     /* live NVML link state */
 	N56_ISLANDS_HWLOC_DISTANCES, /* NVLinkBandwidth / XGMIBandwidth */
-	N56_ISLANDS_PCI_SWITCH,      /* NVSwitch bridges in a PCI-only view */
+	N56_ISLANDS_PCI_SWITCH,	     /* NVSwitch bridges in a PCI-only view */
 	N56_ISLANDS_SLURM_BLOCK,     /* Slurm's blocks, as the admin map */
 };
 /* "none", "admin-map", "nvml", "hwloc-distances", "pci-switch",
@@ -32,13 +32,13 @@ static inline bool n56_island_source_is_site(enum n56_island_source s)
 }
 
 struct n56_topo_gpu {
-	int index;      /* CUDA order: by PCI bus id */
-	char pci[32];   /* "0000:5f:00.0" */
-	int numa;       /* NUMA node os index, -1 when unknown */
-	int island;     /* index into islands */
-	char *nic;      /* nearest NIC name (e.g. "mlx5_0"), NULL if none */
-	char *cpuset;   /* cores near the GPU, as a list "0-15,32-47" */
-	char *name;     /* model, when known */
+	int index;	  /* CUDA order: by PCI bus id */
+	char pci[32];	  /* "0000:5f:00.0" */
+	int numa;	  /* NUMA node os index, -1 when unknown */
+	int island;	  /* index into islands */
+	char *nic;	  /* nearest NIC name (e.g. "mlx5_0"), NULL if none */
+	char *cpuset;	  /* cores near the GPU, as a list "0-15,32-47" */
+	char *name;	  /* model, when known */
 	char *numa_nodes; /* all NUMA nodes near the GPU, as a list "0-3" */
 };
 
@@ -67,11 +67,11 @@ struct n56_topology {
 
 /* How to load; n56_topology_load() is the usual case of it. */
 struct n56_topology_opts {
-	const char *xml;          /* NULL = live discovery */
-	bool nvml;                /* ask NVML (n56_topology_load: when live) */
+	const char *xml;	  /* NULL = live discovery */
+	bool nvml;		  /* ask NVML (n56_topology_load: when live) */
 	const char *nvml_library; /* NULL: $NAM56R_NVML_LIBRARY, then
 				   * libnvidia-ml.so.1 */
-	bool cache;               /* the XML must carry the cache record */
+	bool cache;		  /* the XML must carry the cache record */
 	/* The caller runs other threads (slurmstepd): leave the process
 	 * environment alone, at the price of hwloc loading its plugins. */
 	bool threaded;
@@ -90,8 +90,7 @@ int n56_topology_load(const char *xml, const struct n56_policy *policy,
 /* The parts of a loaded policy that the topology code judges: every admin
  * map entry's nodes is a valid Slurm hostlist. Appends one diagnostic per
  * bad entry (the admin map's message, at the entry) and returns -1. */
-int n56_policy_check_topology(const struct n56_policy *p,
-			      struct n56_diags *d);
+int n56_policy_check_topology(const struct n56_policy *p, struct n56_diags *d);
 void n56_topology_free(struct n56_topology *t);
 /* The node shape placement needs. */
 int n56_topology_shape(const struct n56_topology *t, struct n56_node_shape *s,
@@ -109,7 +108,7 @@ int n56_topology_cache_read(const char *path, struct n56_topology **out,
 /* One side of a comparison: a shape and who says so, for the message. */
 struct n56_shape_view {
 	const struct n56_node_shape *shape;
-	const char *by;     /* "admin map", "nvml", "the step", ... */
+	const char *by;	    /* "admin map", "nvml", "the step", ... */
 	const char *domain; /* the admin map's domain of its islands, or NULL */
 };
 /* 0 when the node's own view (seen) confirms the assumed one, with a line
@@ -125,8 +124,8 @@ int n56_shape_check(const struct n56_shape_view *assumed,
 /* The node's own shape: the islands it found itself (also when the admin
  * map decided); degraded when it found none. -1 as n56_topology_shape. */
 int n56_topology_own_shape(const struct n56_topology *t,
-			   struct n56_node_shape *s, const char **by,
-			   char *err, size_t errlen);
+			   struct n56_node_shape *s, const char **by, char *err,
+			   size_t errlen);
 /* The admin map's shape for host on a node of ngpus GPUs: 1 when the map
  * names host (domain gets the first domain of its GPUs, or ""), 0 when it
  * does not (no policy, no map, or island_source per-node), -1 with a
@@ -138,8 +137,7 @@ int n56_admin_map_shape(const struct n56_policy *policy, const char *host,
 /* The island signature of a shape, island sizes in island order joined by
  * '+' ("4+4", "8", "1+1+1+1"), with "@N" appended for N nodes per
  * domain; for NAM56R_NODE_SHAPE. -1 when it does not fit. */
-int n56_shape_signature(const struct n56_node_shape *s, char *buf,
-			size_t len);
+int n56_shape_signature(const struct n56_node_shape *s, char *buf, size_t len);
 
 /* Internals, declared here for the tests and the bench. */
 

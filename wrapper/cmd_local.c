@@ -85,13 +85,14 @@ static int local_number(const char *name, const char *v, long max, long *x)
 static int parse_local(int argc, char **argv, struct local_opts *o)
 {
 	static const struct option opts[] = {
-		{"recipe", required_argument, NULL, 'r'},
-		{"policy", required_argument, NULL, 'p'},
-		{"topology", required_argument, NULL, 't'},
-		{"gpu-order", required_argument, NULL, 'g'},
-		{"master-port", required_argument, NULL, 'P'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}};
+		{ "recipe", required_argument, NULL, 'r' },
+		{ "policy", required_argument, NULL, 'p' },
+		{ "topology", required_argument, NULL, 't' },
+		{ "gpu-order", required_argument, NULL, 'g' },
+		{ "master-port", required_argument, NULL, 'P' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
 	long x;
 	int c;
 
@@ -133,14 +134,18 @@ static int parse_local(int argc, char **argv, struct local_opts *o)
 				argv[optind - 1]);
 			return -1;
 		default:
-			fprintf(stderr, PROG "unknown option '%s' (the command "
-				"goes after --)\n", argv[optind - 1]);
+			fprintf(stderr,
+				PROG "unknown option '%s' (the command "
+				     "goes after --)\n",
+				argv[optind - 1]);
 			return -1;
 		}
 	}
 	if (optind < argc && strcmp(argv[optind - 1], "--")) {
-		fprintf(stderr, PROG "unknown option '%s' (the command goes "
-			"after --)\n", argv[optind]);
+		fprintf(stderr,
+			PROG "unknown option '%s' (the command goes "
+			     "after --)\n",
+			argv[optind]);
 		return -1;
 	}
 	if (o->n < 1) {
@@ -149,7 +154,7 @@ static int parse_local(int argc, char **argv, struct local_opts *o)
 	}
 	if (optind >= argc) {
 		fprintf(stderr, PROG "no command: give it after --, e.g. "
-			"`-- nam56r-preflight`\n");
+				     "`-- nam56r-preflight`\n");
 		return -1;
 	}
 	o->cmd = argv + optind;
@@ -161,7 +166,7 @@ static int parse_local(int argc, char **argv, struct local_opts *o)
 static int parse_gpu_order(const char *s, long n, int ngpus, char *out,
 			   size_t outlen)
 {
-	bool seen[N56_MAX_GPUS_PER_NODE] = {0};
+	bool seen[N56_MAX_GPUS_PER_NODE] = { 0 };
 	const char *p = s;
 	size_t used = 0;
 	long count = 0;
@@ -174,9 +179,10 @@ static int parse_gpu_order(const char *s, long n, int ngpus, char *out,
 		g = strtol(p, &end, 10);
 		if (errno || end == p || (*end && *end != ',') || g < 0 ||
 		    g >= ngpus || seen[g]) {
-			fprintf(stderr, PROG "--gpu-order %s: each entry must "
-				"be a distinct GPU index in 0..%d\n", s,
-				ngpus - 1);
+			fprintf(stderr,
+				PROG "--gpu-order %s: each entry must "
+				     "be a distinct GPU index in 0..%d\n",
+				s, ngpus - 1);
 			return -1;
 		}
 		seen[g] = true;
@@ -186,8 +192,10 @@ static int parse_gpu_order(const char *s, long n, int ngpus, char *out,
 		p = *end ? end + 1 : end;
 	}
 	if (count != n) {
-		fprintf(stderr, PROG "--gpu-order %s names %ld GPUs for %ld "
-			"ranks\n", s, count, n);
+		fprintf(stderr,
+			PROG "--gpu-order %s names %ld GPUs for %ld "
+			     "ranks\n",
+			s, count, n);
 		return -1;
 	}
 	return 0;
@@ -196,8 +204,8 @@ static int parse_gpu_order(const char *s, long n, int ngpus, char *out,
 /* A port nobody listens on now; the kernel picks it. */
 static int free_port(void)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET,
-				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t len = sizeof(a);
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port = -1;
 
@@ -214,8 +222,8 @@ static int free_port(void)
  * it has at least N GPUs (the step core then places on the first N);
  * otherwise one island of N GPUs is assumed, and said. A bad XML is a
  * usage error. */
-static int node_topology(const struct local_opts *o,
-			 const struct n56_policy *p, struct n56_topology **topo,
+static int node_topology(const struct local_opts *o, const struct n56_policy *p,
+			 struct n56_topology **topo,
 			 const struct n56_topology **usable)
 {
 	struct n56_node_shape s;
@@ -229,21 +237,26 @@ static int node_topology(const struct local_opts *o,
 				err);
 			return -1;
 		}
-		fprintf(stderr, PROG "live topology: %s; assuming one NVLink "
-			"island of %ld GPUs\n", err, o->n);
+		fprintf(stderr,
+			PROG "live topology: %s; assuming one NVLink "
+			     "island of %ld GPUs\n",
+			err, o->n);
 		n56_topology_free(*topo);
 		*topo = NULL;
 		return 0;
 	}
 	if (s.gpus < o->n) {
 		if (o->topology) {
-			fprintf(stderr, PROG "topology %s has %d GPUs, fewer "
-				"than -n %ld\n", o->topology, s.gpus, o->n);
+			fprintf(stderr,
+				PROG "topology %s has %d GPUs, fewer "
+				     "than -n %ld\n",
+				o->topology, s.gpus, o->n);
 			return -1;
 		}
-		fprintf(stderr, PROG "this node shows %d GPUs for %ld ranks; "
-			"assuming one NVLink island of %ld\n", s.gpus, o->n,
-			o->n);
+		fprintf(stderr,
+			PROG "this node shows %d GPUs for %ld ranks; "
+			     "assuming one NVLink island of %ld\n",
+			s.gpus, o->n, o->n);
 		return 0;
 	}
 	*usable = *topo;
@@ -326,8 +339,10 @@ static int wait_all(pid_t *pids, long n)
 				left--;
 				code = status_code(st);
 				if (code && !terminated) {
-					fprintf(stderr, PROG "rank %ld exited "
-						"with status %d\n", i, code);
+					fprintf(stderr,
+						PROG "rank %ld exited "
+						     "with status %d\n",
+						i, code);
 					if (code > worst)
 						worst = code;
 				}
@@ -345,8 +360,10 @@ static int wait_all(pid_t *pids, long n)
 			got_signal = 0;
 		}
 		if (deadline && !terminated && time(NULL) >= deadline) {
-			fprintf(stderr, PROG "stopping the %ld ranks still "
-				"running\n", left);
+			fprintf(stderr,
+				PROG "stopping the %ld ranks still "
+				     "running\n",
+				left);
 			kill_all(pids, n, SIGTERM);
 			terminated = true;
 			kill_at = time(NULL) + 5;
@@ -358,7 +375,6 @@ static int wait_all(pid_t *pids, long n)
 	return worst;
 }
 
-
 /* What n56_cmd_local holds while its ranks run. */
 struct local_run {
 	struct n56_recipe *recipe;
@@ -366,7 +382,7 @@ struct local_run {
 	struct n56_plan *plan;
 	struct n56_topology *topo; /* as loaded, NULL when none */
 	struct n56_step *step;
-	struct n56_env *envs;      /* one per rank */
+	struct n56_env *envs; /* one per rank */
 	pid_t *pids;
 	char **merged, **argv_rank;
 	size_t nmerged;
@@ -392,15 +408,15 @@ static void local_run_free(struct local_run *lr, long n)
 /* The policy, the recipe and the plan for 1 node x N GPUs. */
 static int local_plan(const struct local_opts *o, struct local_run *lr)
 {
-	struct n56_plan_request req = {1, o->n};
-	struct n56_diags d = {0};
+	struct n56_plan_request req = { 1, o->n };
+	struct n56_diags d = { 0 };
 	int rc = N56_EXIT_USAGE;
 
-	if (o->policy ? n56_policy_load(o->policy, &lr->policy, &d) :
-	    !(lr->policy = n56_policy_empty()))
+	if (o->policy ? n56_policy_load(o->policy, &lr->policy, &d)
+		      : !(lr->policy = n56_policy_empty()))
 		goto out;
-	if (o->recipe ? n56_recipe_load(o->recipe, &lr->recipe, &d) :
-	    n56_recipe_builtin(&lr->recipe, &d))
+	if (o->recipe ? n56_recipe_load(o->recipe, &lr->recipe, &d)
+		      : n56_recipe_builtin(&lr->recipe, &d))
 		goto out;
 	if (!n56_plan_build(lr->recipe, lr->policy, &req, &lr->plan, &d))
 		rc = N56_EXIT_OK;
@@ -414,8 +430,10 @@ out:
  * N GPUs, MASTER_ADDR 127.0.0.1 and the given (or a free) port. */
 static int local_place(const struct local_opts *o, struct local_run *lr)
 {
-	struct n56_step_facts f = {.nnodes = 1, .ntasks = o->n,
-				   .nlocal = o->n, .master = "127.0.0.1"};
+	struct n56_step_facts f = { .nnodes = 1,
+				    .ntasks = o->n,
+				    .nlocal = o->n,
+				    .master = "127.0.0.1" };
 	const struct n56_topology *usable = NULL;
 	char first_n[32], err[4096];
 
@@ -439,12 +457,14 @@ static int local_place(const struct local_opts *o, struct local_run *lr)
 	if (!lr->step->report.tp_in_island)
 		fprintf(stderr, PROG "placement: %s\n", lr->step->report.why);
 	if (o->gpu_order) {
-		if (parse_gpu_order(o->gpu_order, o->n, lr->topo ?
-				    lr->topo->ngpus : (int)o->n, lr->devices,
-				    sizeof(lr->devices)))
+		if (parse_gpu_order(o->gpu_order, o->n,
+				    lr->topo ? lr->topo->ngpus : (int)o->n,
+				    lr->devices, sizeof(lr->devices)))
 			return N56_EXIT_USAGE;
-		fprintf(stderr, PROG "GPU order forced to %s, against the "
-			"plan\n", lr->devices);
+		fprintf(stderr,
+			PROG "GPU order forced to %s, against the "
+			     "plan\n",
+			lr->devices);
 	}
 	return N56_EXIT_OK;
 }
@@ -484,7 +504,7 @@ static int local_envs(const struct local_opts *o, struct local_run *lr)
 /* Forks the ranks and waits for them: the worst exit status. */
 static int run_ranks(const struct local_opts *o, struct local_run *lr)
 {
-	struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
+	struct sigaction sa = { .sa_handler = on_signal }, old_int, old_term;
 	long started = 0;
 	int rc;
 
@@ -498,9 +518,9 @@ static int run_ranks(const struct local_opts *o, struct local_run *lr)
 		if (pid == 0) {
 			sigaction(SIGINT, &old_int, NULL);
 			sigaction(SIGTERM, &old_term, NULL);
-			exec_rank(&lr->envs[r], o->gpu_order ? lr->devices :
-				  NULL, &lr->step->shape, lr->policy,
-				  lr->argv_rank);
+			exec_rank(&lr->envs[r],
+				  o->gpu_order ? lr->devices : NULL,
+				  &lr->step->shape, lr->policy, lr->argv_rank);
 		}
 		if (pid < 0) {
 			fprintf(stderr, PROG "fork rank %ld: %s\n", r,
@@ -523,7 +543,7 @@ restore:
 int n56_cmd_local(int argc, char **argv)
 {
 	struct local_opts o;
-	struct local_run lr = {0};
+	struct local_run lr = { 0 };
 	const struct n56_parallel *par;
 	int rc = parse_local(argc, argv, &o);
 
@@ -533,9 +553,10 @@ int n56_cmd_local(int argc, char **argv)
 	    (rc = local_envs(&o, &lr)))
 		goto out;
 	par = &lr.plan->par;
-	fprintf(stderr, PROG "%ld ranks, tp %ld pp %ld cp %ld ep %ld dp %ld, "
-		"master 127.0.0.1:%d, plan %.12s\n", o.n, par->tp, par->pp,
-		par->cp, par->ep, par->dp, lr.port,
+	fprintf(stderr,
+		PROG "%ld ranks, tp %ld pp %ld cp %ld ep %ld dp %ld, "
+		     "master 127.0.0.1:%d, plan %.12s\n",
+		o.n, par->tp, par->pp, par->cp, par->ep, par->dp, lr.port,
 		lr.plan->plan_sha256_hex);
 	rc = run_ranks(&o, &lr);
 out:
@@ -573,7 +594,8 @@ static bool in_path(const char *name)
 		size_t len = strcspn(p, ":");
 
 		if (snprintf(buf, sizeof(buf), "%.*s/%s", (int)len, p, name) <
-		    (int)sizeof(buf) && len && access(buf, X_OK) == 0)
+			    (int)sizeof(buf) &&
+		    len && access(buf, X_OK) == 0)
 			return true;
 		p += len;
 		if (*p)
@@ -613,7 +635,8 @@ int n56_cmd_preflight(int argc, char **argv)
 	}
 	preflight_path(path, sizeof(path));
 	if (!strchr(path, '/') && !in_path(path)) {
-		fprintf(stderr, "nam56r-launch preflight: nam56r-preflight is "
+		fprintf(stderr,
+			"nam56r-launch preflight: nam56r-preflight is "
 			"neither beside nam56r-launch nor in PATH; it is built "
 			"only where configure finds the CUDA runtime and "
 			"NCCL\n");

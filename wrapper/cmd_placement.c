@@ -22,11 +22,12 @@
 
 static void placement_usage(FILE *f)
 {
-	fprintf(f, "usage: nam56r-launch placement JOBID [--format text|json]\n\n"
-		   "Rebuilds the per-rank table of a job from the nam56r record "
-		   "in its Comment\nor AdminComment and its node list, read "
-		   "from slurmctld with libslurm.\nExit 2 when the job has no "
-		   "record.\n");
+	fprintf(f,
+		"usage: nam56r-launch placement JOBID [--format text|json]\n\n"
+		"Rebuilds the per-rank table of a job from the nam56r record "
+		"in its Comment\nor AdminComment and its node list, read "
+		"from slurmctld with libslurm.\nExit 2 when the job has no "
+		"record.\n");
 }
 
 #ifdef HAVE_LIBSLURM
@@ -66,33 +67,39 @@ static int load_job(const char *job, struct job_fields *out)
 		task = (uint32_t)v;
 	}
 	if (!ok || *end) {
-		fprintf(stderr, PROG "'%s' is not a job id (JOBID or "
-			"JOBID_TASK)\n", job);
+		fprintf(stderr,
+			PROG "'%s' is not a job id (JOBID or "
+			     "JOBID_TASK)\n",
+			job);
 		return -1;
 	}
 	/* RTLD_GLOBAL: libslurm loads its own plugins (auth/munge, hash),
 	 * which take symbols such as slurm_conf from it by name. */
 	h = dlopen(lib, RTLD_NOW | RTLD_GLOBAL);
 	if (!h) {
-		fprintf(stderr, PROG "cannot load %s (%s): placement reads the "
+		fprintf(stderr,
+			PROG
+			"cannot load %s (%s): placement reads the "
 			"job from slurmctld through Slurm's client library; "
-			"run it where Slurm's commands work\n", lib,
-			dlerror());
+			"run it where Slurm's commands work\n",
+			lib, dlerror());
 		return -1;
 	}
-	void (*init)(const char *) = (void (*)(const char *))dlsym(
-		h, "slurm_init");
+	void (*init)(const char *) =
+		(void (*)(const char *))dlsym(h, "slurm_init");
 	n56_load_job_fn load = (n56_load_job_fn)dlsym(h, "slurm_load_job");
-	n56_free_info_fn release = (n56_free_info_fn)dlsym(
-		h, "slurm_free_job_info_msg");
-	n56_get_errno_fn get_errno = (n56_get_errno_fn)dlsym(
-		h, "slurm_get_errno");
+	n56_free_info_fn release =
+		(n56_free_info_fn)dlsym(h, "slurm_free_job_info_msg");
+	n56_get_errno_fn get_errno =
+		(n56_get_errno_fn)dlsym(h, "slurm_get_errno");
 	n56_strerror_fn str = (n56_strerror_fn)dlsym(h, "slurm_strerror");
 	job_info_msg_t *info = NULL;
 
 	if (!load || !release || !str) {
-		fprintf(stderr, PROG "%s has no slurm_load_job, "
-			"slurm_free_job_info_msg or slurm_strerror\n", lib);
+		fprintf(stderr,
+			PROG "%s has no slurm_load_job, "
+			     "slurm_free_job_info_msg or slurm_strerror\n",
+			lib);
 		goto out;
 	}
 	if (init) /* Slurm 22.05 on; before, the first call reads the conf */
@@ -108,8 +115,9 @@ static int load_job(const char *job, struct job_fields *out)
 	for (uint32_t i = 0; i < info->record_count && !j; i++) {
 		slurm_job_info_t *c = &info->job_array[i];
 
-		if (task == NO_VAL ? c->job_id == id :
-		    c->array_job_id == id && c->array_task_id == task)
+		if (task == NO_VAL
+			    ? c->job_id == id
+			    : c->array_job_id == id && c->array_task_id == task)
 			j = c;
 	}
 	if (!j && task == NO_VAL && info->record_count)
@@ -119,8 +127,7 @@ static int load_job(const char *job, struct job_fields *out)
 		goto out;
 	}
 	out->comment = j->comment ? strdup(j->comment) : NULL;
-	out->admin_comment = j->admin_comment ? strdup(j->admin_comment) :
-			     NULL;
+	out->admin_comment = j->admin_comment ? strdup(j->admin_comment) : NULL;
 	out->nodes = j->nodes ? strdup(j->nodes) : NULL;
 	if ((j->comment && !out->comment) ||
 	    (j->admin_comment && !out->admin_comment) ||
@@ -144,9 +151,10 @@ static int load_job(const char *job, struct job_fields *out)
 {
 	(void)job;
 	(void)out;
-	fprintf(stderr, PROG "this nam56r-launch was built without Slurm's "
-		"client library (slurm/slurm.h and libslurm.so), which "
-		"placement needs to read the job\n");
+	fprintf(stderr,
+		PROG "this nam56r-launch was built without Slurm's "
+		     "client library (slurm/slurm.h and libslurm.so), which "
+		     "placement needs to read the job\n");
 	return -1;
 }
 #endif
@@ -178,9 +186,10 @@ static int placement_args(int argc, char **argv, const char **job,
 			  const char **format)
 {
 	static const struct option opts[] = {
-		{"format", required_argument, NULL, 'f'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}};
+		{ "format", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
 	int c;
 
 	optind = 0; /* GNU: restart the scan for this argv */
@@ -194,8 +203,9 @@ static int placement_args(int argc, char **argv, const char **job,
 			placement_usage(stdout);
 			return N56_EXIT_OK;
 		default:
-			fprintf(stderr, c == ':' ? PROG "%s needs a value\n" :
-				PROG "unknown option '%s'\n",
+			fprintf(stderr,
+				c == ':' ? PROG "%s needs a value\n"
+					 : PROG "unknown option '%s'\n",
 				argv[optind - 1]);
 			placement_usage(stderr);
 			return N56_EXIT_USAGE;
@@ -211,13 +221,15 @@ static int placement_args(int argc, char **argv, const char **job,
 	}
 	if (!*job || !**job || strspn(*job, "0123456789_") != strlen(*job)) {
 		fprintf(stderr, PROG "give one job id (JOBID or "
-			"JOBID_TASK)\n");
+				     "JOBID_TASK)\n");
 		placement_usage(stderr);
 		return N56_EXIT_USAGE;
 	}
 	if (strcmp(*format, "text") && strcmp(*format, "json")) {
-		fprintf(stderr, PROG "--format must be text or json, not "
-			"'%s'\n", *format);
+		fprintf(stderr,
+			PROG "--format must be text or json, not "
+			     "'%s'\n",
+			*format);
 		return N56_EXIT_USAGE;
 	}
 	return -1;
@@ -228,8 +240,8 @@ static int placement_args(int argc, char **argv, const char **job,
 static int job_record(const char *job, const struct job_fields *jf,
 		      struct n56_record *rec)
 {
-	const char *fields[] = {jf->comment, jf->admin_comment};
-	static const char *const keys[] = {"Comment", "AdminComment"};
+	const char *fields[] = { jf->comment, jf->admin_comment };
+	static const char *const keys[] = { "Comment", "AdminComment" };
 	char err[512];
 	int found = 0;
 
@@ -242,9 +254,12 @@ static int job_record(const char *job, const struct job_fields *jf,
 		}
 	}
 	if (!found)
-		fprintf(stderr, PROG "job %s has no nam56r placement record "
+		fprintf(stderr,
+			PROG
+			"job %s has no nam56r placement record "
 			"(it was not submitted with --nam56r-recipe, no step "
-			"has started yet, or the site publishes none)\n", job);
+			"has started yet, or the site publishes none)\n",
+			job);
 	return found;
 }
 
@@ -253,8 +268,13 @@ static int record_placer(const char *job, const struct n56_record *rec,
 			 struct n56_placer **pl)
 {
 	struct n56_parallel par = {
-		.tp = rec->tp, .pp = rec->pp, .vpp = rec->vpp, .ep = rec->ep,
-		.etp = rec->etp, .cp = rec->cp, .dp = rec->dp,
+		.tp = rec->tp,
+		.pp = rec->pp,
+		.vpp = rec->vpp,
+		.ep = rec->ep,
+		.etp = rec->etp,
+		.cp = rec->cp,
+		.dp = rec->dp,
 		.world = rec->world,
 		.pp_before_dp = !strcmp(rec->order, "tp-cp-ep-pp-dp"),
 	};
@@ -265,8 +285,10 @@ static int record_placer(const char *job, const struct n56_record *rec,
 	shape_from_record(rec, &shape);
 	if (n56_placer_new(&par, &shape, rec->nodes, pl, &rep, err,
 			   sizeof(err))) {
-		fprintf(stderr, PROG "job %s: the record does not describe a "
-			"valid placement: %s\n", job, err);
+		fprintf(stderr,
+			PROG "job %s: the record does not describe a "
+			     "valid placement: %s\n",
+			job, err);
 		return -1;
 	}
 	return 0;
@@ -275,18 +297,17 @@ static int record_placer(const char *job, const struct n56_record *rec,
 static json_t *rank_json(const struct n56_rank_place *p, char **hosts)
 {
 	return json_pack("{s:I s:I s:s s:i s:i s:i s:I s:I s:I s:I s:I}",
-			 "rank", (json_int_t)p->rank,
-			 "node", (json_int_t)p->node, "host", hosts[p->node],
-			 "local_rank", p->local_rank, "gpu", p->gpu,
-			 "island", p->island, "tp", (json_int_t)p->tp,
-			 "cp", (json_int_t)p->cp, "ep", (json_int_t)p->ep,
-			 "dp", (json_int_t)p->dp, "pp", (json_int_t)p->pp);
+			 "rank", (json_int_t)p->rank, "node",
+			 (json_int_t)p->node, "host", hosts[p->node],
+			 "local_rank", p->local_rank, "gpu", p->gpu, "island",
+			 p->island, "tp", (json_int_t)p->tp, "cp",
+			 (json_int_t)p->cp, "ep", (json_int_t)p->ep, "dp",
+			 (json_int_t)p->dp, "pp", (json_int_t)p->pp);
 }
 
 /* Every rank's place, as a table or as JSON on stdout. */
 static int print_placement(const char *job, const struct n56_record *rec,
-			   const struct n56_placer *pl, char **hosts,
-			   bool json)
+			   const struct n56_placer *pl, char **hosts, bool json)
 {
 	json_t *rows = json ? json_array() : NULL;
 	char line[1024] = "";
@@ -297,22 +318,24 @@ static int print_placement(const char *job, const struct n56_record *rec,
 	n56_record_format(rec, line, sizeof(line));
 	if (!json)
 		printf("job %s: %s\n%6s %-12s %10s %4s %6s %4s %4s %4s %4s "
-		       "%4s\n", job, line, "rank", "node", "local_rank", "gpu",
-		       "island", "tp", "cp", "ep", "dp", "pp");
+		       "%4s\n",
+		       job, line, "rank", "node", "local_rank", "gpu", "island",
+		       "tp", "cp", "ep", "dp", "pp");
 	for (long r = 0; r < rec->world; r++) {
 		n56_place_rank(pl, r, &p);
 		if (rows)
 			json_array_append_new(rows, rank_json(&p, hosts));
 		else
 			printf("%6ld %-12s %10d %4d %6d %4ld %4ld %4ld %4ld "
-			       "%4ld\n", p.rank, hosts[p.node], p.local_rank,
-			       p.gpu, p.island, p.tp, p.cp, p.ep, p.dp, p.pp);
+			       "%4ld\n",
+			       p.rank, hosts[p.node], p.local_rank, p.gpu,
+			       p.island, p.tp, p.cp, p.ep, p.dp, p.pp);
 	}
 	if (!rows)
 		return N56_EXIT_OK;
-	json_t *o = json_pack("{s:s s:s s:s s:I s:I s:o}", "job", job,
-			      "sha256", rec->sha12, "master", rec->master,
-			      "world", (json_int_t)rec->world, "nodes",
+	json_t *o = json_pack("{s:s s:s s:s s:I s:I s:o}", "job", job, "sha256",
+			      rec->sha12, "master", rec->master, "world",
+			      (json_int_t)rec->world, "nodes",
 			      (json_int_t)rec->nodes, "placement", rows);
 	if (!o)
 		return N56_EXIT_FAIL;
@@ -325,7 +348,7 @@ static int print_placement(const char *job, const struct n56_record *rec,
 int n56_cmd_placement(int argc, char **argv)
 {
 	const char *job = NULL, *format = "text";
-	struct job_fields jf = {0};
+	struct job_fields jf = { 0 };
 	char **hosts = NULL, err[512];
 	size_t nhosts = 0;
 	struct n56_record rec;
@@ -344,15 +367,16 @@ int n56_cmd_placement(int argc, char **argv)
 		fprintf(stderr, PROG "job %s has no node list yet\n", job);
 		goto out;
 	}
-	if (n56_hostlist_expand(jf.nodes, &hosts, &nhosts, err,
-				sizeof(err))) {
+	if (n56_hostlist_expand(jf.nodes, &hosts, &nhosts, err, sizeof(err))) {
 		fprintf(stderr, PROG "job %s: its node list: %s\n", job, err);
 		rc = N56_EXIT_FAIL;
 		goto out;
 	}
 	if ((long)nhosts < rec.nodes || rec.nodes <= 0 || rec.gpn <= 0) {
-		fprintf(stderr, PROG "the record says %ld nodes but job %s has "
-			"%zu (%s)\n", rec.nodes, job, nhosts, jf.nodes);
+		fprintf(stderr,
+			PROG "the record says %ld nodes but job %s has "
+			     "%zu (%s)\n",
+			rec.nodes, job, nhosts, jf.nodes);
 		goto out;
 	}
 	if (record_placer(job, &rec, &pl))

@@ -37,10 +37,10 @@ struct plan_opts {
 	long gpus; /* 0: from the topology, else 8 */
 	enum format format;
 	long max_nodes_shown;
-	const char *picture; /* --picture FILE.svg; NULL: none */
+	const char *picture;   /* --picture FILE.svg; NULL: none */
 	const char *partition; /* Slurm partition for the GPU memory, or NULL */
-	const char *nodelist; /* the job's nodes (--nodelist), or NULL */
-	bool nodes_given;     /* --nodes on the command line */
+	const char *nodelist;  /* the job's nodes (--nodelist), or NULL */
+	bool nodes_given;      /* --nodes on the command line */
 };
 
 struct plan_inputs {
@@ -154,16 +154,27 @@ static int set_option(const char *cmd, int c, const char *v,
 		      struct plan_opts *o)
 {
 	switch (c) {
-	case 'r': o->recipe = v; break;
-	case 'p': o->policy = v; break;
-	case 't': o->topology = v; break;
-	case 'T': o->partition = v; break;
-	case 'P': o->picture = v; break;
-	case 'L': o->nodelist = v; break;
+	case 'r':
+		o->recipe = v;
+		break;
+	case 'p':
+		o->policy = v;
+		break;
+	case 't':
+		o->topology = v;
+		break;
+	case 'T':
+		o->partition = v;
+		break;
+	case 'P':
+		o->picture = v;
+		break;
+	case 'L':
+		o->nodelist = v;
+		break;
 	case 'n':
 		o->nodes_given = true;
-		return parse_count(cmd, "--nodes", v, N56_MAX_NODES,
-				   &o->nodes);
+		return parse_count(cmd, "--nodes", v, N56_MAX_NODES, &o->nodes);
 	case 'g':
 		return parse_count(cmd, "--gpus-per-node", v,
 				   N56_MAX_GPUS_PER_NODE, &o->gpus);
@@ -176,8 +187,10 @@ static int set_option(const char *cmd, int c, const char *v,
 		} else if (!strcmp(v, "json")) {
 			o->format = FORMAT_JSON;
 		} else {
-			fprintf(stderr, "nam56r-launch %s: --format '%s': use "
-				"text or json\n", cmd, v);
+			fprintf(stderr,
+				"nam56r-launch %s: --format '%s': use "
+				"text or json\n",
+				cmd, v);
 			return -1;
 		}
 		break;
@@ -231,9 +244,12 @@ static int parse_opts(const char *cmd, bool full, int argc, char **argv,
 			return N56_EXIT_OK;
 		}
 		if (c == ':' || c == '?') {
-			fprintf(stderr, c == ':' ? "nam56r-launch %s: %s needs "
-				"a value\n" : "nam56r-launch %s: unknown "
-				"option '%s'\n", cmd, argv[optind - 1]);
+			fprintf(stderr,
+				c == ':' ? "nam56r-launch %s: %s needs "
+					   "a value\n"
+					 : "nam56r-launch %s: unknown "
+					   "option '%s'\n",
+				cmd, argv[optind - 1]);
 			usage(stderr);
 			return N56_EXIT_USAGE;
 		}
@@ -374,11 +390,10 @@ static void print_layout(const struct n56_plan *p)
 	printf("stages: pp %ld x vpp %ld = %d segment%s, %s split; "
 	       "imbalance %.3f (equal-count split: %.3f)\n",
 	       p->par.pp, p->par.vpp, l->nstages, l->nstages == 1 ? "" : "s",
-	       l->hand_split		? "hand"
+	       l->hand_split	    ? "hand"
 	       : l->sched.simulated ? "least-iteration-time"
 				    : "cost-balanced",
-	       l->imbalance_balanced,
-	       l->imbalance_naive);
+	       l->imbalance_balanced, l->imbalance_naive);
 	printf("  %-3s %-3s %-9s %-6s %-10s %s\n", "pp", "vpp", "layers",
 	       "count", "cost", "letters");
 	for (int i = 0; i < l->nstages; i++) {
@@ -440,19 +455,22 @@ static const char *placement_source(const struct plan_opts *o,
 				    const struct plan_inputs *in, char *buf,
 				    size_t len)
 {
-	const char *from = o->nodelist ? in->policy->topology.islands_from
-				       : NULL;
+	const char *from =
+		o->nodelist ? in->policy->topology.islands_from : NULL;
 
 	if (!o->topology && !from)
 		return "assumed: one island per node";
 	if (!o->topology)
-		snprintf(buf, len, "assumed: one island per node; NVLink "
-			 "domains: the blocks of %s", from);
+		snprintf(buf, len,
+			 "assumed: one island per node; NVLink "
+			 "domains: the blocks of %s",
+			 from);
 	else
 		snprintf(buf, len, "%s, islands from %s%s%s%s", o->topology,
 			 n56_island_source_name(in->topo->island_source),
-			 in->shape.degraded ? " (degraded: islands unknown)" :
-			 "", from ? "; NVLink domains: the blocks of " : "",
+			 in->shape.degraded ? " (degraded: islands unknown)"
+					    : "",
+			 from ? "; NVLink domains: the blocks of " : "",
 			 from ? from : "");
 	return buf;
 }
@@ -526,9 +544,10 @@ static void memory_warning(const struct n56_plan *p)
 	const struct n56_memory *m = p->memory;
 
 	if (m && m->rank && m->verdict == N56_MEM_TIGHT)
-		fprintf(stderr, "nam56r-launch: warning: GPU memory: pipeline "
-				"rank %d needs %.1f GB, within %.0f%% of the "
-				"%.1f GB limit (%.1f GB from the %s)\n",
+		fprintf(stderr,
+			"nam56r-launch: warning: GPU memory: pipeline "
+			"rank %d needs %.1f GB, within %.0f%% of the "
+			"%.1f GB limit (%.1f GB from the %s)\n",
 			m->worst, m->rank[m->worst].total / GB,
 			m->warn_band * 100, m->limit / GB, m->capacity / GB,
 			m->capacity_source);
@@ -542,7 +561,8 @@ static void print_memory(const struct n56_plan *p)
 	if (!m || !m->rank)
 		return;
 	printf("memory per rank (GB; predicted peak, %ld microbatches per "
-	       "iteration):\n", m->microbatches);
+	       "iteration):\n",
+	       m->microbatches);
 	printf("  %-4s %-5s", "pp", "held");
 	for (int t = 0; t < N56_MEM_NTERMS; t++)
 		printf(" %11s", n56_mem_term_name(t));
@@ -587,8 +607,9 @@ static json_t *memory_json(const struct n56_plan *p)
 			json_array_append_new(fl, json_real(x->inflight[v]));
 		json_object_set_new(r, "inflight_microbatches", fl);
 		for (int t = 0; t < N56_MEM_NTERMS; t++)
-			json_object_set_new(terms, n56_mem_term_name(t),
-					    json_integer((json_int_t)x->term[t]));
+			json_object_set_new(
+				terms, n56_mem_term_name(t),
+				json_integer((json_int_t)x->term[t]));
 		json_object_set_new(r, "terms_bytes", terms);
 		json_object_set_new(r, "allocated_bytes",
 				    json_integer((json_int_t)x->allocated));
@@ -609,10 +630,11 @@ static json_t *memory_json(const struct n56_plan *p)
 	json_object_set_new(j, "headroom", json_real(m ? m->headroom : 0));
 	json_object_set_new(j, "limit_bytes",
 			    json_integer(m ? (json_int_t)m->limit : 0));
-	json_object_set_new(j, "verdict",
-			    json_string(m && m->capacity > 0
-						? n56_mem_verdict_name(m->verdict)
-						: "unchecked"));
+	json_object_set_new(
+		j, "verdict",
+		json_string(m && m->capacity > 0
+				    ? n56_mem_verdict_name(m->verdict)
+				    : "unchecked"));
 	return j;
 }
 
@@ -889,8 +911,8 @@ static int place_plan(const struct plan_opts *o, struct plan_inputs *in)
 	char err[2048] = "";
 	bool required;
 
-	if (n56_step_placer(in->plan, &in->shape, &in->placer, &in->report,
-			    err, sizeof(err))) {
+	if (n56_step_placer(in->plan, &in->shape, &in->placer, &in->report, err,
+			    sizeof(err))) {
 		fprintf(stderr, "nam56r-launch plan: %s\n", err);
 		return N56_EXIT_USAGE;
 	}
@@ -899,14 +921,14 @@ static int place_plan(const struct plan_opts *o, struct plan_inputs *in)
 		if (n56_placer_slurm_blocks(in->placer, in->policy, in->hosts,
 					    in->nhosts, &in->report, err,
 					    sizeof(err))) {
-			fprintf(stderr, "nam56r-launch plan: error: %s\n",
-				err);
+			fprintf(stderr, "nam56r-launch plan: error: %s\n", err);
 			return N56_EXIT_USAGE;
 		}
 	} else if (in->policy->topology.island_source.v &&
 		   !strcmp(in->policy->topology.island_source.v,
 			   "slurm-block")) {
-		fprintf(stderr, "nam56r-launch plan: note: island_source "
+		fprintf(stderr,
+			"nam56r-launch plan: note: island_source "
 			"slurm-block: give --nodelist to hold the job's nodes "
 			"against Slurm's blocks\n");
 	}
@@ -921,7 +943,7 @@ static int place_plan(const struct plan_opts *o, struct plan_inputs *in)
 	if (!required)
 		return N56_EXIT_OK;
 	fprintf(stderr, "nam56r-launch plan: the site policy requires TP "
-		"inside one island (topology.require_tp_in_island)\n");
+			"inside one island (topology.require_tp_in_island)\n");
 	return N56_EXIT_USAGE;
 }
 
@@ -943,15 +965,19 @@ int n56_cmd_plan(int argc, char **argv)
 			return N56_EXIT_USAGE;
 		}
 		if (!in.nhosts) {
-			fprintf(stderr, "nam56r-launch plan: --nodelist '%s' "
-				"names no node\n", o.nodelist);
+			fprintf(stderr,
+				"nam56r-launch plan: --nodelist '%s' "
+				"names no node\n",
+				o.nodelist);
 			rc = N56_EXIT_USAGE;
 			goto out;
 		}
 		if (o.nodes_given && (size_t)o.nodes != in.nhosts) {
-			fprintf(stderr, "nam56r-launch plan: --nodes %ld, but "
+			fprintf(stderr,
+				"nam56r-launch plan: --nodes %ld, but "
 				"--nodelist %s names %zu nodes: give one of "
-				"them\n", o.nodes, o.nodelist, in.nhosts);
+				"them\n",
+				o.nodes, o.nodelist, in.nhosts);
 			rc = N56_EXIT_USAGE;
 			goto out;
 		}
@@ -991,20 +1017,22 @@ static int check_assumed_islands(struct plan_inputs *in)
 	const struct n56_policy *p = in->policy;
 	char err[1024] = "";
 
-	if (p->topology.nislands || (p->topology.island_source.v &&
-				     !strcmp(p->topology.island_source.v,
-					     "slurm-block")))
+	if (p->topology.nislands ||
+	    (p->topology.island_source.v &&
+	     !strcmp(p->topology.island_source.v, "slurm-block")))
 		return N56_EXIT_OK;
 	n56_node_shape_assumed(&in->shape, (int)in->plan->gpus_per_node);
-	if (n56_step_placer(in->plan, &in->shape, &in->placer, &in->report,
-			    err, sizeof(err))) {
+	if (n56_step_placer(in->plan, &in->shape, &in->placer, &in->report, err,
+			    sizeof(err))) {
 		fprintf(stderr, "nam56r-launch validate: %s\n", err);
 		return N56_EXIT_USAGE;
 	}
 	if (!n56_step_tp_verdict(&in->report, p, err, sizeof(err))) {
 		if (!in->report.tp_in_island)
-			fprintf(stderr, "nam56r-launch validate: warning: "
-				"%s\n", in->report.why);
+			fprintf(stderr,
+				"nam56r-launch validate: warning: "
+				"%s\n",
+				in->report.why);
 		return N56_EXIT_OK;
 	}
 	fprintf(stderr,

@@ -66,9 +66,9 @@ static int print_json(const struct n56_topology *t)
 
 		json_object_set_new(j, "index", json_integer(g->index));
 		json_object_set_new(j, "pci", json_string(g->pci));
-		json_object_set_new(j, "numa", g->numa >= 0
-						       ? json_integer(g->numa)
-						       : json_null());
+		json_object_set_new(j, "numa",
+				    g->numa >= 0 ? json_integer(g->numa)
+						 : json_null());
 		json_object_set_new(j, "island", json_integer(g->island));
 		json_object_set_new(j, "nic", str_or_null(g->nic));
 		json_object_set_new(j, "cpuset", str_or_null(g->cpuset));
@@ -88,9 +88,9 @@ static int print_json(const struct n56_topology *t)
 	json_object_set_new(o, "source", json_string(t->source));
 	json_object_set_new(o, "gpus", gpus);
 	json_object_set_new(o, "islands", isl);
-	json_object_set_new(o, "island_source",
-			    json_string(n56_island_source_name(
-				    t->island_source)));
+	json_object_set_new(
+		o, "island_source",
+		json_string(n56_island_source_name(t->island_source)));
 	json_object_set_new(o, "degraded", json_boolean(t->degraded));
 	json_object_set_new(o, "nodes_per_domain",
 			    json_integer(t->nodes_per_domain));
@@ -147,7 +147,7 @@ static void print_text(const struct n56_topology *t)
 
 static int load_policy(const char *path, struct n56_policy **out)
 {
-	struct n56_diags d = {0};
+	struct n56_diags d = { 0 };
 	int ret = 0;
 
 	if (!n56_policy_load) {
@@ -175,12 +175,13 @@ static int load_policy(const char *path, struct n56_policy **out)
 int n56_cmd_topology(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"topology", required_argument, NULL, 't'},
-		{"policy", required_argument, NULL, 'p'},
-		{"hostname", required_argument, NULL, 'H'},
-		{"format", required_argument, NULL, 'f'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}};
+		{ "topology", required_argument, NULL, 't' },
+		{ "policy", required_argument, NULL, 'p' },
+		{ "hostname", required_argument, NULL, 'H' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
 	const char *xml = NULL, *policy_path = NULL, *host = NULL;
 	const char *format = "text";
 	struct n56_policy *policy = NULL;
@@ -208,23 +209,28 @@ int n56_cmd_topology(int argc, char **argv)
 			usage(stdout);
 			return N56_EXIT_OK;
 		default:
-			fprintf(stderr, c == ':' ? "nam56r-launch: topology: "
-				"%s needs a value\n" : "nam56r-launch: topology: "
-				"unknown option '%s'\n", argv[optind - 1]);
+			fprintf(stderr,
+				c == ':' ? "nam56r-launch: topology: "
+					   "%s needs a value\n"
+					 : "nam56r-launch: topology: "
+					   "unknown option '%s'\n",
+				argv[optind - 1]);
 			usage(stderr);
 			return N56_EXIT_USAGE;
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "nam56r-launch: topology: unexpected argument "
-				"'%s'\n",
+		fprintf(stderr,
+			"nam56r-launch: topology: unexpected argument "
+			"'%s'\n",
 			argv[optind]);
 		usage(stderr);
 		return N56_EXIT_USAGE;
 	}
 	if (strcmp(format, "text") && strcmp(format, "json")) {
-		fprintf(stderr, "nam56r-launch: topology: --format must be "
-				"text or json, not '%s'\n",
+		fprintf(stderr,
+			"nam56r-launch: topology: --format must be "
+			"text or json, not '%s'\n",
 			format);
 		return N56_EXIT_USAGE;
 	}

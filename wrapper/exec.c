@@ -36,7 +36,7 @@ struct exec_opts {
 	const char *policy;
 	const char *runtime;
 	long runtime_words; /* --runtime-words N: ARGS start with the runtime */
-	char **args; /* after `--` (or the first non-option word) */
+	char **args;	    /* after `--` (or the first non-option word) */
 	int nargs;
 };
 
@@ -52,7 +52,8 @@ static void exec_usage(FILE *f)
 		"  --recipe F    recipe when no --nam56r-recipe was given to "
 		"Slurm (default:\n                the built-in NAM56R recipe)\n"
 		"  --policy F    refused here (exit 2): a job step uses the site "
-		"policy\n                ($" N56_ENV_POLICY ", set by the plugin, "
+		"policy\n                ($" N56_ENV_POLICY
+		", set by the plugin, "
 		"else %s/nam56r/policy.yaml);\n                --policy is for "
 		"plan, validate and local\n"
 		"  --runtime CMD run CMD (split at spaces) instead of the "
@@ -65,19 +66,21 @@ static void exec_usage(FILE *f)
 		"  --help        this text\n\n"
 		"Exit: 0 never (the runtime replaces this process), 2 invalid "
 		"input, 1 other\nfailure, 127 the exec failed. See "
-		"nam56r-launch(1), spank_nam56r(8).\n", NAM56R_SYSCONFDIR);
+		"nam56r-launch(1), spank_nam56r(8).\n",
+		NAM56R_SYSCONFDIR);
 }
 
 /* 0 ok, 1 --help shown, -1 usage error (message printed). */
 static int parse_opts(int argc, char **argv, struct exec_opts *o)
 {
 	static const struct option opts[] = {
-		{"recipe", required_argument, NULL, 'r'},
-		{"policy", required_argument, NULL, 'p'},
-		{"runtime", required_argument, NULL, 'R'},
-		{"runtime-words", required_argument, NULL, 'w'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}};
+		{ "recipe", required_argument, NULL, 'r' },
+		{ "policy", required_argument, NULL, 'p' },
+		{ "runtime", required_argument, NULL, 'R' },
+		{ "runtime-words", required_argument, NULL, 'w' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
 	char *end;
 	int c;
 
@@ -102,8 +105,9 @@ static int parse_opts(int argc, char **argv, struct exec_opts *o)
 			o->runtime_words = strtol(optarg, &end, 10);
 			if (!*optarg || *end || errno || o->runtime_words < 1 ||
 			    o->runtime_words > 64) {
-				fprintf(stderr, PROG "--runtime-words needs a "
-					"number from 1 to 64, not '%s'\n",
+				fprintf(stderr,
+					PROG "--runtime-words needs a "
+					     "number from 1 to 64, not '%s'\n",
 					optarg);
 				return -1;
 			}
@@ -113,15 +117,18 @@ static int parse_opts(int argc, char **argv, struct exec_opts *o)
 			return 1;
 		case ':':
 			if (!strcmp(argv[optind - 1], "--runtime-words"))
-				fprintf(stderr, PROG "--runtime-words needs a "
-					"number from 1 to 64, not ''\n");
+				fprintf(stderr,
+					PROG "--runtime-words needs a "
+					     "number from 1 to 64, not ''\n");
 			else
 				fprintf(stderr, PROG "%s needs a value\n",
 					argv[optind - 1]);
 			return -1;
 		default:
-			fprintf(stderr, PROG "unknown option '%s' (runtime "
-				"arguments go after --)\n", argv[optind - 1]);
+			fprintf(stderr,
+				PROG "unknown option '%s' (runtime "
+				     "arguments go after --)\n",
+				argv[optind - 1]);
 			return -1;
 		}
 	}
@@ -129,13 +136,14 @@ static int parse_opts(int argc, char **argv, struct exec_opts *o)
 	o->nargs = argc - optind;
 	if (o->runtime_words && o->runtime) {
 		fprintf(stderr, PROG "--runtime and --runtime-words exclude "
-			"each other\n");
+				     "each other\n");
 		return -1;
 	}
 	if (o->runtime_words > o->nargs) {
-		fprintf(stderr, PROG "--runtime-words %ld, but only %d "
-			"argument%s follow\n", o->runtime_words, o->nargs,
-			o->nargs == 1 ? "" : "s");
+		fprintf(stderr,
+			PROG "--runtime-words %ld, but only %d "
+			     "argument%s follow\n",
+			o->runtime_words, o->nargs, o->nargs == 1 ? "" : "s");
 		return -1;
 	}
 	return 0;
@@ -146,7 +154,7 @@ static int parse_opts(int argc, char **argv, struct exec_opts *o)
  * with the ownership rule of a site policy. */
 static int load_policy(struct n56_policy **out, const char **path)
 {
-	struct n56_diags d = {0};
+	struct n56_diags d = { 0 };
 	const char *env = getenv(N56_ENV_POLICY);
 	static const char def[] = NAM56R_SYSCONFDIR "/nam56r/policy.yaml";
 	int rc;
@@ -176,21 +184,25 @@ static int carried_recipe(struct n56_recipe **out)
 	const char *b64 = getenv(N56_CARRY_PREFIX N56_CARRY_CONTENT);
 	const char *sha = getenv(N56_CARRY_PREFIX N56_CARRY_SHA);
 	const char *path = getenv(N56_CARRY_PREFIX N56_CARRY_PATH);
-	struct n56_diags d = {0};
+	struct n56_diags d = { 0 };
 	char *buf = NULL, hex[65];
 	size_t len;
 	int rc = -1;
 
 	if (!b64 || n56_base64_decode(b64, &buf, &len)) {
-		fprintf(stderr, PROG "the plugin ran (" N56_ENV_PLAN_SHA " is "
-			"set) but " N56_CARRY_PREFIX N56_CARRY_CONTENT " is %s\n",
+		fprintf(stderr,
+			PROG "the plugin ran (" N56_ENV_PLAN_SHA " is "
+			     "set) but " N56_CARRY_PREFIX N56_CARRY_CONTENT
+			     " is %s\n",
 			b64 ? "not base64" : "missing");
 		goto out;
 	}
 	n56_sha256_hex(buf, len, hex);
 	if (!sha || strcmp(sha, hex)) {
-		fprintf(stderr, PROG "the carried recipe has sha256 %.12s, the "
-			"submission recorded %.12s\n", hex, sha ? sha : "none");
+		fprintf(stderr,
+			PROG "the carried recipe has sha256 %.12s, the "
+			     "submission recorded %.12s\n",
+			hex, sha ? sha : "none");
 		goto out;
 	}
 	if (n56_recipe_parse(path ? path : "recipe", buf, len, out, &d)) {
@@ -239,8 +251,9 @@ static char **split_words(const char *s, size_t *n)
 
 /* Where a bare command name in runtime.allowed_commands is looked up: the
  * system's own directories, never the user's PATH. */
-#define N56_SITE_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:" \
-		      "/sbin:/bin"
+#define N56_SITE_PATH                                        \
+	"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:" \
+	"/sbin:/bin"
 
 /* NAME on the search path SEARCH, as a real path (symbolic links
  * resolved): malloc'd, or NULL when no executable file has that name. */
@@ -331,31 +344,32 @@ static bool command_allowed(const struct n56_policy *p, const char *argv0,
 
 /* The step's node list: MASTER_ADDR (its first node) and this node's
  * name, borrowed from *hosts. */
-static int step_hosts(struct n56_step_facts *f, char ***hosts,
-		      size_t *nhosts)
+static int step_hosts(struct n56_step_facts *f, char ***hosts, size_t *nhosts)
 {
 	const char *nodelist = getenv("SLURM_STEP_NODELIST");
 	char err[512];
 
 	if (!nodelist)
 		nodelist = getenv("SLURM_JOB_NODELIST");
-	if (!nodelist || n56_hostlist_expand(nodelist, hosts, nhosts, err,
-					     sizeof(err))) {
+	if (!nodelist ||
+	    n56_hostlist_expand(nodelist, hosts, nhosts, err, sizeof(err))) {
 		fprintf(stderr, PROG "the step's node list: %s\n",
 			nodelist ? err : "SLURM_STEP_NODELIST is not set");
 		return -1;
 	}
 	if (!*nhosts) {
 		/* Slurm reads an empty list as no node and no error. */
-		fprintf(stderr, PROG "the step's node list '%s' names no "
-			"node\n", nodelist);
+		fprintf(stderr,
+			PROG "the step's node list '%s' names no "
+			     "node\n",
+			nodelist);
 		n56_hostlist_free(*hosts, 0);
 		*hosts = NULL;
 		return -1;
 	}
 	f->master = *nhosts ? (*hosts)[0] : NULL;
-	f->node_name = (size_t)f->node_id < *nhosts ? (*hosts)[f->node_id] :
-		       NULL;
+	f->node_name =
+		(size_t)f->node_id < *nhosts ? (*hosts)[f->node_id] : NULL;
 	f->hosts = *hosts;
 	f->nhosts = *nhosts;
 	return 0;
@@ -412,7 +426,7 @@ static int set_rank_env(const struct n56_plan *plan,
 			struct n56_step_facts *f, long rank, int *gpu)
 {
 	struct n56_step *s = NULL;
-	struct n56_env env = {0};
+	struct n56_env env = { 0 };
 	char err[4096], **hosts = NULL;
 	size_t nhosts = 0;
 	int rc = -1;
@@ -439,8 +453,8 @@ out:
  * (site defaults still yield to the user's own export). */
 static int apply_plan_env(const struct n56_plan *plan)
 {
-	const struct n56_env *lists[] = {&plan->fixed_policy,
-					 &plan->patch_surface};
+	const struct n56_env *lists[] = { &plan->fixed_policy,
+					  &plan->patch_surface };
 
 	for (size_t l = 0; l < 2; l++)
 		for (size_t i = 0; i < lists[l]->n; i++) {
@@ -448,8 +462,8 @@ static int apply_plan_env(const struct n56_plan *plan)
 
 			if (setenv(e->name, e->value,
 				   e->origin != N56_ORIGIN_SITE_DEFAULT)) {
-				fprintf(stderr, PROG "setenv %s: %s\n",
-					e->name, strerror(errno));
+				fprintf(stderr, PROG "setenv %s: %s\n", e->name,
+					strerror(errno));
 				return -1;
 			}
 		}
@@ -465,9 +479,10 @@ static struct n56_topology *load_topology(const struct n56_policy *p)
 	if (env) {
 		snprintf(path, sizeof(path), "%s", env);
 	} else {
-		const char *dir = p->topology.cache_dir.v &&
-				  p->topology.cache_dir.v[0] ?
-				  p->topology.cache_dir.v : "/var/cache/nam56r";
+		const char *dir =
+			p->topology.cache_dir.v && p->topology.cache_dir.v[0]
+				? p->topology.cache_dir.v
+				: "/var/cache/nam56r";
 		snprintf(path, sizeof(path), "%s/topology.xml", dir);
 	}
 	if (access(path, R_OK))
@@ -517,7 +532,8 @@ static int step_counts(struct n56_step_facts *f, long *rank, long *gpn)
 	f->node_id = env_long("SLURM_NODEID", NULL);
 	f->nlocal = -1;
 	if (*rank < 0 || f->nnodes <= 0 || f->ntasks <= 0 || f->node_id < 0) {
-		fprintf(stderr, PROG "not inside a job step (SLURM_PROCID, "
+		fprintf(stderr, PROG
+			"not inside a job step (SLURM_PROCID, "
 			"SLURM_NNODES, SLURM_NTASKS, SLURM_NODEID): run it "
 			"with srun, or use `nam56r-launch local`\n");
 		return N56_EXIT_USAGE;
@@ -541,40 +557,44 @@ static int load_plan(const struct exec_opts *o, bool plugin,
 		     const struct n56_step_facts *f, long gpn,
 		     struct exec_run *x)
 {
-	struct n56_plan_request req = {f->nnodes, gpn};
-	struct n56_diags d = {0};
+	struct n56_plan_request req = { f->nnodes, gpn };
+	struct n56_diags d = { 0 };
 	int rc = N56_EXIT_USAGE;
 
 	/* In a job step the site policy is the one the plugin placed the
 	 * step with; a policy the user names would let the rank run what
 	 * the site does not allow. */
 	if (o->policy) {
-		fprintf(stderr, PROG "--policy %s: inside a job step the site "
-			"policy applies (%s); --policy is for plan, "
-			"validate and local outside Slurm\n", o->policy,
-			plugin ? "the one the plugin used" :
-			"$" N56_ENV_POLICY " or " NAM56R_SYSCONFDIR
-			"/nam56r/policy.yaml");
+		fprintf(stderr,
+			PROG "--policy %s: inside a job step the site "
+			     "policy applies (%s); --policy is for plan, "
+			     "validate and local outside Slurm\n",
+			o->policy,
+			plugin ? "the one the plugin used"
+			       : "$" N56_ENV_POLICY " or " NAM56R_SYSCONFDIR
+				 "/nam56r/policy.yaml");
 		return rc;
 	}
 	if (load_policy(&x->policy, &x->policy_path))
 		return rc;
 	if (plugin) {
 		if (o->recipe)
-			fprintf(stderr, PROG "--recipe %s ignored: the plugin "
+			fprintf(stderr,
+				PROG
+				"--recipe %s ignored: the plugin "
 				"placed this step with the recipe given to "
-				"--nam56r-recipe\n", o->recipe);
+				"--nam56r-recipe\n",
+				o->recipe);
 		if (carried_recipe(&x->recipe))
 			return rc;
-	} else if (o->recipe ? n56_recipe_load(o->recipe, &x->recipe, &d) :
-		   n56_recipe_builtin(&x->recipe, &d)) {
+	} else if (o->recipe ? n56_recipe_load(o->recipe, &x->recipe, &d)
+			     : n56_recipe_builtin(&x->recipe, &d)) {
 		goto out;
 	}
 	/* the memory fit held to the job's partition, as at submission */
-	struct n56_mem_capacity_in cap = {0, getenv("SLURM_JOB_PARTITION")};
+	struct n56_mem_capacity_in cap = { 0, getenv("SLURM_JOB_PARTITION") };
 
-	if (!n56_plan_build_mem(x->recipe, x->policy, &req, &cap, &x->plan,
-				&d))
+	if (!n56_plan_build_mem(x->recipe, x->policy, &req, &cap, &x->plan, &d))
 		rc = N56_EXIT_OK;
 out:
 	n56_print_diags(PROG, &d);
@@ -589,10 +609,11 @@ static int plugin_rank(struct exec_run *x, int *gpu)
 	const char *want = getenv(N56_ENV_PLAN_SHA);
 
 	if (strcmp(want, x->plan->plan_sha256_hex)) {
-		fprintf(stderr, PROG "the plan here (%.12s) differs from the "
-			"plugin's (%.12s): is the same policy used? "
-			"(" N56_ENV_POLICY "=%s)\n", x->plan->plan_sha256_hex, want,
-			x->policy_path);
+		fprintf(stderr,
+			PROG "the plan here (%.12s) differs from the "
+			     "plugin's (%.12s): is the same policy used? "
+			     "(" N56_ENV_POLICY "=%s)\n",
+			x->plan->plan_sha256_hex, want, x->policy_path);
 		return N56_EXIT_FAIL;
 	}
 	if (apply_plan_env(x->plan))
@@ -634,8 +655,9 @@ static int runtime_argv(struct exec_opts *o, struct exec_run *x)
 			x->cmd[x->ncmd++] = strdup(x->plan->command[i]);
 	}
 	if (!x->cmd || !x->ncmd || !x->cmd[0]) {
-		fprintf(stderr, PROG "no runtime to exec: the recipe has no "
-			"runtime.command (or give --runtime CMD)\n");
+		fprintf(stderr,
+			PROG "no runtime to exec: the recipe has no "
+			     "runtime.command (or give --runtime CMD)\n");
 		return N56_EXIT_USAGE;
 	}
 	return N56_EXIT_OK;
@@ -645,7 +667,7 @@ static int runtime_argv(struct exec_opts *o, struct exec_run *x)
  * user's; returns only on failure, with the exit status. */
 static int exec_runtime(const struct exec_opts *o, struct exec_run *x)
 {
-	char **merged = NULL, **final = NULL, *real, err[1024];
+	char **merged = NULL, ** final = NULL, *real, err[1024];
 	size_t nmerged = 0;
 	int rc = N56_EXIT_USAGE;
 
@@ -656,8 +678,9 @@ static int exec_runtime(const struct exec_opts *o, struct exec_run *x)
 		return N56_EXIT_EXEC;
 	}
 	if (!command_allowed(x->policy, x->cmd[0], real)) {
-		fprintf(stderr, PROG "runtime '%s' is not allowed by the site "
-			"policy %s (runtime.allowed_commands; it is %s)\n",
+		fprintf(stderr,
+			PROG "runtime '%s' is not allowed by the site "
+			     "policy %s (runtime.allowed_commands; it is %s)\n",
 			x->cmd[0], x->policy_path, real);
 		goto out;
 	}
@@ -689,8 +712,8 @@ out:
 int n56_cmd_exec(int argc, char **argv)
 {
 	struct exec_opts o;
-	struct exec_run x = {0};
-	struct n56_step_facts f = {0};
+	struct exec_run x = { 0 };
+	struct n56_step_facts f = { 0 };
 	bool plugin = getenv(N56_ENV_PLAN_SHA) != NULL;
 	long rank, gpn;
 	int rc, gpu = -1;
@@ -704,7 +727,7 @@ int n56_cmd_exec(int argc, char **argv)
 	if (plugin) {
 		rc = plugin_rank(&x, &gpu);
 	} else {
-		struct n56_diags d = {0};
+		struct n56_diags d = { 0 };
 
 		/* island_source slurm-block: the blocks beside $SLURM_CONF,
 		 * as the plugin reads them in slurmstepd. */

@@ -8,7 +8,7 @@
 #include "wrapper/picture.h"
 
 /* Stage colours: red, green, yellow, blue, magenta, cyan, then again. */
-static const int stage_colour[] = {31, 32, 33, 34, 35, 36};
+static const int stage_colour[] = { 31, 32, 33, 34, 35, 36 };
 
 static int digits(long v)
 {
@@ -40,7 +40,10 @@ static void print_header(FILE *f, const struct n56_node_shape *shape,
 				 shape->island_of[g]);
 		if (g > 0)
 			fputs(!domains && shape->island_of[g] !=
-			      shape->island_of[g - 1] ? " | " : "   ", f);
+						      shape->island_of[g - 1]
+				      ? " | "
+				      : "   ",
+			      f);
 		fprintf(f, "%-*s", g + 1 < shape->gpus ? cell_w : 0, head);
 	}
 	fputc('\n', f);
@@ -70,16 +73,17 @@ int n56_placement_picture(FILE *f, const struct n56_plan *plan,
 	shown = max_nodes < 0 || max_nodes > nodes ? nodes : max_nodes;
 
 	/* Every cell as wide as the widest "rN tN pN" or header. */
-	cell_w = 1 + digits(world - 1) + 2 + digits(world / par->tp - 1) +
-		 2 + digits(par->pp - 1);
+	cell_w = 1 + digits(world - 1) + 2 + digits(world / par->tp - 1) + 2 +
+		 digits(par->pp - 1);
 	if (cell_w < 6 + digits(gpus - 1) + digits(shape->nislands))
 		cell_w = 6 + digits(gpus - 1) + digits(shape->nislands);
 	label_w = 5 + digits(nodes > 0 ? nodes - 1 : 0);
 
-	fprintf(f, "placement: %ld node%s x %d GPU%s, tp %ld cp %ld ep %ld "
-		"etp %ld dp %ld pp %ld, order %s\n", nodes,
-		nodes == 1 ? "" : "s", gpus, gpus == 1 ? "" : "s", par->tp,
-		par->cp, par->ep, par->etp, par->dp, par->pp,
+	fprintf(f,
+		"placement: %ld node%s x %d GPU%s, tp %ld cp %ld ep %ld "
+		"etp %ld dp %ld pp %ld, order %s\n",
+		nodes, nodes == 1 ? "" : "s", gpus, gpus == 1 ? "" : "s",
+		par->tp, par->cp, par->ep, par->etp, par->dp, par->pp,
 		order_name(par));
 	print_header(f, shape, label_w, cell_w, domains);
 	for (long n = 0; n < shown; n++) {
@@ -87,8 +91,9 @@ int n56_placement_picture(FILE *f, const struct n56_plan *plan,
 			fprintf(f,
 				"%*s  -- NVLink domain %ld (nodes %ld-%ld)\n",
 				label_w, "", n / npd, n,
-				(n / npd + 1) * npd - 1 < nodes - 1 ?
-				(n / npd + 1) * npd - 1 : nodes - 1);
+				(n / npd + 1) * npd - 1 < nodes - 1
+					? (n / npd + 1) * npd - 1
+					: nodes - 1);
 		fprintf(f, "node %*ld  ", label_w - 5, n);
 		for (int g = 0; g < gpus; g++) {
 			struct n56_rank_place p;
@@ -98,14 +103,20 @@ int n56_placement_picture(FILE *f, const struct n56_plan *plan,
 			n56_place_rank(pl, n56_rank_on_gpu(pl, n, g), &p);
 			if (g > 0)
 				fputs(!domains && shape->island_of[g] !=
-				      shape->island_of[g - 1] ? " | " : "   ",
+							      shape->island_of
+								      [g - 1]
+					      ? " | "
+					      : "   ",
 				      f);
 			len = snprintf(cell, sizeof(cell), "r%ld t%ld p%ld",
 				       p.rank, p.rank / par->tp, p.pp);
 			if (color)
 				fprintf(f, "\033[%dm%s\033[0m",
-					stage_colour[p.pp % (long)(sizeof(
-					stage_colour) / sizeof(int))], cell);
+					stage_colour
+						[p.pp %
+						 (long)(sizeof(stage_colour) /
+							sizeof(int))],
+					cell);
 			else
 				fputs(cell, f);
 			/* Pad outside the colour codes so columns align. */
@@ -117,10 +128,13 @@ int n56_placement_picture(FILE *f, const struct n56_plan *plan,
 	if (shown < nodes)
 		fprintf(f, "... %ld more node%s\n", nodes - shown,
 			nodes - shown == 1 ? "" : "s");
-	fprintf(f, "legend: rN global rank, tN TP group (ranks N*%ld..), pN "
-		"pipeline stage%s", par->tp,
-		domains ? "" : "; iN NVLink island of the GPU, | island "
-		"border");
+	fprintf(f,
+		"legend: rN global rank, tN TP group (ranks N*%ld..), pN "
+		"pipeline stage%s",
+		par->tp,
+		domains ? ""
+			: "; iN NVLink island of the GPU, | island "
+			  "border");
 	if (color)
 		fputs("; colour = pipeline stage", f);
 	fputc('\n', f);
@@ -129,7 +143,8 @@ int n56_placement_picture(FILE *f, const struct n56_plan *plan,
 			npd);
 	else if (shape->assumed)
 		fputs("islands: no topology given; all GPUs of a node assumed "
-		      "to be one island\n", f);
+		      "to be one island\n",
+		      f);
 	else if (shape->degraded)
 		fputs("islands: unknown (degraded); one island per GPU\n", f);
 	return ferror(f) ? -1 : 0;

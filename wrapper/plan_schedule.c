@@ -23,8 +23,8 @@ static void sizes_text(const int *v, int n, char *buf, size_t len)
 				       v[i]);
 }
 
-static void shape_name(const struct n56_alternative *a, const struct n56_alternative *cur,
-		       char *buf, size_t len)
+static void shape_name(const struct n56_alternative *a,
+		       const struct n56_alternative *cur, char *buf, size_t len)
 {
 	if (a->pp == cur->pp)
 		snprintf(buf, len, "vpp %ld", a->vpp);
@@ -39,13 +39,13 @@ void n56_advice_verdict(const struct n56_advice *a, char *buf, size_t len)
 	char name[96];
 
 	if (!a->n || !a->v[0].valid) {
-		snprintf(buf, len, "no advice: the recipe's shape was not "
-				   "simulated");
+		snprintf(buf, len,
+			 "no advice: the recipe's shape was not "
+			 "simulated");
 		return;
 	}
 	cur = &a->v[0];
-	if (a->best <= 0 ||
-	    a->v[a->best].time_s >= cur->time_s * (1 - 0.005)) {
+	if (a->best <= 0 || a->v[a->best].time_s >= cur->time_s * (1 - 0.005)) {
 		snprintf(buf, len,
 			 "pp %ld vpp %ld is the fastest of the %zu shapes "
 			 "tried (bubble %.0f%%)",
@@ -119,8 +119,9 @@ void n56_print_schedule(FILE *f, const struct n56_plan *p,
 
 			if (!x->valid)
 				continue;
-			fprintf(f, "  %-4ld %-4ld %-4ld %-5ld %-10.4g %-8.1f "
-				   "%+.1f%%%s%s%s\n",
+			fprintf(f,
+				"  %-4ld %-4ld %-4ld %-5ld %-10.4g %-8.1f "
+				"%+.1f%%%s%s%s\n",
 				x->pp, x->vpp, x->dp, x->m, x->time_s,
 				100 * x->bubble,
 				100 * (x->time_s / cur->time_s - 1),
@@ -129,11 +130,12 @@ void n56_print_schedule(FILE *f, const struct n56_plan *p,
 				x->more_memory ? " (more parameters per GPU)"
 					       : "");
 		}
-		fprintf(f, "  (%zu shapes tried; those not listed are not "
-			   "allowed: plan --format json says why; another pp "
-			   "whose GPUs hold over 10%% more\n  parameters "
-			   "than the recipe's is not advised, as memory is "
-			   "not modelled)\n",
+		fprintf(f,
+			"  (%zu shapes tried; those not listed are not "
+			"allowed: plan --format json says why; another pp "
+			"whose GPUs hold over 10%% more\n  parameters "
+			"than the recipe's is not advised, as memory is "
+			"not modelled)\n",
 			a->n);
 	}
 	fprintf(f, "\n");
@@ -157,8 +159,7 @@ static json_t *longs(const long *v, long n)
 	return a;
 }
 
-json_t *n56_schedule_json(const struct n56_plan *p,
-			  const struct n56_advice *a)
+json_t *n56_schedule_json(const struct n56_plan *p, const struct n56_advice *a)
 {
 	const struct n56_layout_schedule *s = &p->layout.sched;
 	json_t *o = json_object(), *alts = json_array();
@@ -169,8 +170,7 @@ json_t *n56_schedule_json(const struct n56_plan *p,
 		json_object_set_new(o, "why", json_string(s->why));
 		return o;
 	}
-	json_object_set_new(o, "schedule",
-			    json_string(schedule_name(&p->par)));
+	json_object_set_new(o, "schedule", json_string(schedule_name(&p->par)));
 	json_object_set_new(o, "microbatches", json_integer(s->microbatches));
 	json_object_set_new(o, "group", json_integer(s->group));
 	json_object_set_new(o, "backward_ratio", json_real(s->backward_ratio));
@@ -178,12 +178,12 @@ json_t *n56_schedule_json(const struct n56_plan *p,
 	json_object_set_new(o, "gpu_tflops", json_real(s->gpu_tflops));
 	json_object_set_new(o, "iteration_s", json_real(s->time_s));
 	json_object_set_new(o, "ideal_s", json_real(s->ideal_s));
-	json_object_set_new(o, "bubble",
-			    json_real(1 - s->ideal_s / s->time_s));
+	json_object_set_new(o, "bubble", json_real(1 - s->ideal_s / s->time_s));
 	json_object_set_new(o, "stage_balanced_s", json_real(s->balanced_s));
 	json_object_set_new(o, "equal_count_s", json_real(s->equal_s));
 	json_object_set_new(o, "search_exact", json_boolean(s->exact));
-	json_object_set_new(o, "splits_simulated", json_integer((json_int_t)s->tried));
+	json_object_set_new(o, "splits_simulated",
+			    json_integer((json_int_t)s->tried));
 	json_object_set_new(o, "idle_s", reals(s->idle_s, p->par.pp));
 	json_object_set_new(o, "warmup", longs(s->warmup, p->par.pp));
 	json_object_set_new(o, "peak_inflight",

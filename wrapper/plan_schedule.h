@@ -13,16 +13,14 @@
 
 void n56_print_schedule(FILE *f, const struct n56_plan *p,
 			const struct n56_advice *a);
-json_t *n56_schedule_json(const struct n56_plan *p,
-			  const struct n56_advice *a);
+json_t *n56_schedule_json(const struct n56_plan *p, const struct n56_advice *a);
 /* "pp 2 vpp 1 would take 12% less per iteration (bubble 4% vs 19%)", or
  * why the recipe's shape stands. */
 void n56_advice_verdict(const struct n56_advice *a, char *buf, size_t len);
 
 /* Writes the SVG document (where the schedule was not simulated, the
  * placement and why); returns -1 with err on a write error. */
-int n56_plan_svg(FILE *f, const struct n56_plan *p,
-		 const struct n56_placer *pl,
+int n56_plan_svg(FILE *f, const struct n56_plan *p, const struct n56_placer *pl,
 		 const struct n56_node_shape *shape, char *err, size_t errlen);
 
 #endif

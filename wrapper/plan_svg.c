@@ -29,20 +29,20 @@
 #define MAX_OPS_DRAWN 65536
 
 /* Chunk hues, forward (light) and backward (dark) shades. */
-static const char *const fwd_fill[] = {"#9ecae1", "#a1d99b", "#fdd0a2",
-				       "#dadaeb", "#fcbba1", "#c7e9c0"};
-static const char *const bwd_fill[] = {"#3182bd", "#31a354", "#e6550d",
-				       "#756bb1", "#de2d26", "#238b45"};
+static const char *const fwd_fill[] = { "#9ecae1", "#a1d99b", "#fdd0a2",
+					"#dadaeb", "#fcbba1", "#c7e9c0" };
+static const char *const bwd_fill[] = { "#3182bd", "#31a354", "#e6550d",
+					"#756bb1", "#de2d26", "#238b45" };
 /* Stage colours of the placement cells. */
-static const char *const stage_fill[] = {"#fbb4ae", "#b3cde3", "#ccebc5",
-					 "#decbe4", "#fed9a6", "#ffffcc",
-					 "#e5d8bd", "#fddaec"};
+static const char *const stage_fill[] = { "#fbb4ae", "#b3cde3", "#ccebc5",
+					  "#decbe4", "#fed9a6", "#ffffcc",
+					  "#e5d8bd", "#fddaec" };
 /* Memory use in steps of a tenth of the scale (the capacity, else the
  * largest rank): green when light, red when nearly full. */
-static const char *const mem_fill[] = {"#006837", "#1a9850", "#66bd63",
-				       "#a6d96a", "#d9ef8b", "#fee08b",
-				       "#fdae61", "#f46d43", "#d73027",
-				       "#a50026"};
+static const char *const mem_fill[] = { "#006837", "#1a9850", "#66bd63",
+					"#a6d96a", "#d9ef8b", "#fee08b",
+					"#fdae61", "#f46d43", "#d73027",
+					"#a50026" };
 #define NCOLOURS(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 /* The scale the memory is drawn against: the GPU's capacity, or with none
@@ -78,8 +78,7 @@ static const char *mem_verdict(const struct n56_memory *m, int pp)
 
 static bool has_memory(const struct n56_plan *p)
 {
-	return p->memory && p->memory->rank && p->memory->npp ==
-						       (int)p->par.pp;
+	return p->memory && p->memory->rank && p->memory->npp == (int)p->par.pp;
 }
 
 static void escaped(FILE *f, const char *s)
@@ -113,8 +112,8 @@ static void draw_cell_memory(FILE *f, int x, int y, int w,
 		"pipeline rank %d: %.1f GB, %.0f%% of %.1f GB (%s)"
 		"</title></rect>\n",
 		x, y, w, MEM_BAR_H, x, y, w * (share < 1 ? share : 1),
-		MEM_BAR_H, mem_colour(share), rank, pp,
-		m->rank[pp].total / GB, 100 * share, mem_scale(m) / GB,
+		MEM_BAR_H, mem_colour(share), rank, pp, m->rank[pp].total / GB,
+		100 * share, mem_scale(m) / GB,
 		m->capacity > 0 ? "the capacity" : "the largest rank");
 }
 
@@ -123,8 +122,8 @@ static int draw_placement(FILE *f, int y0, const struct n56_plan *p,
 			  const struct n56_placer *pl,
 			  const struct n56_node_shape *shape)
 {
-	long nodes = p->nodes, shown = nodes < MAX_NODES_DRAWN ? nodes
-							       : MAX_NODES_DRAWN;
+	long nodes = p->nodes,
+	     shown = nodes < MAX_NODES_DRAWN ? nodes : MAX_NODES_DRAWN;
 	int gpus = shape->gpus, y = y0;
 
 	fprintf(f,
@@ -133,7 +132,8 @@ static int draw_placement(FILE *f, int y0, const struct n56_plan *p,
 		"stage; thick line: NVLink island border%s)</text>\n",
 		MARGIN, y + 14, nodes, nodes == 1 ? "" : "s", gpus,
 		has_memory(p) ? "; bar: predicted peak GPU memory, scale "
-				"below" : "");
+				"below"
+			      : "");
 	y += 24;
 	for (long n = 0; n < shown; n++) {
 		int x = MARGIN + LABEL_W;
@@ -164,8 +164,8 @@ static int draw_placement(FILE *f, int y0, const struct n56_plan *p,
 				draw_cell_memory(f, x + 4, y + CELL_H - 11,
 						 CELL_W - 12, p->memory, rank,
 						 (int)rp.pp);
-			if (g > 0 && shape->island_of[g] !=
-					     shape->island_of[g - 1])
+			if (g > 0 &&
+			    shape->island_of[g] != shape->island_of[g - 1])
 				fprintf(f,
 					"<line x1=\"%d\" y1=\"%d\" x2=\"%d\" "
 					"y2=\"%d\" stroke=\"#000\" "
@@ -176,7 +176,8 @@ static int draw_placement(FILE *f, int y0, const struct n56_plan *p,
 		y += CELL_H + 6;
 	}
 	if (shown < nodes) {
-		fprintf(f, "<text x=\"%d\" y=\"%d\">... %ld more nodes</text>\n",
+		fprintf(f,
+			"<text x=\"%d\" y=\"%d\">... %ld more nodes</text>\n",
 			MARGIN + LABEL_W, y + 12, nodes - shown);
 		y += 20;
 	}
@@ -316,8 +317,9 @@ static int draw_schedule(FILE *f, int y0, const struct n56_plan *p,
 				"stroke-width=\"0.5\"><title>%s mb %ld chunk "
 				"%d: %.4g-%.4g s</title></rect>\n",
 				x, y, w > 0.3 ? w : 0.3, ROW_H - 4,
-				(o->backward ? bwd_fill : fwd_fill)
-					[o->chunk % NCOLOURS(fwd_fill)],
+				(o->backward ? bwd_fill
+					     : fwd_fill)[o->chunk %
+							 NCOLOURS(fwd_fill)],
 				o->backward ? "backward" : "forward", o->mb,
 				o->chunk, o->start, o->end);
 			if (w >= 14)
@@ -333,7 +335,8 @@ static int draw_schedule(FILE *f, int y0, const struct n56_plan *p,
 	for (int k = 0; k <= 4; k++)
 		fprintf(f,
 			"<text x=\"%.1f\" y=\"%d\" class=\"c\">%.3g s</text>\n",
-			x0 + span * k / 4 - (k == 4 ? 30 : 0), y + 12, t * k / 4);
+			x0 + span * k / 4 - (k == 4 ? 30 : 0), y + 12,
+			t * k / 4);
 	y += 20;
 	/* the chunk colours */
 	for (int c = 0; c < p->par.vpp && c < NCOLOURS(fwd_fill); c++) {
@@ -351,8 +354,7 @@ static int draw_schedule(FILE *f, int y0, const struct n56_plan *p,
 	return y - y0;
 }
 
-int n56_plan_svg(FILE *f, const struct n56_plan *p,
-		 const struct n56_placer *pl,
+int n56_plan_svg(FILE *f, const struct n56_plan *p, const struct n56_placer *pl,
 		 const struct n56_node_shape *shape, char *err, size_t errlen)
 {
 	struct n56_sched_result res;
@@ -373,8 +375,7 @@ int n56_plan_svg(FILE *f, const struct n56_plan *p,
 			 MAX_OPS_DRAWN);
 		simulated = false;
 	} else {
-		simulated = n56_layout_schedule_ops(&p->layout,
-						    (int)p->par.pp,
+		simulated = n56_layout_schedule_ops(&p->layout, (int)p->par.pp,
 						    (int)p->par.vpp, &res, why,
 						    sizeof(why)) == 0;
 	}
@@ -413,8 +414,9 @@ int n56_plan_svg(FILE *f, const struct n56_plan *p,
 	if (simulated) {
 		draw_schedule(f, y, p, &res);
 	} else {
-		fprintf(f, "<text x=\"%d\" y=\"%d\" class=\"h\">Schedule "
-			   "not drawn: ",
+		fprintf(f,
+			"<text x=\"%d\" y=\"%d\" class=\"h\">Schedule "
+			"not drawn: ",
 			MARGIN, y + 14);
 		escaped(f, why);
 		fputs("</text>\n", f);

@@ -34,34 +34,60 @@ struct scenario {
 	const char *name;
 	int ngpus;
 	const char *bus[8];
-	int links;          /* active links per GPU */
+	int links;	    /* active links per GPU */
 	int remote_type;    /* 0 GPU, 2 switch */
 	const char *remote; /* remote bus id for switch links */
-	int fabric;         /* 0 none, 1 clique, 2 zero uuid */
+	int fabric;	    /* 0 none, 1 clique, 2 zero uuid */
 	int init_error;
 };
 
 static const struct scenario scenarios[] = {
-	{"hgx8", 8,
-	 {"00000000:DB:00.0", "00000000:18:00.0", "00000000:2A:00.0",
-	  "00000000:3A:00.0", "00000000:5D:00.0", "00000000:9A:00.0",
-	  "00000000:AB:00.0", "00000000:BA:00.0"},
-	 18, 2, "00000000:05:00.0", 0, 0},
-	{"vm2", 2, {"00000000:00:07.0", "00000000:00:06.0"}, 18, 2,
-	 "FFFFFFFF:FF:FF.0", 0, 0},
-	{"gb200", 4,
-	 {"00000008:01:00.0", "00000009:01:00.0", "00000018:01:00.0",
-	  "00000019:01:00.0"},
-	 18, 2, "FFFFFFFF:FF:FF.0", 1, 0},
-	{"gb200-zero", 4,
-	 {"00000008:01:00.0", "00000009:01:00.0", "00000018:01:00.0",
-	  "00000019:01:00.0"},
-	 0, 2, "FFFFFFFF:FF:FF.0", 2, 0},
-	{"bridge4", 4,
-	 {"00000000:3B:00.0", "00000000:1A:00.0", "00000000:AF:00.0",
-	  "00000000:86:00.0"},
-	 4, 0, NULL, 0, 0},
-	{"initfail", 0, {NULL}, 0, 0, NULL, 0, ERR_DRIVER},
+	{ "hgx8",
+	  8,
+	  { "00000000:DB:00.0", "00000000:18:00.0", "00000000:2A:00.0",
+	    "00000000:3A:00.0", "00000000:5D:00.0", "00000000:9A:00.0",
+	    "00000000:AB:00.0", "00000000:BA:00.0" },
+	  18,
+	  2,
+	  "00000000:05:00.0",
+	  0,
+	  0 },
+	{ "vm2",
+	  2,
+	  { "00000000:00:07.0", "00000000:00:06.0" },
+	  18,
+	  2,
+	  "FFFFFFFF:FF:FF.0",
+	  0,
+	  0 },
+	{ "gb200",
+	  4,
+	  { "00000008:01:00.0", "00000009:01:00.0", "00000018:01:00.0",
+	    "00000019:01:00.0" },
+	  18,
+	  2,
+	  "FFFFFFFF:FF:FF.0",
+	  1,
+	  0 },
+	{ "gb200-zero",
+	  4,
+	  { "00000008:01:00.0", "00000009:01:00.0", "00000018:01:00.0",
+	    "00000019:01:00.0" },
+	  0,
+	  2,
+	  "FFFFFFFF:FF:FF.0",
+	  2,
+	  0 },
+	{ "bridge4",
+	  4,
+	  { "00000000:3B:00.0", "00000000:1A:00.0", "00000000:AF:00.0",
+	    "00000000:86:00.0" },
+	  4,
+	  0,
+	  NULL,
+	  0,
+	  0 },
+	{ "initfail", 0, { NULL }, 0, 0, NULL, 0, ERR_DRIVER },
 };
 
 static const struct scenario *cur;
@@ -141,10 +167,10 @@ int nvmlDeviceGetNvLinkState(void *dev, unsigned int link, int *active)
 /* bridge4: GPU pairs 0-1 and 2-3 (in PCI order: 1a-3b, 86-af). */
 static const char *bridge_peer(int i)
 {
-	static const char *const peer[] = {"00000000:1A:00.0",
-					   "00000000:3B:00.0",
-					   "00000000:86:00.0",
-					   "00000000:AF:00.0"};
+	static const char *const peer[] = { "00000000:1A:00.0",
+					    "00000000:3B:00.0",
+					    "00000000:86:00.0",
+					    "00000000:AF:00.0" };
 	return peer[i];
 }
 
@@ -159,8 +185,7 @@ int nvmlDeviceGetNvLinkRemotePciInfo_v2(void *dev, unsigned int link,
 	return OK;
 }
 
-int nvmlDeviceGetNvLinkRemoteDeviceType(void *dev, unsigned int link,
-					int *type)
+int nvmlDeviceGetNvLinkRemoteDeviceType(void *dev, unsigned int link, int *type)
 {
 	int i = dev_index(dev);
 
@@ -176,10 +201,10 @@ int nvmlDeviceGetName(void *dev, char *name, unsigned int len)
 
 	if (i < 0)
 		return ERR_INVALID;
-	snprintf(name, len, "%s", !strcmp(cur->name, "vm2") ? "NVIDIA H200"
-				  : !strncmp(cur->name, "gb200", 5)
-					  ? "NVIDIA GB200"
-					  : "NVIDIA H100 80GB HBM3");
+	snprintf(name, len, "%s",
+		 !strcmp(cur->name, "vm2")	   ? "NVIDIA H200"
+		 : !strncmp(cur->name, "gb200", 5) ? "NVIDIA GB200"
+						   : "NVIDIA H100 80GB HBM3");
 	return OK;
 }
 

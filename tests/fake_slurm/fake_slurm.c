@@ -28,8 +28,8 @@ int slurm_get_errno(void)
 
 char *slurm_strerror(int errnum)
 {
-	return errnum == ESLURM_INVALID_JOB_ID ?
-	       "Invalid job id specified" : "fake libslurm error";
+	return errnum == ESLURM_INVALID_JOB_ID ? "Invalid job id specified"
+					       : "fake libslurm error";
 }
 
 static char *env_dup(const char *name)
@@ -55,8 +55,7 @@ int slurm_load_job(job_info_msg_t **resp, slurm_step_id_t step_id,
 {
 	uint32_t job_id = step_id.job_id;
 #else
-int slurm_load_job(job_info_msg_t **resp, uint32_t job_id,
-		   uint16_t show_flags)
+int slurm_load_job(job_info_msg_t **resp, uint32_t job_id, uint16_t show_flags)
 {
 #endif
 	const char *e = getenv("FAKE_SLURM_ERRNO");
@@ -66,8 +65,9 @@ int slurm_load_job(job_info_msg_t **resp, uint32_t job_id,
 	(void)show_flags;
 	*resp = NULL;
 	if (e) {
-		fake_errno = strcmp(e, "invalid_job_id") ? atoi(e) :
-			     ESLURM_INVALID_JOB_ID;
+		fake_errno = strcmp(e, "invalid_job_id")
+				     ? atoi(e)
+				     : ESLURM_INVALID_JOB_ID;
 		return -1;
 	}
 	m = calloc(1, sizeof(*m));

@@ -47,8 +47,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (count < 0 || (long)n != count)
 		abort();
 	for (size_t i = 0; i < n && i < 16; i++)
-		if (!hosts[i] || n56_hostlist_match(expr, hosts[i], err,
-						     sizeof(err)) != 1)
+		if (!hosts[i] ||
+		    n56_hostlist_match(expr, hosts[i], err, sizeof(err)) != 1)
 			abort();
 	n56_hostlist_free(hosts, n);
 	free(expr);

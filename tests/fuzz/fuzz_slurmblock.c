@@ -34,14 +34,13 @@ static void check(int rc, struct n56_slurm_blocks *b, struct n56_diags *d)
 			abort();
 	}
 	for (size_t i = 1; i < b->nsizes; i++)
-		if (b->sizes[i] <= b->sizes[i - 1] ||
-		    b->sizes[i] % b->sizes[0])
+		if (b->sizes[i] <= b->sizes[i - 1] || b->sizes[i] % b->sizes[0])
 			abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct n56_diags d = {0};
+	struct n56_diags d = { 0 };
 	struct n56_slurm_blocks *b = NULL;
 	int rc;
 

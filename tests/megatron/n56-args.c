@@ -52,8 +52,7 @@ static json_t *env_json(const struct n56_env *e)
 }
 
 /* The steps of n56_plan_build, each kept going past violations. */
-static json_t *unchecked(const struct n56_recipe *r,
-			 const struct n56_policy *p,
+static json_t *unchecked(const struct n56_recipe *r, const struct n56_policy *p,
 			 const struct n56_plan_request *req, json_t *out)
 {
 	struct n56_diags scratch = { 0 };
@@ -137,7 +136,7 @@ int main(int argc, char **argv)
 			"  prints one JSON object a line: the verdict, the "
 			"args the recipe implies and the env\n");
 		return argc == 2 && argv[1][0] == '-' && argv[1][1] == 'h' ? 0
-									    : 2;
+									   : 2;
 	}
 	while (fgets(line, sizeof(line), stdin)) {
 		char id[256], path[4096], pol[4096];
