@@ -1,6 +1,7 @@
 #!/bin/bash
 # The project's whole test suite, as README.md gives it and CI runs it:
-#   the C style check (.clang-format), unit tests (cmocka), the same under ASan+UBSan and under valgrind,
+#   the C style check (.clang-format), unit tests (cmocka), the same
+#   under ASan+UBSan and under valgrind,
 #   the fuzzers for a bounded time, `make distcheck`, and the integration
 #   tests on a real local Slurm cluster (munge, slurmctld, 2 slurmd), a
 #   soak of recipe jobs under injected faults on that cluster,
@@ -29,7 +30,7 @@ for a in "$@"; do
 	--quick) quick=1 ;;
 	--no-deps) deps=0 ;;
 	--no-matrix) matrix=0 ;;
-	-h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "test.sh: unknown option $a" >&2; exit 2 ;;
 	esac
 done
