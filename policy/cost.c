@@ -229,22 +229,6 @@ static struct n56_block_cost mtp_block(const struct n56_recipe *r, char ch)
 	}
 }
 
-static int family_of(char ch)
-{
-	switch (ch) {
-	case 'A':
-		return N56_A;
-	case 'E':
-		return N56_E;
-	case 'M':
-		return N56_M;
-	case 'R':
-		return N56_R;
-	default:
-		return -1;
-	}
-}
-
 static bool override_set(const struct n56_recipe *r, int fam)
 {
 	return r->layout.cost[fam].text != NULL;
@@ -264,7 +248,7 @@ struct n56_block_cost n56_cost_mtp_depth(const struct n56_recipe *r)
 	c.params = 2 * h * h;
 	for (; p && *p; p++) {
 		struct n56_block_cost b = mtp_block(r, *p);
-		int fam = family_of(*p);
+		int fam = n56_family_of(*p);
 
 		if (fam >= 0 && override_set(r, fam))
 			b.flops = r->layout.cost[fam].v;
@@ -330,7 +314,7 @@ int n56_layer_costs_build(const struct n56_recipe *r,
 		return -1;
 	}
 	for (int i = 0; i < l->depth; i++) {
-		int f = family_of(l->tiled[i]);
+		int f = n56_family_of(l->tiled[i]);
 		struct n56_block_cost b;
 
 		if (f < 0) {

@@ -59,6 +59,8 @@ struct n56_kvlist { /* a YAML mapping of strings, in file order */
 
 /* Block families of the NAM56R pattern. */
 enum n56_family { N56_A = 0, N56_E, N56_M, N56_R, N56_NFAMILIES };
+/* The family of a pattern letter (A, E, M, R), or -1 (policy/tile.c). */
+int n56_family_of(char c);
 
 struct n56_recipe {
 	char *path;	     /* as given, or "builtin" */

@@ -8,7 +8,7 @@
 
 #include "policy/plan.h"
 
-static int family_of(char c)
+int n56_family_of(char c)
 {
 	switch (c) {
 	case 'A':
@@ -124,7 +124,7 @@ static int tile_letters(const struct n56_recipe *r, struct n56_layout *l,
 	}
 	plen = strlen(pat);
 	for (size_t i = 0; i < plen; i++)
-		if (family_of(pat[i]) < 0) {
+		if (n56_family_of(pat[i]) < 0) {
 			struct n56_pos p = ppos;
 
 			/* Point at the letter when the pattern is a plain
@@ -178,7 +178,7 @@ int n56_layout_tile(const struct n56_recipe *r, struct n56_layout *out,
 		return -1;
 	}
 	for (int i = 0; i < l->depth; i++)
-		l->counts[family_of(l->tiled[i])]++;
+		l->counts[n56_family_of(l->tiled[i])]++;
 
 	if (l->counts[N56_R]) {
 		l->r_layer_indices =
